@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# System packages the tests and the calibration set need: fluidsynth + a GM soundfont
+# (rendering music with known ground truth), curl + jq (the curl kit), libsndfile (soundfile).
+# Idempotent: installs only what is missing; uses sudo when not root.
+set -euo pipefail
+need=()
+command -v fluidsynth >/dev/null || need+=(fluidsynth)
+[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
+command -v curl >/dev/null || need+=(curl)
+command -v jq >/dev/null || need+=(jq)
+ldconfig -p 2>/dev/null | grep -q libsndfile || need+=(libsndfile1)
+[ ${#need[@]} -eq 0 ] && exit 0
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing system packages: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

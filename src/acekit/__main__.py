@@ -1,0 +1,3 @@
+from acekit.cli.main import app
+
+app(prog_name="acekit")

@@ -1,0 +1,120 @@
+"""Versioned schema of the capabilities document (``GET /v1/capabilities``).
+
+A plugin reads this at run time to decide which ACE-Step tabs to show and with which
+parameter ranges. The document is produced either from a matrix run
+(`acekit.capabilities.from_matrix`) or, with no measurements, as a conservative default
+from the GPU the gateway sees (`acekit.capabilities.defaults`). Clients must ignore fields
+they do not know; a change that removes or retypes a field bumps the major version.
+``acekit capabilities --schema`` prints the JSON Schema.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from acekit import contract
+from acekit.contract import TaskType
+
+SCHEMA_VERSION = "1.0"
+
+
+class Verdict(str, Enum):
+    viable = "viable"  # show the tab
+    marginal = "marginal"  # show it behind an "experimental" flag
+    not_viable = "not_viable"  # hide it
+    untested = "untested"  # no measurement: the plugin decides (default: hide)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BackendInfo(_Model):
+    name: str = Field(description="Label of the backend, e.g. 'spark' or 't4'.")
+    engine: str = Field(description="'ACE-Step' for the real server, 'acekit-reference' for the procedural test engine.")
+    server_version: str | None = None
+    url: str | None = Field(default=None, description="Where the matrix reached it; informational only.")
+    gpu_name: str | None = None
+    gpu_memory_total_mb: float | None = None
+
+
+class ModelInfo(_Model):
+    name: str = Field(description="DiT model name as /v1/models lists it, e.g. acestep-v15-turbo.")
+    is_default: bool = False
+    supported_task_types: list[TaskType] = Field(default_factory=list, description="What the server claims.")
+    max_steps: int | None = None
+
+
+class Limits(_Model):
+    """Hard limits the API enforces (identical on every backend)."""
+
+    bpm_min: int = contract.BPM_MIN
+    bpm_max: int = contract.BPM_MAX
+    duration_min_s: float = contract.DURATION_MIN_S
+    duration_max_s: float = contract.DURATION_MAX_S
+    batch_max: int = contract.BATCH_MAX
+    time_signatures: list[str] = Field(default_factory=lambda: list(contract.TIME_SIGNATURES))
+    audio_formats: list[str] = Field(default_factory=lambda: list(contract.AUDIO_FORMATS))
+    track_names: list[str] = Field(default_factory=lambda: list(contract.TRACK_NAMES))
+
+
+class RecommendedParams(_Model):
+    """What the plugin should offer in its UI for a task on this backend."""
+
+    model: str | None = None
+    bpm_min: int = contract.BPM_MIN
+    bpm_max: int = contract.BPM_MAX
+    default_steps: int = contract.DEFAULT_STEPS_TURBO
+    max_duration_s: float = 60.0
+    thinking: bool = False
+    cover_strength: float | None = Field(default=None, description="cover only")
+    repaint_min_region_s: float | None = Field(default=None, description="repaint/complete only")
+    tracks: list[str] | None = Field(default=None, description="lego/extract: stems that passed")
+
+
+class TaskCost(_Model):
+    """Measured cost; None where not measured."""
+
+    seconds_per_audio_second: float | None = Field(default=None, description="server wall time / audio duration")
+    median_wall_s: float | None = None
+    peak_gpu_memory_mb: float | None = None
+    memory_source: str | None = Field(default=None, description="where the peak came from, e.g. 'nvml', 'torch', 'unknown'")
+    cases: int = 0
+    failures: int = 0
+
+
+class TaskCapability(_Model):
+    task: TaskType
+    verdict: Verdict
+    reasons: list[str] = Field(default_factory=list, description="Why, in words a user understands.")
+    models: list[str] = Field(default_factory=list, description="Models the verdict holds for.")
+    recommended: RecommendedParams = Field(default_factory=RecommendedParams)
+    cost: TaskCost = Field(default_factory=TaskCost)
+    scores: dict[str, float | None] = Field(default_factory=dict, description="Aggregate quality figures behind the verdict.")
+
+
+class Capabilities(_Model):
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    generated_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    source: Literal["matrix", "default"] = Field(description="'matrix': measured; 'default': conservative guess from the GPU.")
+    backend: BackendInfo
+    models: list[ModelInfo] = Field(default_factory=list)
+    limits: Limits = Field(default_factory=Limits)
+    tasks: dict[TaskType, TaskCapability] = Field(default_factory=dict)
+    thresholds: dict[str, float] = Field(default_factory=dict, description="Thresholds the verdicts used.")
+    runs: list[str] = Field(default_factory=list, description="Matrix run ids the document was built from.")
+
+    def viable_tasks(self) -> list[TaskType]:
+        return [t for t, c in self.tasks.items() if c.verdict == Verdict.viable]
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def json_schema(cls) -> str:
+        return json.dumps(cls.model_json_schema(), indent=2)

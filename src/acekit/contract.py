@@ -1,0 +1,93 @@
+"""The ACE-Step 1.5 REST contract in one place: task types, status codes, ranges, instructions.
+
+Facts restated from upstream ``acestep/api_server.py`` and ``acestep/constants.py``
+(see ../shared/acestep-api.md). The client's validation, the reference backend and the
+capabilities document all read their limits from here, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, IntEnum
+
+DEFAULT_PORT = 8001
+DEFAULT_SERVER = f"http://localhost:{DEFAULT_PORT}"
+API_KEY_ENV = "ACESTEP_API_KEY"
+SERVER_ENV = "ACEKIT_SERVER"
+
+
+class TaskType(str, Enum):
+    text2music = "text2music"
+    repaint = "repaint"
+    cover = "cover"
+    lego = "lego"
+    extract = "extract"
+    complete = "complete"
+
+
+#: Tasks that take a source audio (``src_audio``).
+SOURCE_TASKS = frozenset({TaskType.repaint, TaskType.cover, TaskType.lego, TaskType.extract, TaskType.complete})
+#: Upstream marks these as needing a base (non-turbo) DiT; our matrix decides what really works.
+BASE_ONLY_TASKS = frozenset({TaskType.lego, TaskType.extract, TaskType.complete})
+
+
+class TaskStatus(IntEnum):
+    """``status`` of a ``/query_result`` item. 0 also means "unknown task id" when result is ``"[]"``."""
+
+    running = 0  # queued or running
+    succeeded = 1
+    failed = 2
+
+
+# Ranges the upstream server enforces (inclusive).
+BPM_MIN, BPM_MAX = 30, 300
+DURATION_MIN_S, DURATION_MAX_S = 10.0, 600.0
+BATCH_MIN, BATCH_MAX = 1, 8
+DEFAULT_BATCH = 2
+COVER_STRENGTH_MIN, COVER_STRENGTH_MAX = 0.0, 1.0
+#: time_signature values the API takes, and the meters they mean.
+TIME_SIGNATURES = {"2": "2/4", "3": "3/4", "4": "4/4", "6": "6/8"}
+AUDIO_FORMATS = ("mp3", "wav", "flac")
+SERVED_AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg")
+INFER_METHODS = ("ode", "sde")
+DEFAULT_STEPS_TURBO = 8
+MAX_STEPS_TURBO = 20
+MAX_STEPS_BASE = 200
+
+#: Stem names upstream's instructions know (acestep/constants.py TRACK_NAMES).
+TRACK_NAMES = (
+    "woodwinds", "brass", "fx", "synth", "strings", "percussion",
+    "keyboard", "guitar", "bass", "drums", "backing_vocals", "vocals",
+)
+
+#: Default instruction per task (upstream TASK_INSTRUCTIONS); {track}/{tracks} filled by `instruction_for`.
+TASK_INSTRUCTIONS = {
+    TaskType.text2music: "Fill the audio semantic mask based on the given conditions:",
+    TaskType.repaint: "Repaint the mask area based on the given conditions:",
+    TaskType.cover: "Generate audio semantic tokens based on the given conditions:",
+    TaskType.extract: "Extract the {track} track from the audio:",
+    TaskType.lego: "Generate the {track} track based on the audio context:",
+    TaskType.complete: "Complete the input track with {tracks}:",
+}
+_GENERIC = {
+    TaskType.extract: "Extract the track from the audio:",
+    TaskType.lego: "Generate the track based on the audio context:",
+    TaskType.complete: "Complete the input track:",
+}
+
+
+def instruction_for(task: TaskType | str, tracks: list[str] | tuple[str, ...] = ()) -> str:
+    """Build the instruction text upstream expects for ``task`` (stems upper-cased, as upstream does)."""
+    task = TaskType(task)
+    bad = [t for t in tracks if t not in TRACK_NAMES]
+    if bad:
+        raise ValueError(f"unknown track {bad[0]!r}: choose from {', '.join(TRACK_NAMES)}")
+    template = TASK_INSTRUCTIONS[task]
+    if "{track}" in template:
+        if not tracks:
+            return _GENERIC[task]
+        return template.format(track=tracks[0].upper())
+    if "{tracks}" in template:
+        if not tracks:
+            return _GENERIC[task]
+        return template.format(tracks=" | ".join(t.upper() for t in tracks))
+    return template
