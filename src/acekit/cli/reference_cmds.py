@@ -1,7 +1,50 @@
-"""Placeholder: commands of this concern are being written."""
+"""``acekit serve-reference``: the procedural reference backend (NOT ACE-Step) on the ACE-Step REST contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
+from acekit.contract import DEFAULT_PORT
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("serve-reference")(serve_reference)
+
+
+def serve_reference(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(DEFAULT_PORT, help="TCP port (upstream's default is 8001)."),
+    output_dir: Path = typer.Option(Path("runs/reference-out"), help="Where generated audio is written and served from."),
+    api_key: Optional[str] = typer.Option(None, envvar="ACESTEP_API_KEY", help="Require this key (Bearer or ai_token)."),
+    queue_maxsize: int = typer.Option(200, envvar="ACESTEP_QUEUE_MAXSIZE", help="Queued tasks before 429."),
+    workers: int = typer.Option(1, envvar="ACESTEP_QUEUE_WORKERS", help="Background workers."),
+    seconds_per_step: float = typer.Option(
+        0.02, help="SIMULATED compute: seconds per diffusion step per minute of audio per batch item."
+    ),
+    task_timeout: float = typer.Option(3600.0, help="Tasks queued/running longer than this (s) are reported failed."),
+    models: str = typer.Option(
+        "acestep-v15-turbo,acestep-v15-base", help="Comma-separated DiT names to list; the first is the default."
+    ),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+) -> None:
+    """Serve the ACE-Step 1.5 REST API with a procedural music engine (a reference engine, NOT ACE-Step)."""
+    import logging
+
+    import uvicorn
+
+    from acekit.reference.app import create_app
+    from acekit.reference.settings import ReferenceSettings
+
+    names = tuple(m.strip() for m in models.split(",") if m.strip())
+    if not names:
+        raise typer.BadParameter("give at least one model name, e.g. acestep-v15-turbo", param_hint="--models")
+    settings = ReferenceSettings(
+        output_dir=output_dir.resolve(), api_key=api_key or None, queue_maxsize=queue_maxsize, workers=workers,
+        seconds_per_step=seconds_per_step, task_timeout_s=task_timeout, models=names,
+    )
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    typer.echo(f"acekit reference engine (NOT ACE-Step) on http://{host}:{port} -> {settings.output_dir}", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), workers=1)

@@ -1,0 +1,191 @@
+# shellcheck shell=bash
+# Sourced by every script here: one place for the server address, auth, HTTP error handling
+# and the request options the acekit CLI also sends. Plain bash + curl + jq.
+#
+#   ACESTEP_URL      server base URL (default http://localhost:8001)
+#   ACESTEP_API_KEY  sent as "Authorization: Bearer KEY" when set
+#
+# Exit codes match the acekit CLI: 0 ok, 2 usage, 3 server error, 4 task failed/unknown/timeout.
+
+ACESTEP_URL="${ACESTEP_URL:-http://localhost:8001}"
+ACESTEP_URL="${ACESTEP_URL%/}"
+CURL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly EXIT_USAGE=2 EXIT_SERVER=3 EXIT_TASK=4
+# Stem names upstream's instructions know (acekit.contract.TRACK_NAMES).
+readonly TRACK_NAMES="woodwinds brass fx synth strings percussion keyboard guitar bass drums backing_vocals vocals"
+
+die() {
+  local code=$1
+  shift
+  echo "error: $*" >&2
+  exit "$code"
+}
+
+for _tool in curl jq; do
+  command -v "$_tool" >/dev/null || die "$EXIT_USAGE" "$_tool is not installed: install it (e.g. apt-get install $_tool)"
+done
+
+AUTH_ARGS=()
+if [[ -n "${ACESTEP_API_KEY:-}" ]]; then
+  AUTH_ARGS=(-H "Authorization: Bearer ${ACESTEP_API_KEY}")
+fi
+
+# Why the server refused us, and what to do about it.
+_hint_for_status() {
+  case $1 in
+    400 | 422) echo "fix the request fields named above" ;;
+    401 | 403) echo "set ACESTEP_API_KEY to the server's API key" ;;
+    404) echo "check ACESTEP_URL points at an ACE-Step API server" ;;
+    415) echo "the server did not accept the upload type: send wav, mp3 or flac" ;;
+    429) echo "the server queue is full: retry in a while" ;;
+    *) echo "see the server log" ;;
+  esac
+}
+
+# api METHOD PATH [curl args...]: print the JSON body; exit 3 with the server's message on any error.
+api() {
+  local method=$1 path=$2
+  shift 2
+  local body status detail
+  body=$(mktemp)
+  if ! status=$(curl -sS -o "$body" -w '%{http_code}' -X "$method" "${AUTH_ARGS[@]}" "$@" "${ACESTEP_URL}${path}" 2>"$body.err"); then
+    detail=$(tail -n 1 "$body.err")
+    rm -f "$body" "$body.err"
+    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACESTEP_URL} (${detail#curl: (*) }): start the server or set ACESTEP_URL"
+  fi
+  rm -f "$body.err"
+  if ((status >= 400)); then
+    detail=$(jq -r '(.detail // .error // empty) | if type == "string" then . else tojson end' "$body" 2>/dev/null || true)
+    [[ -n $detail ]] || detail=$(head -c 300 "$body")
+    rm -f "$body"
+    die "$EXIT_SERVER" "HTTP $status from $method $path: ${detail:-no detail} ($(_hint_for_status "$status"))"
+  fi
+  # Upstream wraps answers in {data, code, error}; a non-200 code in the body is an error too.
+  if ! jq -e '(.code // 200) == 200 and (.error == null)' "$body" >/dev/null 2>&1; then
+    detail=$(jq -r '.error // "not a JSON answer"' "$body" 2>/dev/null || head -c 300 "$body")
+    rm -f "$body"
+    die "$EXIT_SERVER" "server error from $method $path: $detail"
+  fi
+  cat "$body"
+  rm -f "$body"
+}
+
+# fetch URL_PATH DEST: download a served file (e.g. /v1/audio?path=...) to DEST.
+fetch() {
+  local path=$1 dest=$2 status
+  if ! status=$(curl -sS -o "$dest" -w '%{http_code}' "${AUTH_ARGS[@]}" "${ACESTEP_URL}${path}" 2>"$dest.err"); then
+    local why
+    why=$(tail -n 1 "$dest.err")
+    rm -f "$dest" "$dest.err"
+    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACESTEP_URL} (${why#curl: (*) }): start the server or set ACESTEP_URL"
+  fi
+  rm -f "$dest.err"
+  if ((status >= 400)); then
+    local detail
+    detail=$(jq -r '.detail // empty' "$dest" 2>/dev/null || true)
+    rm -f "$dest"
+    die "$EXIT_SERVER" "HTTP $status downloading $path: ${detail:-no detail} ($(_hint_for_status "$status"))"
+  fi
+}
+
+require_file() {
+  [[ -f $1 ]] || die "$EXIT_USAGE" "$2 '$1' does not exist: give the path of a wav, mp3 or flac file"
+}
+
+require_number() {
+  [[ $1 =~ ^-?[0-9]+([.][0-9]+)?$ ]] || die "$EXIT_USAGE" "$2 must be a number of seconds, got '$1'"
+}
+
+require_track() {
+  local t
+  for t in $TRACK_NAMES; do
+    [[ $1 == "$t" ]] && return 0
+  done
+  die "$EXIT_USAGE" "unknown track '$1': choose from ${TRACK_NAMES// /, }"
+}
+
+# The musical options every task takes, from the environment (the DAW sets BPM/KEY_SCALE/TIME_SIGNATURE):
+#   PROMPT LYRICS BPM KEY_SCALE TIME_SIGNATURE AUDIO_DURATION AUDIO_FORMAT INFERENCE_STEPS
+#   SEED BATCH_SIZE MODEL THINKING VOCAL_LANGUAGE
+# Only the ones set are sent; the server's defaults apply to the rest, as with the CLI.
+_MUSICAL_VARS="PROMPT LYRICS BPM KEY_SCALE TIME_SIGNATURE AUDIO_DURATION AUDIO_FORMAT INFERENCE_STEPS SEED BATCH_SIZE MODEL THINKING VOCAL_LANGUAGE"
+
+_field_for() {
+  # The API field name for an environment variable (prompt, key_scale, ...).
+  echo "${1,,}"
+}
+
+_validate_musical_env() {
+  if [[ -n ${BPM:-} ]]; then
+    [[ $BPM =~ ^[0-9]+$ ]] && ((BPM >= 30 && BPM <= 300)) || die "$EXIT_USAGE" "BPM must be a whole number from 30 to 300, got '$BPM'"
+  fi
+  if [[ -n ${TIME_SIGNATURE:-} ]]; then
+    case $TIME_SIGNATURE in
+      2 | 2/4) TIME_SIGNATURE=2 ;; 3 | 3/4) TIME_SIGNATURE=3 ;; 4 | 4/4) TIME_SIGNATURE=4 ;; 6 | 6/8) TIME_SIGNATURE=6 ;;
+      *) die "$EXIT_USAGE" "TIME_SIGNATURE must be one of 4/4, 3/4, 6/8, 2/4 (or 4, 3, 6, 2), got '$TIME_SIGNATURE'" ;;
+    esac
+  fi
+  if [[ -n ${AUDIO_FORMAT:-} ]]; then
+    case $AUDIO_FORMAT in wav | mp3 | flac) ;; *) die "$EXIT_USAGE" "AUDIO_FORMAT must be wav, mp3 or flac, got '$AUDIO_FORMAT'" ;; esac
+  fi
+  if [[ -n ${SEED:-} && ! ${SEED} =~ ^-?[0-9]+$ ]]; then
+    die "$EXIT_USAGE" "SEED must be a whole number, got '$SEED'"
+  fi
+}
+
+# musical_json: the set options as one JSON object (numbers and booleans typed as the API expects).
+musical_json() {
+  _validate_musical_env
+  local var obj='{}'
+  for var in $_MUSICAL_VARS; do
+    [[ -n ${!var:-} ]] || continue
+    obj=$(jq -c --arg k "$(_field_for "$var")" --arg v "${!var}" '. + {($k): $v}' <<<"$obj")
+  done
+  # Typed fields; a fixed seed also turns off the random seed, as the CLI does.
+  jq -c '
+    (if has("bpm") then .bpm |= tonumber else . end)
+    | (if has("audio_duration") then .audio_duration |= tonumber else . end)
+    | (if has("inference_steps") then .inference_steps |= tonumber else . end)
+    | (if has("batch_size") then .batch_size |= tonumber else . end)
+    | (if has("thinking") then .thinking |= (. == "true" or . == "1") else . end)
+    | (if has("seed") then (.seed |= tonumber) | (if .seed >= 0 then . + {use_random_seed: false} else del(.seed) end) else . end)' <<<"$obj"
+}
+
+# form_args_from_json JSON: the request fields as multipart --form-string arguments, into the array FORM_ARGS
+# (lists/objects/booleans JSON-encoded, as the acekit client sends them).
+form_args_from_json() {
+  FORM_ARGS=()
+  local key value
+  # One key at a time, so lyrics with newlines stay one field.
+  for key in $(jq -r 'keys[]' <<<"$1"); do
+    value=$(jq -r --arg k "$key" '.[$k] | if type == "string" then . else tojson end' <<<"$1")
+    FORM_ARGS+=(--form-string "$key=$value")
+  done
+}
+
+# submit_multipart REQUEST_JSON SRC [REF]: upload SRC (and REF) with the request fields, then collect.
+submit_multipart() {
+  local request=$1 src=$2 ref=${3:-}
+  local uploads=(-F "src_audio=@$src")
+  [[ -z $ref ]] || uploads+=(-F "reference_audio=@$ref")
+  form_args_from_json "$request"
+  # The sidecar records the file names that were uploaded next to the fields.
+  SIDECAR_REQUEST=$(jq -c --arg s "$src" --arg r "$ref" '. + {src_audio: $s} + (if $r == "" then {} else {reference_audio: $r} end)' <<<"$request")
+  submit_and_collect "${FORM_ARGS[@]}" "${uploads[@]}"
+}
+
+# submit_and_collect [curl args for /release_task...]: submit, print the task id, poll, download.
+submit_and_collect() {
+  local answer task_id started
+  started=$(date +%s.%N)
+  answer=$(api POST /release_task "$@")
+  task_id=$(jq -r '.data.task_id // empty' <<<"$answer")
+  [[ -n $task_id ]] || die "$EXIT_SERVER" "the server accepted the request but returned no task_id: $answer"
+  echo "$task_id"
+  "$CURL_DIR/poll.sh" "$task_id" >/dev/null
+  # download.sh writes these into each sidecar: the request sent and submit -> success seconds.
+  SIDECAR_REQUEST=${SIDECAR_REQUEST:-} SIDECAR_WALL_S=$(_seconds_since "$started") \
+    "$CURL_DIR/download.sh" "$task_id" "${OUT_DIR:-acestep-out}"
+}
+
+_seconds_since() { awk -v s="$1" -v n="$(date +%s.%N)" 'BEGIN { printf "%.3f", n - s }'; }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# complete.sh SRC TRACKS [DURATION]: add TRACKS (comma-separated, e.g. drums,bass) around SRC,
+# optionally to a total of DURATION seconds. Musical options from the environment as in text2music.sh.
+# stdout: the task id, then one audio path per line. Exit: 0 ok, 2 usage, 3 server error, 4 task failed.
+set -euo pipefail
+source "$(dirname "$0")/api.sh"
+
+[[ $# -ge 2 && $# -le 3 ]] || die "$EXIT_USAGE" "usage: complete.sh SRC TRACKS [DURATION] (TRACKS like drums,bass)"
+src=$1
+require_file "$src" "source audio"
+IFS=, read -r -a tracks <<<"$2"
+((${#tracks[@]} > 0)) || die "$EXIT_USAGE" "TRACKS is empty: give e.g. drums,bass"
+for t in "${tracks[@]}"; do require_track "$t"; done
+if [[ $# -eq 3 ]]; then
+  require_number "$3" "DURATION"
+  AUDIO_DURATION=$3
+fi
+tracks_json=$(printf '%s\n' "${tracks[@]}" | jq -R . | jq -sc .)
+request=$(jq -c --argjson ts "$tracks_json" \
+  '{task_type: "complete", instruction: "Complete the input track with \($ts | map(ascii_upcase) | join(" | ")):", track_classes: $ts} + .' \
+  <<<"$(musical_json)")
+submit_multipart "$request" "$src"

@@ -1,0 +1,258 @@
+"""Render the calibration set (MIDI → fluidsynth → WAV, then edits) into a content-keyed cache.
+
+The cache directory is ``<cache>/<hash>`` where the hash covers the generator version, every
+MIDI file, the edit recipes, the fluidsynth command line and the soundfont's size: any change
+renders a fresh set, an unchanged one is reused (tests render once per machine, not per run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from acekit.calibration import edits
+from acekit.calibration.manifest import CalibrationClip, CalibrationSet, ClipTruth
+from acekit.calibration.songs import REGENERATED, SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, SongSpec, compose
+
+CALIBRATION_VERSION = "1"
+SOUNDFONT = Path(os.environ.get("ACEKIT_SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
+SR = 44100
+#: Gain 0.3: analysis.md found 0.5 clipped some clips.
+FLUIDSYNTH_ARGS = ("-ni", "-g", "0.3", "-r", str(SR))
+CACHE_ENV = "ACEKIT_CALIBRATION_DIR"
+
+
+class RenderError(RuntimeError):
+    """fluidsynth or the soundfont is missing, or a render failed."""
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "acekit" / "calibration"
+
+
+def _check_tools() -> str:
+    exe = shutil.which("fluidsynth")
+    if exe is None:
+        raise RenderError("fluidsynth is not installed: run `bash scripts/install-system-deps.sh` (apt-get install fluidsynth)")
+    if not SOUNDFONT.is_file():
+        raise RenderError(
+            f"no General MIDI soundfont at {SOUNDFONT}: `apt-get install fluid-soundfont-gm` or set ACEKIT_SOUNDFONT"
+        )
+    return exe
+
+
+def render_midi(midi: bytes, wav_path: Path, *, fluidsynth: str = "fluidsynth") -> np.ndarray:
+    """Render SMF bytes with fluidsynth to ``wav_path``; returns ``(n, 2)`` float32 audio."""
+    with tempfile.TemporaryDirectory() as td:
+        mid = Path(td) / "in.mid"
+        mid.write_bytes(midi)
+        proc = subprocess.run(
+            [fluidsynth, *FLUIDSYNTH_ARGS, "-F", str(wav_path), str(SOUNDFONT), str(mid)],
+            capture_output=True, text=True, timeout=120,
+        )
+    if proc.returncode != 0 or not wav_path.is_file():
+        raise RenderError(f"fluidsynth failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    y, _ = sf.read(str(wav_path), dtype="float32", always_2d=True)
+    return y
+
+
+# --- recipes: (clip id, base song, edit, params). Times in seconds, chosen off the beat and
+# between drum hits ("cut at beat + 0.37") because splices on a hit hide (analysis.md).
+_EDIT_BASES = ("pop_120", "rock_guitar", "funk_tight", "ballad_piano", "edm_128")
+
+
+def _offbeat(spec: SongSpec, beat: int, frac: float = 0.37) -> float:
+    return spec.lead_in_s + (beat + frac) * 60.0 / spec.bpm
+
+
+def _recipes() -> list[dict]:
+    by = {s.name: s for s in SONGS}
+    out: list[dict] = []
+    for name in _EDIT_BASES:
+        s = by[name]
+        p = 60.0 / s.bpm
+        cut = _offbeat(s, 4 * s.beats_per_bar + 1)  # in the fifth bar
+        jump = 2.3 * p + s.beats_per_bar * p  # lands off the beat, a bar and a bit on
+        out += [
+            {"id": f"{name}__hard_splice", "base": name, "edit": "hard_splice", "cut_s": cut, "jump_s": jump},
+            {"id": f"{name}__crossfade_splice", "base": name, "edit": "crossfade_splice", "cut_s": cut, "jump_s": jump,
+             "crossfade_s": 0.08},
+        ]
+    for name in ("pop_120", "rock_guitar", "ballad_piano"):
+        s = by[name]
+        a, b = _offbeat(s, 2 * s.beats_per_bar + 2), _offbeat(s, 6 * s.beats_per_bar + 1)
+        out += [
+            {"id": f"{name}__level_jump", "base": name, "edit": "level_jump", "start_s": a, "end_s": b, "gain_db": 6.0},
+            {"id": f"{name}__lowpass_region", "base": name, "edit": "lowpass_region", "start_s": a, "end_s": b},
+            {"id": f"{name}__untouched", "base": name, "edit": "untouched", "start_s": a, "end_s": b},
+        ]
+    return out
+
+
+_PRESERVATION = [
+    {"id": "pop_120__repaint_preserved", "base": "pop_120", "region_s": (8.0, 13.0), "preserved": True},
+    {"id": "pop_120__repaint_regenerated", "base": "pop_120", "region_s": (8.0, 13.0), "preserved": False},
+    {"id": "pop_120__repaint_inside_only", "base": "pop_120", "region_s": (8.0, 13.0), "preserved": True, "raw": True},
+]
+_HEALTH = [
+    {"id": "pop_piano__clipped", "base": "pop_piano", "problem": "clipping"},
+    {"id": "pop_piano__dies_to_silence", "base": "pop_piano", "problem": "silence"},
+    {"id": "digital_silence", "base": "pop_piano", "problem": "silence"},
+    {"id": "pop_piano__nan", "base": "pop_piano", "problem": "nan"},
+]
+
+
+def _all_specs() -> list[SongSpec]:
+    return [*SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED]
+
+
+def content_hash() -> str:
+    h = hashlib.sha256()
+    h.update(CALIBRATION_VERSION.encode())
+    for spec in _all_specs():
+        h.update(spec.name.encode())
+        h.update(compose(spec).midi)
+        h.update(repr(spec.lead_in_s).encode())
+    h.update(json.dumps([_recipes(), _PRESERVATION, _HEALTH], sort_keys=True, default=str).encode())
+    h.update(" ".join(FLUIDSYNTH_ARGS).encode())
+    h.update(str(SOUNDFONT.stat().st_size if SOUNDFONT.is_file() else 0).encode())
+    return h.hexdigest()[:16]
+
+
+def build_calibration_set(out_dir: Path | str | None = None, *, workers: int = 4) -> CalibrationSet:
+    """Render (or reuse) the calibration set under ``out_dir`` (default: the user cache) and return its manifest."""
+    fluidsynth = _check_tools()
+    root_parent = Path(out_dir) if out_dir is not None else default_cache_dir()
+    digest = content_hash()
+    root = root_parent / digest
+    manifest = root / "manifest.json"
+    if manifest.is_file():
+        data = json.loads(manifest.read_text())
+        data["root"] = str(root)
+        return CalibrationSet.model_validate(data)
+    root_parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=root_parent))
+    try:
+        clips = _build(tmp, fluidsynth, workers=workers)
+        cal = CalibrationSet(version=CALIBRATION_VERSION, content_hash=digest, root=root, clips=clips)
+        (tmp / "manifest.json").write_text(cal.model_dump_json(indent=1, exclude={"root"}))
+        try:
+            tmp.rename(root)  # atomic: a concurrent builder either wins or finds ours
+        except OSError:
+            if not manifest.is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return cal
+
+
+def _write(root: Path, name: str, y: np.ndarray, *, float_wav: bool = False) -> str:
+    rel = f"{name}.wav"
+    sf.write(str(root / rel), y, SR, subtype="FLOAT" if float_wav else "PCM_16")
+    return rel
+
+
+def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip]:
+    specs = _all_specs()
+    comps = {s.name: compose(s) for s in specs}
+    raw_dir = root / "raw"
+    raw_dir.mkdir()
+
+    def render(spec: SongSpec) -> tuple[str, np.ndarray]:
+        y = render_midi(comps[spec.name].midi, raw_dir / f"{spec.name}.wav", fluidsynth=fluidsynth)
+        # lead-in silence in front, trimmed to the song plus 0.5 s of ring-out
+        n = int(round((spec.lead_in_s + comps[spec.name].end_s + 0.5) * SR))
+        lead = np.zeros((int(round(spec.lead_in_s * SR)), y.shape[1]), dtype=np.float32)
+        y = np.concatenate([lead, y])[:n]
+        return spec.name, y
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        audio = dict(pool.map(render, specs))
+    shutil.rmtree(raw_dir)
+    by = {s.name: s for s in specs}
+    clips: list[CalibrationClip] = []
+
+    def song_truth(spec: SongSpec, y: np.ndarray, **kw) -> ClipTruth:
+        c = comps[spec.name]
+        return ClipTruth(
+            duration_s=y.shape[0] / SR, bpm_requested=spec.bpm, bpm_true=spec.bpm, bpm_end=spec.tempo_end_bpm,
+            time_signature=spec.time_signature, beats_per_bar=spec.beats_per_bar, key=spec.parsed_key.canonical,
+            key_ambiguous=not spec.dominant_major and spec.parsed_key.mode == "minor",
+            beats_s=[round(b + spec.lead_in_s, 5) for b in c.beats_s],
+            downbeats_s=[round(b + spec.lead_in_s, 5) for b in c.downbeats_s], **kw,
+        )
+
+    for spec in SONGS:
+        y = audio[spec.name]
+        clips.append(CalibrationClip(id=spec.name, kind="song", style=spec.style, file=_write(root, spec.name, y),
+                                     truth=song_truth(spec, y, grid_should_pass=True)))
+    for spec in (TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123):
+        y = audio[spec.name]
+        t = song_truth(spec, y, grid_should_pass=False)
+        t.bpm_requested = 120.0
+        clips.append(CalibrationClip(id=spec.name, kind="tempo", style=spec.style, file=_write(root, spec.name, y),
+                                     derived_from="pop_120", truth=t))
+    for r in _recipes():
+        spec, y = by[r["base"]], audio[r["base"]]
+        if r["edit"] in ("hard_splice", "crossfade_splice"):
+            out = edits.splice(y, SR, cut_s=r["cut_s"], jump_s=r["jump_s"], crossfade_s=r.get("crossfade_s", 0.0))
+            bounds, flag = [r["cut_s"]], [r["edit"] == "hard_splice"]
+        elif r["edit"] == "level_jump":
+            out = edits.gain_region(y, SR, start_s=r["start_s"], end_s=r["end_s"], gain_db=r["gain_db"])
+            peak = float(np.max(np.abs(out)))
+            if peak > 0.98:  # keep the jump a level change, not clipping
+                out = out * (0.98 / peak)
+            bounds, flag = [r["start_s"], r["end_s"]], [True, True]
+        elif r["edit"] == "lowpass_region":
+            out = edits.lowpass_region(y, SR, start_s=r["start_s"], end_s=r["end_s"])
+            bounds, flag = [r["start_s"], r["end_s"]], [True, True]
+        else:
+            out = y
+            bounds, flag = [r["start_s"], r["end_s"]], [False, False]
+        t = ClipTruth(duration_s=out.shape[0] / SR, key=spec.parsed_key.canonical, bpm_requested=spec.bpm,
+                      time_signature=spec.time_signature, beats_per_bar=spec.beats_per_bar,
+                      boundaries_s=[round(b, 5) for b in bounds], boundary_should_flag=flag, edit=r["edit"])
+        clips.append(CalibrationClip(id=r["id"], kind="edit", style=spec.style, file=_write(root, r["id"], out.astype(np.float32)),
+                                     derived_from=r["base"], truth=t))
+    for r in _PRESERVATION:
+        spec, y = by[r["base"]], audio[r["base"]]
+        a, b = r["region_s"]
+        if r["preserved"]:
+            # region regenerated (other take), the rest must survive a lossy round trip
+            out = edits.replace_region(y, audio[REGENERATED.name], SR, start_s=a, end_s=b)
+            if not r.get("raw"):
+                out = edits.codec_like(out, SR)
+        else:
+            out = edits.codec_like(audio[REGENERATED.name], SR)
+        t = ClipTruth(duration_s=out.shape[0] / SR, key=spec.parsed_key.canonical, bpm_requested=spec.bpm,
+                      region_s=(a, b), source_clip=r["base"], preserved=r["preserved"], boundaries_s=[a, b])
+        clips.append(CalibrationClip(id=r["id"], kind="preservation", style=spec.style,
+                                     file=_write(root, r["id"], out.astype(np.float32)), derived_from=r["base"], truth=t))
+    for r in _HEALTH:
+        spec, y = by[r["base"]], audio[r["base"]]
+        if r["id"] == "digital_silence":
+            out = np.zeros_like(y)
+        elif r["problem"] == "clipping":
+            out = edits.hard_clip(y)
+        elif r["problem"] == "silence":
+            out = edits.silence_from(y, SR, start_s=0.4 * y.shape[0] / SR)
+        else:
+            out = edits.inject_nan(y, SR, start_s=5.0)
+        t = ClipTruth(duration_s=out.shape[0] / SR, health_problem=r["problem"])
+        clips.append(CalibrationClip(id=r["id"], kind="health", style=spec.style,
+                                     file=_write(root, r["id"], out.astype(np.float32), float_wav=r["problem"] == "nan"),
+                                     derived_from=r["base"], truth=t))
+    return clips

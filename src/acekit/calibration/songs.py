@@ -1,0 +1,361 @@
+"""Songs of the calibration set, composed programmatically so that their truth is known.
+
+Each `SongSpec` is a short arrangement (chords, bass, optional melody, GM drums on channel 10)
+in one style. `compose` turns it into MIDI bytes plus the exact beat and downbeat times,
+computed from the same tempo map that fluidsynth plays, so ground truth never comes from an
+analyser. Tempo is in quarter notes per minute in every meter (the DAW convention), so a 6/8
+bar holds three beats.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from dataclasses import dataclass, field
+
+from acekit.calibration.midi import DRUM_CHANNEL, PPQ, TempoMap, Track, write_smf
+from acekit.keys import Key, parse_key
+
+_MAJOR = (0, 2, 4, 5, 7, 9, 11)
+_MINOR = (0, 2, 3, 5, 7, 8, 10)
+
+# GM drum notes
+KICK, SNARE, SIDE, CLAP, HAT, OPEN_HAT, RIDE, CRASH, TAMB = 36, 38, 37, 39, 42, 46, 51, 49, 54
+
+
+@dataclass(frozen=True)
+class SongSpec:
+    """One calibration song. ``progression`` holds scale degrees (0 = tonic), one chord per bar.
+
+    ``dominant_major`` raises the leading tone on degree 4 in minor (harmonic minor V), which
+    is what makes a minor key unambiguous; leave it off for modal/relative-ambiguous songs.
+    ``tempo_end_bpm`` makes a linear ramp (per beat) from ``bpm`` to it.
+    """
+
+    name: str
+    style: str
+    bpm: float
+    key: str
+    meter: tuple[int, int] = (4, 4)
+    progression: tuple[int, ...] = (0, 4, 5, 3)
+    chord_program: int = 0
+    chord_pattern: str = "block"
+    bass_program: int = 33
+    bass_pattern: str = "root_beats"
+    melody_program: int | None = None
+    drums: str | None = "pop"
+    bars: int = 8
+    lead_in_s: float = 0.0
+    dominant_major: bool = True
+    tempo_end_bpm: float | None = None
+    seed_salt: str = ""
+
+    @property
+    def beats_per_bar(self) -> int:
+        num, den = self.meter
+        return num * 4 // den  # quarter-note beats: 4/4 -> 4, 3/4 -> 3, 6/8 -> 3
+
+    @property
+    def time_signature(self) -> str:
+        return f"{self.meter[0]}/{self.meter[1]}"
+
+    @property
+    def parsed_key(self) -> Key:
+        return parse_key(self.key)
+
+
+@dataclass
+class Composition:
+    midi: bytes
+    beats_s: list[float]
+    downbeats_s: list[float]
+    end_s: float
+    notes: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def _rng(spec: SongSpec) -> random.Random:
+    # crc32, not hash(): Python salts str hashes per process and renders must be reproducible.
+    return random.Random(zlib.crc32((spec.name + spec.seed_salt).encode()))
+
+
+def _chord(key: Key, degree: int, *, dominant_major: bool) -> list[int]:
+    """Pitch classes of the diatonic triad on ``degree`` (root first)."""
+    scale = _MAJOR if key.mode == "major" else _MINOR
+    pcs = [(key.pitch_class + scale[(degree + i) % 7]) % 12 for i in (0, 2, 4)]
+    if key.mode == "minor" and dominant_major and degree % 7 == 4:
+        pcs[1] = (pcs[1] + 1) % 12  # raised leading tone: V major in harmonic minor
+    return pcs
+
+
+def _near(pc: int, low: int) -> int:
+    """The MIDI pitch of pitch class ``pc`` at or just above ``low``."""
+    return low + (pc - low) % 12
+
+
+def _tempo_map(spec: SongSpec, total_beats: int) -> TempoMap:
+    if spec.tempo_end_bpm is None:
+        return TempoMap(((0, float(spec.bpm)),))
+    changes = []
+    for b in range(total_beats + 1):
+        frac = b / max(1, total_beats - 1)
+        changes.append((b * PPQ, spec.bpm + (spec.tempo_end_bpm - spec.bpm) * min(1.0, frac)))
+    return TempoMap(tuple(changes))
+
+
+def compose(spec: SongSpec) -> Composition:
+    """MIDI bytes and exact beat times (seconds, before ``lead_in_s``) for ``spec``."""
+    rng = _rng(spec)
+    key = spec.parsed_key
+    bpb = spec.beats_per_bar
+    bar_ticks = bpb * PPQ
+    total_beats = spec.bars * bpb
+    tmap = _tempo_map(spec, total_beats)
+
+    conductor = Track("conductor")
+    conductor.time_signature(0, *spec.meter)
+    for tick, bpm in tmap.changes:
+        conductor.tempo(tick, bpm)
+    chords, bass, melody, drums = Track("chords"), Track("bass"), Track("melody"), Track("drums")
+    chords.program(0, spec.chord_program)
+    bass.program(1, spec.bass_program)
+    if spec.melody_program is not None:
+        melody.program(2, spec.melody_program)
+
+    eighth, sixteenth = PPQ // 2, PPQ // 4
+    scale = _MAJOR if key.mode == "major" else _MINOR
+    scale_pcs = [(key.pitch_class + s) % 12 for s in scale]
+    prev_mel = _near(key.pitch_class, 67)
+    for bar in range(spec.bars):
+        degree = spec.progression[bar % len(spec.progression)]
+        pcs = _chord(key, degree, dominant_major=spec.dominant_major)
+        root = pcs[0]
+        t0 = bar * bar_ticks
+        voicing = sorted(_near(pc, 55) for pc in pcs)
+        vel = lambda base: base + rng.randint(-6, 6)  # noqa: E731 - tiny humanisation
+        # --- chords
+        if spec.chord_pattern == "block":
+            for p in voicing:
+                chords.note(0, p, vel(72), t0, t0 + bar_ticks - 10)
+        elif spec.chord_pattern == "stabs":  # on every beat, short
+            for b in range(bpb):
+                for p in voicing:
+                    chords.note(0, p, vel(80 if b == 0 else 68), t0 + b * PPQ, t0 + b * PPQ + eighth)
+        elif spec.chord_pattern == "arp":  # eighth-note arpeggio
+            arp = voicing + [voicing[0] + 12]
+            for i in range(bpb * 2):
+                p = arp[i % len(arp)] if (i // len(arp)) % 2 == 0 else arp[-1 - i % len(arp)]
+                chords.note(0, p, vel(70 if i % 2 else 82), t0 + i * eighth, t0 + (i + 1) * eighth)
+        elif spec.chord_pattern == "power":  # root+fifth eighths, palm-muted feel
+            low = _near(root, 40)
+            for i in range(bpb * 2):
+                for p in (low, low + 7, low + 12):
+                    chords.note(0, p, vel(92 if i % 2 == 0 else 78), t0 + i * eighth, t0 + i * eighth + eighth - 30)
+        elif spec.chord_pattern == "waltz":  # bass note on 1 (in the bass track), chords on 2 and 3
+            for b in (1, 2):
+                for p in voicing:
+                    chords.note(0, p + 12, vel(64), t0 + b * PPQ, t0 + b * PPQ + PPQ - 60)
+        elif spec.chord_pattern == "strum68":  # 6/8: chords on eighths 1 and 4, lighter on the rest
+            for i in range(6):
+                v = 84 if i in (0, 3) else 58
+                for j, p in enumerate(voicing):
+                    chords.note(0, p, vel(v), t0 + i * eighth + j * 12, t0 + (i + 1) * eighth)
+        elif spec.chord_pattern == "pad":
+            for p in voicing + [voicing[1] + 12]:
+                chords.note(0, p, vel(60), t0, t0 + bar_ticks)
+        elif spec.chord_pattern == "offbeat":  # skank/funk chops on the off-beats
+            for b in range(bpb):
+                for p in voicing:
+                    chords.note(0, p + 12, vel(78), t0 + b * PPQ + eighth, t0 + b * PPQ + eighth + sixteenth)
+        else:
+            raise ValueError(f"unknown chord pattern {spec.chord_pattern!r}")
+        # --- bass
+        b_root = _near(root, 33)
+        b_fifth = _near(pcs[2], b_root)
+        if spec.bass_pattern == "root_beats":
+            for b in range(bpb):
+                bass.note(1, b_root, vel(92 if b == 0 else 80), t0 + b * PPQ, t0 + b * PPQ + PPQ - 40)
+        elif spec.bass_pattern == "root_fifth":
+            for b in range(bpb):
+                p = b_root if b % 2 == 0 else b_fifth
+                bass.note(1, p, vel(90), t0 + b * PPQ, t0 + b * PPQ + PPQ - 40)
+        elif spec.bass_pattern == "eighths":
+            for i in range(bpb * 2):
+                bass.note(1, b_root + (12 if i % 4 == 3 else 0), vel(88), t0 + i * eighth, t0 + i * eighth + eighth - 20)
+        elif spec.bass_pattern == "sustained":
+            bass.note(1, b_root, vel(84), t0, t0 + bar_ticks - 20)
+        elif spec.bass_pattern == "waltz":
+            bass.note(1, b_root, vel(90), t0, t0 + PPQ - 30)
+        elif spec.bass_pattern == "six_eight":
+            bass.note(1, b_root, vel(90), t0, t0 + 3 * eighth - 20)
+            bass.note(1, b_fifth, vel(80), t0 + 3 * eighth, t0 + 6 * eighth - 20)
+        elif spec.bass_pattern == "funk":  # syncopated sixteenths around the root
+            for s, octave in ((0, 0), (3, 0), (6, 12), (8, 0), (10, 0), (14, 12)):
+                if s < bpb * 4:
+                    bass.note(1, b_root + octave, vel(96), t0 + s * sixteenth, t0 + s * sixteenth + sixteenth)
+        else:
+            raise ValueError(f"unknown bass pattern {spec.bass_pattern!r}")
+        # --- melody: chord tones on strong beats, scale steps between
+        if spec.melody_program is not None:
+            step = PPQ if spec.bpm >= 110 else eighth
+            n = bar_ticks // step
+            for i in range(n):
+                if rng.random() < 0.2:
+                    continue  # a rest now and then
+                if i % (PPQ // step * (2 if bpb % 2 == 0 else 3)) == 0:
+                    cands = [_near(pc, 60) for pc in pcs] + [_near(pc, 72) for pc in pcs]
+                else:
+                    cands = [p for p in range(60, 84) if p % 12 in scale_pcs]
+                cands.sort(key=lambda p: abs(p - prev_mel) + rng.random() * 4)
+                p = cands[0] if abs(cands[0] - prev_mel) > 0 or len(cands) == 1 else cands[1]
+                melody.note(2, p, vel(88), t0 + i * step, t0 + (i + 1) * step - 20)
+                prev_mel = p
+        # --- drums
+        if spec.drums:
+            _drum_bar(drums, spec.drums, t0, bpb, bar, rng)
+    # final chord ring-out is cut by the renderer's trim; a last downbeat closes the song
+    tracks = [conductor, chords, bass] + ([melody] if spec.melody_program is not None else []) + (
+        [drums] if spec.drums else []
+    )
+    beats_s = [tmap.seconds(b * PPQ) for b in range(total_beats)]
+    downbeats_s = [tmap.seconds(b * bar_ticks) for b in range(spec.bars)]
+    return Composition(
+        midi=write_smf(tracks),
+        beats_s=beats_s,
+        downbeats_s=downbeats_s,
+        end_s=tmap.seconds(total_beats * PPQ),
+        notes=sum(len(t.events) for t in tracks),
+    )
+
+
+def _drum_bar(tr: Track, style: str, t0: int, bpb: int, bar: int, rng: random.Random) -> None:
+    """One bar of GM drums on channel 10 in ``style``."""
+    ch, e, s = DRUM_CHANNEL, PPQ // 2, PPQ // 4
+
+    def hit(note: int, tick: int, v: int) -> None:
+        tr.note(ch, note, v + rng.randint(-5, 5), t0 + tick, t0 + tick + 60)
+
+    if bar == 0 and style not in ("waltz",):
+        hit(CRASH, 0, 90)
+    if style in ("pop", "rock", "ballad"):
+        for i in range(bpb * 2):
+            hit(HAT, i * e, (76 if i % 2 == 0 else 58) + (12 if style == "rock" else 0) - (14 if style == "ballad" else 0))
+        hit(KICK, 0, 104)
+        hit(KICK, 2 * PPQ, 100)
+        if style == "rock":
+            hit(KICK, 2 * PPQ + e, 92)
+        if style == "pop" and bar % 2 == 1:
+            hit(KICK, 3 * PPQ + e, 86)
+        for b in (1, 3):
+            hit(SNARE, b * PPQ, 100 if style != "ballad" else 78)
+    elif style == "halftime":  # snare only on beat 3: octave-error bait
+        for i in range(bpb * 2):
+            hit(HAT, i * e, 72 if i % 2 == 0 else 54)
+        hit(KICK, 0, 106)
+        hit(KICK, 3 * PPQ + e, 84)
+        hit(SNARE, 2 * PPQ, 108)
+    elif style == "funk":
+        for i in range(bpb * 4):
+            hit(HAT, i * s, 70 if i % 2 == 0 else 44)
+        for st in (0, 3, 10):
+            hit(KICK, st * s, 100)
+        hit(SNARE, PPQ, 104)
+        hit(SNARE, 3 * PPQ, 104)
+        hit(SNARE, 2 * PPQ + 3 * s, 40)  # ghost
+    elif style == "edm":
+        for b in range(bpb):
+            hit(KICK, b * PPQ, 112)
+            hit(OPEN_HAT, b * PPQ + e, 74)
+        for i in range(bpb * 4):
+            hit(HAT, i * s, 50)
+        for b in (1, 3):
+            hit(CLAP, b * PPQ, 96)
+    elif style == "dnb":
+        for i in range(bpb * 2):
+            hit(HAT, i * e, 74 if i % 2 == 0 else 56)
+        hit(KICK, 0, 108)
+        hit(KICK, PPQ + e, 96)
+        hit(SNARE, PPQ, 106)
+        hit(SNARE, 3 * PPQ, 106)
+        hit(SNARE, 3 * PPQ + 3 * s, 50)
+    elif style == "brush":
+        for i in range(bpb * 2):
+            hit(RIDE, i * e, 60 if i % 2 == 0 else 44)
+        hit(KICK, 0, 84)
+        hit(KICK, 2 * PPQ, 76)
+        hit(SIDE, PPQ, 70)
+        hit(SIDE, 3 * PPQ, 70)
+    elif style == "waltz":
+        hit(KICK, 0, 80)
+        hit(TAMB, PPQ, 56)
+        hit(TAMB, 2 * PPQ, 56)
+    elif style == "six_eight":
+        for i in range(6):
+            hit(HAT, i * e, 70 if i % 3 == 0 else 50)
+        hit(KICK, 0, 100)
+        hit(SNARE, 3 * e, 92)
+    else:
+        raise ValueError(f"unknown drum style {style!r}")
+
+
+#: The songs. Tempi 70-170 with octave-error bait (half-time, 70, 170), 3/4 and 6/8,
+#: major and minor keys, and an i-VI-III-VII progression that reads as its relative major.
+SONGS: tuple[SongSpec, ...] = (
+    SongSpec("pop_piano", "pop", 100, "C major", progression=(0, 4, 5, 3), chord_program=0,
+             chord_pattern="stabs", bass_program=33, melody_program=0, drums="pop", lead_in_s=0.37),
+    SongSpec("rock_guitar", "rock", 140, "E minor", progression=(0, 5, 2, 4), chord_program=30,
+             chord_pattern="power", bass_program=34, bass_pattern="eighths", drums="rock", bars=10),
+    SongSpec("waltz_strings", "waltz", 96, "D major", meter=(3, 4), progression=(0, 3, 4, 0),
+             chord_program=48, chord_pattern="waltz", bass_program=43, bass_pattern="waltz",
+             melody_program=40, drums="waltz", bars=10),
+    SongSpec("folk_six_eight", "folk", 120, "G major", meter=(6, 8), progression=(0, 3, 0, 4),
+             chord_program=25, chord_pattern="strum68", bass_program=32, bass_pattern="six_eight",
+             melody_program=73, drums="six_eight", bars=12),
+    SongSpec("funk_halftime", "funk", 150, "F# minor", progression=(0, 3, 0, 4), chord_program=4,
+             chord_pattern="offbeat", bass_program=33, bass_pattern="funk", drums="halftime", bars=12),
+    SongSpec("funk_tight", "funk", 104, "A minor", progression=(0, 3, 6, 4), chord_program=27,
+             chord_pattern="offbeat", bass_program=36, bass_pattern="funk", drums="funk", bars=8,
+             melody_program=62),
+    SongSpec("ballad_piano", "ballad", 80, "Bb major", progression=(0, 5, 3, 4), chord_program=0,
+             chord_pattern="arp", bass_program=32, bass_pattern="sustained", melody_program=48,
+             drums="ballad", bars=7),
+    SongSpec("edm_128", "edm", 128, "F minor", progression=(0, 5, 2, 4), chord_program=81,
+             chord_pattern="offbeat", bass_program=38, bass_pattern="eighths", melody_program=80,
+             drums="edm", bars=10),
+    SongSpec("dnb_170", "drum'n'bass", 170, "D minor", progression=(0, 0, 5, 4), chord_program=89,
+             chord_pattern="pad", bass_program=38, bass_pattern="sustained", drums="dnb", bars=12),
+    SongSpec("slow_organ", "slow", 70, "G minor", progression=(0, 3, 4, 0), chord_program=19,
+             chord_pattern="block", bass_program=32, bass_pattern="root_fifth", melody_program=71,
+             drums="brush", bars=6, lead_in_s=0.2),
+    SongSpec("relative_ambiguous", "pop-rock", 110, "A minor", progression=(0, 5, 2, 6),
+             chord_program=29, chord_pattern="stabs", bass_program=34, bass_pattern="root_beats",
+             drums="pop", dominant_major=False),
+    SongSpec("pop_120", "pop", 120, "Eb major", progression=(0, 5, 3, 4), chord_program=0,
+             chord_pattern="arp", bass_program=33, bass_pattern="root_fifth", melody_program=56,
+             drums="pop", bars=10),
+    SongSpec("country_160", "country", 160, "A major", progression=(0, 3, 4, 0), chord_program=25,
+             chord_pattern="stabs", bass_program=32, bass_pattern="root_fifth", melody_program=110,
+             drums="pop", bars=12),
+)
+
+#: Variants of pop_120 with a known tempo problem (requested 120 in both).
+TEMPO_MISMATCH = SongSpec("pop_116_for_120", "pop", 116, "Eb major", progression=(0, 5, 3, 4), chord_program=0,
+                          chord_pattern="arp", bass_program=33, bass_pattern="root_fifth", melody_program=56,
+                          drums="pop", bars=10)
+TEMPO_RAMP = SongSpec("pop_ramp_120_126", "pop", 120, "Eb major", progression=(0, 5, 3, 4), chord_program=0,
+                      chord_pattern="arp", bass_program=33, bass_pattern="root_fifth", melody_program=56,
+                      drums="pop", bars=10, tempo_end_bpm=126)
+#: pop_120 with other notes (another progression and melody): the "regenerated" take for preservation.
+REGENERATED = SongSpec("pop_120_regenerated", "pop", 120, "Eb major", progression=(3, 4, 2, 5), chord_program=4,
+                       chord_pattern="stabs", bass_program=33, bass_pattern="eighths", melody_program=65,
+                       drums="rock", bars=10, seed_salt="other take")
+
+
+def song_duration_s(spec: SongSpec) -> float:
+    """Rendered length: the song plus lead-in plus half a second of ring-out."""
+    return spec.lead_in_s + compose(spec).end_s + 0.5
+
+#: analysis.md's rule: "a clip at 120 BPM that drifts to 123 over 20 s must fail".
+TEMPO_RAMP_123 = SongSpec("pop_ramp_120_123", "pop", 120, "Eb major", progression=(0, 5, 3, 4), chord_program=0,
+                          chord_pattern="arp", bass_program=33, bass_pattern="root_fifth", melody_program=56,
+                          drums="pop", bars=10, tempo_end_bpm=123)

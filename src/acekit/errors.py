@@ -1,0 +1,183 @@
+"""What can go wrong when talking to an ACE-Step server, each with a message that says what to do.
+
+Every exception derives from `AceKitError`. Those raised because of an HTTP answer derive
+from `ApiError` and carry ``status_code``, ``detail`` (the server's own words) and
+``response``. Task-level failures (`TaskFailed`, `UnknownTask`, `TaskTimeout`) carry the
+``task_id`` and the last `TaskResult` seen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from acekit import contract
+
+if TYPE_CHECKING:  # pragma: no cover
+    from acekit.models import TaskResult
+
+
+class AceKitError(Exception):
+    """Base class of every error acekit raises."""
+
+
+class ServerUnreachable(AceKitError):
+    """No TCP connection to the server (refused, DNS failure, connect timeout)."""
+
+    def __init__(self, url: str, cause: BaseException | None = None) -> None:
+        self.url = url
+        self.cause = cause
+        why = f" ({type(cause).__name__}: {cause})" if cause else ""
+        super().__init__(
+            f"cannot reach the ACE-Step server at {url}{why}. Is the server running? "
+            f"Start one with `acestep-api` (real model) or `acekit serve-reference` (test backend), "
+            f"or point acekit elsewhere with {contract.SERVER_ENV}=http://host:port or --server."
+        )
+
+
+class RequestTimeout(AceKitError):
+    """Connected, but the server did not answer one request in time."""
+
+    def __init__(self, url: str, cause: BaseException | None = None) -> None:
+        self.url = url
+        self.cause = cause
+        super().__init__(
+            f"the server at {url} accepted the connection but did not answer in time "
+            f"({type(cause).__name__ if cause else 'timeout'}); it may be busy loading a model: "
+            f"retry, or raise the client timeout (Client(timeout=...))."
+        )
+
+
+class ApiError(AceKitError):
+    """The server answered with an error status (or an error envelope)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        detail: Any = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.detail = detail
+        self.response = response
+        super().__init__(message)
+
+
+class AuthError(ApiError):
+    """401: the server wants an API key, or rejected the one given."""
+
+
+class BadRequest(ApiError):
+    """400/403/404/415/422: the server refused the request as sent; ``detail`` says why."""
+
+
+class QueueFull(ApiError):
+    """429: the server's job queue stayed full through every retry."""
+
+    def __init__(self, message: str, *, attempts: int = 1, **kwargs: Any) -> None:
+        self.attempts = attempts
+        super().__init__(message, **kwargs)
+
+
+class ServerError(ApiError):
+    """5xx, or an envelope whose ``code`` is an error."""
+
+
+class TaskError(AceKitError):
+    """A problem with one submitted task."""
+
+    def __init__(self, message: str, *, task_id: str, result: "TaskResult | None" = None) -> None:
+        self.task_id = task_id
+        self.result = result
+        super().__init__(message)
+
+
+class TaskFailed(TaskError):
+    """The server reports status 2 (failed) for the task."""
+
+    def __init__(self, task_id: str, result: "TaskResult | None" = None, reason: str | None = None) -> None:
+        self.reason = reason
+        why = reason or "the server gave no reason (see the server log)"
+        super().__init__(f"task {task_id} failed on the server: {why}", task_id=task_id, result=result)
+
+
+class UnknownTask(TaskError):
+    """The server has no record of the task (status 0 with an empty result) past the grace period."""
+
+    def __init__(self, task_id: str, grace_s: float, result: "TaskResult | None" = None) -> None:
+        self.grace_s = grace_s
+        super().__init__(
+            f"the server does not know task {task_id} (status 0 with an empty result for {grace_s:.0f} s). "
+            f"The server probably restarted (its job store lives in memory) and the job is lost: resubmit it.",
+            task_id=task_id,
+            result=result,
+        )
+
+
+class TaskTimeout(TaskError):
+    """The task did not finish within the client's ``timeout_s``; it may still be running on the server."""
+
+    def __init__(self, task_id: str, timeout_s: float, result: "TaskResult | None" = None) -> None:
+        self.timeout_s = timeout_s
+        stage = f" (last stage: {result.stage}, progress {result.progress})" if result and result.stage else ""
+        super().__init__(
+            f"task {task_id} did not finish within {timeout_s:.0f} s{stage}. It may still be running: "
+            f"call wait() again with a larger timeout_s, or check the server's /v1/stats.",
+            task_id=task_id,
+            result=result,
+        )
+
+
+def error_for_status(response: httpx.Response, *, attempts: int = 1) -> ApiError:
+    """Build the matching `ApiError` for an error ``response`` (status >= 400)."""
+    detail = _detail_of(response)
+    code = response.status_code
+    where = _where(response)
+    kw: dict[str, Any] = {"status_code": code, "detail": detail, "response": response}
+    if code == 401:
+        return AuthError(
+            f"{where} was refused (401: {detail}). The server needs an API key: "
+            f"set {contract.API_KEY_ENV} or pass --api-key / Client(api_key=...).",
+            **kw,
+        )
+    if code == 429:
+        return QueueFull(
+            f"the server's job queue is full (429: {detail}) after {attempts} attempt(s). "
+            f"Wait for running jobs to finish (see /v1/stats), or raise the server's queue size "
+            f"(ACESTEP_QUEUE_MAXSIZE).",
+            attempts=attempts,
+            **kw,
+        )
+    if code >= 500:
+        return ServerError(f"{where} failed on the server ({code}: {detail}); see the server log.", **kw)
+    hint = {
+        403: "the server refuses that path (only files in its output directory are served)",
+        404: "no such endpoint or file on this server (is it an ACE-Step 1.5 API server?)",
+        415: "unsupported content type",
+    }.get(code, "fix the request")
+    return BadRequest(f"{where} was rejected ({code}: {detail}): {hint}.", **kw)
+
+
+def _where(response: httpx.Response) -> str:
+    try:
+        request = response.request
+    except RuntimeError:  # a Response built by hand has no request
+        return "the request"
+    return f"{request.method} {request.url}"
+
+
+def _detail_of(response: httpx.Response) -> Any:
+    """The server's explanation: FastAPI's ``detail``, the envelope's ``error``, or the body text."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return text[:500] if text else response.reason_phrase
+    if isinstance(body, dict):
+        for key in ("detail", "error", "message"):
+            if body.get(key):
+                return body[key]
+    return body

@@ -1,0 +1,104 @@
+"""Assemble the gateway: one upstream client, the task tracker, the memory sampler, the routers.
+
+Routes the gateway answers itself (``/v1/capabilities``, ``/v1/telemetry``,
+``/gateway/health``, ``/gateway/openapi.json``) are registered before the catch-all
+pass-through, which takes every other path and method. FastAPI's own ``/docs`` and
+``/openapi.json`` are moved under ``/gateway/`` so the upstream's stay reachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI, Request
+
+from acekit.gateway import capabilities as capabilities_routes
+from acekit.gateway import health as health_routes
+from acekit.gateway import passthrough as passthrough_routes
+from acekit.gateway import telemetry as telemetry_routes
+from acekit.gateway.auth import KeyRejected
+from acekit.gateway.capabilities import CapabilitiesProvider
+from acekit.gateway.envelope import error_response
+from acekit.gateway.gpu import MemorySampler, detect_sampler
+from acekit.gateway.settings import GatewaySettings
+from acekit.gateway.telemetry import TaskTracker, sample_forever
+
+log = logging.getLogger("acekit.gateway")
+
+
+@dataclass
+class GatewayState:
+    settings: GatewaySettings
+    client: httpx.AsyncClient
+    tracker: TaskTracker
+    sampler: MemorySampler
+    capabilities: CapabilitiesProvider
+
+
+def make_upstream_client(settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        follow_redirects=False,  # a redirect is the client's business: relay it as it is
+        trust_env=False,  # an HTTP(S)_PROXY meant for the internet must not capture loopback traffic
+        transport=transport,
+    )
+    # httpx adds Accept/Accept-Encoding/User-Agent of its own; the upstream must see the client's.
+    client.headers = httpx.Headers()
+    return client
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    sampler: MemorySampler | None = None,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The gateway ASGI app. ``sampler`` defaults to the best GPU source found (`detect_sampler`)."""
+    settings = settings or GatewaySettings()
+    sampler = sampler or detect_sampler()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = GatewayState(
+            settings=settings,
+            client=make_upstream_client(settings, upstream_transport),
+            tracker=TaskTracker(workers=settings.upstream_workers, finished_limit=settings.finished_task_limit),
+            sampler=sampler,
+            capabilities=CapabilitiesProvider(
+                path=settings.capabilities_file, sampler=sampler, upstream=settings.upstream,
+                upstream_key=settings.upstream_api_key, cache_s=settings.models_cache_s),
+        )
+        app.state.gateway = state
+        task = asyncio.create_task(sample_forever(state.tracker, sampler, interval_s=settings.sampler_interval_s))
+        log.info("gateway in front of %s; memory source %s", settings.upstream, sampler.source)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await state.client.aclose()
+
+    app = FastAPI(
+        title="acekit gateway",
+        lifespan=lifespan,
+        docs_url="/gateway/docs",
+        redoc_url=None,
+        openapi_url="/gateway/openapi.json",
+    )
+
+    @app.exception_handler(KeyRejected)
+    async def _key_rejected(request: Request, exc: KeyRejected):
+        return error_response(exc.status_code, str(exc.detail))
+
+    app.include_router(health_routes.router)
+    app.include_router(capabilities_routes.router)
+    app.include_router(telemetry_routes.router)
+    app.include_router(passthrough_routes.router)  # last: it matches every path
+    return app

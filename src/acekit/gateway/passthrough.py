@@ -1,0 +1,164 @@
+"""Everything the gateway does not answer itself goes to the ACE-Step server, unchanged.
+
+Method, path (raw, as the client encoded it), query string, headers (less hop-by-hop ones)
+and body go up; status, headers and body come back. Bodies stream both ways: an upload is
+counted against the size limit as it passes and a ``/v1/audio`` answer is relayed chunk by
+chunk with its own content-length/-type, never held whole in memory. The only answers read
+whole are the small JSON ones of ``/release_task`` and ``/query_result``, which the gateway
+inspects for telemetry before relaying them byte for byte.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response, StreamingResponse
+
+from acekit.gateway.auth import OPEN_PATHS, header_or_query_ok, key_matches, rejection_detail
+from acekit.gateway.body import BodyTooLarge, FieldSniffer, limited, too_large_message
+from acekit.gateway.envelope import error_response
+from acekit.gateway.telemetry import parse_json_body
+
+log = logging.getLogger("acekit.gateway")
+
+# RFC 9110 7.6.1 hop-by-hop fields, plus the ones the two HTTP stacks set themselves.
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+    "transfer-encoding", "upgrade",
+})
+_DROP_REQUEST = HOP_BY_HOP | {"host", "expect"}
+_DROP_RESPONSE = HOP_BY_HOP | {"date", "server"}  # uvicorn writes its own
+
+#: Upstream paths whose JSON answers feed telemetry.
+RELEASE_PATH = "/release_task"
+QUERY_PATH = "/query_result"
+
+router = APIRouter()
+
+
+def unreachable_message(upstream: str, exc: Exception) -> str:
+    return (f"the ACE-Step server at {upstream} is unreachable (still starting? check its logs): "
+            f"{type(exc).__name__}: {exc}".rstrip(": "))
+
+
+def timeout_message(upstream: str, exc: httpx.TimeoutException, settings) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return (f"the ACE-Step server at {upstream} did not accept a connection within "
+                f"{settings.connect_timeout_s:g} s (overloaded or still starting? check its logs)")
+    return (f"the ACE-Step server at {upstream} did not answer within {settings.read_timeout_s:g} s: "
+            "poll /query_result instead of waiting, or raise the gateway's read timeout")
+
+
+def upstream_headers(request: Request, upstream_key: str | None) -> list[tuple[str, str]]:
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST]
+    if upstream_key:
+        headers = [(k, v) for k, v in headers if k.lower() != "authorization"]
+        headers.append(("authorization", f"Bearer {upstream_key}"))
+    return headers
+
+
+def relay_headers(response: httpx.Response) -> list[tuple[bytes, bytes]]:
+    return [(k.lower(), v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in _DROP_RESPONSE]
+
+
+def _decoded(raw: bytes, response: httpx.Response) -> bytes:
+    encoding = response.headers.get("content-encoding", "identity").lower()
+    if encoding == "gzip":
+        try:
+            return gzip.decompress(raw)
+        except OSError:
+            return b""
+    return raw if encoding == "identity" else b""
+
+
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                  include_in_schema=False)
+async def passthrough(request: Request, path: str) -> Response:
+    state = request.app.state.gateway
+    settings = state.settings
+    limit = settings.max_upload_bytes
+    route = request.url.path
+
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        # Refuse before reading a byte of it.
+        return error_response(413, too_large_message(limit, declared_bytes=int(declared)))
+
+    sniffer = FieldSniffer(request.headers.get("content-type")) if route == RELEASE_PATH else None
+    body: Any = None
+    needs_key = settings.api_key is not None and route not in OPEN_PATHS
+    if needs_key and not header_or_query_ok(settings.api_key, request):
+        # Only a body ai_token can still authenticate this request: read the body (bounded) to look.
+        sniffer = sniffer or FieldSniffer(request.headers.get("content-type"))
+        try:
+            body = b"".join([chunk async for chunk in limited(request.stream(), limit, sniffer)])
+        except BodyTooLarge:
+            return error_response(413, too_large_message(limit))
+        except ClientDisconnect:
+            return Response(status_code=400)
+        if not key_matches(settings.api_key, sniffer.fields().get("ai_token")):
+            return error_response(401, rejection_detail(request))
+    has_body = bool(request.headers.get("transfer-encoding")) or declared not in (None, "0")
+    if body is None and has_body:
+        body = limited(request.stream(), limit, sniffer)
+
+    raw_path = request.scope.get("raw_path") or route.encode()
+    url = settings.upstream + raw_path.decode("latin-1")
+    if request.url.query:
+        url += "?" + request.url.query
+    upstream_request = state.client.build_request(
+        request.method, url, headers=upstream_headers(request, settings.upstream_api_key), content=body)
+    try:
+        upstream = await state.client.send(upstream_request, stream=True)
+    except BodyTooLarge:
+        return error_response(413, too_large_message(limit))
+    except ClientDisconnect:
+        return Response(status_code=400)
+    except httpx.TimeoutException as exc:
+        return error_response(504, timeout_message(settings.upstream, exc, settings))
+    except httpx.TransportError as exc:
+        return error_response(502, unreachable_message(settings.upstream, exc))
+
+    headers = relay_headers(upstream)
+    if route in (RELEASE_PATH, QUERY_PATH) and request.method == "POST":
+        try:
+            raw = b"".join([chunk async for chunk in upstream.aiter_raw()])
+        except httpx.TimeoutException as exc:
+            return error_response(504, timeout_message(settings.upstream, exc, settings))
+        except httpx.TransportError as exc:
+            return error_response(502, unreachable_message(settings.upstream, exc))
+        finally:
+            await upstream.aclose()
+        if upstream.status_code == 200:
+            doc = parse_json_body(_decoded(raw, upstream))
+            if route == RELEASE_PATH:
+                state.tracker.learn_release(doc, sniffer.fields() if sniffer else {})
+            else:
+                state.tracker.learn_query(doc)
+        response = Response(content=raw, status_code=upstream.status_code)
+        response.raw_headers = headers
+        return response
+
+    response = StreamingResponse(_relay(upstream), status_code=upstream.status_code,
+                                 background=BackgroundTask(upstream.aclose))
+    response.raw_headers = headers
+    return response
+
+
+async def _relay(upstream: httpx.Response):
+    try:
+        async for chunk in upstream.aiter_raw():
+            yield chunk
+    except httpx.TransportError as exc:
+        # Headers are already out; all we can do is cut the body short (the client sees a
+        # length mismatch) and leave a trace.
+        log.warning("upstream broke off %s mid-body: %s", upstream.request.url, exc)
+    finally:
+        await upstream.aclose()
+

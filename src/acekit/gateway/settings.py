@@ -1,0 +1,70 @@
+"""Every gateway setting in one model: CLI flags override environment variables override defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_UPSTREAM = "http://127.0.0.1:8001"
+
+
+class GatewaySettings(BaseSettings):
+    """Settings of ``acekit gateway``.
+
+    Environment names are ``ACEKIT_GATEWAY_<FIELD>`` unless a field lists others
+    (the upstream key reuses ACE-Step's own ``ACESTEP_API_KEY`` so one container env serves both).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ACEKIT_GATEWAY_", extra="ignore", populate_by_name=True)
+
+    upstream: str = Field(default=DEFAULT_UPSTREAM, description="Base URL of the ACE-Step API server.")
+    host: str = "0.0.0.0"
+    port: int = 8000
+    capabilities_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ACEKIT_CAPABILITIES", "ACEKIT_GATEWAY_CAPABILITIES_FILE"),
+        description="Capabilities JSON written by the matrix; reloaded when it changes.",
+    )
+    api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ACEKIT_GATEWAY_API_KEY"),
+        description="Key clients must present (Bearer header or ai_token); None: no check.",
+    )
+    upstream_api_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ACESTEP_API_KEY", "ACEKIT_GATEWAY_UPSTREAM_API_KEY"),
+        description="Key injected as Bearer on every upstream request; None: the client's header goes through.",
+    )
+    max_upload_mb: float = Field(default=100.0, gt=0, description="Largest request body accepted, in MiB.")
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    read_timeout_s: float = Field(
+        default=300.0, gt=0, description="Upstream answer deadline; format_input runs the LM and can be slow."
+    )
+    sampler_interval_s: float = Field(default=0.5, gt=0, description="GPU memory sampling period while tasks run.")
+    upstream_workers: int = Field(
+        default=1,
+        ge=1,
+        validation_alias=AliasChoices("ACESTEP_QUEUE_WORKERS", "ACEKIT_GATEWAY_UPSTREAM_WORKERS"),
+        description="How many jobs the upstream runs at once; memory samples go to that many oldest in-flight tasks.",
+    )
+    models_cache_s: float = Field(default=30.0, ge=0, description="How long a default capabilities document is reused.")
+    finished_task_limit: int = Field(default=1000, ge=1, description="Finished tasks kept in telemetry.")
+
+    @field_validator("upstream")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        value = value.rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"upstream must be an http(s) URL like {DEFAULT_UPSTREAM}, got {value!r}")
+        return value
+
+    @field_validator("api_key", "upstream_api_key")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)

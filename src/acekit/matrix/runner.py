@@ -1,0 +1,484 @@
+"""Run a matrix spec against one or more servers, recording one JSON line per case.
+
+`run_matrix` is the library entry point (``acekit matrix`` is a thin layer over it). It is
+resumable: rerunning the same spec into the same run directory skips every case that has a
+record (``retry_failed`` redoes failed ones) and redoes cases a kill interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel
+
+from acekit.contract import TaskType
+from acekit.matrix.spec import Case, MatrixSpec, expand_cases, spec_hash
+from acekit.matrix.store import CaseRecord, Manifest, RunStore, ServerEntry, atomic_copy, utc_now
+
+#: Stop a server's remaining cases after this many "cannot reach it" failures in a row
+#: (they stay pending, so a rerun does them once the server is back).
+MAX_UNREACHABLE_IN_A_ROW = 2
+
+
+class MatrixError(RuntimeError):
+    """The run cannot start or continue; the message says what to do."""
+
+
+class ServerTarget(BaseModel):
+    label: str
+    url: str
+    api_key: str | None = None
+
+
+def parse_server(text: str, *, api_key: str | None = None) -> ServerTarget:
+    """``"spark=http://10.0.0.5:8001"`` or ``"http://host:8001"`` (label = host_port)."""
+    label, _, url = text.partition("=") if "=" in text.split("://")[0] else ("", "", text)
+    url = url.rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise MatrixError(f"server {text!r} is not a URL: write --server http://host:8001 or --server spark=http://host:8001")
+    if not label:
+        label = parts.netloc.replace(":", "_")
+    if not label.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise MatrixError(f"server label {label!r}: use letters, digits, '-', '_' or '.'")
+    return ServerTarget(label=label, url=url, api_key=api_key)
+
+
+@dataclass
+class RunSummary:
+    run_dir: Path
+    cases: int
+    servers: list[str]
+    ran: int = 0
+    skipped: int = 0
+    failed: int = 0
+    pending: int = 0
+    wall_s: float = 0.0
+    stopped: dict[str, str] = field(default_factory=dict)
+
+
+ProgressHook = Callable[[str, CaseRecord | None], None]
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def build_request(case: Case):
+    """The acekit request object for a case (validated by the client's models)."""
+    from acekit.models import make_request
+
+    fields: dict[str, Any] = {
+        "prompt": case.prompt,
+        "lyrics": case.lyrics,
+        "bpm": case.bpm,
+        "key_scale": case.key,
+        "time_signature": case.time_signature,
+        "duration_s": case.duration_s,
+        "inference_steps": case.steps,
+        "seed": case.seed,
+        "thinking": case.thinking,
+        "model": case.model,
+        "lm_model_path": case.lm_model_path,
+        "audio_format": case.audio_format,
+        "batch_size": 1,
+        "guidance_scale": case.guidance_scale,
+        "extra": dict(case.extra),
+    }
+    if case.task == TaskType.repaint:
+        fields.update(
+            repainting_start=case.repaint_start_s,
+            repainting_end=case.repaint_end_s,
+            repaint_latent_crossfade_frames=case.repaint_latent_crossfade_frames,
+            repaint_wav_crossfade_sec=case.repaint_wav_crossfade_s,
+            repaint_strength=case.repaint_strength,
+        )
+    if case.task == TaskType.cover:
+        fields["audio_cover_strength"] = case.cover_strength
+    if case.task in (TaskType.lego, TaskType.extract):
+        fields["track"] = case.track
+    if case.task == TaskType.complete:
+        fields["tracks"] = [case.track] if case.track else []
+    return make_request(case.task, **{k: v for k, v in fields.items() if v is not None})
+
+
+def _server_job_seconds(result: Any) -> float | None:
+    """Server-side job time when the backend reports one (generation_info timings); else None."""
+    for item in getattr(result, "items", []) or []:
+        info = getattr(item, "generation_info", None)
+        if isinstance(info, str):
+            try:
+                info = json.loads(info)
+            except ValueError:
+                continue
+        if not isinstance(info, dict):
+            continue
+        for holder in (info, info.get("time_costs") or {}, info.get("timings") or {}):
+            if not isinstance(holder, dict):
+                continue
+            for k in ("job_s", "total_time", "total_s", "total_time_cost", "elapsed_s", "compute_s"):
+                v = holder.get(k)
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:
+                    return float(v)
+    return None
+
+
+def fetch_telemetry(http: httpx.Client, url: str, *, task_id: str | None = None) -> dict[str, Any] | None:
+    """``GET /v1/telemetry`` data (gateway only); None when the backend has no such endpoint."""
+    try:
+        resp = http.get(f"{url}/v1/telemetry", params={"task_id": task_id} if task_id else None, timeout=5.0)
+    except httpx.HTTPError:
+        return None
+    if resp.status_code != 200:
+        return None
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    data = body.get("data", body) if isinstance(body, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+class _ServerRun:
+    """Runs the pending cases of one server."""
+
+    def __init__(self, *, store: RunStore, target: ServerTarget, client: Any, engine: str,
+                 engine_version: str | None, is_reference: bool, telemetry: bool, hook: ProgressHook | None,
+                 timeout_s: float, poll_interval_s: float):
+        self.poll_interval_s = poll_interval_s
+        self.store = store
+        self.target = target
+        self.client = client
+        self.engine = engine
+        self.engine_version = engine_version
+        self.is_reference = is_reference
+        self.telemetry = telemetry
+        self.hook = hook
+        self.timeout_s = timeout_s
+        self.http = httpx.Client(headers={"Authorization": f"Bearer {target.api_key}"} if target.api_key else None)
+        self.unreachable_in_a_row = 0
+        self.stopped_reason: str | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _base_record(self, case: Case) -> dict[str, Any]:
+        return dict(
+            case_id=case.id, server=self.target.label, server_url=self.target.url, engine=self.engine,
+            engine_version=self.engine_version, is_reference=self.is_reference, task=case.task.value,
+            arm=case.arm, model=case.model, label=case.label(), case=case.model_dump(mode="json"),
+        )
+
+    def _source_path(self, case: Case, spec: MatrixSpec) -> tuple[Path | None, str | None]:
+        """(path, None) or (None, why not)."""
+        if case.source is None:
+            return None, None
+        if case.source.startswith("file:"):
+            return spec.source_file(), None
+        src_id = case.source.split(":", 1)[1]
+        rec = self.store.latest().get((self.target.label, src_id))
+        if rec is None:
+            return None, f"source clip (case {src_id}) was not generated"
+        if rec.status != "ok" or not rec.audio:
+            return None, f"source clip (case {src_id}) failed: {rec.reason}"
+        return self.store.run_dir / rec.audio[0], None
+
+    def run_case(self, case: Case, spec: MatrixSpec) -> CaseRecord:
+        from acekit.errors import ServerUnreachable
+
+        base = self._base_record(case)
+        started = utc_now()
+        src, why_not = self._source_path(case, spec)
+        if why_not:
+            rec = CaseRecord(**base, status="failed", reason=why_not, error_type="SourceMissing",
+                             started_at=started, finished_at=utc_now())
+            self.store.append(rec)
+            return rec
+        request = None
+        tmp = self.store.run_dir / "audio" / ".partial" / f"{self.target.label}-{case.id}"
+        try:
+            request = build_request(case)
+            sent = request.to_api_fields()
+            if src is not None:
+                sent["src_audio"] = src.name
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
+            outcome = self.client.generate(request, src_audio=src, out_dir=tmp, timeout_s=self.timeout_s,
+                                           poll_interval_s=self.poll_interval_s)
+            self.unreachable_in_a_row = 0
+            rel_paths = self._keep_audio(case, outcome.paths)
+            rec_fields: dict[str, Any] = dict(
+                request=sent, wall_s=round(outcome.wall_s, 4),
+                queue_wait_s=round(outcome.queue_wait_s, 4) if outcome.queue_wait_s is not None else None,
+                server_job_s=_server_job_seconds(outcome.result), audio=rel_paths,
+                source_audio=str(src.relative_to(self.store.run_dir)) if src and src.is_relative_to(self.store.run_dir)
+                else (str(src) if src else None),
+            )
+            item = outcome.result.items[0] if outcome.result.items else None
+            if item is not None:
+                rec_fields["metas"] = {k: v for k, v in item.metas.model_dump().items() if v is not None}
+            rec_fields.update(self._memory(outcome.task_id))
+            rec_fields.update(self._analyse(case, self.store.run_dir / rel_paths[0] if rel_paths else None, src,
+                                            rec_fields.get("metas", {})))
+            rec = CaseRecord(**base, status="ok", started_at=started, finished_at=utc_now(), **rec_fields)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # any failure becomes a recorded reason, never a crashed run
+            if isinstance(exc, ServerUnreachable):
+                self.unreachable_in_a_row += 1
+            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+            rec = CaseRecord(
+                **base, status="failed", reason=str(reason), error_type=type(exc).__name__,
+                request=request.to_api_fields() if request is not None else {},
+                started_at=started, finished_at=utc_now(),
+            )
+            if not isinstance(exc, (ServerUnreachable,)) and os.environ.get("ACEKIT_MATRIX_TRACEBACK"):
+                traceback.print_exc()
+            if self.unreachable_in_a_row >= MAX_UNREACHABLE_IN_A_ROW:
+                self.stopped_reason = str(exc)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        self.store.append(rec)
+        return rec
+
+    def _keep_audio(self, case: Case, paths: list[Path]) -> list[str]:
+        out_dir = self.store.audio_dir(self.target.label)
+        rel = []
+        for i, p in enumerate(paths):
+            name = f"{case.id}{'' if i == 0 else f'-{i}'}{Path(p).suffix or '.' + case.audio_format}"
+            dst = out_dir / name
+            atomic_copy(Path(p), dst)  # temp + rename inside audio/, so a kill never leaves half a file
+            rel.append(str(dst.relative_to(self.store.run_dir)))
+        return rel
+
+    def _memory(self, task_id: str) -> dict[str, Any]:
+        if not self.telemetry:
+            return {"peak_gpu_memory_mb": None, "memory_source": "unknown"}
+        data = fetch_telemetry(self.http, self.target.url, task_id=task_id) or {}
+        peak = data.get("peak_memory_mb")
+        if peak is None and isinstance(data.get("tasks"), dict):
+            peak = (data["tasks"].get(task_id) or {}).get("peak_memory_mb")
+        source = data.get("memory_source") or "unknown"
+        if peak is None or source == "none":
+            return {"peak_gpu_memory_mb": None, "memory_source": "unknown"}
+        return {"peak_gpu_memory_mb": float(peak), "memory_source": str(source)}
+
+    def _analyse(self, case: Case, audio: Path | None, src: Path | None, metas: dict[str, Any]) -> dict[str, Any]:
+        if audio is None:
+            return {"analysis": {}, "passed": {"health": False}, "analysis_error": "no audio returned"}
+        from acekit.analysis import analyze_clip
+        from acekit.keys import KeyParseError, parse_key
+
+        bpm: float | None = case.bpm
+        key = case.key
+        # When the request left a meta to the LM, check the clip against what the server says it made.
+        if bpm is None and metas.get("bpm"):
+            bpm = float(metas["bpm"])
+        if key is None and metas.get("keyscale"):
+            try:
+                key = parse_key(str(metas["keyscale"])).canonical
+            except KeyParseError:
+                key = None
+        kwargs: dict[str, Any] = dict(bpm=bpm, key=key, time_signature=case.time_signature,
+                                      duration_s=case.duration_s or metas.get("duration"))
+        if case.task == TaskType.repaint and src is not None:
+            kwargs.update(source=src, region_s=(case.repaint_start_s, case.repaint_end_s))
+        try:
+            result = analyze_clip(audio, **kwargs)
+        except Exception as exc:  # the clip could not be judged: that is a health failure, not a crash
+            return {"analysis": {}, "passed": {"health": False}, "analysis_error": f"{type(exc).__name__}: {exc}"}
+        flat = {k: _jsonable(v) for k, v in result.flat().items()}
+        return {"analysis": flat, "passed": {k: bool(v) for k, v in result.passed.items()}}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        return None  # JSON has no NaN/inf
+    if hasattr(v, "item") and callable(v.item):
+        try:
+            return _jsonable(v.item())
+        except (TypeError, ValueError):
+            pass
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, Path):
+        return str(v)
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return str(v)
+
+
+def _probe(client: Any, http: httpx.Client, target: ServerTarget) -> ServerEntry:
+    health = client.health()
+    try:
+        models = client.models()
+        model_rows = [m.model_dump(mode="json") for m in models.models]
+    except Exception:  # older servers: no model list; the matrix still runs
+        model_rows = []
+    return ServerEntry(label=target.label, url=target.url, health=health.model_dump(mode="json"),
+                       models=model_rows, telemetry=fetch_telemetry(http, target.url))
+
+
+def engine_of(health: dict[str, Any] | None) -> tuple[str, bool]:
+    """(engine name, is the acekit reference engine) from a /health answer."""
+    service = str((health or {}).get("service") or "unknown")
+    lowered = service.lower()
+    return service, ("reference" in lowered or "acekit" in lowered)
+
+
+def run_matrix(
+    spec: MatrixSpec,
+    spec_text: str,
+    servers: list[ServerTarget],
+    *,
+    out_dir: Path = Path("runs"),
+    name: str | None = None,
+    retry_failed: bool = False,
+    concurrency: int = 1,
+    timeout_s: float = 1800.0,
+    poll_interval_s: float = 0.5,
+    hook: ProgressHook | None = None,
+    progress: bool = True,
+    console: Any = None,
+) -> RunSummary:
+    """Run (or resume) ``spec`` on every server into ``out_dir/name``; return what happened."""
+    from acekit.client import Client
+    from acekit.errors import AceKitError
+
+    if not servers:
+        raise MatrixError("no server: pass --server http://host:8001 (repeatable) or --reference")
+    if len({s.label for s in servers}) != len(servers):
+        raise MatrixError("two servers share a label: name them, e.g. --server spark=http://... --server t4=http://...")
+    cases = expand_cases(spec)
+    s_hash = spec_hash(spec)
+    run_dir = Path(out_dir) / (name or spec.name)
+    store = RunStore(run_dir)
+    if store.exists():
+        manifest = store.read_manifest()
+        if manifest.spec_hash != s_hash:
+            raise MatrixError(
+                f"{run_dir} holds a run of a different spec (hash {manifest.spec_hash}, this one {s_hash}). "
+                f"Pass --name NEW_NAME for a new run, or delete {run_dir} to start over."
+            )
+        store.repair()
+    else:
+        manifest = Manifest(run_id=f"{run_dir.name}-{s_hash}", spec_name=spec.name, spec_hash=s_hash, cases=len(cases))
+        store.write_spec(spec_text)
+        store.write_manifest(manifest)
+    if retry_failed:
+        store.drop_failed()
+    manifest.sessions.append({"started_at": utc_now(), "servers": [s.label for s in servers]})
+    manifest.finished_at = None
+    store.write_manifest(manifest)
+
+    summary = RunSummary(run_dir=run_dir, cases=len(cases), servers=[s.label for s in servers])
+    t0 = time.monotonic()
+    done = store.latest()
+    pending = {s.label: [c for c in cases if (s.label, c.id) not in done] for s in servers}
+    summary.skipped = sum(len(cases) - len(p) for p in pending.values())
+    total = sum(len(p) for p in pending.values())
+
+    bar = None
+    if progress:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                       transient=False)
+        bar.start()
+    bar_task = bar.add_task("matrix", total=total) if bar else None
+
+    try:
+        for target in servers:
+            todo = pending[target.label]
+            with Client(target.url, api_key=target.api_key) as client:
+                http = httpx.Client(headers={"Authorization": f"Bearer {target.api_key}"} if target.api_key else None)
+                try:
+                    entry = _probe(client, http, target)
+                except AceKitError as exc:
+                    summary.stopped[target.label] = str(exc)
+                    summary.pending += len(todo)
+                    if bar:
+                        bar.console.print(f"[red]skipping {target.label}: {exc}")
+                    continue
+                finally:
+                    http.close()
+                manifest.servers[target.label] = entry
+                store.write_manifest(manifest)
+                engine, is_ref = engine_of(entry.health)
+                runner = _ServerRun(store=store, target=target, client=client, engine=engine,
+                                    engine_version=(entry.health or {}).get("version"), is_reference=is_ref,
+                                    telemetry=entry.telemetry is not None, hook=hook, timeout_s=timeout_s,
+                                    poll_interval_s=poll_interval_s)
+                try:
+                    # Sources first: edit cases read their clip from the store.
+                    phases = [[c for c in todo if not c.needs_source], [c for c in todo if c.needs_source]]
+                    for phase in phases:
+                        _run_phase(runner, phase, spec, concurrency, summary, bar, bar_task, hook)
+                        if runner.stopped_reason:
+                            break
+                finally:
+                    runner.close()
+                if runner.stopped_reason:
+                    left = sum(1 for c in todo if (target.label, c.id) not in store.latest())
+                    summary.pending += left
+                    summary.stopped[target.label] = runner.stopped_reason
+                    if bar:
+                        bar.console.print(f"[red]stopped {target.label} after repeated connection failures "
+                                          f"({left} case(s) left for a rerun): {runner.stopped_reason}")
+    finally:
+        if bar:
+            bar.stop()
+        summary.wall_s = time.monotonic() - t0
+        manifest.sessions[-1]["finished_at"] = utc_now()
+        manifest.sessions[-1]["ran"] = summary.ran
+        if summary.pending == 0 and summary.ran + summary.skipped >= len(cases) * len(servers):
+            manifest.finished_at = utc_now()
+        store.write_manifest(manifest)
+    return summary
+
+
+def _run_phase(runner: _ServerRun, phase: list[Case], spec: MatrixSpec, concurrency: int, summary: RunSummary,
+               bar: Any, bar_task: Any, hook: ProgressHook | None) -> None:
+    def note(rec: CaseRecord) -> None:
+        summary.ran += 1
+        summary.failed += rec.status != "ok"
+        if bar:
+            bar.update(bar_task, advance=1, description=f"{runner.target.label} · {rec.task}")
+        if hook:
+            hook(runner.target.label, rec)
+
+    if concurrency <= 1:
+        for case in phase:
+            if runner.stopped_reason:
+                return
+            note(runner.run_case(case, spec))
+        return
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        futures = [pool.submit(_guarded, runner, case, spec) for case in phase]
+        for fut in as_completed(futures):
+            rec = fut.result()
+            if rec is not None:
+                note(rec)
+
+
+def _guarded(runner: _ServerRun, case: Case, spec: MatrixSpec) -> CaseRecord | None:
+    if runner.stopped_reason:
+        return None
+    return runner.run_case(case, spec)

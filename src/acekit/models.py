@@ -1,0 +1,592 @@
+"""Typed requests and results of the ACE-Step 1.5 REST API (pydantic v2).
+
+Requests validate on construction against the ranges in `acekit.contract` and say the
+allowed range when a value is out of it; ``to_api_fields()`` turns them into the
+snake_case fields ``POST /release_task`` reads. Results parse upstream's loose shapes
+(``result`` is a JSON *string*, metas may be ``"N/A"``) into typed objects and keep the
+raw payload next to them.
+
+Upstream facts (ace-step/ACE-Step-1.5, ``acestep/api/http/release_task_param_parser.py``,
+``release_task_models.py``, ``query_result_service.py``, ``jobs/local_cache_updates.py``,
+``job_result_payload.py``, ``http/model_service_routes.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from acekit import contract
+from acekit.contract import TaskStatus, TaskType
+from acekit.keys import parse_key
+
+__all__ = [
+    "TaskRequest", "Text2MusicRequest", "RepaintRequest", "CoverRequest", "LegoRequest",
+    "ExtractRequest", "CompleteRequest", "REQUEST_CLASSES", "make_request",
+    "Envelope", "Metas", "AudioItem", "TaskResult", "Progress", "SubmitResult",
+    "Health", "ModelEntry", "ModelList", "JobCounts", "Stats", "GenerationOutcome",
+    "parse_time_signature", "parse_task_result",
+]
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def _check_range(name: str, value: float | int | None, lo: float, hi: float, unit: str = "") -> Any:
+    if value is None:
+        return None
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be between {lo:g} and {hi:g}{unit} (got {value:g})")
+    return value
+
+
+#: Every spelling of a meter we accept, mapped to the API's ``time_signature`` value.
+_METER_SPELLINGS = {**{k: k for k in contract.TIME_SIGNATURES}, **{v: k for k, v in contract.TIME_SIGNATURES.items()}}
+
+
+def parse_time_signature(value: str | int) -> str:
+    """Map ``4``, ``"4"``, ``"4/4"`` (and 2/4, 3/4, 6/8) to the API's value ("2"|"3"|"4"|"6")."""
+    text = str(value).strip().replace(" ", "")
+    if text in _METER_SPELLINGS:
+        return _METER_SPELLINGS[text]
+    allowed = ", ".join(f"{k} ({v})" for k, v in contract.TIME_SIGNATURES.items())
+    raise ValueError(f"time_signature must be one of {allowed}; got {value!r}")
+
+
+def _track_name(value: str) -> str:
+    name = str(value).strip().lower().replace(" ", "_").replace("-", "_")
+    if name not in contract.TRACK_NAMES:
+        raise ValueError(f"unknown track {value!r}: choose from {', '.join(contract.TRACK_NAMES)}")
+    return name
+
+
+class TaskRequest(BaseModel):
+    """Fields every task shares. Use a subclass per task (`Text2MusicRequest`, ...).
+
+    ``None`` means "let the server decide" and is not sent. ``extra`` carries upstream
+    fields acekit does not model (e.g. ``{"lm_temperature": 0.7}``); it is merged last,
+    so it can also override a modelled field on purpose.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=(), validate_assignment=True)
+
+    #: Fields whose API name differs from ours.
+    _API_NAMES: ClassVar[dict[str, str]] = {"duration_s": "audio_duration"}
+    #: Fields that are not sent as they are (handled by `_task_fields` or the client).
+    _NOT_SENT: ClassVar[frozenset[str]] = frozenset({"extra", "seed", "track", "tracks"})
+
+    task_type: TaskType = TaskType.text2music
+    prompt: str = Field(default="", validation_alias=AliasChoices("prompt", "caption"))
+    lyrics: str = ""
+    bpm: int | None = None
+    key_scale: str | None = Field(default=None, validation_alias=AliasChoices("key_scale", "keyscale", "key"))
+    time_signature: str | None = Field(default=None, validation_alias=AliasChoices("time_signature", "timesignature"))
+    duration_s: float | None = Field(
+        default=None, validation_alias=AliasChoices("duration_s", "audio_duration", "duration")
+    )
+    batch_size: int | None = None
+    inference_steps: int | None = None
+    guidance_scale: float | None = None
+    shift: float | None = None
+    infer_method: str | None = None
+    seed: int | None = None
+    thinking: bool | None = None
+    model: str | None = None
+    lm_model_path: str | None = None
+    audio_format: str | None = None
+    vocal_language: str | None = None
+    instruction: str | None = None
+    #: Server-side paths (the server must be able to read them); to upload a local file
+    #: pass ``src_audio=``/``reference_audio=`` to `Client.submit` instead.
+    src_audio_path: str | None = None
+    reference_audio_path: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    # -- validation (messages say the allowed range)
+
+    @field_validator("bpm")
+    @classmethod
+    def _bpm(cls, v: int | None) -> int | None:
+        return _check_range("bpm", v, contract.BPM_MIN, contract.BPM_MAX)
+
+    @field_validator("duration_s")
+    @classmethod
+    def _duration(cls, v: float | None) -> float | None:
+        return _check_range("duration_s", v, contract.DURATION_MIN_S, contract.DURATION_MAX_S, " s")
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch(cls, v: int | None) -> int | None:
+        return _check_range("batch_size", v, contract.BATCH_MIN, contract.BATCH_MAX)
+
+    @field_validator("inference_steps")
+    @classmethod
+    def _steps(cls, v: int | None) -> int | None:
+        # Turbo models cap at MAX_STEPS_TURBO, base at MAX_STEPS_BASE; the model is the server's choice.
+        return _check_range("inference_steps", v, 1, contract.MAX_STEPS_BASE)
+
+    @field_validator("guidance_scale", "shift")
+    @classmethod
+    def _positive(cls, v: float | None, info: Any) -> float | None:
+        if v is not None and v <= 0:
+            raise ValueError(f"{info.field_name} must be greater than 0 (got {v:g})")
+        return v
+
+    @field_validator("seed")
+    @classmethod
+    def _seed(cls, v: int | None) -> int | None:
+        if v is not None and v < -1:
+            raise ValueError(f"seed must be >= 0, or -1 for a random seed (got {v})")
+        return v
+
+    @field_validator("key_scale", mode="before")
+    @classmethod
+    def _key(cls, v: Any) -> Any:
+        return None if v is None or v == "" else parse_key(v).canonical
+
+    @field_validator("time_signature", mode="before")
+    @classmethod
+    def _meter(cls, v: Any) -> Any:
+        return None if v is None or v == "" else parse_time_signature(v)
+
+    @field_validator("infer_method")
+    @classmethod
+    def _infer(cls, v: str | None) -> str | None:
+        if v is not None and v not in contract.INFER_METHODS:
+            raise ValueError(f"infer_method must be one of {', '.join(contract.INFER_METHODS)} (got {v!r})")
+        return v
+
+    @field_validator("audio_format")
+    @classmethod
+    def _format(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = v.lower().lstrip(".")
+        if v not in contract.AUDIO_FORMATS:
+            raise ValueError(f"audio_format must be one of {', '.join(contract.AUDIO_FORMATS)} (got {v!r})")
+        return v
+
+    # -- serialisation
+
+    def _task_fields(self) -> dict[str, Any]:
+        """Fields a task derives from its own options (instruction from track, ...)."""
+        return {}
+
+    def to_api_fields(self) -> dict[str, Any]:
+        """The upstream ``/release_task`` fields for this request (snake_case, ``None`` omitted)."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            if name in self._NOT_SENT:
+                continue
+            value = getattr(self, name)
+            if value is None:
+                continue
+            out[self._API_NAMES.get(name, name)] = value.value if isinstance(value, TaskType) else value
+        if self.seed is not None and self.seed >= 0:
+            # Upstream ignores ``seed`` unless use_random_seed is false.
+            out["seed"] = self.seed
+            out["use_random_seed"] = False
+        for key, value in self._task_fields().items():
+            out.setdefault(key, value)
+        out.update(self.extra)
+        return out
+
+    @property
+    def needs_source(self) -> bool:
+        """True for tasks that edit a source audio (repaint, cover, lego, extract, complete)."""
+        return self.task_type in contract.SOURCE_TASKS
+
+
+class Text2MusicRequest(TaskRequest):
+    """Generate music from a caption (+ lyrics, metas)."""
+
+    task_type: Literal[TaskType.text2music] = TaskType.text2music
+
+
+class RepaintRequest(TaskRequest):
+    """Regenerate ``repainting_start``..``repainting_end`` seconds of the source (-1 = to the end)."""
+
+    task_type: Literal[TaskType.repaint] = TaskType.repaint
+    repainting_start: float = 0.0
+    repainting_end: float = -1.0
+    # Newer upstream knobs; None = server default (balanced, 0.5, 10 frames, 0 s).
+    repaint_mode: Literal["conservative", "balanced", "aggressive"] | None = None
+    repaint_strength: float | None = None
+    repaint_latent_crossfade_frames: int | None = None
+    repaint_wav_crossfade_sec: float | None = None
+
+    @field_validator("repainting_start")
+    @classmethod
+    def _start(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError(f"repainting_start must be >= 0 s (got {v:g})")
+        return v
+
+    @field_validator("repaint_strength")
+    @classmethod
+    def _strength(cls, v: float | None) -> float | None:
+        return _check_range("repaint_strength", v, 0.0, 1.0)
+
+    @field_validator("repaint_latent_crossfade_frames", "repaint_wav_crossfade_sec")
+    @classmethod
+    def _non_negative(cls, v: float | None, info: Any) -> float | None:
+        if v is not None and v < 0:
+            raise ValueError(f"{info.field_name} must be >= 0 (got {v:g})")
+        return v
+
+    @model_validator(mode="after")
+    def _region(self) -> "RepaintRequest":
+        end = self.repainting_end
+        if end == -1:
+            return self
+        if end < 0:
+            raise ValueError(f"repainting_end must be > repainting_start, or -1 for 'to the end' (got {end:g})")
+        if end <= self.repainting_start:
+            raise ValueError(
+                f"repainting_start ({self.repainting_start:g} s) must be before repainting_end ({end:g} s); "
+                f"use repainting_end=-1 to repaint to the end"
+            )
+        return self
+
+
+class CoverRequest(TaskRequest):
+    """Re-render the source audio in a new style; ``audio_cover_strength`` 1.0 keeps most of it."""
+
+    task_type: Literal[TaskType.cover] = TaskType.cover
+    audio_cover_strength: float | None = Field(
+        default=None, validation_alias=AliasChoices("audio_cover_strength", "cover_strength")
+    )
+    cover_noise_strength: float | None = None
+
+    @field_validator("audio_cover_strength")
+    @classmethod
+    def _strength(cls, v: float | None) -> float | None:
+        return _check_range("audio_cover_strength", v, contract.COVER_STRENGTH_MIN, contract.COVER_STRENGTH_MAX)
+
+    @field_validator("cover_noise_strength")
+    @classmethod
+    def _noise(cls, v: float | None) -> float | None:
+        return _check_range("cover_noise_strength", v, 0.0, 1.0)
+
+
+class _TrackRequest(TaskRequest):
+    track: str
+
+    @field_validator("track", mode="before")
+    @classmethod
+    def _track(cls, v: Any) -> str:
+        return _track_name(v)
+
+    def _task_fields(self) -> dict[str, Any]:
+        # Upstream builds the DiT condition from ``instruction``; track_name is informational.
+        return {"instruction": contract.instruction_for(self.task_type, [self.track]), "track_name": self.track}
+
+
+class LegoRequest(_TrackRequest):
+    """Generate one stem (``track``) that fits the source audio."""
+
+    task_type: Literal[TaskType.lego] = TaskType.lego
+
+
+class ExtractRequest(_TrackRequest):
+    """Extract one stem (``track``) from the source audio."""
+
+    task_type: Literal[TaskType.extract] = TaskType.extract
+
+
+class CompleteRequest(TaskRequest):
+    """Complete the source track with the given stems."""
+
+    task_type: Literal[TaskType.complete] = TaskType.complete
+    tracks: list[str] = Field(min_length=1)
+
+    @field_validator("tracks", mode="before")
+    @classmethod
+    def _tracks(cls, v: Any) -> list[str]:
+        if isinstance(v, str):
+            v = [t for t in v.replace(",", " ").split() if t]
+        return [_track_name(t) for t in v]
+
+    def _task_fields(self) -> dict[str, Any]:
+        return {"instruction": contract.instruction_for(TaskType.complete, self.tracks), "track_classes": list(self.tracks)}
+
+
+REQUEST_CLASSES: dict[TaskType, type[TaskRequest]] = {
+    TaskType.text2music: Text2MusicRequest,
+    TaskType.repaint: RepaintRequest,
+    TaskType.cover: CoverRequest,
+    TaskType.lego: LegoRequest,
+    TaskType.extract: ExtractRequest,
+    TaskType.complete: CompleteRequest,
+}
+
+
+def make_request(task: TaskType | str, **fields: Any) -> TaskRequest:
+    """Build the request class for ``task`` (``make_request("lego", track="bass", bpm=120)``)."""
+    try:
+        cls = REQUEST_CLASSES[TaskType(task)]
+    except ValueError:
+        raise ValueError(f"unknown task {task!r}: choose from {', '.join(t.value for t in TaskType)}") from None
+    return cls(**fields)
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class _Loose(BaseModel):
+    """Response models keep fields they do not know (upstream adds fields often)."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=(), populate_by_name=True)
+
+
+class Envelope(BaseModel):
+    """``{data, code, error, timestamp, extra}`` around every JSON answer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    data: Any = None
+    code: int = 200
+    error: Any = None
+    timestamp: int | float | None = None
+    extra: Any = None
+
+
+def _na_to_none(v: Any) -> Any:
+    if isinstance(v, str) and v.strip() in ("", "N/A", "None", "null"):
+        return None
+    return v
+
+
+class Metas(_Loose):
+    """What the server says it generated. Upstream writes ``"N/A"`` for unknowns: that becomes None."""
+
+    bpm: float | None = None
+    duration: float | None = None
+    genres: str | None = None
+    keyscale: str | None = None
+    timesignature: str | None = None
+
+    @field_validator("bpm", "duration", "genres", "keyscale", "timesignature", mode="before")
+    @classmethod
+    def _na(cls, v: Any) -> Any:
+        return _na_to_none(v)
+
+    @field_validator("timesignature", "keyscale", "genres", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        return None if v is None else str(v)
+
+
+class AudioItem(_Loose):
+    """One generated audio of a task (one per ``batch_size``)."""
+
+    file: str = ""
+    status: int | None = None
+    metas: Metas = Field(default_factory=Metas)
+    seed_value: str | None = None
+    dit_model: str | None = None
+    lm_model: str | None = None
+    prompt: str | None = None
+    lyrics: str | None = None
+    generation_info: Any = None
+    create_time: float | None = None
+
+    @field_validator("seed_value", mode="before")
+    @classmethod
+    def _seed(cls, v: Any) -> Any:
+        return None if v in (None, "") else str(v)
+
+    @field_validator("metas", mode="before")
+    @classmethod
+    def _metas(cls, v: Any) -> Any:
+        return v or {}
+
+    @property
+    def server_path(self) -> str:
+        """The path on the server (``file`` is usually ``/v1/audio?path=<urlencoded path>``)."""
+        parts = urlsplit(self.file)
+        if parts.path.endswith("/v1/audio"):
+            return parse_qs(parts.query).get("path", [""])[0]
+        return self.file
+
+    @property
+    def filename(self) -> str:
+        return posixpath.basename(self.server_path.replace("\\", "/"))
+
+
+class TaskResult(BaseModel):
+    """One entry of ``/query_result``, parsed.
+
+    ``items`` holds the generated audios (those with a ``file``); ``progress``/``stage``
+    come from the running item, ``error`` from a failed one. ``progress_text`` is upstream's
+    global log line and may describe another job. ``raw`` is the entry as received.
+    """
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    task_id: str
+    status: TaskStatus
+    items: list[AudioItem] = Field(default_factory=list)
+    progress: float | None = None
+    stage: str | None = None
+    progress_text: str | None = None
+    error: str | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def is_unknown(self) -> bool:
+        """Status 0 with an empty result: upstream's answer for a task id it does not have."""
+        return self.status == TaskStatus.running and _result_is_empty(self.raw.get("result"))
+
+    @property
+    def done(self) -> bool:
+        return self.status in (TaskStatus.succeeded, TaskStatus.failed)
+
+
+def _result_is_empty(result: Any) -> bool:
+    if result is None or result == "" or result == []:
+        return True
+    if isinstance(result, str):
+        try:
+            return json.loads(result) == []
+        except ValueError:
+            return False
+    return False
+
+
+def parse_task_result(entry: dict[str, Any]) -> TaskResult:
+    """Parse one ``/query_result`` entry; its ``result`` is a JSON string of a list of items."""
+    raw_result = entry.get("result")
+    parsed: Any = raw_result
+    unparsed_text: str | None = None
+    if isinstance(raw_result, str):
+        try:
+            parsed = json.loads(raw_result) if raw_result.strip() else []
+        except ValueError:
+            parsed, unparsed_text = [], raw_result
+    if isinstance(parsed, dict):
+        parsed = [parsed]
+    if not isinstance(parsed, list):
+        parsed, unparsed_text = [], str(raw_result)
+    dicts = [d for d in parsed if isinstance(d, dict)]
+
+    try:
+        status = TaskStatus(int(entry.get("status", 0)))
+    except (TypeError, ValueError):
+        status = TaskStatus.failed  # upstream maps unknown store states to 2 too
+
+    progress = stage = error = None
+    for d in dicts:
+        if progress is None and d.get("progress") is not None:
+            try:
+                progress = float(d["progress"])
+            except (TypeError, ValueError):
+                pass
+        if stage is None and d.get("stage"):
+            stage = str(d["stage"])
+        if error is None and d.get("error"):
+            error = str(d["error"])
+    progress_text = entry.get("progress_text")
+    if status == TaskStatus.failed and error is None:
+        error = unparsed_text or (str(progress_text) if progress_text else None)
+    items = [AudioItem.model_validate(d) for d in dicts if d.get("file")]
+    return TaskResult(
+        task_id=str(entry.get("task_id", "")),
+        status=status,
+        items=items,
+        progress=progress,
+        stage=stage,
+        progress_text=None if progress_text is None else str(progress_text),
+        error=error,
+        raw=dict(entry),
+    )
+
+
+class Progress(BaseModel):
+    """What `Client.wait` reports to ``on_progress`` after each poll of a task still running."""
+
+    task_id: str
+    progress: float | None = None
+    stage: str | None = None
+    progress_text: str | None = Field(default=None, description="upstream's global log line: may be another job's")
+    elapsed_s: float
+    polls: int
+
+
+class SubmitResult(_Loose):
+    """Answer of ``POST /release_task``."""
+
+    task_id: str
+    status: str = "queued"
+    queue_position: int | None = None
+
+
+class Health(_Loose):
+    status: str
+    service: str | None = None
+    version: str | None = None
+
+
+class ModelEntry(_Loose):
+    name: str
+    is_default: bool = False
+    is_loaded: bool | None = None
+    #: What the server claims (None when the endpoint does not say, e.g. older /v1/models).
+    supported_task_types: list[str] | None = None
+
+    def supports(self, task: TaskType | str) -> bool | None:
+        """True/False from the server's claim; None when it makes none."""
+        if self.supported_task_types is None:
+            return None
+        return TaskType(task).value in self.supported_task_types
+
+
+class ModelList(_Loose):
+    models: list[ModelEntry] = Field(default_factory=list)
+    default_model: str | None = None
+    lm_models: list[dict[str, Any]] = Field(default_factory=list)
+    #: Which endpoint answered: "/v1/model_inventory" or "/v1/models".
+    source: str | None = None
+
+    def get(self, name: str) -> ModelEntry | None:
+        return next((m for m in self.models if m.name == name), None)
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+
+class JobCounts(_Loose):
+    total: int = 0
+    queued: int = 0
+    running: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+
+class Stats(_Loose):
+    jobs: JobCounts = Field(default_factory=JobCounts)
+    queue_size: int | None = None
+    queue_maxsize: int | None = None
+    avg_job_seconds: float | None = None
+
+
+class GenerationOutcome(BaseModel):
+    """What `Client.generate` did: files written, the final result, and where the time went."""
+
+    task_id: str
+    paths: list[Path]
+    result: TaskResult
+    submitted_at: datetime = Field(description="UTC time the submit request was sent")
+    wall_s: float = Field(description="submit sent -> success seen (excludes downloads)")
+    queue_wait_s: float | None = Field(
+        default=None, description="submit -> first poll showing the job left the queue; None if never observed"
+    )
+    polls: int
+    download_s: float = 0.0

@@ -1,0 +1,60 @@
+"""Read source audio and write results, at the engine's 48 kHz stereo, with soundfile (libsndfile)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from acekit.reference.engine import SAMPLE_RATE
+
+
+class AudioDecodeError(ValueError):
+    """The uploaded source is not audio libsndfile can read."""
+
+
+def load_audio(path: Path | str, *, display_name: str | None = None) -> np.ndarray:
+    """Decode any libsndfile format (wav, flac, ogg, mp3) to float32 ``(n, 2)`` at 48 kHz."""
+    name = display_name or Path(path).name
+    try:
+        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:  # libsndfile raises LibsndfileError / RuntimeError subclasses
+        reason = str(exc).split(":")[-1].strip() or exc.__class__.__name__
+        raise AudioDecodeError(
+            f"cannot decode source audio {name!r}: {reason}; send wav, flac, ogg or mp3"
+        ) from None
+    if audio.size == 0:
+        raise AudioDecodeError(f"source audio {name!r} is empty")
+    if audio.shape[1] == 1:
+        audio = np.repeat(audio, 2, axis=1)
+    elif audio.shape[1] > 2:
+        audio = audio[:, :2]
+    if sr != SAMPLE_RATE:
+        import soxr
+
+        audio = soxr.resample(audio, sr, SAMPLE_RATE, quality="HQ").astype(np.float32)
+    return np.ascontiguousarray(audio)
+
+
+def mp3_supported() -> bool:
+    return "MP3" in sf.available_formats()
+
+
+def write_audio(path: Path, audio: np.ndarray, audio_format: str) -> tuple[Path, str]:
+    """Write ``audio`` as ``audio_format``; returns (path written, format used).
+
+    MP3 needs libsndfile >= 1.1; where it is missing we write wav and say so (callers report it).
+    """
+    fmt = audio_format.lower()
+    if fmt == "mp3" and not mp3_supported():
+        fmt = "wav"
+    path = path.with_suffix("." + fmt)
+    clipped = np.clip(audio, -1.0, 1.0)
+    if fmt == "mp3":
+        sf.write(str(path), clipped, SAMPLE_RATE, format="MP3", subtype="MPEG_LAYER_III")
+    elif fmt == "flac":
+        sf.write(str(path), clipped, SAMPLE_RATE, format="FLAC", subtype="PCM_24")
+    else:
+        sf.write(str(path), clipped, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+    return path, fmt

@@ -1,0 +1,56 @@
+"""Settings of the reference backend, in one place (CLI flags fall back to upstream's env names)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from acekit.contract import TaskType
+
+SERVICE_NAME = "acekit reference engine (not ACE-Step)"
+VERSION = "1.0"
+DEFAULT_MODELS = ("acestep-v15-turbo", "acestep-v15-base")
+DEFAULT_LM_MODEL = "acestep-5Hz-lm-0.6B"
+#: What upstream derives from the checkpoint's is_turbo flag (acestep/constants.py).
+TURBO_TASKS = (TaskType.text2music, TaskType.repaint, TaskType.cover)
+BASE_TASKS = tuple(TaskType)
+
+
+def supported_task_types(model: str) -> list[str]:
+    """Upstream's derivation: turbo checkpoints claim text2music/repaint/cover, all others all six."""
+    return [t.value for t in (TURBO_TASKS if "turbo" in model.lower() else BASE_TASKS)]
+
+
+class ReferenceSettings(BaseModel):
+    output_dir: Path
+    api_key: str | None = None
+    queue_maxsize: int = Field(default=200, ge=1)
+    workers: int = Field(default=1, ge=1)
+    seconds_per_step: float = Field(
+        default=0.02, ge=0.0,
+        description="Simulated DiT compute: seconds per diffusion step per minute of audio per batch item.",
+    )
+    task_timeout_s: float = Field(default=3600.0, gt=0)
+    models: tuple[str, ...] = DEFAULT_MODELS
+    initial_avg_job_seconds: float = 5.0
+
+    @property
+    def default_model(self) -> str:
+        return self.models[0]
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.output_dir / ".uploads"
+
+    @classmethod
+    def from_env(cls, output_dir: Path, **overrides) -> "ReferenceSettings":
+        """Defaults from upstream's environment names (ACESTEP_API_KEY, ACESTEP_QUEUE_MAXSIZE, ACESTEP_QUEUE_WORKERS)."""
+        env = {
+            "api_key": os.environ.get("ACESTEP_API_KEY") or None,
+            "queue_maxsize": int(os.environ.get("ACESTEP_QUEUE_MAXSIZE", "200")),
+            "workers": int(os.environ.get("ACESTEP_QUEUE_WORKERS", "1")),
+        }
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(output_dir=output_dir, **env)

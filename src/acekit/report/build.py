@@ -1,0 +1,207 @@
+"""Build the HTML report (one self-contained file) and its Markdown summary from run directories."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from acekit import __version__, contract
+from acekit.matrix.store import CaseRecord
+from acekit.report import figures as fig
+from acekit.report.audio_embed import embed_audio
+from acekit.report.runs import LoadedRun, all_records, load_runs, run_of
+from acekit.report.verdicts import (
+    DEFAULT_THRESHOLDS,
+    TaskJudgement,
+    Thresholds,
+    judge_all,
+    quality_passed,
+    relevant_checks,
+    seconds_per_audio_second,
+)
+
+KEY_GOT = ("key.key", "key.estimated", "key.estimated_key", "key.key", "key.detected")
+
+
+@dataclass
+class ReportFiles:
+    html: Path
+    markdown: Path
+    html_bytes: int
+    embedded_audio: int
+    judgements: dict[str, dict[str, TaskJudgement]]
+
+
+def _fmt_num(v: Any, digits: int = 2) -> str:
+    if v is None or isinstance(v, bool):
+        return "–"
+    try:
+        return f"{float(v):.{digits}f}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _fmt_pct(v: Any) -> str:
+    return "–" if v is None else f"{float(v):.0%}"
+
+
+def _fmt_mem(v: Any) -> str:
+    return "unknown" if v is None else f"{float(v):,.0f} MB"
+
+
+def backend_infos(runs: list[LoadedRun], records: list[CaseRecord]) -> list[dict[str, Any]]:
+    """One entry per backend label: engine, version, url, whether it is the reference engine, GPU."""
+    out: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        for label, entry in run.manifest.servers.items():
+            tel = entry.telemetry or {}
+            gpu = tel.get("gpu") or {}
+            out[label] = dict(label=label, url=entry.url, engine=(entry.health or {}).get("service") or "unknown",
+                              version=(entry.health or {}).get("version"),
+                              gpu=gpu.get("name") if isinstance(gpu, dict) else None,
+                              gpu_memory_total_mb=gpu.get("memory_total_mb") if isinstance(gpu, dict) else None,
+                              is_reference=False)
+    for r in records:
+        info = out.setdefault(r.server, dict(label=r.server, url=r.server_url, engine=r.engine,
+                                             version=r.engine_version, gpu=None, gpu_memory_total_mb=None,
+                                             is_reference=False))
+        info["is_reference"] = info["is_reference"] or r.is_reference
+    return [out[k] for k in sorted(out) if any(r.server == k for r in records)]
+
+
+def _row(record: CaseRecord, *, audio_src: str | None, embedded: bool, thresholds: Thresholds) -> dict[str, Any]:
+    key_got = next((record.analysis.get(k) for k in KEY_GOT if isinstance(record.analysis.get(k), str)), None)
+    return dict(
+        case_id=record.case_id, server=record.server, label=record.label or record.case_id, status=record.status,
+        reason=record.reason, wall_s=record.wall_s, spa=seconds_per_audio_second(record),
+        peak=record.peak_gpu_memory_mb, bpm_req=record.case.get("bpm"), bpm_got=fig.field(record, *fig.MEASURED_BPM),
+        key_req=record.case.get("key"), key_got=key_got, key_score=fig.field(record, *fig.KEY_SCORE),
+        beat_ms=fig.field(record, *fig.BEAT_OFFSET), checks=relevant_checks(record, thresholds),
+        quality=quality_passed(record, thresholds), audio_src=audio_src, embedded=embedded,
+    )
+
+
+def _pick_embedded(records: list[CaseRecord], *, per_group: int, limit: int) -> set[tuple[str, str]]:
+    """A representative subset: the first ``per_group`` ok clips per (backend, task, arm)."""
+    chosen: list[tuple[str, str]] = []
+    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    for r in records:
+        g = (r.server, r.task, r.arm)
+        if r.status == "ok" and r.audio and counts[g] < per_group:
+            counts[g] += 1
+            chosen.append(r.key)
+    return set(chosen[:limit])
+
+
+def build_report(
+    run_dirs: list[Path],
+    *,
+    out: Path | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    embed_per_group: int = 1,
+    max_embedded: int = 24,
+    max_repaint_plots: int = 4,
+) -> ReportFiles:
+    """Write ``out`` (default: RUN_DIR/report.html) and ``out`` with ``.md``; return their paths."""
+    runs = load_runs([Path(p) for p in run_dirs])
+    out = Path(out) if out else runs[0].run_dir / "report.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    records = all_records(runs)
+    order = [t.value for t in contract.TaskType]
+    records.sort(key=lambda r: (order.index(r.task) if r.task in order else 99, r.server, r.arm != "grid", r.label))
+    judgements = judge_all(records, thresholds)
+    backends = backend_infos(runs, records)
+
+    figures = [f for f in (fig.runtime_plot(records), fig.memory_plot(records), fig.tempo_plot(records),
+                           fig.key_plot(records), fig.beat_offset_plot(records)) if f is not None]
+    repaints = [r for r in records if r.task == "repaint" and r.status == "ok" and r.audio]
+    for r in repaints[:max_repaint_plots]:
+        p = run_of(runs, r).run_dir / r.audio[0]
+        f = fig.repaint_boundary_plot(r, p)
+        if f:
+            figures.append(f)
+
+    embed = _pick_embedded(records, per_group=embed_per_group, limit=max_embedded)
+    sections: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    n_embedded = 0
+    for r in records:
+        src, embedded = None, False
+        if r.status == "ok" and r.audio:
+            path = run_of(runs, r).run_dir / r.audio[0]
+            if r.key in embed:
+                src = embed_audio(path)
+                embedded = src is not None
+                n_embedded += embedded
+            if src is None:
+                src = Path(os.path.relpath(path.resolve(), out.parent.resolve())).as_posix()
+        sections[r.task].append(_row(r, audio_src=src, embedded=embedded, thresholds=thresholds))
+
+    th_rows = [dict(name=name, value=("none" if v is None else v), description=f.description or "")
+               for name, f in Thresholds.model_fields.items() if name != "checks"
+               for v in [getattr(thresholds, name)]]
+    th_rows.append(dict(name="checks", value="",
+                        description="; ".join(f"{t}: {', '.join(c)}" for t, c in thresholds.checks.items())))
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = env.from_string(resources.files("acekit.report").joinpath("template.html.j2").read_text())
+    any_ref = any(b["is_reference"] for b in backends)
+    html = template.render(
+        title="acekit matrix report" + (" — reference engine" if any_ref and len(backends) == 1 else ""),
+        version=__version__, generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        run_ids=[r.run_id for r in runs], run_dirs=[str(r.run_dir) for r in runs], n_records=len(records),
+        backends=backends, judgements=judgements,
+        all_tasks=[t for t in order if any(t in j for j in judgements.values())],
+        figures=figures, memory_known=any(r.peak_gpu_memory_mb is not None for r in records),
+        task_sections=[dict(task=t, rows=sections[t]) for t in order if t in sections],
+        thresholds=th_rows, n_embedded=n_embedded, pct=_fmt_pct, num=_fmt_num, mem=_fmt_mem,
+    )
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, out)
+    md_path = out.with_suffix(".md")
+    md_path.write_text(markdown_summary(runs, backends, judgements, thresholds, html_name=out.name), encoding="utf-8")
+    return ReportFiles(html=out, markdown=md_path, html_bytes=out.stat().st_size, embedded_audio=n_embedded,
+                       judgements=judgements)
+
+
+def markdown_summary(runs: list[LoadedRun], backends: list[dict[str, Any]],
+                     judgements: dict[str, dict[str, TaskJudgement]], thresholds: Thresholds, *,
+                     html_name: str) -> str:
+    lines = ["# acekit matrix summary", "",
+             f"Runs: {', '.join(r.run_id for r in runs)} · full report: [{html_name}]({html_name})", ""]
+    for b in backends:
+        if b["is_reference"]:
+            lines += [f"> **Reference engine, not ACE-Step:** backend `{b['label']}` is acekit's procedural test "
+                      "engine; these figures prove the kit works, not how ACE-Step performs.", ""]
+    lines += ["## Verdicts", "",
+              "| backend | task | verdict | model | ok | quality | s/s | peak memory |",
+              "|---|---|---|---|---|---|---|---|"]
+    for b in backends:
+        for j in judgements.get(b["label"], {}).values():
+            lines.append(
+                f"| {b['label']} | {j.task} | **{j.verdict.value}** | {j.model or '–'} | {j.ok}/{j.cases} | "
+                f"{_fmt_pct(j.scores.get('quality_rate'))} | {_fmt_num(j.scores.get('seconds_per_audio_second'))} | "
+                f"{_fmt_mem(j.cost.peak_gpu_memory_mb)} |")
+    lines += ["", "## Recommended DAW UI parameters", "",
+              "| backend | task | bpm | default steps | max duration | cover strength | repaint min region | tracks |",
+              "|---|---|---|---|---|---|---|---|"]
+    for b in backends:
+        for j in judgements.get(b["label"], {}).values():
+            r = j.recommended
+            lines.append(
+                f"| {b['label']} | {j.task} | {r.bpm_min}–{r.bpm_max} | {r.default_steps} | {r.max_duration_s:g} s | "
+                f"{'–' if r.cover_strength is None else f'{r.cover_strength:g}'} | "
+                f"{'–' if r.repaint_min_region_s is None else f'{r.repaint_min_region_s:g} s'} | "
+                f"{'–' if r.tracks is None else ', '.join(r.tracks)} |")
+    lines += ["", "## Thresholds", ""]
+    for name, value in thresholds.model_dump().items():
+        if name != "checks":
+            lines.append(f"- `{name}` = {value}")
+    lines.append("- checks per task: " + "; ".join(f"{t}: {', '.join(c)}" for t, c in thresholds.checks.items()))
+    return "\n".join(lines) + "\n"
