@@ -142,3 +142,20 @@ def test_gateway_key_from_environment(reference_server: str, tmp_path, monkeypat
         assert httpx.get(url + "/v1/models", trust_env=False).status_code == 401
         ok = httpx.get(url + "/v1/models", headers={"Authorization": "Bearer env-secret"}, trust_env=False)
         assert ok.status_code == 200 and json.loads(ok.content)["data"]["models"]
+
+
+def test_injecting_the_upstream_key_without_a_gateway_key_is_warned_about(start_reference: Callable[..., str],
+                                                                         tmp_path) -> None:
+    upstream = start_reference("--api-key", "up-secret")
+    log = tmp_path / "gw.log"
+    with running_gateway(upstream, env={"ACESTEP_API_KEY": "up-secret"}, log_path=log) as url:
+        # Open door: no key from the client, yet the keyed upstream answers.
+        assert httpx.get(url + "/v1/models", trust_env=False).status_code == 200
+    assert "anyone who reaches it is let in" in log.read_text()
+    log2 = tmp_path / "gw2.log"
+    with running_gateway(upstream, env={"ACESTEP_API_KEY": "up-secret", "ACEKIT_GATEWAY_API_KEY": "up-secret"},
+                         log_path=log2) as url:
+        assert httpx.get(url + "/v1/models", trust_env=False).status_code == 401
+        assert httpx.get(url + "/v1/models", headers={"Authorization": "Bearer up-secret"},
+                         trust_env=False).status_code == 200
+    assert "anyone who reaches it" not in log2.read_text()

@@ -109,7 +109,9 @@ def _finish(gw: TestClient, task_id: str) -> None:
 
 def test_peaks_are_charged_to_the_task_that_was_running(reference_server: str) -> None:
     fake = FakeSampler()
-    app = create_app(GatewaySettings(upstream=reference_server, sampler_interval_s=0.02), sampler=fake)
+    # status_poll_s: only client polls end a task here, so the test decides when b finishes.
+    app = create_app(GatewaySettings(upstream=reference_server, sampler_interval_s=0.02, status_poll_s=3600),
+                     sampler=fake)
     with TestClient(app) as gw:
         fake.set(1000)
         a = _release(gw)
@@ -205,3 +207,89 @@ def test_gateway_on_this_machine_reports_its_memory_source(reference_server: str
     assert data["memory_source"] == detect_sampler().source
     if data["memory_source"] == "none":
         assert data["memory_supported"] is False and data["current_memory_mb"] is None
+
+
+# -- NVML as the DGX Spark answers it: device memory "Not Supported"
+
+class _FakeNvml:
+    """Stands in for the ``pynvml`` module: a GB10-like device whose memory query is unsupported."""
+
+    class NVMLError(Exception):
+        pass
+
+    def __init__(self, processes: list | None) -> None:
+        self.processes = processes  # None: the process query itself is unsupported
+
+    def nvmlInit(self) -> None:
+        pass
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> object:
+        return object()
+
+    def nvmlDeviceGetName(self, handle: object) -> bytes:
+        return b"NVIDIA GB10"
+
+    def nvmlDeviceGetCudaComputeCapability(self, handle: object) -> tuple[int, int]:
+        return (12, 1)
+
+    def nvmlDeviceGetMemoryInfo(self, handle: object):
+        raise self.NVMLError("Not Supported")
+
+    def nvmlDeviceGetComputeRunningProcesses(self, handle: object) -> list:
+        if self.processes is None:
+            raise self.NVMLError("Not Supported")
+        return self.processes
+
+
+class _Proc:
+    def __init__(self, used: int | None) -> None:
+        self.usedGpuMemory = used
+
+
+def _meminfo(tmp_path: Path) -> Path:
+    path = tmp_path / "meminfo"
+    path.write_text("MemTotal:       131072000 kB\nMemAvailable:   100000000 kB\n")
+    return path
+
+
+def test_nvml_without_device_memory_uses_process_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from acekit.gateway.gpu import _nvml_sampler
+
+    fake = _FakeNvml([_Proc(3 * 1024**3), _Proc(1024**3)])
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    sampler = _nvml_sampler(0, _meminfo(tmp_path))
+    assert sampler.source == "nvml-processes"
+    info = sampler.gpu()
+    assert info.name == "NVIDIA GB10" and info.compute_capability == "12.1" and info.unified_memory
+    assert info.memory_total_mb == pytest.approx(131072000 / 1024)  # the shared pool, from meminfo
+    assert sampler.used_memory_mb() == 4096
+    fake.processes = []  # ACE-Step not started yet: nothing on the GPU
+    assert sampler.used_memory_mb() == 0 and sampler.source == "nvml-processes"
+
+
+@pytest.mark.parametrize("processes", [None, [_Proc(None)]], ids=["query unsupported", "no per-process figure"])
+def test_nvml_with_no_usable_figure_falls_back_to_meminfo_for_good(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, processes: list | None) -> None:
+    import sys
+
+    from acekit.gateway.gpu import SOURCE_DETAILS, _nvml_sampler
+
+    fake = _FakeNvml([])  # at detection time nothing runs yet, so NVML looks fine
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    sampler = _nvml_sampler(0, _meminfo(tmp_path))
+    assert sampler.source == "nvml-processes"
+    fake.processes = processes  # ACE-Step starts; the driver has no figure for it
+    assert sampler.used_memory_mb() == pytest.approx((131072000 - 100000000) / 1024)
+    assert sampler.source == "meminfo"
+    fake.processes = [_Proc(5 * 1024**3)]  # never back: one task's peak must come from one source
+    assert sampler.used_memory_mb() == pytest.approx((131072000 - 100000000) / 1024)
+    assert "upper bound" in SOURCE_DETAILS[sampler.source]
+
+    # The telemetry says which source produced the figures, and what it means.
+    app = create_app(GatewaySettings(upstream="http://127.0.0.1:9"), sampler=sampler)
+    with TestClient(app) as gw:
+        data = gw.get("/v1/telemetry").json()["data"]
+    assert data["memory_source"] == "meminfo" and data["memory_source_detail"] == SOURCE_DETAILS["meminfo"]
+    assert data["gpu"]["name"] == "NVIDIA GB10" and data["current_memory_mb"] == pytest.approx(30343.75)

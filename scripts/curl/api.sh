@@ -2,13 +2,17 @@
 # Sourced by every script here: one place for the server address, auth, HTTP error handling
 # and the request options the acekit CLI also sends. Plain bash + curl + jq.
 #
-#   ACESTEP_URL      server base URL (default http://localhost:8001)
-#   ACESTEP_API_KEY  sent as "Authorization: Bearer KEY" when set
+#   ACEKIT_SERVER    server base URL, as for the acekit CLI (default http://localhost:8001);
+#                    e.g. ACEKIT_SERVER=http://spark.local:8001 for a DGX Spark on the LAN.
+#                    ACESTEP_URL is accepted as an older name for the same thing.
+#   ACESTEP_API_KEY  sent as "Authorization: Bearer KEY" when set (the server's ACESTEP_API_KEY)
+#   CONNECT_TIMEOUT_S=10    give up connecting after this long (a Spark that is off, a wrong address)
+#   REQUEST_TIMEOUT_S=300   give up on one API request (not a download) after this long
 #
 # Exit codes match the acekit CLI: 0 ok, 2 usage, 3 server error, 4 task failed/unknown/timeout.
 
-ACESTEP_URL="${ACESTEP_URL:-http://localhost:8001}"
-ACESTEP_URL="${ACESTEP_URL%/}"
+ACEKIT_SERVER="${ACEKIT_SERVER:-${ACESTEP_URL:-http://localhost:8001}}"
+ACEKIT_SERVER="${ACEKIT_SERVER%/}"
 CURL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly EXIT_USAGE=2 EXIT_SERVER=3 EXIT_TASK=4
 # Stem names upstream's instructions know (acekit.contract.TRACK_NAMES).
@@ -25,9 +29,10 @@ for _tool in curl jq; do
   command -v "$_tool" >/dev/null || die "$EXIT_USAGE" "$_tool is not installed: install it (e.g. apt-get install $_tool)"
 done
 
-AUTH_ARGS=()
+# Options of every curl call; never empty, so "${CURL_OPTS[@]}" is safe under `set -u` in old bash (macOS 3.2).
+CURL_OPTS=(-sS --connect-timeout "${CONNECT_TIMEOUT_S:-10}")
 if [[ -n "${ACESTEP_API_KEY:-}" ]]; then
-  AUTH_ARGS=(-H "Authorization: Bearer ${ACESTEP_API_KEY}")
+  CURL_OPTS+=(-H "Authorization: Bearer ${ACESTEP_API_KEY}")
 fi
 
 # Why the server refused us, and what to do about it.
@@ -35,7 +40,7 @@ _hint_for_status() {
   case $1 in
     400 | 422) echo "fix the request fields named above" ;;
     401 | 403) echo "set ACESTEP_API_KEY to the server's API key" ;;
-    404) echo "check ACESTEP_URL points at an ACE-Step API server" ;;
+    404) echo "check ACEKIT_SERVER points at an ACE-Step API server" ;;
     415) echo "the server did not accept the upload type: send wav, mp3 or flac" ;;
     429) echo "the server queue is full: retry in a while" ;;
     *) echo "see the server log" ;;
@@ -48,10 +53,10 @@ api() {
   shift 2
   local body status detail
   body=$(mktemp)
-  if ! status=$(curl -sS -o "$body" -w '%{http_code}' -X "$method" "${AUTH_ARGS[@]}" "$@" "${ACESTEP_URL}${path}" 2>"$body.err"); then
+  if ! status=$(curl "${CURL_OPTS[@]}" --max-time "${REQUEST_TIMEOUT_S:-300}" -o "$body" -w '%{http_code}' -X "$method" "$@" "${ACEKIT_SERVER}${path}" 2>"$body.err"); then
     detail=$(tail -n 1 "$body.err")
     rm -f "$body" "$body.err"
-    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACESTEP_URL} (${detail#curl: (*) }): start the server or set ACESTEP_URL"
+    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACEKIT_SERVER} (${detail#curl: (*) }): start the server or set ACEKIT_SERVER"
   fi
   rm -f "$body.err"
   if ((status >= 400)); then
@@ -73,11 +78,11 @@ api() {
 # fetch URL_PATH DEST: download a served file (e.g. /v1/audio?path=...) to DEST.
 fetch() {
   local path=$1 dest=$2 status
-  if ! status=$(curl -sS -o "$dest" -w '%{http_code}' "${AUTH_ARGS[@]}" "${ACESTEP_URL}${path}" 2>"$dest.err"); then
+  if ! status=$(curl "${CURL_OPTS[@]}" -o "$dest" -w '%{http_code}' "${ACEKIT_SERVER}${path}" 2>"$dest.err"); then
     local why
     why=$(tail -n 1 "$dest.err")
     rm -f "$dest" "$dest.err"
-    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACESTEP_URL} (${why#curl: (*) }): start the server or set ACESTEP_URL"
+    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACEKIT_SERVER} (${why#curl: (*) }): start the server or set ACEKIT_SERVER"
   fi
   rm -f "$dest.err"
   if ((status >= 400)); then
@@ -112,7 +117,7 @@ _MUSICAL_VARS="PROMPT LYRICS BPM KEY_SCALE TIME_SIGNATURE AUDIO_DURATION AUDIO_F
 
 _field_for() {
   # The API field name for an environment variable (prompt, key_scale, ...).
-  echo "${1,,}"
+  tr '[:upper:]' '[:lower:]' <<<"$1"
 }
 
 _validate_musical_env() {

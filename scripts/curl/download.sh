@@ -27,7 +27,7 @@ for ((i = 0; i < count; i++)); do
   [[ -n $file ]] || die "$EXIT_SERVER" "item $i of task $task_id has no file field"
   # Upstream gives "/v1/audio?path=..."; older stores give a bare server path: serve it through /v1/audio.
   case $file in
-    http://* | https://*) path=${file#"${ACESTEP_URL}"} ;;
+    http://* | https://*) path=${file#"${ACEKIT_SERVER}"} ;;
     /v1/*) path=$file ;;
     *) path="/v1/audio?path=$(jq -rn --arg p "$file" '$p | @uri')" ;;
   esac
@@ -40,7 +40,7 @@ for ((i = 0; i < count; i++)); do
   fi
   target="$out_dir/$name"
   if [[ $path == http* ]]; then
-    curl -sSf "${AUTH_ARGS[@]}" -o "$target" "$path" || die "$EXIT_SERVER" "cannot download $path"
+    curl "${CURL_OPTS[@]}" -f -o "$target" "$path" || die "$EXIT_SERVER" "cannot download $path"
   else
     fetch "$path" "$target"
   fi

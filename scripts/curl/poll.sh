@@ -17,9 +17,12 @@ timeout_s=${TIMEOUT_S:-1800}
 query=$(jq -nc --arg id "$task_id" '{task_id_list: [$id]}')
 start=$(date +%s.%N)
 last_line=""
+unknown_since=""  # when the answers started saying "no such task" (the grace period runs from there)
 
-elapsed() { awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'; }
-longer_than() { awk -v e="$(elapsed)" -v l="$1" 'BEGIN { exit !(e > l) }'; }
+now() { date +%s.%N; }
+elapsed() { awk -v s="${1:-$start}" -v n="$(now)" 'BEGIN { printf "%.1f", n - s }'; }
+# longer_than LIMIT_S [SINCE]: has more than LIMIT_S passed since SINCE (default: the start)?
+longer_than() { awk -v e="$(elapsed "${2:-$start}")" -v l="$1" 'BEGIN { exit !(e > l) }'; }
 
 while true; do
   answer=$(api POST /query_result -H 'Content-Type: application/json' -d "$query")
@@ -40,11 +43,13 @@ while true; do
       ;;
   esac
   if [[ $(jq length <<<"$result") -eq 0 ]]; then
-    if longer_than "$grace_s"; then
-      die "$EXIT_TASK" "task $task_id is unknown to the server at $ACESTEP_URL (it answered 'queued' with no result for ${grace_s} s; was the server restarted?): submit the task again"
+    [[ -n $unknown_since ]] || unknown_since=$(now)
+    if longer_than "$grace_s" "$unknown_since"; then
+      die "$EXIT_TASK" "task $task_id is unknown to the server at $ACEKIT_SERVER (it answered 'queued' with no result for ${grace_s} s; was the server restarted?): submit the task again"
     fi
     line="waiting for $task_id to appear"
   else
+    unknown_since=""
     line=$(jq -r '.[0] | "\(.stage // "queued") \(((.progress // 0) * 100) | floor)%"' <<<"$result")
   fi
   if [[ $line != "$last_line" ]]; then

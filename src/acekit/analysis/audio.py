@@ -68,3 +68,14 @@ def finite(y: np.ndarray) -> np.ndarray:
     if np.isfinite(y).all():
         return y
     return np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def essentia_standard():  # noqa: ANN201 - essentia ships no type stubs
+    """``essentia.standard``, imported on first use (~0.3 s) with its INFO chatter switched off
+    (it prints "MusicExtractorSVM: no classifier models ..." to stderr on import)."""
+    import essentia
+
+    essentia.log.infoActive = False
+    import essentia.standard as es
+
+    return es

@@ -74,6 +74,12 @@ def fit_grid_phase(beats_s: np.ndarray, period_s: float) -> float:
     return phase % period_s
 
 
+def _phase_in_period(phase_s: float, period_s: float) -> float:
+    """``phase_s`` modulo the period, rounded to 0.1 ms; a value a hair below the period is 0."""
+    ph = round(phase_s % period_s, 4)
+    return 0.0 if ph >= round(period_s, 4) else ph
+
+
 def grid_offsets(beats_s: np.ndarray, period_s: float, phase_s: float) -> np.ndarray:
     """Signed distance (s) of each beat from its nearest grid line."""
     return _wrap(beats_s - phase_s, period_s)
@@ -135,7 +141,7 @@ def analyze_beat_grid(
         bpm=float(bpm),
         beats_per_bar=bpb,
         subdivision=k,
-        phase_s=round((phase - tracker_lag_ms / 1000.0) % sub, 4),
+        phase_s=_phase_in_period(phase - tracker_lag_ms / 1000.0, sub),
         beats=int(beats.size),
         median_abs_offset_ms=round(float(np.median(abs_ms)), 2),
         share_within_tol=round(float(np.mean(abs_ms <= tolerance_ms)), 4),

@@ -79,7 +79,8 @@ def analyze_health(
     res = HealthResult(
         duration_s=round(duration, 4),
         integrated_lufs=lufs,
-        silent=lufs is None,
+        # too short to gate (< 400 ms) is not silence unless there is no signal at all
+        silent=lufs is None if duration >= 0.4 else peak < 1e-5,
         sample_peak_dbfs=_db(peak),
         true_peak_dbfs=_db(tp),
         clipping_share=round(float(np.mean(np.abs(clean) >= CLIP_LEVEL)), 6) if clean.size else 0.0,

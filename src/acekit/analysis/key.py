@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel
 
-from acekit.analysis.audio import ANALYSIS_SR, as_mono, finite, resample
+from acekit.analysis.audio import ANALYSIS_SR, as_mono, essentia_standard, finite, resample
 from acekit.keys import Key, parse_key
 
 #: Strength below which the estimate is flagged ambiguous. Calibration (acekit calibrate):
@@ -56,7 +56,7 @@ def key_relation(ref: Key, est: Key) -> str:
 
 def estimate_key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
     """(key, strength) from essentia ``KeyExtractor(profileType="edma")``; (None, 0) on silence."""
-    import essentia.standard as es
+    es = essentia_standard()
 
     y = finite(as_mono(y))
     if sr != ANALYSIS_SR:

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from acekit.analysis.audio import ANALYSIS_SR, as_mono, finite, resample
+from acekit.analysis.audio import ANALYSIS_SR, as_mono, essentia_standard, finite, resample
 
 TempoRelation = Literal["match", "double", "half", "three_halves", "two_thirds", "off"]
 #: (name, estimated/requested ratio), checked in this order.
@@ -48,7 +48,7 @@ def track_beats(y: np.ndarray, sr: int) -> BeatTrack:
 
     Too-short or silent input yields ``bpm=0`` and no beats rather than an exception.
     """
-    import essentia.standard as es  # imported here: essentia's import costs ~0.3 s
+    es = essentia_standard()
 
     y = finite(as_mono(y))
     if sr != ANALYSIS_SR:

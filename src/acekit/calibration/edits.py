@@ -72,8 +72,8 @@ def codec_like(y: np.ndarray, sr: int, *, delay_samples: int = 300, cutoff_hz: f
     return np.concatenate([np.zeros((delay_samples, y.shape[1]), dtype=np.float32), z])[: y.shape[0]]
 
 
-def hard_clip(y: np.ndarray, *, gain_db: float = 18.0) -> np.ndarray:
-    """Boost by ``gain_db`` and clip to ±1 (an over-driven master)."""
+def hard_clip(y: np.ndarray, *, gain_db: float = 24.0) -> np.ndarray:
+    """Boost by ``gain_db`` and clip to ±1 (an over-driven master; +18 dB clipped only 0.03 % of samples)."""
     return np.clip(y * 10 ** (gain_db / 20), -1.0, 1.0)
 
 

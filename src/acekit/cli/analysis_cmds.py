@@ -1,7 +1,165 @@
-"""Placeholder: commands of this concern are being written."""
+"""``acekit analyze`` and ``acekit calibrate``: thin layers over `acekit.analysis.analyze_clip`
+and `acekit.calibration.build_calibration_set`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
+from rich.table import Table
+
+from acekit.cli.output import EXIT_CODES_HELP, ExitCode, cli_errors, fail, print_json, stdout
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("analyze", epilog=EXIT_CODES_HELP)(analyze)
+    app.command("calibrate")(calibrate)
+
+
+def parse_region(text: str) -> tuple[float, float]:
+    """``"8:16"`` or ``"8.5-16"`` -> (8.0, 16.0); ValueError saying the accepted form otherwise."""
+    for sep in (":", "-", ","):
+        if sep in text.strip().lstrip("-"):
+            a, _, b = text.strip().partition(sep)
+            try:
+                start, end = float(a), float(b)
+            except ValueError:
+                break
+            if not end > start >= 0:
+                raise ValueError(f"--region {text!r}: need START:END seconds with END > START >= 0, e.g. 8:16")
+            return start, end
+    raise ValueError(f"cannot read --region {text!r}: write START:END in seconds, e.g. 8:16")
+
+
+def analyze(
+    clip: Path = typer.Argument(..., help="Audio file to judge (WAV/FLAC/OGG/MP3)."),
+    bpm: Optional[float] = typer.Option(None, "--bpm", help="Requested tempo (quarter notes per minute)."),
+    key: Optional[str] = typer.Option(None, "--key", help='Requested key: "A minor", "Am", "F#m", "Gb major" ...'),
+    time_signature: Optional[str] = typer.Option(None, "--time-signature", help="4, 3, 6 (6/8) or 4/4, 3/4, 6/8."),
+    duration: Optional[float] = typer.Option(None, "--duration", help="Requested duration in seconds."),
+    source: Optional[Path] = typer.Option(None, "--source", help="Repaint source: compare outside --region with it."),
+    region: Optional[str] = typer.Option(None, "--region", help="Repainted region START:END in seconds, e.g. 8:16."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object (all figures) instead of tables."),
+) -> None:
+    """Measure tempo, beat grid, key, repaint boundaries/preservation and health of a clip."""
+    from acekit.analysis import analyze_clip
+
+    if source is not None and region is None:
+        fail("--source needs --region START:END (the repainted seconds) to know what to compare", ExitCode.usage)
+    with cli_errors():
+        region_s = parse_region(region) if region is not None else None
+        if bpm is not None and not bpm > 0:
+            raise ValueError(f"--bpm must be positive, got {bpm:g}")
+        result = analyze_clip(clip, bpm=bpm, key=key, time_signature=time_signature, duration_s=duration,
+                              source=source, region_s=region_s)
+    if json_out:
+        print_json(result)
+        return
+    for table in tables(result):
+        stdout.print(table)
+
+
+def _f(v: float | None, fmt: str = "{:.2f}", unit: str = "") -> str:
+    return "–" if v is None else fmt.format(v) + unit
+
+
+def _ok(passed: dict[str, bool], name: str) -> str:
+    if name not in passed:
+        return ""
+    return "[green]pass[/green]" if passed[name] else "[red]FAIL[/red]"
+
+
+def tables(res) -> list[Table]:  # noqa: ANN001 - ClipAnalysis, imported lazily (essentia is slow to load)
+    """Rich tables for a `ClipAnalysis`: one summary row per check, then boundary and region details."""
+    p = res.passed
+    t = Table(title=f"{res.path or 'clip'}  ({res.duration_s:.2f} s)", title_justify="left")
+    t.add_column("check", style="bold")
+    t.add_column("figures")
+    t.add_column("result")
+    tm = res.tempo
+    if tm is not None:
+        want = "" if tm.target_bpm is None else f" (asked {tm.target_bpm:g}, {_f(tm.error_pct, '{:+.1f}', ' %')}"
+        want += "" if tm.relation is None else f", {tm.relation})"
+        t.add_row("tempo", f"{tm.bpm:.1f} BPM{want}, confidence {tm.confidence:.2f}", _ok(p, "tempo"))
+    g = res.beat_grid
+    if g is not None:
+        t.add_row(
+            "beat grid",
+            f"phase {g.phase_s:.3f} s, median |offset| {_f(g.median_abs_offset_ms, '{:.1f}', ' ms')}, "
+            f"{_f(None if g.share_within_tol is None else 100 * g.share_within_tol, '{:.0f}', ' %')} within "
+            f"±{g.tolerance_ms:g} ms, drift {_f(g.drift_ms_per_bar, '{:+.1f}', ' ms/bar')} "
+            f"({_f(g.drift_pct, '{:+.2f}', ' %')}, implies {_f(g.implied_bpm, '{:.1f}')} BPM)",
+            _ok(p, "beat_grid"),
+        )
+    k = res.key
+    kt = f"{k.key or 'none (silent)'}, strength {k.strength:.2f}{' (ambiguous)' if k.ambiguous else ''}"
+    if k.target_key:
+        kt += f"; asked {k.target_key}: MIREX {k.mirex_score:.1f} ({k.relation})"
+    t.add_row("key", kt, _ok(p, "key"))
+    pr = res.preservation
+    if pr is not None:
+        t.add_row(
+            "preservation",
+            f"outside region: log-mel distance {_f(pr.outside.mel_distance_db, '{:.2f}', ' dB')}, "
+            f"SNR {_f(pr.outside.snr_db, '{:.1f}', ' dB')}; inside: {_f(pr.inside.mel_distance_db, '{:.2f}', ' dB')}; "
+            f"lag {1000 * pr.lag_s:.1f} ms",
+            _ok(p, "preservation"),
+        )
+    b = res.boundaries
+    if b is not None:
+        t.add_row("boundaries", f"{b.flagged} of {len(b.boundaries)} flagged, max click z "
+                  f"{_f(b.max_click_z, '{:.1f}')}, max step z {_f(b.max_step_z, '{:.1f}')}", _ok(p, "boundaries"))
+    h = res.health
+    dur = f"{h.duration_s:.2f} s"
+    if h.expected_duration_s is not None:
+        dur += f" (asked {h.expected_duration_s:g} s)"
+    t.add_row(
+        "health",
+        f"{_f(h.integrated_lufs, '{:.1f}', ' LUFS') if not h.silent else 'silent'}, true peak "
+        f"{_f(h.true_peak_dbfs, '{:.1f}', ' dBTP')}, clipped {100 * h.clipping_share:.3f} %, "
+        f"silence {100 * h.silence_share:.1f} %, {dur}" + (f", {h.nonfinite_samples} NaN/inf samples" if
+                                                          h.has_nonfinite else ""),
+        _ok(p, "health"),
+    )
+    out = [t]
+    if b is not None and b.boundaries:
+        bt = Table(title="repaint boundaries (z-scores against the rest of the clip)", title_justify="left")
+        for col in ("time s", "click z", "level step dB", "level z", "timbre step dB", "timbre z", "flagged"):
+            bt.add_column(col, justify="right")
+        for c in b.boundaries:
+            bt.add_row(f"{c.time_s:.2f}", _f(c.click_z, "{:.1f}"), _f(c.level_step_db, "{:.1f}"), _f(c.level_z, "{:.1f}"),
+                       _f(c.timbre_step_db, "{:.1f}"), _f(c.timbre_z, "{:.1f}"),
+                       "[red]yes[/red]" if c.flagged else "no")
+        out.append(bt)
+    return out
+
+
+def calibrate(
+    out_dir: Optional[Path] = typer.Argument(None, help="Parent folder for the set (default: the user cache)."),
+    workers: int = typer.Option(4, "--workers", min=1, max=32, help="Parallel fluidsynth renders."),
+    json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Render the calibration set (MIDI -> fluidsynth -> WAV, plus splice/crossfade/level edits) with its truth."""
+    from acekit.calibration.build import RenderError, build_calibration_set
+
+    try:
+        cal = build_calibration_set(out_dir, workers=workers)
+    except RenderError as exc:
+        fail(str(exc), ExitCode.usage)
+    if json_out:
+        print_json(cal)
+        return
+    t = Table(title=f"calibration set {cal.content_hash}: {cal.root}", title_justify="left")
+    for col in ("clip", "kind", "style", "bpm", "meter", "key", "truth"):
+        t.add_column(col)
+    for c in cal.clips:
+        tr = c.truth
+        note = tr.edit or tr.health_problem or ("ramp to %g" % tr.bpm_end if tr.bpm_end else "")
+        if tr.preserved is not None:
+            note = f"region {tr.region_s[0]:g}-{tr.region_s[1]:g} s {'preserved' if tr.preserved else 'regenerated'}"
+        if tr.bpm_true and tr.bpm_requested and tr.bpm_true != tr.bpm_requested:
+            note = f"rendered {tr.bpm_true:g} BPM"
+        t.add_row(c.id, c.kind, c.style, "" if tr.bpm_requested is None else f"{tr.bpm_requested:g}",
+                  tr.time_signature or "", tr.key or "", note)
+    stdout.print(t)

@@ -80,6 +80,13 @@ def deps_check(
     extra_index_url: Annotated[
         Optional[list[str]], typer.Option("--extra-index-url", help="pip --extra-index-url (repeatable).")
     ] = None,
+    no_index: Annotated[
+        bool, typer.Option("--no-index", help="pip --no-index: resolve only from --find-links (offline, deterministic).")
+    ] = False,
+    trace: Annotated[
+        bool,
+        typer.Option(help="On failure, resolve again without the constraints to name the full requirement chain."),
+    ] = True,
 ) -> None:
     """Prove with pip's resolver (dry run) that installing the requirements changes no torch package.
 
@@ -95,8 +102,12 @@ def deps_check(
         extra += ["--index-url", index_url]
     for url in extra_index_url or []:
         extra += ["--extra-index-url", url]
+    if no_index:
+        extra.append("--no-index")
     try:
-        result = check_install(python=python, requirements=requirements, constraints=constraints, extra_pip_args=extra)
+        result = check_install(
+            python=python, requirements=requirements, constraints=constraints, extra_pip_args=extra, trace_failure=trace
+        )
     except RuntimeError as exc:
         _fail(str(exc))
     typer.echo(result.summary())
@@ -139,9 +150,12 @@ def image_build(
     torch_index_url: Annotated[Optional[str], typer.Option(help="Fallback torch source, e.g. a nightly index.")] = None,
     torch_spec: Annotated[Optional[str], typer.Option(help="Fallback torch pins: 'torch==X torchvision==Y torchaudio==Z'.")] = None,
     context: Annotated[Optional[Path], typer.Option(help="Repo root to build from (default: this checkout).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the docker build command, run nothing.")] = False,
+    run: Annotated[bool, typer.Option("--run", help="Also execute the command (needs docker on PATH).")] = False,
 ) -> None:
-    """Print, and unless --dry-run run, the docker build command for the platform's image."""
+    """Print the docker build command for the platform's image; with --run, execute it.
+
+    Printing is the default so the command can be reviewed, copied to the GPU host, or edited.
+    """
     from acekit.deploy.image import DEFAULT_ACESTEP_REF, plan_build, run_build
 
     try:
@@ -157,7 +171,7 @@ def image_build(
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
     typer.echo(plan.shell())
-    if dry_run:
+    if not run:
         return
     try:
         code = run_build(plan)

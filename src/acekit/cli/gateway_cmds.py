@@ -49,6 +49,11 @@ def gateway(
             raise typer.Exit(2) from exc
     elif path is not None:
         typer.echo(f"warning: capabilities file {path} does not exist yet; serving a default until it appears", err=True)
+    if settings.upstream_api_key and not settings.api_key:
+        # The gateway authenticates every request it forwards, so the upstream key protects nothing.
+        typer.echo("warning: the gateway sends the upstream key (ACESTEP_API_KEY) for every client but checks "
+                   "none itself: anyone who reaches it is let in; set --api-key / ACEKIT_GATEWAY_API_KEY",
+                   err=True)
     app = create_app(settings)
     typer.echo(f"acekit gateway on http://{settings.host}:{settings.port} -> {settings.upstream}", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, proxy_headers=False)

@@ -100,7 +100,7 @@ def matrix(
 def report(
     run_dirs: list[Path] = typer.Argument(..., help="One or more run directories (several = side by side)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="HTML file (default: FIRST_RUN/report.html)."),
-    embed: int = typer.Option(24, "--embed", help="Most audio clips embedded in the HTML (others are linked)."),
+    embed: int = typer.Option(48, "--embed", help="Most audio clips embedded in the HTML (others are linked)."),
 ) -> None:
     """Write one self-contained HTML report (plots, players, verdicts) and a Markdown summary."""
     from acekit.report.build import build_report

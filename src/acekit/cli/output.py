@@ -8,6 +8,7 @@ goes to stdout alone; progress and errors go to stderr.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -50,16 +51,27 @@ _OPTION_NAMES = {
     "bpm": "--bpm", "key_scale": "--key", "time_signature": "--time-signature", "duration_s": "--duration",
     "inference_steps": "--steps", "seed": "--seed", "batch_size": "--batch", "audio_format": "--format",
     "repainting_start": "--start", "repainting_end": "--end", "audio_cover_strength": "--strength",
-    "track": "--track", "tracks": "--tracks", "model": "--model",
+    "track": "--track", "tracks": "--track", "model": "--model",
 }
+#: Field names to rewrite inside free text; only snake_case ones, so plain words ("model", "seed") stay.
+_FIELD_PATTERN = re.compile(
+    r"\b(" + "|".join(sorted((re.escape(f) for f in _OPTION_NAMES if "_" in f), key=len, reverse=True)) + r")\b"
+)
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False)
 
 
-def fail(message: str, code: ExitCode) -> NoReturn:
-    """Print ``error: message`` as one line on stderr and exit with ``code``."""
-    click.echo(f"error: {' '.join(str(message).split())}", err=True)
+def fail(message: str, code: ExitCode, *, json_output: bool = False, **context: Any) -> NoReturn:
+    """Print ``error: message`` as one line on stderr and exit with ``code``.
+
+    With ``json_output`` (a command's ``--json``) stdout also gets one JSON object
+    ``{"ok": false, "exit_code", "error", **context}``, so a script reading stdout never sees nothing.
+    """
+    text = " ".join(str(message).split())
+    click.echo(f"error: {text}", err=True)
+    if json_output:
+        print_json({"ok": False, "exit_code": int(code), "error": text, **context})
     raise typer.Exit(int(code))
 
 
@@ -70,7 +82,12 @@ def describe_validation_error(exc: ValidationError) -> str:
         field = str(err["loc"][0]) if err.get("loc") else ""
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         option = _OPTION_NAMES.get(field)
-        parts.append(f"{option}: {msg}" if option else msg)
+        if option and msg.startswith(field):  # "bpm must be ..." -> "--bpm must be ..."
+            parts.append(option + msg[len(field):])
+        elif option:
+            parts.append(f"{option}: {msg}")
+        else:  # a check across fields (repaint start < end): name the options it is about
+            parts.append(_FIELD_PATTERN.sub(lambda m: _OPTION_NAMES[m.group(1)], msg))
     return "; ".join(parts) or str(exc)
 
 
@@ -84,21 +101,27 @@ def exit_code_for(exc: BaseException) -> ExitCode:
 
 
 @contextmanager
-def cli_errors() -> Iterator[None]:
-    """Turn acekit, validation and file errors into one stderr line and the matching exit code."""
+def cli_errors(*, json_output: bool = False) -> Iterator[None]:
+    """Turn acekit, validation and file errors into one stderr line and the matching exit code.
+
+    ``json_output``: also print the error as a JSON object on stdout (see `fail`); task errors carry ``task_id``.
+    """
     try:
         yield
     except (typer.Exit, click.exceptions.Exit, click.ClickException, typer.Abort):
         raise
     except ValidationError as exc:
-        fail(describe_validation_error(exc), ExitCode.usage)
+        fail(describe_validation_error(exc), ExitCode.usage, json_output=json_output)
+    except TaskError as exc:
+        fail(str(exc), ExitCode.task, json_output=json_output, task_id=exc.task_id)
     except (AceKitError, KeyParseError, ValueError) as exc:
-        fail(str(exc), exit_code_for(exc))
+        fail(str(exc), exit_code_for(exc), json_output=json_output)
     except OSError as exc:
         where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
-        fail(f"cannot use{where}: {exc.strerror or exc}; check the path and its permissions", ExitCode.usage)
+        fail(f"cannot use{where}: {exc.strerror or exc}; check the path and its permissions", ExitCode.usage,
+             json_output=json_output)
     except KeyboardInterrupt:
-        fail("interrupted; a submitted task keeps running on the server", ExitCode.task)
+        fail("interrupted; a submitted task keeps running on the server", ExitCode.task, json_output=json_output)
 
 
 def jsonable(value: Any) -> Any:

@@ -1,7 +1,578 @@
-"""Placeholder: commands of this concern are being written."""
+"""``acekit health|models|stats|generate|repaint|cover|lego|extract|complete``: thin layers over `acekit.Client`.
+
+Every task command builds its request model (`acekit.models.make_request`) before anything is
+sent, so a bad key, an out-of-range bpm or a missing file fails with exit code 2 and a message
+naming the option. It then submits (multipart when a source file is uploaded), shows progress on
+stderr, downloads every generated audio into ``--out`` and writes a JSON sidecar next to each
+file: the request as sent, what the server returned for that file (metas, seed, models) and the
+timings. ``--json`` prints one JSON object on stdout instead of the human summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any, Optional
 
 import typer
+from rich.table import Table
+
+from acekit import contract
+from acekit.cli.output import (
+    EXIT_CODES_HELP,
+    ExitCode,
+    TaskProgress,
+    cli_errors,
+    fail,
+    key_value_table,
+    print_json,
+    stdout,
+)
+from acekit.contract import TaskType
+
+__all__ = ["register", "sidecar_for", "sidecar_path", "item_seed"]
+
+SIDECAR_SCHEMA = "acekit.sidecar/1"
+
+# --------------------------------------------------------------------------- shared options
+# One definition per option so every command spells and documents it the same way.
+
+ServerOpt = Annotated[Optional[str], typer.Option(
+    "--server", envvar=contract.SERVER_ENV, show_envvar=True,
+    help=f"API server URL (default {contract.DEFAULT_SERVER}).")]
+ApiKeyOpt = Annotated[Optional[str], typer.Option(
+    "--api-key", envvar=contract.API_KEY_ENV, show_envvar=True,
+    help="API key, sent as 'Authorization: Bearer KEY' (only if the server wants one).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (no progress, no tables).")]
+
+PromptOpt = Annotated[str, typer.Option("--prompt", "-p", help="Caption: style, instruments, mood.")]
+LyricsOpt = Annotated[str, typer.Option("--lyrics", help="Lyrics text ('[Instrumental]' for none).")]
+LyricsFileOpt = Annotated[Optional[Path], typer.Option(
+    "--lyrics-file", help="Read the lyrics from this text file (instead of --lyrics).")]
+BpmOpt = Annotated[Optional[int], typer.Option(
+    "--bpm", help=f"Tempo, {contract.BPM_MIN}-{contract.BPM_MAX} (default: the server chooses).")]
+KeyOpt = Annotated[Optional[str], typer.Option(
+    "--key", help="Key in any common spelling: 'A minor', 'Am', 'a:min', 'F#m', 'Gb major'.")]
+MeterOpt = Annotated[Optional[str], typer.Option(
+    "--time-signature", help="Meter: 2/4, 3/4, 4/4 or 6/8 (or 2, 3, 4, 6).")]
+StepsOpt = Annotated[Optional[int], typer.Option(
+    "--steps", help=f"Diffusion steps (turbo 1-{contract.MAX_STEPS_TURBO}, default {contract.DEFAULT_STEPS_TURBO}; "
+                    f"base up to {contract.MAX_STEPS_BASE}).")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for a repeatable result; -1 = random.")]
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", help="DiT model name (see `acekit models`; default: the server's default).")]
+ThinkingOpt = Annotated[Optional[bool], typer.Option(
+    "--thinking/--no-thinking", help="Let the 5 Hz LM plan audio codes and fill missing metas.")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", help="Audio format: mp3, wav or flac (server default mp3).")]
+BatchOpt = Annotated[Optional[int], typer.Option(
+    "--batch", help=f"Audios per task, {contract.BATCH_MIN}-{contract.BATCH_MAX} "
+                    f"(server default {contract.DEFAULT_BATCH}).")]
+OutOpt = Annotated[Path, typer.Option(
+    "--out", "-o", help="Folder for the audio and its .json sidecars (created if missing).")]
+NameOpt = Annotated[Optional[str], typer.Option(
+    "--name", help="Base file name (NAME.wav, or NAME_0.wav, NAME_1.wav for a batch); default: the server's.")]
+ExtraOpt = Annotated[Optional[list[str]], typer.Option(
+    "--extra", metavar="FIELD=VALUE",
+    help="Any other /release_task field, sent as is (VALUE read as JSON when it parses), e.g. "
+         "--extra lm_temperature=0.7. Repeatable.")]
+PollOpt = Annotated[float, typer.Option("--poll-interval-s", min=0.01, help="Seconds between status polls.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout-s", min=1.0, help="Give up waiting after this many seconds.")]
+SourceArg = Annotated[Path, typer.Argument(
+    metavar="SRC", help="Source audio to upload (wav, flac, mp3, ogg).", show_default=False)]
+
+_TRACKS_HELP = ", ".join(contract.TRACK_NAMES)
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    for name, func in (
+        ("health", health), ("models", models), ("stats", stats), ("generate", generate), ("repaint", repaint),
+        ("cover", cover), ("lego", lego), ("extract", extract), ("complete", complete),
+    ):
+        app.command(name, epilog=EXIT_CODES_HELP)(func)
+
+
+# --------------------------------------------------------------------------- server info
+
+
+def _client(server: str | None, api_key: str | None):
+    from acekit.client import Client
+
+    return Client(server, api_key=api_key)
+
+
+def health(server: ServerOpt = None, api_key: ApiKeyOpt = None, as_json: JsonOpt = False) -> None:
+    """Is the server up? Prints its status, service name and version."""
+    with cli_errors(json_output=as_json), _client(server, api_key) as client:
+        info = client.health()
+        if as_json:
+            print_json({"server": client.server, **info.model_dump(mode="json")})
+            return
+        stdout.print(key_value_table(f"{client.server}/health", {"server": client.server, **info.model_dump()}))
+
+
+def models(server: ServerOpt = None, api_key: ApiKeyOpt = None, as_json: JsonOpt = False) -> None:
+    """The DiT models the server offers, its default, and the tasks each claims to support."""
+    with cli_errors(json_output=as_json), _client(server, api_key) as client:
+        listing = client.models()
+        if as_json:
+            print_json({"server": client.server, **listing.model_dump(mode="json")})
+            return
+        table = Table(title=f"{client.server}{listing.source or ''}", title_justify="left")
+        for column in ("model", "default", "loaded", "claimed tasks"):
+            table.add_column(column)
+        for m in listing.models:
+            tasks = "(not stated)" if m.supported_task_types is None else ", ".join(m.supported_task_types)
+            loaded = "" if m.is_loaded is None else ("yes" if m.is_loaded else "no")
+            table.add_row(m.name, "yes" if m.name == listing.default_model else "", loaded, tasks)
+        stdout.print(table)
+        if not listing.models:
+            stdout.print("the server lists no models")
+
+
+def stats(server: ServerOpt = None, api_key: ApiKeyOpt = None, as_json: JsonOpt = False) -> None:
+    """Job counts, queue fill and the server's average job time."""
+    with cli_errors(json_output=as_json), _client(server, api_key) as client:
+        info = client.stats()
+        if as_json:
+            print_json({"server": client.server, **info.model_dump(mode="json")})
+            return
+        jobs = info.jobs
+        avg = "" if info.avg_job_seconds is None else f"{info.avg_job_seconds:.2f} s"
+        stdout.print(key_value_table(f"{client.server}/v1/stats", {
+            "jobs total": jobs.total, "queued": jobs.queued, "running": jobs.running,
+            "succeeded": jobs.succeeded, "failed": jobs.failed,
+            "queue": f"{info.queue_size if info.queue_size is not None else '?'} / "
+                     f"{info.queue_maxsize if info.queue_maxsize is not None else '?'}",
+            "avg job": avg,
+        }))
+
+
+# --------------------------------------------------------------------------- sidecars (pure)
+
+
+def sidecar_path(audio: Path) -> Path:
+    """``clip.wav`` -> ``clip.json``, beside the audio."""
+    return audio.with_suffix(".json")
+
+
+def item_seed(seed_value: str | None, index: int, batch_size: int) -> int | None:
+    """This file's seed: upstream reports the batch's seeds comma-joined on every item."""
+    parts = [p.strip() for p in (seed_value or "").split(",") if p.strip()]
+    if len(parts) == 1:
+        pick = parts[0]
+    elif len(parts) == batch_size and index < len(parts):
+        pick = parts[index]
+    else:
+        return None
+    try:
+        return int(pick)
+    except ValueError:
+        return None
+
+
+def sidecar_for(
+    outcome: Any,
+    request: Any,
+    index: int,
+    audio: Path,
+    *,
+    server: str,
+    uploads: dict[str, Path | None],
+) -> dict[str, Any]:
+    """The sidecar of the ``index``-th file of ``outcome`` (a `GenerationOutcome`) for ``request``.
+
+    Holds what is needed to reproduce and judge the file: the request fields as sent, the
+    uploaded files, everything the server returned for this audio (metas, seed, models) and
+    the timings of the whole task.
+    """
+    from acekit import __version__
+
+    item = outcome.result.items[index]
+    returned = item.model_dump(mode="json", exclude={"wave"})  # "wave" is upstream's unused inline audio slot
+    return {
+        "schema": SIDECAR_SCHEMA,
+        "acekit_version": __version__,
+        "audio": audio.name,
+        "batch_index": index,
+        "batch_size": len(outcome.result.items),
+        "server": server,
+        "task_id": outcome.task_id,
+        "task_type": request.task_type.value,
+        "request": request.to_api_fields(),
+        "uploads": {k: (str(Path(v).resolve()) if v else None) for k, v in uploads.items()},
+        "metas": item.metas.model_dump(mode="json"),
+        "seed_value": item.seed_value,
+        "seed": item_seed(item.seed_value, index, len(outcome.result.items)),
+        "dit_model": item.dit_model,
+        "lm_model": item.lm_model,
+        "result": returned,
+        "timings": {
+            "submitted_at": outcome.submitted_at.isoformat(),
+            "wall_s": round(outcome.wall_s, 3),
+            "queue_wait_s": None if outcome.queue_wait_s is None else round(outcome.queue_wait_s, 3),
+            "download_s": round(outcome.download_s, 3),
+            "polls": outcome.polls,
+        },
+        "written_at": datetime.now(timezone.utc).isoformat(),
+    }
+
+
+# --------------------------------------------------------------------------- task plumbing
+
+
+class _UsageError(ValueError):
+    """A bad command line; `cli_errors` maps ValueError to exit 2 (and to JSON under --json)."""
+
+
+def _parse_extra(pairs: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        name, sep, text = pair.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{pair!r} is not FIELD=VALUE (e.g. lm_temperature=0.7)", param_hint="--extra")
+        try:
+            out[name.strip()] = json.loads(text)
+        except ValueError:
+            out[name.strip()] = text
+    return out
+
+
+def _check_file(path: Path | None, what: str, option: str) -> None:
+    if path is None:
+        return
+    if not path.exists():
+        raise _UsageError(f"{what} {str(path)!r} does not exist: give the path of an existing file ({option})")
+    if not path.is_file():
+        raise _UsageError(f"{what} {str(path)!r} is not a file: give the path of a file ({option})")
+    if not os.access(path, os.R_OK):
+        raise _UsageError(f"{what} {str(path)!r} is not readable: check its permissions ({option})")
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise _UsageError(f"--out {str(out)!r} is a file: give a folder (it is created if missing)")
+
+
+def _common_fields(
+    *, prompt: str, lyrics: str, lyrics_file: Path | None, bpm: int | None, key: str | None,
+    time_signature: str | None, steps: int | None, seed: int | None, model: str | None,
+    thinking: bool | None, audio_format: str | None, batch: int | None, extra: list[str] | None,
+) -> dict[str, Any]:
+    if lyrics_file is not None:
+        if lyrics:
+            raise _UsageError("give either --lyrics or --lyrics-file, not both")
+        _check_file(lyrics_file, "lyrics file", "--lyrics-file")
+        lyrics = lyrics_file.read_text(encoding="utf-8")
+    fields: dict[str, Any] = {
+        "prompt": prompt, "lyrics": lyrics, "bpm": bpm, "key_scale": key, "time_signature": time_signature,
+        "inference_steps": steps, "seed": seed, "model": model, "thinking": thinking, "audio_format": audio_format,
+        "batch_size": batch, "extra": _parse_extra(extra),
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _final_paths(paths: list[Path], name: str | None) -> list[Path]:
+    """Rename downloads to ``--name`` (NAME.ext for one file, NAME_i.ext for a batch)."""
+    if not name:
+        return paths
+    renamed = []
+    for i, path in enumerate(paths):
+        stem = name if len(paths) == 1 else f"{name}_{i}"
+        target = path.with_name(stem + path.suffix)
+        os.replace(path, target)
+        renamed.append(target)
+    return renamed
+
+
+def _describe(item: Any, index: int, batch_size: int) -> str:
+    m = item.metas
+    parts = []
+    if m.duration is not None:
+        parts.append(f"{m.duration:.1f} s")
+    if m.bpm is not None:
+        parts.append(f"{m.bpm:g} bpm")
+    if m.keyscale:
+        parts.append(m.keyscale)
+    if m.timesignature:
+        parts.append(contract.TIME_SIGNATURES.get(str(m.timesignature), str(m.timesignature)))
+    seed = item_seed(item.seed_value, index, batch_size)
+    if seed is not None:
+        parts.append(f"seed {seed}")
+    if item.dit_model:
+        parts.append(item.dit_model)
+    engine = (m.model_extra or {}).get("engine") or (item.model_extra or {}).get("engine")
+    if engine:
+        parts.append(f"engine: {engine}")
+    return ", ".join(parts)
+
+
+def _run_task(
+    task: TaskType,
+    fields: dict[str, Any],
+    *,
+    src: Path | None = None,
+    reference: Path | None = None,
+    out: Path,
+    name: str | None,
+    server: str | None,
+    api_key: str | None,
+    as_json: bool,
+    poll_interval_s: float,
+    timeout_s: float,
+) -> None:
+    from acekit.models import make_request
+
+    with cli_errors(json_output=as_json):
+        # Everything the user typed is checked here, before any connection is made.
+        _check_file(src, "source audio", "SRC")
+        _check_file(reference, "reference audio", "--reference")
+        _check_out(out)
+        request = make_request(task, **fields)
+        uploads = {"src_audio": src, "reference_audio": reference}
+
+        with _client(server, api_key) as client, TaskProgress(task.value, quiet=as_json) as progress:
+            outcome = client.generate(
+                request, src_audio=src, reference_audio=reference, out_dir=out, on_progress=progress.update,
+                poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+            )
+            server_url = client.server
+        paths = _final_paths(outcome.paths, name)
+        files = []
+        for i, (path, item) in enumerate(zip(paths, outcome.result.items)):
+            card = sidecar_for(outcome, request, i, path, server=server_url, uploads=uploads)
+            side = sidecar_path(path)
+            side.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            files.append({"audio": str(path), "sidecar": str(side), "metas": card["metas"],
+                          "seed": card["seed"], "dit_model": item.dit_model})
+
+    # Upstream silently serves an unknown model with its default one: say so rather than hide it.
+    asked = request.model
+    served = {item.dit_model for item in outcome.result.items if item.dit_model}
+    warnings = [f"asked for model {asked!r} but the server used {', '.join(sorted(served))} (see `acekit models`)"
+                ] if asked and served and served != {asked} else []
+    for w in warnings:
+        typer.echo(f"warning: {w}", err=True)
+
+    timings = {"wall_s": round(outcome.wall_s, 3),
+               "queue_wait_s": None if outcome.queue_wait_s is None else round(outcome.queue_wait_s, 3),
+               "download_s": round(outcome.download_s, 3), "polls": outcome.polls}
+    if as_json:
+        print_json({"ok": True, "task_id": outcome.task_id, "task_type": task.value, "server": server_url,
+                    "files": files, "timings": timings, "warnings": warnings})
+        return
+    for i, (path, item) in enumerate(zip(paths, outcome.result.items)):
+        stdout.print(f"{path}  ({_describe(item, i, len(paths))})")
+    queued = "" if outcome.queue_wait_s is None else f", queued {outcome.queue_wait_s:.1f} s"
+    stdout.print(
+        f"task {outcome.task_id}: {len(paths)} file(s) + .json sidecar(s) in {out}, "
+        f"{outcome.wall_s:.1f} s{queued}, download {outcome.download_s:.2f} s"
+    )
+
+
+# --------------------------------------------------------------------------- task commands
+
+
+def generate(
+    prompt: PromptOpt = "",
+    lyrics: LyricsOpt = "",
+    lyrics_file: LyricsFileOpt = None,
+    bpm: BpmOpt = None,
+    key: KeyOpt = None,
+    time_signature: MeterOpt = None,
+    duration: Annotated[Optional[float], typer.Option(
+        "--duration", help=f"Length in seconds, {contract.DURATION_MIN_S:g}-{contract.DURATION_MAX_S:g} "
+                           "(default: the server chooses).")] = None,
+    steps: StepsOpt = None,
+    seed: SeedOpt = None,
+    model: ModelOpt = None,
+    thinking: ThinkingOpt = None,
+    audio_format: FormatOpt = None,
+    batch: BatchOpt = None,
+    out: OutOpt = Path("."),
+    name: NameOpt = None,
+    extra: ExtraOpt = None,
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: JsonOpt = False,
+    poll_interval_s: PollOpt = 1.0,
+    timeout_s: TimeoutOpt = 1800.0,
+) -> None:
+    """Text to music: generate audio from a caption, lyrics and metas (bpm, key, meter, length)."""
+    with cli_errors(json_output=as_json):
+        fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
+                                time_signature=time_signature, steps=steps, seed=seed, model=model,
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+    if duration is not None:
+        fields["duration_s"] = duration
+    _run_task(TaskType.text2music, fields, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
+              poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+
+
+def repaint(
+    src: SourceArg,
+    start: Annotated[float, typer.Option("--start", help="Start of the region to regenerate, seconds.")] = 0.0,
+    end: Annotated[float, typer.Option("--end", help="End of the region, seconds; -1 = to the end.")] = -1.0,
+    prompt: PromptOpt = "",
+    lyrics: LyricsOpt = "",
+    lyrics_file: LyricsFileOpt = None,
+    bpm: BpmOpt = None,
+    key: KeyOpt = None,
+    time_signature: MeterOpt = None,
+    steps: StepsOpt = None,
+    seed: SeedOpt = None,
+    model: ModelOpt = None,
+    thinking: ThinkingOpt = None,
+    audio_format: FormatOpt = None,
+    batch: BatchOpt = None,
+    out: OutOpt = Path("."),
+    name: NameOpt = None,
+    extra: ExtraOpt = None,
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: JsonOpt = False,
+    poll_interval_s: PollOpt = 1.0,
+    timeout_s: TimeoutOpt = 1800.0,
+) -> None:
+    """Regenerate --start..--end seconds of SRC and keep the rest."""
+    with cli_errors(json_output=as_json):
+        fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
+                                time_signature=time_signature, steps=steps, seed=seed, model=model,
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+    fields.update(repainting_start=start, repainting_end=end)
+    _run_task(TaskType.repaint, fields, src=src, out=out, name=name, server=server, api_key=api_key,
+              as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+
+
+def cover(
+    src: SourceArg,
+    strength: Annotated[Optional[float], typer.Option(
+        "--strength", help="How much of SRC to keep, 0.0-1.0 (server default 1.0; ~0.2-0.3 for style transfer).")] = None,
+    reference: Annotated[Optional[Path], typer.Option(
+        "--reference", help="Style/timbre reference audio to upload as well.")] = None,
+    prompt: PromptOpt = "",
+    lyrics: LyricsOpt = "",
+    lyrics_file: LyricsFileOpt = None,
+    bpm: BpmOpt = None,
+    key: KeyOpt = None,
+    time_signature: MeterOpt = None,
+    steps: StepsOpt = None,
+    seed: SeedOpt = None,
+    model: ModelOpt = None,
+    thinking: ThinkingOpt = None,
+    audio_format: FormatOpt = None,
+    batch: BatchOpt = None,
+    out: OutOpt = Path("."),
+    name: NameOpt = None,
+    extra: ExtraOpt = None,
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: JsonOpt = False,
+    poll_interval_s: PollOpt = 1.0,
+    timeout_s: TimeoutOpt = 1800.0,
+) -> None:
+    """Re-render SRC in the style of --prompt (and --reference)."""
+    with cli_errors(json_output=as_json):
+        fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
+                                time_signature=time_signature, steps=steps, seed=seed, model=model,
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+    if strength is not None:
+        fields["audio_cover_strength"] = strength
+    _run_task(TaskType.cover, fields, src=src, reference=reference, out=out, name=name, server=server,
+              api_key=api_key, as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+
+
+def _track_command(task: TaskType, doc: str):
+    """lego and extract take the same options: one --track."""
+
+    def command(
+        src: SourceArg,
+        track: Annotated[str, typer.Option("--track", help=f"The stem: {_TRACKS_HELP}.", show_default=False)],
+        prompt: PromptOpt = "",
+        lyrics: LyricsOpt = "",
+        lyrics_file: LyricsFileOpt = None,
+        bpm: BpmOpt = None,
+        key: KeyOpt = None,
+        time_signature: MeterOpt = None,
+        steps: StepsOpt = None,
+        seed: SeedOpt = None,
+        model: ModelOpt = None,
+        thinking: ThinkingOpt = None,
+        audio_format: FormatOpt = None,
+        batch: BatchOpt = None,
+        out: OutOpt = Path("."),
+        name: NameOpt = None,
+        extra: ExtraOpt = None,
+        server: ServerOpt = None,
+        api_key: ApiKeyOpt = None,
+        as_json: JsonOpt = False,
+        poll_interval_s: PollOpt = 1.0,
+        timeout_s: TimeoutOpt = 1800.0,
+    ) -> None:
+        with cli_errors(json_output=as_json):
+            fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
+                                    time_signature=time_signature, steps=steps, seed=seed, model=model,
+                                    thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+        fields["track"] = track  # the request model builds the instruction (contract.instruction_for)
+        _run_task(task, fields, src=src, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
+                  poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+
+    command.__name__ = task.value
+    command.__doc__ = doc
+    return command
+
+
+lego = _track_command(
+    TaskType.lego,
+    "Add one stem (--track) that fits SRC. Upstream says this needs a base (non-turbo) model: see `acekit models`.",
+)
+extract = _track_command(
+    TaskType.extract,
+    "Extract one stem (--track) from SRC. Upstream says this needs a base (non-turbo) model: see `acekit models`.",
+)
+
+
+def complete(
+    src: SourceArg,
+    track: Annotated[Optional[list[str]], typer.Option(
+        "--track", help=f"A stem to add; repeat (or comma-separate) for several ({_TRACKS_HELP}).",
+        show_default=False)] = None,
+    duration: Annotated[Optional[float], typer.Option(
+        "--duration", help=f"Total length in seconds, {contract.DURATION_MIN_S:g}-{contract.DURATION_MAX_S:g} "
+                           "(default: the server chooses).")] = None,
+    prompt: PromptOpt = "",
+    lyrics: LyricsOpt = "",
+    lyrics_file: LyricsFileOpt = None,
+    bpm: BpmOpt = None,
+    key: KeyOpt = None,
+    time_signature: MeterOpt = None,
+    steps: StepsOpt = None,
+    seed: SeedOpt = None,
+    model: ModelOpt = None,
+    thinking: ThinkingOpt = None,
+    audio_format: FormatOpt = None,
+    batch: BatchOpt = None,
+    out: OutOpt = Path("."),
+    name: NameOpt = None,
+    extra: ExtraOpt = None,
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: JsonOpt = False,
+    poll_interval_s: PollOpt = 1.0,
+    timeout_s: TimeoutOpt = 1800.0,
+) -> None:
+    """Complete SRC with the given stems (--track, repeatable). Upstream says this needs a base model."""
+    if not track:
+        fail(f"complete needs at least one --track, e.g. --track drums --track bass (stems: {_TRACKS_HELP})",
+             ExitCode.usage, json_output=as_json)
+    with cli_errors(json_output=as_json):
+        fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
+                                time_signature=time_signature, steps=steps, seed=seed, model=model,
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+    # "--track drums,bass" reads like the curl kit's TRACKS argument: accept it too.
+    fields["tracks"] = [t for item in track for t in item.split(",") if t.strip()]
+    if duration is not None:
+        fields["duration_s"] = duration
+    _run_task(TaskType.complete, fields, src=src, out=out, name=name, server=server, api_key=api_key,
+              as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s)

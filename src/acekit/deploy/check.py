@@ -59,6 +59,7 @@ class CheckResult(BaseModel):
     installs: list[PlannedInstall]
     offenders: list[Offender]
     pip_output: str  # pip's stderr (conflict text) when it failed, else ""
+    traced_without_constraints: bool = False  # offenders' chains include a resolution without constraints
 
     @property
     def ok(self) -> bool:
@@ -74,6 +75,8 @@ class CheckResult(BaseModel):
             lines.append(f"FAIL ({mode}): pip cannot resolve the requirements next to the installed torch.")
         else:
             lines.append(f"FAIL ({mode}): pip would change the torch build.")
+        if self.traced_without_constraints:
+            lines.append("  Traced by resolving again without the constraints (the version is what pip would then install):")
         for off in self.offenders:
             version = f" {off.version}" if off.version else ""
             lines.append(f"  {off.name}{version} dragged in by:")
@@ -276,24 +279,45 @@ def check_install(
     constraints: Path | None,
     extra_pip_args: Sequence[str] = (),
     timeout_s: float = 600.0,
+    trace_failure: bool = True,
 ) -> CheckResult:
     """Ask pip what installing ``requirements`` into ``python``'s environment would do to torch.
 
     With ``constraints`` this is the gate the image build runs; without it, it shows which
     requirements would have replaced torch had the constraints file been forgotten.
+
+    When the constrained resolution fails, pip's conflict text names only the package that asked
+    for another torch, not the requirement of yours that pulled it in. With ``trace_failure`` a
+    second dry run without the constraints is made and its full chains are merged into the
+    offenders (``traced_without_constraints`` says so).
     """
     chosen = {n: v for n, v in installed_versions(python, TORCH_FAMILY).items() if v is not None}
     rc, report, output = run_dry_run(
         python=python, requirements=requirements, constraints=constraints, extra_pip_args=extra_pip_args, timeout_s=timeout_s
     )
     if report is None:
+        offenders = conflict_offenders(output, chosen)
+        traced = False
+        if constraints is not None and trace_failure:
+            probe = check_install(
+                python=python,
+                requirements=requirements,
+                constraints=None,
+                extra_pip_args=extra_pip_args,
+                timeout_s=timeout_s,
+                trace_failure=False,
+            )
+            if probe.resolved and probe.offenders:
+                offenders = _merge_offenders(offenders, probe.offenders)
+                traced = True
         return CheckResult(
             python=python,
             constrained=constraints is not None,
             resolved=False,
             installs=[],
-            offenders=conflict_offenders(output, chosen),
+            offenders=offenders,
             pip_output=output or f"pip exited {rc} without a report",
+            traced_without_constraints=traced,
         )
     installs = planned_installs(report)
     environment = {k: str(v) for k, v in (report.get("environment") or {}).items()}
@@ -312,6 +336,19 @@ def check_install(
     return CheckResult(
         python=python, constrained=constraints is not None, resolved=True, installs=installs, offenders=offenders, pip_output=""
     )
+
+
+def _merge_offenders(first: Sequence[Offender], second: Sequence[Offender]) -> list[Offender]:
+    """Union by package name: chains joined; the version is the one a resolution actually picked."""
+    merged: dict[str, Offender] = {o.name: o.model_copy(deep=True) for o in first}
+    for off in second:
+        have = merged.get(off.name)
+        if have is None:
+            merged[off.name] = off.model_copy(deep=True)
+        else:
+            have.chains = sorted(set(have.chains) | set(off.chains))
+            have.version = have.version or off.version
+    return list(merged.values())
 
 
 _MISSING = re.compile(r"^(?P<who>\S+) (?P<ver>\S+) requires (?P<req>[^,]+), which is not installed")

@@ -143,15 +143,22 @@ def _classify(line: SourceLine, req_text: str, platform: Platform, env: dict[str
         return DroppedLine(
             **line.model_dump(), reason="torch-family", detail=f"{name} is pinned by the constraints file ({platform.torch_pins[name]})"
         )
-    if name == FLASH_ATTN:
-        return DroppedLine(
-            **line.model_dump(), reason="flash-attn", detail="installed only by the opt-in INSTALL_FLASH_ATTN build step"
-        )
+    if req.url and req.url.startswith("file:"):
+        return DroppedLine(**line.model_dump(), reason="local-path", detail=f"local {req.url}: installed by its own step with --no-deps")
+    if req.url:
+        # before the marker: the wheel's own tags are the hard fact, a marker can be wrong or missing
+        fits, why = _wheel_fits(req.url.rsplit("/", 1)[-1], platform)
+        if not fits:
+            return DroppedLine(**line.model_dump(), reason="other-platform-wheel", detail=why)
     if req.marker is not None and not req.marker.evaluate(env):
         return DroppedLine(
             **line.model_dump(),
             reason="marker-excludes-target",
             detail=f"marker `{req.marker}` is false on linux {platform.machine} py{TARGET_PYTHON}",
+        )
+    if name == FLASH_ATTN:
+        return DroppedLine(
+            **line.model_dump(), reason="flash-attn", detail="installed only by the opt-in INSTALL_FLASH_ATTN build step"
         )
     if name == NANO_VLLM:
         return DroppedLine(
@@ -159,10 +166,6 @@ def _classify(line: SourceLine, req_text: str, platform: Platform, env: dict[str
         )
     if name.startswith(APPLE_ONLY_PREFIXES):
         return DroppedLine(**line.model_dump(), reason="apple-only", detail="MLX runs only on Apple Silicon")
-    if req.url:
-        fits, why = _wheel_fits(req.url.rsplit("/", 1)[-1], platform)
-        if not fits:
-            return DroppedLine(**line.model_dump(), reason="other-platform-wheel", detail=why)
     kept = Requirement(str(req))
     kept.marker = None  # evaluated above for this target; the output is per-platform
     return KeptLine(**line.model_dump(), requirement=str(kept))

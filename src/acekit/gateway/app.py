@@ -26,7 +26,7 @@ from acekit.gateway.capabilities import CapabilitiesProvider
 from acekit.gateway.envelope import error_response
 from acekit.gateway.gpu import MemorySampler, detect_sampler
 from acekit.gateway.settings import GatewaySettings
-from acekit.gateway.telemetry import TaskTracker, sample_forever
+from acekit.gateway.telemetry import TaskTracker, follow_tasks, sample_forever
 
 log = logging.getLogger("acekit.gateway")
 
@@ -68,21 +68,29 @@ def create_app(
         state = GatewayState(
             settings=settings,
             client=make_upstream_client(settings, upstream_transport),
-            tracker=TaskTracker(workers=settings.upstream_workers, finished_limit=settings.finished_task_limit),
+            tracker=TaskTracker(workers=settings.upstream_workers, finished_limit=settings.finished_task_limit,
+                                max_age_s=settings.task_max_age_s),
             sampler=sampler,
             capabilities=CapabilitiesProvider(
                 path=settings.capabilities_file, sampler=sampler, upstream=settings.upstream,
                 upstream_key=settings.upstream_api_key, cache_s=settings.models_cache_s),
         )
         app.state.gateway = state
-        task = asyncio.create_task(sample_forever(state.tracker, sampler, interval_s=settings.sampler_interval_s))
+        loops = [
+            asyncio.create_task(sample_forever(state.tracker, sampler, interval_s=settings.sampler_interval_s)),
+            asyncio.create_task(follow_tasks(state.tracker, state.client, upstream=settings.upstream,
+                                             upstream_key=settings.upstream_api_key,
+                                             interval_s=settings.status_poll_s)),
+        ]
         log.info("gateway in front of %s; memory source %s", settings.upstream, sampler.source)
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in loops:
+                task.cancel()
+            for task in loops:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await state.client.aclose()
 
     app = FastAPI(

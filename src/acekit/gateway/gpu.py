@@ -19,6 +19,7 @@ is None, and the telemetry says which source produced (or failed to produce) it.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import threading
@@ -28,6 +29,19 @@ from typing import Protocol, runtime_checkable
 from acekit.capabilities.defaults import GpuInfo
 
 MIB = 1024 * 1024
+log = logging.getLogger("acekit.gateway")
+
+#: What each source's figure means, served next to it by /v1/telemetry.
+SOURCE_DETAILS: dict[str, str] = {
+    "nvml": "device memory in use (all processes on the GPU), from NVML",
+    "nvml-processes": ("sum of the GPU memory of the processes on the GPU, from NVML: the driver reports "
+                       "device memory as Not Supported (unified memory)"),
+    "nvidia-smi": "device memory in use (all processes on the GPU), from nvidia-smi",
+    "meminfo": ("system RAM in use (MemTotal - MemAvailable of /proc/meminfo): the GPU shares it (unified "
+                "memory) and the driver gives no GPU memory figure; an upper bound that includes CPU-side use"),
+    "none": "no memory source: no NVIDIA driver, NVML or nvidia-smi visible to the gateway (is the GPU "
+            "passed to its container?)",
+}
 
 
 @runtime_checkable
@@ -68,13 +82,21 @@ class NullSampler:
 
 
 class NvmlSampler:
-    """Device memory through nvidia-ml-py (``pynvml``); ``per_process`` sums process usage instead."""
+    """Device memory through nvidia-ml-py (``pynvml``); ``per_process`` sums process usage instead.
 
-    def __init__(self, pynvml_module, handle, info: GpuInfo, *, per_process: bool = False) -> None:
+    In ``per_process`` mode (drivers that answer "Not Supported" for device memory) a process list
+    whose entries carry no usage, or a process query that fails, hands over to ``fallback`` for
+    good: mixing two sources would make peaks incomparable. ``source`` then names the fallback.
+    """
+
+    def __init__(self, pynvml_module, handle, info: GpuInfo, *, per_process: bool = False,
+                 fallback: MemorySampler | None = None) -> None:
         self._nvml = pynvml_module
         self._handle = handle
         self._info = info
         self._per_process = per_process
+        self._fallback = fallback
+        self._fallen_back = False
         self._lock = threading.Lock()  # NVML handles are not documented as thread-safe
         self.source = "nvml-processes" if per_process else "nvml"
         self.supported = True
@@ -83,16 +105,29 @@ class NvmlSampler:
         return self._info
 
     def used_memory_mb(self) -> float | None:
+        if self._fallen_back:
+            return self._fallback.used_memory_mb()
         nvml = self._nvml
         try:
             with self._lock:
-                if self._per_process:
-                    procs = nvml.nvmlDeviceGetComputeRunningProcesses(self._handle)
-                    used = [p.usedGpuMemory for p in procs if isinstance(p.usedGpuMemory, int)]
-                    return sum(used) / MIB if used or not procs else None
-                return nvml.nvmlDeviceGetMemoryInfo(self._handle).used / MIB
+                if not self._per_process:
+                    return nvml.nvmlDeviceGetMemoryInfo(self._handle).used / MIB
+                procs = nvml.nvmlDeviceGetComputeRunningProcesses(self._handle)
         except nvml.NVMLError:
+            return self._give_up("process query failed") if self._per_process else None
+        used = [p.usedGpuMemory for p in procs if isinstance(p.usedGpuMemory, int)]
+        if procs and not used:
+            return self._give_up("processes listed without memory figures")
+        # No process on the GPU: nothing allocated, a true zero.
+        return sum(used) / MIB
+
+    def _give_up(self, why: str) -> float | None:
+        if self._fallback is None:
             return None
+        log.warning("NVML per-process memory unusable (%s): switching to %s", why, self._fallback.source)
+        self._fallen_back = True
+        self.source = self._fallback.source
+        return self._fallback.used_memory_mb()
 
 
 class NvidiaSmiSampler:
@@ -199,10 +234,9 @@ def _nvml_sampler(index: int, meminfo_path: Path) -> MemorySampler | None:
     if total_mb:
         return NvmlSampler(pynvml, handle, GpuInfo(name=name, memory_total_mb=total_mb, compute_capability=cc))
     info = _unified_info(name, cc, meminfo_path)
-    procs = NvmlSampler(pynvml, handle, info, per_process=True)
-    if procs.used_memory_mb() is not None:
-        return procs
-    return MeminfoSampler(info, meminfo_path=meminfo_path)
+    procs = NvmlSampler(pynvml, handle, info, per_process=True, fallback=MeminfoSampler(info, meminfo_path=meminfo_path))
+    procs.used_memory_mb()  # settles the source now when the driver already shows what it reports
+    return procs
 
 
 def _smi_sampler(index: int, meminfo_path: Path) -> MemorySampler | None:

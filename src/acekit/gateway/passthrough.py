@@ -138,7 +138,10 @@ async def passthrough(request: Request, path: str) -> Response:
         if upstream.status_code == 200:
             doc = parse_json_body(_decoded(raw, upstream))
             if route == RELEASE_PATH:
-                state.tracker.learn_release(doc, sniffer.fields() if sniffer else {})
+                fields = sniffer.fields() if sniffer else {}
+                token = request.query_params.get("ai_token") or fields.get("ai_token")
+                state.tracker.learn_release(doc, fields, credentials=(
+                    request.headers.get("authorization"), token if isinstance(token, str) else None))
             else:
                 state.tracker.learn_query(doc)
         response = Response(content=raw, status_code=upstream.status_code)

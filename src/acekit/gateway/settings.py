@@ -49,6 +49,11 @@ class GatewaySettings(BaseSettings):
         validation_alias=AliasChoices("ACESTEP_QUEUE_WORKERS", "ACEKIT_GATEWAY_UPSTREAM_WORKERS"),
         description="How many jobs the upstream runs at once; memory samples go to that many oldest in-flight tasks.",
     )
+    status_poll_s: float = Field(
+        default=1.0, gt=0, description="How often the gateway asks the upstream about in-flight tasks itself.")
+    task_max_age_s: float = Field(
+        default=7200.0, gt=0,
+        description="In flight longer than this: 'lost' in telemetry (upstream restarted and forgot the id).")
     models_cache_s: float = Field(default=30.0, ge=0, description="How long a default capabilities document is reused.")
     finished_task_limit: int = Field(default=1000, ge=1, description="Finished tasks kept in telemetry.")
 

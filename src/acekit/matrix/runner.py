@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -112,6 +114,9 @@ def build_request(case: Case):
     return make_request(case.task, **{k: v for k, v in fields.items() if v is not None})
 
 
+_TEXT_TIMINGS = re.compile(r"(?:simulated compute|render|total(?: time)?):\s*([0-9]+(?:\.[0-9]+)?)\s*s\b")
+
+
 def _server_job_seconds(result: Any) -> float | None:
     """Server-side job time when the backend reports one (generation_info timings); else None."""
     for item in getattr(result, "items", []) or []:
@@ -120,6 +125,10 @@ def _server_job_seconds(result: Any) -> float | None:
             try:
                 info = json.loads(info)
             except ValueError:
+                # acekit's reference engine writes text: "simulated compute: 0.10 s; render: 0.31 s"
+                parts = [float(m) for m in _TEXT_TIMINGS.findall(info)]
+                if parts:
+                    return round(sum(parts), 4)
                 continue
         if not isinstance(info, dict):
             continue
@@ -182,29 +191,29 @@ class _ServerRun:
             arm=case.arm, model=case.model, label=case.label(), case=case.model_dump(mode="json"),
         )
 
-    def _source_path(self, case: Case, spec: MatrixSpec) -> tuple[Path | None, str | None]:
-        """(path, None) or (None, why not)."""
+    def _source_path(self, case: Case, spec: MatrixSpec) -> tuple[Path | None, str | None, bool]:
+        """(path, None, _) or (None, why not, whether a rerun may fix it)."""
         if case.source is None:
-            return None, None
+            return None, None, False
         if case.source.startswith("file:"):
-            return spec.source_file(), None
+            return spec.source_file(), None, False
         src_id = case.source.split(":", 1)[1]
         rec = self.store.latest().get((self.target.label, src_id))
         if rec is None:
-            return None, f"source clip (case {src_id}) was not generated"
+            return None, f"source clip (case {src_id}) was not generated", True
         if rec.status != "ok" or not rec.audio:
-            return None, f"source clip (case {src_id}) failed: {rec.reason}"
-        return self.store.run_dir / rec.audio[0], None
+            return None, f"source clip (case {src_id}) failed: {rec.reason}", rec.retryable
+        return self.store.run_dir / rec.audio[0], None, False
 
     def run_case(self, case: Case, spec: MatrixSpec) -> CaseRecord:
         from acekit.errors import ServerUnreachable
 
         base = self._base_record(case)
         started = utc_now()
-        src, why_not = self._source_path(case, spec)
+        src, why_not, retryable = self._source_path(case, spec)
         if why_not:
             rec = CaseRecord(**base, status="failed", reason=why_not, error_type="SourceMissing",
-                             started_at=started, finished_at=utc_now())
+                             retryable=retryable, started_at=started, finished_at=utc_now())
             self.store.append(rec)
             return rec
         request = None
@@ -243,6 +252,8 @@ class _ServerRun:
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             rec = CaseRecord(
                 **base, status="failed", reason=str(reason), error_type=type(exc).__name__,
+                # "could not connect" says nothing about the case: a rerun redoes it
+                retryable=isinstance(exc, ServerUnreachable),
                 request=request.to_api_fields() if request is not None else {},
                 started_at=started, finished_at=utc_now(),
             )
@@ -281,46 +292,34 @@ class _ServerRun:
     def _analyse(self, case: Case, audio: Path | None, src: Path | None, metas: dict[str, Any]) -> dict[str, Any]:
         if audio is None:
             return {"analysis": {}, "passed": {"health": False}, "analysis_error": "no audio returned"}
-        from acekit.analysis import analyze_clip
         from acekit.keys import KeyParseError, parse_key
+        from acekit.matrix.clip_checks import judge_clip
 
         bpm: float | None = case.bpm
         key = case.key
         # When the request left a meta to the LM, check the clip against what the server says it made.
         if bpm is None and metas.get("bpm"):
-            bpm = float(metas["bpm"])
+            try:
+                bpm = float(metas["bpm"])
+            except (TypeError, ValueError):
+                bpm = None
         if key is None and metas.get("keyscale"):
             try:
                 key = parse_key(str(metas["keyscale"])).canonical
             except KeyParseError:
                 key = None
-        kwargs: dict[str, Any] = dict(bpm=bpm, key=key, time_signature=case.time_signature,
-                                      duration_s=case.duration_s or metas.get("duration"))
-        if case.task == TaskType.repaint and src is not None:
-            kwargs.update(source=src, region_s=(case.repaint_start_s, case.repaint_end_s))
+        duration = case.duration_s
+        if duration is None and isinstance(metas.get("duration"), (int, float)):
+            duration = float(metas["duration"])
+        region = None
+        if case.task == TaskType.repaint and case.repaint_start_s is not None and case.repaint_end_s is not None:
+            region = (case.repaint_start_s, case.repaint_end_s)
         try:
-            result = analyze_clip(audio, **kwargs)
+            result = judge_clip(audio, bpm=bpm, key=key, time_signature=case.time_signature, duration_s=duration,
+                                source=src if region else None, region_s=region)
         except Exception as exc:  # the clip could not be judged: that is a health failure, not a crash
             return {"analysis": {}, "passed": {"health": False}, "analysis_error": f"{type(exc).__name__}: {exc}"}
-        flat = {k: _jsonable(v) for k, v in result.flat().items()}
-        return {"analysis": flat, "passed": {k: bool(v) for k, v in result.passed.items()}}
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
-        return None  # JSON has no NaN/inf
-    if hasattr(v, "item") and callable(v.item):
-        try:
-            return _jsonable(v.item())
-        except (TypeError, ValueError):
-            pass
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, Path):
-        return str(v)
-    if isinstance(v, (str, int, float, bool)) or v is None:
-        return v
-    return str(v)
+        return {"analysis": result.figures, "passed": result.passed}
 
 
 def _probe(client: Any, http: httpx.Client, target: ServerTarget) -> ServerEntry:
@@ -356,10 +355,12 @@ def run_matrix(
     progress: bool = True,
     console: Any = None,
 ) -> RunSummary:
-    """Run (or resume) ``spec`` on every server into ``out_dir/name``; return what happened."""
-    from acekit.client import Client
-    from acekit.errors import AceKitError
+    """Run (or resume) ``spec`` on every server into ``out_dir/name``; return what happened.
 
+    Servers run side by side (one thread each; ``concurrency`` cases in flight per server), so
+    comparing two backends takes as long as the slower one. Cases already recorded are skipped;
+    failures whose cause lies outside the case (server unreachable) are redone.
+    """
     if not servers:
         raise MatrixError("no server: pass --server http://host:8001 (repeatable) or --reference")
     if len({s.label for s in servers}) != len(servers):
@@ -376,6 +377,7 @@ def run_matrix(
                 f"Pass --name NEW_NAME for a new run, or delete {run_dir} to start over."
             )
         store.repair()
+        store.clean_partial_audio()
     else:
         manifest = Manifest(run_id=f"{run_dir.name}-{s_hash}", spec_name=spec.name, spec_hash=s_hash, cases=len(cases))
         store.write_spec(spec_text)
@@ -388,7 +390,7 @@ def run_matrix(
 
     summary = RunSummary(run_dir=run_dir, cases=len(cases), servers=[s.label for s in servers])
     t0 = time.monotonic()
-    done = store.latest()
+    done = store.done()
     pending = {s.label: [c for c in cases if (s.label, c.id) not in done] for s in servers}
     summary.skipped = sum(len(cases) - len(p) for p in pending.values())
     total = sum(len(p) for p in pending.values())
@@ -403,62 +405,82 @@ def run_matrix(
                        transient=False)
         bar.start()
     bar_task = bar.add_task("matrix", total=total) if bar else None
+    lock = threading.Lock()
 
-    try:
-        for target in servers:
-            todo = pending[target.label]
-            with Client(target.url, api_key=target.api_key) as client:
-                http = httpx.Client(headers={"Authorization": f"Bearer {target.api_key}"} if target.api_key else None)
-                try:
-                    entry = _probe(client, http, target)
-                except AceKitError as exc:
+    def one_server(target: ServerTarget) -> None:
+        from acekit.client import Client
+        from acekit.errors import AceKitError
+
+        todo = pending[target.label]
+        if not todo:
+            return
+        with Client(target.url, api_key=target.api_key) as client:
+            http = httpx.Client(headers={"Authorization": f"Bearer {target.api_key}"} if target.api_key else None)
+            try:
+                entry = _probe(client, http, target)
+            except AceKitError as exc:
+                with lock:
                     summary.stopped[target.label] = str(exc)
                     summary.pending += len(todo)
-                    if bar:
-                        bar.console.print(f"[red]skipping {target.label}: {exc}")
-                    continue
-                finally:
-                    http.close()
+                if bar:
+                    bar.console.print(f"[red]skipping {target.label}: {exc}")
+                return
+            finally:
+                http.close()
+            with lock:
                 manifest.servers[target.label] = entry
                 store.write_manifest(manifest)
-                engine, is_ref = engine_of(entry.health)
-                runner = _ServerRun(store=store, target=target, client=client, engine=engine,
-                                    engine_version=(entry.health or {}).get("version"), is_reference=is_ref,
-                                    telemetry=entry.telemetry is not None, hook=hook, timeout_s=timeout_s,
-                                    poll_interval_s=poll_interval_s)
-                try:
-                    # Sources first: edit cases read their clip from the store.
-                    phases = [[c for c in todo if not c.needs_source], [c for c in todo if c.needs_source]]
-                    for phase in phases:
-                        _run_phase(runner, phase, spec, concurrency, summary, bar, bar_task, hook)
-                        if runner.stopped_reason:
-                            break
-                finally:
-                    runner.close()
-                if runner.stopped_reason:
-                    left = sum(1 for c in todo if (target.label, c.id) not in store.latest())
+            engine, is_ref = engine_of(entry.health)
+            runner = _ServerRun(store=store, target=target, client=client, engine=engine,
+                                engine_version=(entry.health or {}).get("version"), is_reference=is_ref,
+                                telemetry=entry.telemetry is not None, hook=hook, timeout_s=timeout_s,
+                                poll_interval_s=poll_interval_s)
+            try:
+                # Sources first: edit cases read their clip from the store.
+                phases = [[c for c in todo if not c.needs_source], [c for c in todo if c.needs_source]]
+                for phase in phases:
+                    _run_phase(runner, phase, spec, concurrency, summary, bar, bar_task, hook, lock)
+                    if runner.stopped_reason:
+                        break
+            finally:
+                runner.close()
+            if runner.stopped_reason:
+                now_done = store.done()
+                left = sum(1 for c in todo if (target.label, c.id) not in now_done)
+                with lock:
                     summary.pending += left
                     summary.stopped[target.label] = runner.stopped_reason
-                    if bar:
-                        bar.console.print(f"[red]stopped {target.label} after repeated connection failures "
-                                          f"({left} case(s) left for a rerun): {runner.stopped_reason}")
+                if bar:
+                    bar.console.print(f"[red]stopped {target.label} after repeated connection failures "
+                                      f"({left} case(s) left for a rerun): {runner.stopped_reason}")
+
+    try:
+        if len(servers) == 1:
+            one_server(servers[0])
+        else:
+            with ThreadPoolExecutor(max_workers=len(servers), thread_name_prefix="matrix-server") as pool:
+                for fut in [pool.submit(one_server, t) for t in servers]:
+                    fut.result()
     finally:
         if bar:
             bar.stop()
         summary.wall_s = time.monotonic() - t0
+        store.clean_partial_audio()  # nothing is in flight any more
         manifest.sessions[-1]["finished_at"] = utc_now()
         manifest.sessions[-1]["ran"] = summary.ran
-        if summary.pending == 0 and summary.ran + summary.skipped >= len(cases) * len(servers):
+        final = store.done()
+        if all((s.label, c.id) in final for s in servers for c in cases):
             manifest.finished_at = utc_now()
         store.write_manifest(manifest)
     return summary
 
 
 def _run_phase(runner: _ServerRun, phase: list[Case], spec: MatrixSpec, concurrency: int, summary: RunSummary,
-               bar: Any, bar_task: Any, hook: ProgressHook | None) -> None:
+               bar: Any, bar_task: Any, hook: ProgressHook | None, lock: threading.Lock) -> None:
     def note(rec: CaseRecord) -> None:
-        summary.ran += 1
-        summary.failed += rec.status != "ok"
+        with lock:
+            summary.ran += 1
+            summary.failed += rec.status != "ok"
         if bar:
             bar.update(bar_task, advance=1, description=f"{runner.target.label} · {rec.task}")
         if hook:

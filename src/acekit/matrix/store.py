@@ -48,6 +48,8 @@ class CaseRecord(BaseModel):
     status: Literal["ok", "failed"]
     reason: str | None = None
     error_type: str | None = None
+    retryable: bool = Field(
+        False, description="failed for a reason outside the case (server unreachable, source not made): redone on resume")
     wall_s: float | None = None
     queue_wait_s: float | None = None
     server_job_s: float | None = None
@@ -164,6 +166,24 @@ class RunStore:
                 fh.flush()
                 os.fsync(fh.fileno())
         return len(data) - good
+
+    def clean_partial_audio(self) -> int:
+        """Remove audio a kill left half-copied (temp files, per-case download folders); return how many."""
+        audio = self.run_dir / AUDIO_DIR
+        if not audio.exists():
+            return 0
+        junk = [p for p in audio.rglob(".*.tmp-*") if p.is_file()]
+        for p in junk:
+            p.unlink(missing_ok=True)
+        partial = audio / ".partial"
+        if partial.exists():
+            junk.append(partial)
+            shutil.rmtree(partial, ignore_errors=True)
+        return len(junk)
+
+    def done(self) -> dict[tuple[str, str], CaseRecord]:
+        """Latest record per (server, case) that counts as done: ok, or failed for a reason of the case itself."""
+        return {k: r for k, r in self.latest().items() if not (r.status == "failed" and r.retryable)}
 
     def records(self) -> list[CaseRecord]:
         """All complete records in file order (a partial last line is ignored, not repaired)."""

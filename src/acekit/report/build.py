@@ -88,16 +88,19 @@ def _row(record: CaseRecord, *, audio_src: str | None, embedded: bool, threshold
     )
 
 
-def _pick_embedded(records: list[CaseRecord], *, per_group: int, limit: int) -> set[tuple[str, str]]:
-    """A representative subset: the first ``per_group`` ok clips per (backend, task, arm)."""
-    chosen: list[tuple[str, str]] = []
-    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+def _pick_embedded(records: list[CaseRecord], *, limit: int) -> set[tuple[str, str]]:
+    """Up to ``limit`` ok clips, taken round-robin over (backend, task, arm) so every group gets players."""
+    groups: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
     for r in records:
-        g = (r.server, r.task, r.arm)
-        if r.status == "ok" and r.audio and counts[g] < per_group:
-            counts[g] += 1
-            chosen.append(r.key)
-    return set(chosen[:limit])
+        if r.status == "ok" and r.audio:
+            groups[(r.server, r.task, r.arm)].append(r.key)
+    chosen: list[tuple[str, str]] = []
+    queues = [list(v) for v in groups.values()]
+    while len(chosen) < limit and any(queues):
+        for q in queues:
+            if q and len(chosen) < limit:
+                chosen.append(q.pop(0))
+    return set(chosen)
 
 
 def build_report(
@@ -105,9 +108,8 @@ def build_report(
     *,
     out: Path | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
-    embed_per_group: int = 1,
-    max_embedded: int = 24,
-    max_repaint_plots: int = 4,
+    max_embedded: int = 48,
+    max_repaint_plots: int = 3,
 ) -> ReportFiles:
     """Write ``out`` (default: RUN_DIR/report.html) and ``out`` with ``.md``; return their paths."""
     runs = load_runs([Path(p) for p in run_dirs])
@@ -119,16 +121,20 @@ def build_report(
     judgements = judge_all(records, thresholds)
     backends = backend_infos(runs, records)
 
-    figures = [f for f in (fig.runtime_plot(records), fig.memory_plot(records), fig.tempo_plot(records),
-                           fig.key_plot(records), fig.beat_offset_plot(records)) if f is not None]
+    colors = fig.backend_colors([r.server for r in records])
+    figures = [f for f in (fig.runtime_plot(records, colors=colors), fig.memory_plot(records, colors=colors),
+                           fig.tempo_plot(records, colors=colors), fig.key_plot(records, colors=colors),
+                           fig.beat_offset_plot(records)) if f is not None]
+    # Spectrograms for the same repaint cases on every backend, so they can be compared.
     repaints = [r for r in records if r.task == "repaint" and r.status == "ok" and r.audio]
-    for r in repaints[:max_repaint_plots]:
-        p = run_of(runs, r).run_dir / r.audio[0]
-        f = fig.repaint_boundary_plot(r, p)
-        if f:
-            figures.append(f)
+    shown = list(dict.fromkeys(r.case_id for r in repaints))[:max_repaint_plots]
+    for case_id in shown:
+        for r in (r for r in repaints if r.case_id == case_id):
+            f = fig.repaint_boundary_plot(r, run_of(runs, r).run_dir / r.audio[0])
+            if f:
+                figures.append(f)
 
-    embed = _pick_embedded(records, per_group=embed_per_group, limit=max_embedded)
+    embed = _pick_embedded(records, limit=max_embedded)
     sections: dict[str, list[dict[str, Any]]] = defaultdict(list)
     n_embedded = 0
     for r in records:
@@ -194,6 +200,9 @@ def markdown_summary(runs: list[LoadedRun], backends: list[dict[str, Any]],
     for b in backends:
         for j in judgements.get(b["label"], {}).values():
             r = j.recommended
+            if j.verdict.value in ("not_viable", "untested"):
+                lines.append(f"| {b['label']} | {j.task} | no tab: nothing passed | | | | | |")
+                continue
             lines.append(
                 f"| {b['label']} | {j.task} | {r.bpm_min}–{r.bpm_max} | {r.default_steps} | {r.max_duration_s:g} s | "
                 f"{'–' if r.cover_strength is None else f'{r.cover_strength:g}'} | "

@@ -68,16 +68,23 @@ KEY_SCORE = ("key.score", "key.mirex_score", "key.mirex")
 BEAT_OFFSET = ("beat_grid.median_abs_offset_ms", "beat_grid.median_offset_ms", "beat_grid.median_abs_ms")
 
 
-def _colors(backends: Sequence[str]) -> dict[str, str]:
-    return {b: PALETTE[i % len(PALETTE)] for i, b in enumerate(backends)}
+def backend_colors(backends: Sequence[str]) -> dict[str, str]:
+    """One colour per backend; build it once from every backend so all plots agree."""
+    return {b: PALETTE[i % len(PALETTE)] for i, b in enumerate(sorted(set(backends)))}
 
 
-def runtime_plot(records: Sequence[CaseRecord]) -> Figure | None:
+def _colors(backends: Sequence[str], given: dict[str, str] | None) -> dict[str, str]:
+    if given and all(b in given for b in backends):
+        return given
+    return backend_colors(backends)
+
+
+def runtime_plot(records: Sequence[CaseRecord], *, colors: dict[str, str] | None = None) -> Figure | None:
     ok = [r for r in records if r.status == "ok" and server_seconds(r) is not None]
     if not ok:
         return None
     backends = sorted({r.server for r in ok})
-    colors = _colors(backends)
+    colors = _colors(backends, colors)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for axis_i, (xname, xlabel) in enumerate((("duration", "audio duration (s)"), ("steps", "inference steps"))):
         ax = axes[axis_i]
@@ -97,7 +104,7 @@ def runtime_plot(records: Sequence[CaseRecord]) -> Figure | None:
                   "against clip duration and diffusion steps; colour = backend, marker = task.", _png(fig), "runtime")
 
 
-def memory_plot(records: Sequence[CaseRecord]) -> Figure | None:
+def memory_plot(records: Sequence[CaseRecord], *, colors: dict[str, str] | None = None) -> Figure | None:
     peaks: dict[tuple[str, str], float] = {}
     for r in records:
         if r.status == "ok" and r.peak_gpu_memory_mb is not None:
@@ -107,7 +114,7 @@ def memory_plot(records: Sequence[CaseRecord]) -> Figure | None:
         return None
     backends = sorted({b for b, _ in peaks})
     tasks = sorted({t for _, t in peaks})
-    colors = _colors(backends)
+    colors = _colors(backends, colors)
     fig, ax = plt.subplots(figsize=(8, 3.2))
     width = 0.8 / len(backends)
     for i, b in enumerate(backends):
@@ -119,13 +126,14 @@ def memory_plot(records: Sequence[CaseRecord]) -> Figure | None:
     return Figure("Memory", "Highest peak GPU memory reported per task (gateway telemetry).", _png(fig), "memory")
 
 
-def tempo_plot(records: Sequence[CaseRecord], *, tolerance_pct: float = 4.0) -> Figure | None:
+def tempo_plot(records: Sequence[CaseRecord], *, tolerance_pct: float = 4.0,
+               colors: dict[str, str] | None = None) -> Figure | None:
     pts = [(r, r.case.get("bpm"), field(r, *MEASURED_BPM)) for r in records if r.status == "ok"]
     pts = [(r, req, got) for r, req, got in pts if req and got]
     if not pts:
         return None
     backends = sorted({r.server for r, _, _ in pts})
-    colors = _colors(backends)
+    colors = _colors(backends, colors)
     fig, ax = plt.subplots(figsize=(5.5, 4))
     lo = min(min(p[1] for p in pts), min(p[2] for p in pts)) * 0.8
     hi = max(max(p[1] for p in pts), max(p[2] for p in pts)) * 1.15
@@ -149,7 +157,7 @@ def tempo_plot(records: Sequence[CaseRecord], *, tolerance_pct: float = 4.0) -> 
                   "lines are octave errors.", _png(fig), "tempo")
 
 
-def key_plot(records: Sequence[CaseRecord]) -> Figure | None:
+def key_plot(records: Sequence[CaseRecord], *, colors: dict[str, str] | None = None) -> Figure | None:
     scores: dict[tuple[str, str], list[float]] = defaultdict(list)
     for r in records:
         s = field(r, *KEY_SCORE) if r.status == "ok" and r.case.get("key") else None
@@ -159,7 +167,7 @@ def key_plot(records: Sequence[CaseRecord]) -> Figure | None:
         return None
     backends = sorted({b for b, _ in scores})
     tasks = sorted({t for _, t in scores})
-    colors = _colors(backends)
+    colors = _colors(backends, colors)
     fig, ax = plt.subplots(figsize=(7, 3.2))
     width = 0.8 / len(backends)
     for i, b in enumerate(backends):
@@ -167,9 +175,10 @@ def key_plot(records: Sequence[CaseRecord]) -> Figure | None:
         ax.bar(xs, [float(np.mean(scores[(b, t)])) if scores.get((b, t)) else 0 for t in tasks], width,
                color=colors[b], label=b)
     ax.set_xticks(np.arange(len(tasks)) + width * (len(backends) - 1) / 2, tasks)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.3)  # headroom so the legend never sits on a bar
+    ax.set_yticks([0, 0.2, 0.3, 0.5, 1.0])
     _style(ax, "Key adherence (mean MIREX score)", "", "score (1 = exact)")
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=max(1, len(backends)))
     return Figure("Key", "MIREX key score of the estimated key against the requested one: 1 same, 0.5 fifth, "
                   "0.3 relative, 0.2 parallel.", _png(fig), "key")
 

@@ -1,0 +1,299 @@
+"""The curl kit (scripts/curl/*.sh) end to end: each script run as a user runs it, with bash, curl and jq,
+against the reference backend on loopback (started through `acekit serve-reference`).
+
+Covers every script, multipart upload of a local wav, auth, an unknown task id, a failed task,
+a server that is down, and usage errors. Exit codes are the kit's (and the CLI's): 0 ok, 2 usage,
+3 server error, 4 task failed / unknown / timed out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from acekit.keys import parse_key
+from acekit.reference import engine as E
+from acekit.reference.launch import free_port
+
+KIT = Path(__file__).resolve().parents[1] / "scripts" / "curl"
+SR = E.SAMPLE_RATE
+EXIT_OK, EXIT_USAGE, EXIT_SERVER, EXIT_TASK = 0, 2, 3, 4
+#: A hang guard only (a script that polls forever fails here), not a timing assertion.
+HANG_GUARD_S = 90
+#: Every variable the kit reads (scripts/curl/api.sh, poll.sh).
+_KIT_VARS = frozenset({
+    "ACEKIT_SERVER", "ACESTEP_URL", "ACESTEP_API_KEY", "OUT_DIR", "POLL_S", "UNKNOWN_GRACE_S", "TIMEOUT_S",
+    "PROMPT", "LYRICS", "BPM", "KEY_SCALE", "TIME_SIGNATURE", "AUDIO_DURATION", "AUDIO_FORMAT",
+    "INFERENCE_STEPS", "SEED", "BATCH_SIZE", "MODEL", "THINKING", "VOCAL_LANGUAGE",
+})
+
+_missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
+pytestmark = pytest.mark.skipif(
+    bool(_missing), reason=f"{', '.join(_missing)} not installed: run scripts/install-system-deps.sh (make test does)"
+)
+
+
+def run_kit(script: str, *args: str | Path, server: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """Run one kit script with a clean environment: only ACEKIT_SERVER plus the given variables."""
+    # The server, the key and musical variables a developer may have exported must not leak into the requests.
+    base = {k: v for k, v in os.environ.items() if k not in _KIT_VARS}
+    full_env = {**base, "ACEKIT_SERVER": server, "POLL_S": "0.2", **env}
+    return subprocess.run(["bash", str(KIT / script), *map(str, args)], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=HANG_GUARD_S)
+
+
+def outputs(proc: subprocess.CompletedProcess) -> tuple[str, list[Path]]:
+    """stdout of a task script: the task id, then one audio path per line."""
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert lines, proc.stderr
+    return lines[0], [Path(p) for p in lines[1:]]
+
+
+def sidecar(audio: Path) -> dict:
+    return json.loads(audio.with_suffix(".json").read_text())
+
+
+SPEC = E.MusicSpec(110.0, parse_key("D minor"), "4", 10.0)
+
+
+@pytest.fixture(scope="module")
+def source_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 10 s local wav (110 bpm, D minor) to upload; 16-bit like most DAW bounces."""
+    path = tmp_path_factory.mktemp("curl-src") / "my song.wav"  # a space, as real file names have
+    sf.write(path, E.render_text2music(SPEC, seed=11), SR, subtype="PCM_16")
+    return path
+
+
+def read(path: Path) -> np.ndarray:
+    audio, sr = sf.read(path, dtype="float32", always_2d=True)
+    assert sr == SR
+    return audio
+
+
+# --------------------------------------------------------------------------- text2music, poll, download
+
+
+def test_text2music_submits_polls_and_downloads_audio_with_the_requested_metas(
+        reference_server: str, tmp_path: Path) -> None:
+    proc = run_kit("text2music.sh", server=reference_server, cwd=tmp_path, AUDIO_DURATION="10", BPM="128",
+                   KEY_SCALE="F# minor", TIME_SIGNATURE="3/4", SEED="5", BATCH_SIZE="1", OUT_DIR="out")
+    assert proc.returncode == EXIT_OK, proc.stderr
+    task_id, paths = outputs(proc)
+    assert len(paths) == 1 and (tmp_path / paths[0]).is_file()
+    audio = read(tmp_path / paths[0])
+    assert audio.shape == (10 * SR, 2) and np.sqrt(np.mean(audio**2)) > 0.02  # real audio, not silence
+    card = sidecar(tmp_path / paths[0])
+    assert card["task_id"] == task_id
+    assert card["metas"]["bpm"] == 128 and card["metas"]["keyscale"] == "F# minor"
+    assert str(card["metas"]["timesignature"]) == "3"
+    # the sidecar records the request sent: the body file's fields with the environment's overrides
+    assert card["request"]["bpm"] == 128 and card["request"]["time_signature"] == "3"
+    assert card["request"]["seed"] == 5 and card["request"]["use_random_seed"] is False
+    assert card["request"]["prompt"] == json.loads((KIT / "text2music.json").read_text())["prompt"]
+    assert card["timings"]["wall_s"] > 0
+    assert "succeeded" in proc.stderr  # poll.sh's progress goes to stderr, keeping stdout for paths
+
+    # poll.sh and download.sh also work on their own, on the same finished task
+    polled = run_kit("poll.sh", task_id, server=reference_server, cwd=tmp_path)
+    assert polled.returncode == EXIT_OK, polled.stderr
+    items = json.loads(polled.stdout)  # the decoded `result` list
+    assert items[0]["metas"]["keyscale"] == "F# minor"
+    again = run_kit("download.sh", task_id, "again", server=reference_server, cwd=tmp_path)
+    assert again.returncode == EXIT_OK, again.stderr
+    copy = tmp_path / again.stdout.split()[0]
+    assert copy.read_bytes() == (tmp_path / paths[0]).read_bytes()
+
+
+def test_same_seed_gives_the_same_audio_through_the_kit(reference_server: str, tmp_path: Path) -> None:
+    env = {"AUDIO_DURATION": "10", "BPM": "100", "KEY_SCALE": "Am", "SEED": "9", "BATCH_SIZE": "1"}
+    a = run_kit("text2music.sh", server=reference_server, cwd=tmp_path, OUT_DIR="a", **env)
+    b = run_kit("text2music.sh", server=reference_server, cwd=tmp_path, OUT_DIR="b", **env)
+    assert a.returncode == b.returncode == EXIT_OK, a.stderr + b.stderr
+    assert np.array_equal(read(tmp_path / outputs(a)[1][0]), read(tmp_path / outputs(b)[1][0]))
+    assert sidecar(tmp_path / outputs(a)[1][0])["metas"]["keyscale"] == "A minor"  # the server's canonical key
+
+
+def test_a_custom_body_file_is_sent(reference_server: str, tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"prompt": "sparse techno", "bpm": 140, "key_scale": "Eb major",
+                                "audio_duration": 10, "batch_size": 2, "audio_format": "flac"}))
+    proc = run_kit("text2music.sh", body, server=reference_server, cwd=tmp_path, OUT_DIR="out")
+    assert proc.returncode == EXIT_OK, proc.stderr
+    _, paths = outputs(proc)
+    assert len(paths) == 2 and all(p.suffix == ".flac" for p in paths)
+    assert {sidecar(tmp_path / p)["metas"]["keyscale"] for p in paths} == {"Eb major"}
+    assert read(tmp_path / paths[0]).shape == (10 * SR, 2)
+
+
+# --------------------------------------------------------------------------- edit tasks, multipart upload
+
+
+EDIT_ENV = {"BPM": "110", "KEY_SCALE": "D minor", "SEED": "3", "BATCH_SIZE": "1", "AUDIO_FORMAT": "wav",
+            "OUT_DIR": "out"}
+
+
+def run_edit(script: str, *args: str | Path, server: str, cwd: Path) -> tuple[dict, np.ndarray]:
+    proc = run_kit(script, *args, server=server, cwd=cwd, **EDIT_ENV)
+    assert proc.returncode == EXIT_OK, proc.stderr
+    _, paths = outputs(proc)
+    assert len(paths) == 1
+    card = sidecar(cwd / paths[0])
+    assert card["metas"]["bpm"] == 110 and card["metas"]["keyscale"] == "D minor"
+    return card, read(cwd / paths[0])
+
+
+def test_repaint_uploads_the_wav_and_changes_only_the_region(
+        reference_server: str, source_wav: Path, tmp_path: Path) -> None:
+    card, out = run_edit("repaint.sh", source_wav, "2", "5", server=reference_server, cwd=tmp_path)
+    src = read(source_wav)
+    assert card["request"]["task_type"] == "repaint" and card["request"]["src_audio"] == str(source_wav)
+    assert card["request"]["repainting_start"] == 2 and card["request"]["repainting_end"] == 5
+    assert out.shape == src.shape
+    q = 2 / 2**15  # two 16-bit steps: the upload and the result are both PCM_16
+    assert np.allclose(out[: 2 * SR], src[: 2 * SR], atol=q) and np.allclose(out[5 * SR:], src[5 * SR:], atol=q)
+    assert np.mean(np.abs(out[int(2.5 * SR): int(4.5 * SR)] - src[int(2.5 * SR): int(4.5 * SR)]) > 1e-3) > 0.5
+
+
+def test_cover_uploads_source_and_reference(reference_server: str, source_wav: Path, tmp_path: Path) -> None:
+    card, out = run_edit("cover.sh", source_wav, "0.3", source_wav, server=reference_server, cwd=tmp_path)
+    src = read(source_wav)
+    assert card["request"]["audio_cover_strength"] == 0.3 and card["request"]["reference_audio"] == str(source_wav)
+    assert out.shape == src.shape and not np.allclose(out, src, atol=1e-2)
+
+
+def test_lego_returns_a_bass_stem_as_long_as_the_source(
+        reference_server: str, source_wav: Path, tmp_path: Path) -> None:
+    card, out = run_edit("lego.sh", source_wav, "bass", "round synth bass", server=reference_server, cwd=tmp_path)
+    assert card["request"]["instruction"] == "Generate the BASS track based on the audio context:"
+    assert card["request"]["prompt"] == "round synth bass"
+    assert out.shape == read(source_wav).shape
+    spectrum = np.abs(np.fft.rfft(out.mean(axis=1)))
+    freqs = np.fft.rfftfreq(len(out), 1 / SR)
+    assert spectrum[freqs < 300].sum() > 0.8 * spectrum.sum()  # a bass line, not the mix
+
+
+def test_extract_returns_a_drum_stem(reference_server: str, source_wav: Path, tmp_path: Path) -> None:
+    card, out = run_edit("extract.sh", source_wav, "drums", server=reference_server, cwd=tmp_path)
+    assert card["request"]["instruction"] == "Extract the DRUMS track from the audio:"
+    src = read(source_wav)
+    assert out.shape == src.shape and np.abs(out).max() > 0.01 and not np.allclose(out, src, atol=1e-2)
+
+
+def test_complete_extends_the_source(reference_server: str, source_wav: Path, tmp_path: Path) -> None:
+    card, out = run_edit("complete.sh", source_wav, "drums,bass", "15", server=reference_server, cwd=tmp_path)
+    assert card["request"]["instruction"] == "Complete the input track with DRUMS | BASS:"
+    assert card["request"]["track_classes"] == ["drums", "bass"]
+    src = read(source_wav)
+    assert out.shape == (15 * SR, 2)
+    assert np.allclose(out[: 10 * SR], src, atol=2 / 2**15)  # the source is kept
+    assert np.sqrt(np.mean(out[11 * SR:] ** 2)) > 0.02  # and new material follows
+
+
+def test_a_file_that_is_not_audio_fails_the_task_with_the_servers_reason(
+        reference_server: str, tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.wav"
+    bogus.write_text("this is not audio")
+    proc = run_kit("repaint.sh", bogus, "0", "-1", server=reference_server, cwd=tmp_path, OUT_DIR="out")
+    assert proc.returncode == EXIT_TASK
+    assert "failed" in proc.stderr and "cannot decode source audio 'notes.wav'" in proc.stderr
+
+
+# --------------------------------------------------------------------------- auth
+
+
+def test_auth_missing_or_wrong_key_fails_clearly_and_the_right_key_works(
+        start_reference: Callable[..., str], source_wav: Path, tmp_path: Path) -> None:
+    url = start_reference("--api-key", "s3cret")
+    env = {"AUDIO_DURATION": "10", "BATCH_SIZE": "1", "OUT_DIR": "out"}
+    missing = run_kit("text2music.sh", server=url, cwd=tmp_path, **env)
+    assert missing.returncode == EXIT_SERVER
+    assert "HTTP 401" in missing.stderr and "set ACESTEP_API_KEY" in missing.stderr
+    wrong = run_kit("text2music.sh", server=url, cwd=tmp_path, ACESTEP_API_KEY="guess", **env)
+    assert wrong.returncode == EXIT_SERVER and "Invalid API key" in wrong.stderr
+    assert not (tmp_path / "out").exists()
+    ok = run_kit("text2music.sh", server=url, cwd=tmp_path, ACESTEP_API_KEY="s3cret", **env)
+    assert ok.returncode == EXIT_OK, ok.stderr
+    task_id, paths = outputs(ok)
+    assert read(tmp_path / paths[0]).shape == (10 * SR, 2)  # /v1/audio needed the key too
+    # multipart uploads carry the key as well; a poll with the wrong key is refused, not mistaken for "unknown"
+    edit = run_kit("lego.sh", source_wav, "drums", server=url, cwd=tmp_path, ACESTEP_API_KEY="s3cret", **env)
+    assert edit.returncode == EXIT_OK, edit.stderr
+    poll = run_kit("poll.sh", task_id, server=url, cwd=tmp_path, ACESTEP_API_KEY="guess")
+    assert poll.returncode == EXIT_SERVER and "HTTP 401" in poll.stderr
+
+
+# --------------------------------------------------------------------------- unknown task, server down
+
+
+def test_poll_gives_up_on_an_unknown_task_after_the_grace_period(reference_server: str, tmp_path: Path) -> None:
+    # Upstream answers "status 0, result []" forever for ids it does not have (e.g. after a restart).
+    task_id = str(uuid.uuid4())
+    proc = run_kit("poll.sh", task_id, server=reference_server, cwd=tmp_path, UNKNOWN_GRACE_S="1")
+    assert proc.returncode == EXIT_TASK
+    assert f"task {task_id} is unknown to the server" in proc.stderr and "submit the task again" in proc.stderr
+    down = run_kit("download.sh", task_id, server=reference_server, cwd=tmp_path)
+    assert down.returncode == EXIT_TASK and "run poll.sh" in down.stderr
+
+
+def test_poll_gives_up_after_its_timeout_on_a_task_that_runs_too_long(
+        start_reference: Callable[..., str], tmp_path: Path) -> None:
+    url = start_reference("--seconds-per-step", "600")  # a 10 s clip then "computes" for 100 s per step
+    submitted = subprocess.run(
+        ["curl", "-sS", "-H", "Content-Type: application/json", "-d", '{"audio_duration": 10, "batch_size": 1}',
+         f"{url}/release_task"], capture_output=True, text=True, timeout=HANG_GUARD_S, check=True)
+    task_id = json.loads(submitted.stdout)["data"]["task_id"]
+    proc = run_kit("poll.sh", task_id, server=url, cwd=tmp_path, TIMEOUT_S="1")
+    assert proc.returncode == EXIT_TASK
+    assert f"task {task_id} did not finish within 1 s" in proc.stderr and "raise TIMEOUT_S" in proc.stderr
+    assert "%" in proc.stderr and "to appear" not in proc.stderr  # it saw the task running, not "unknown"
+
+
+@pytest.mark.parametrize(("script", "args"), [
+    ("text2music.sh", ()), ("poll.sh", ("some-task",)), ("download.sh", ("some-task",)),
+    ("lego.sh", ("SRC", "bass")),
+])
+def test_server_down_gives_a_clear_error(script: str, args: tuple[str, ...], source_wav: Path, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    argv = [source_wav if a == "SRC" else a for a in args]
+    proc = run_kit(script, *argv, server=url, cwd=tmp_path)
+    assert proc.returncode == EXIT_SERVER
+    assert f"cannot reach ACE-Step at {url}" in proc.stderr and "set ACEKIT_SERVER" in proc.stderr
+
+
+def test_the_old_acestep_url_variable_still_works(reference_server: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in _KIT_VARS}
+    proc = subprocess.run(["bash", str(KIT / "poll.sh"), str(uuid.uuid4())], cwd=tmp_path,
+                          env={**env, "ACESTEP_URL": reference_server, "UNKNOWN_GRACE_S": "0", "POLL_S": "0.1"},
+                          capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert proc.returncode == EXIT_TASK and f"unknown to the server at {reference_server}" in proc.stderr
+
+
+# --------------------------------------------------------------------------- usage errors (no request sent)
+
+
+@pytest.mark.parametrize(("script", "args", "env", "message"), [
+    ("lego.sh", ("SRC", "kazoo"), {}, "unknown track 'kazoo'"),
+    ("extract.sh", ("SRC",), {}, "usage: extract.sh SRC TRACK"),
+    ("repaint.sh", ("SRC", "5", "2"), {}, "END (2) must be after START (5)"),
+    ("cover.sh", ("SRC", "1.5"), {}, "STRENGTH must be a number from 0.0 to 1.0"),
+    ("complete.sh", ("missing.wav", "drums"), {}, "source audio 'missing.wav' does not exist"),
+    ("text2music.sh", (), {"BPM": "999"}, "BPM must be a whole number from 30 to 300"),
+    ("text2music.sh", (), {"TIME_SIGNATURE": "5/4"}, "TIME_SIGNATURE must be one of"),
+    ("poll.sh", (), {}, "usage: poll.sh TASK_ID"),
+])
+def test_usage_errors_exit_2_before_any_request(script: str, args: tuple[str, ...], env: dict[str, str],
+                                                message: str, source_wav: Path, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # down: a usage error must be reported before any connection
+    argv = [source_wav if a == "SRC" else a for a in args]
+    proc = run_kit(script, *argv, server=url, cwd=tmp_path, **env)
+    assert proc.returncode == EXIT_USAGE, proc.stderr
+    assert message in proc.stderr
