@@ -213,7 +213,8 @@ def test_a_file_that_is_not_audio_fails_the_task_with_the_servers_reason(
 def test_auth_missing_or_wrong_key_fails_clearly_and_the_right_key_works(
         start_reference: Callable[..., str], source_wav: Path, tmp_path: Path) -> None:
     url = start_reference("--api-key", "s3cret")
-    env = {"AUDIO_DURATION": "10", "BATCH_SIZE": "1", "OUT_DIR": "out"}
+    # bpm and key given: the server need not estimate them from the upload (essentia, slow to load)
+    env = {"AUDIO_DURATION": "10", "BATCH_SIZE": "1", "OUT_DIR": "out", "BPM": "110", "KEY_SCALE": "D minor"}
     missing = run_kit("text2music.sh", server=url, cwd=tmp_path, **env)
     assert missing.returncode == EXIT_SERVER
     assert "HTTP 401" in missing.stderr and "set ACESTEP_API_KEY" in missing.stderr

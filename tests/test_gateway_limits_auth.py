@@ -142,6 +142,7 @@ def test_gateway_key_from_environment(reference_server: str, tmp_path, monkeypat
         assert httpx.get(url + "/v1/models", trust_env=False).status_code == 401
         ok = httpx.get(url + "/v1/models", headers={"Authorization": "Bearer env-secret"}, trust_env=False)
         assert ok.status_code == 200 and json.loads(ok.content)["data"]["models"]
+    assert "anyone who reaches it" not in (tmp_path / "gw.log").read_text()  # nothing injected: no warning
 
 
 def test_injecting_the_upstream_key_without_a_gateway_key_is_warned_about(start_reference: Callable[..., str],
@@ -152,10 +153,3 @@ def test_injecting_the_upstream_key_without_a_gateway_key_is_warned_about(start_
         # Open door: no key from the client, yet the keyed upstream answers.
         assert httpx.get(url + "/v1/models", trust_env=False).status_code == 200
     assert "anyone who reaches it is let in" in log.read_text()
-    log2 = tmp_path / "gw2.log"
-    with running_gateway(upstream, env={"ACESTEP_API_KEY": "up-secret", "ACEKIT_GATEWAY_API_KEY": "up-secret"},
-                         log_path=log2) as url:
-        assert httpx.get(url + "/v1/models", trust_env=False).status_code == 401
-        assert httpx.get(url + "/v1/models", headers={"Authorization": "Bearer up-secret"},
-                         trust_env=False).status_code == 200
-    assert "anyone who reaches it" not in log2.read_text()

@@ -293,3 +293,64 @@ def test_nvml_with_no_usable_figure_falls_back_to_meminfo_for_good(
         data = gw.get("/v1/telemetry").json()["data"]
     assert data["memory_source"] == "meminfo" and data["memory_source_detail"] == SOURCE_DETAILS["meminfo"]
     assert data["gpu"]["name"] == "NVIDIA GB10" and data["current_memory_mb"] == pytest.approx(30343.75)
+
+
+# -- tasks whose client stopped polling
+
+def test_lost_tasks_stop_holding_the_attribution() -> None:
+    t = TaskTracker(workers=1, max_age_s=60)
+    t.submitted("ghost", "text2music", now_s=0.0)  # the upstream restarted: it will say "queued" forever
+    t.submitted("real", "cover", now_s=50.0)
+    assert t.record_sample(1000) == ["ghost"]
+    assert t.expire(now_s=59.0) == []
+    assert t.expire(now_s=61.0) == ["ghost"]
+    assert t.tasks["ghost"].status == "lost" and t.tasks["ghost"].finished_at
+    assert t.record_sample(2000) == ["real"]
+    t.observed("ghost", 1, "[]")  # a late answer does not revive it
+    assert t.tasks["ghost"].status == "lost"
+    assert list(t.in_flight_by_credentials()) == [(None, None)]
+
+
+def _wait_succeeded_without_polling(gw: TestClient, task_id: str) -> dict:
+    entry: dict = {}
+
+    def done() -> bool:
+        entry.update(_entry(gw, task_id))
+        return entry["status"] == "succeeded"
+
+    _wait(done, what=f"the gateway to learn on its own that {task_id} finished")
+    return entry
+
+
+def test_gateway_follows_tasks_nobody_polls(reference_server: str) -> None:
+    fake = FakeSampler()
+    fake.set(1500)
+    app = create_app(GatewaySettings(upstream=reference_server, sampler_interval_s=0.02, status_poll_s=0.05),
+                     sampler=fake)
+    with TestClient(app) as gw:
+        a = _release(gw)  # the client goes away: no /query_result from it
+        ea = _wait_succeeded_without_polling(gw, a)
+        assert ea["finished_at"] and ea["peak_memory_mb"] in (None, 1500)
+        fake.set(2500)
+        b = _release(gw)  # not stuck behind a: b is the one charged now
+        _wait(lambda: _entry(gw, b)["samples"] >= 1, what="samples for b")
+        eb = _wait_succeeded_without_polling(gw, b)
+        assert eb["peak_memory_mb"] == 2500
+        assert _entry(gw, a)["peak_memory_mb"] in (None, 1500)
+
+
+@pytest.mark.parametrize("auth", ["header", "ai_token"])
+def test_following_uses_the_clients_own_credentials(start_reference, auth: str) -> None:
+    upstream = start_reference("--api-key", "client-key")
+    app = create_app(GatewaySettings(upstream=upstream, status_poll_s=0.05), sampler=NullSampler())
+    with TestClient(app) as gw:
+        job = {"prompt": "x", "audio_duration": 10, "batch_size": 1}
+        if auth == "header":
+            r = gw.post("/release_task", json=job, headers={"Authorization": "Bearer client-key"})
+        else:
+            r = gw.post("/release_task", json={**job, "ai_token": "client-key"})
+        assert r.status_code == 200, r.text
+        entry = _wait_succeeded_without_polling(gw, r.json()["data"]["task_id"])
+        assert entry["finished_at"]
+        # The credentials are used, never served.
+        assert "client-key" not in gw.get("/v1/telemetry").text

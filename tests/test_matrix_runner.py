@@ -21,7 +21,7 @@ from acekit.reference.launch import free_port, wait_healthy
 KILL_SPEC = """
 name = "killme"
 [grid]
-bpm = [90, 100, 110, 120, 130, 140]
+bpm = [90, 100, 110, 120, 130]
 keys = ["A minor"]
 durations_s = [10.0]
 steps = [4]
@@ -32,7 +32,7 @@ audio_format = "wav"
 DOWN_SPEC = """
 name = "down"
 [grid]
-bpm = [90, 100, 110, 120]
+bpm = [90, 100, 120]
 keys = ["C major"]
 durations_s = [10.0]
 steps = [4]

@@ -63,6 +63,14 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_WAIT_TIMEOUT_S = 1800.0
 DEFAULT_UNKNOWN_GRACE_S = 10.0
 #: Stages that mean "not started yet" (upstream reports "queued"; others are defensive).
+def _read_umask() -> int:
+    # Read once at import: os.umask can only be read by setting it, which races with other threads.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 _QUEUED_STAGES = frozenset({"queued", "pending", "waiting", "submitted"})
 
 ProgressCallback = Callable[[Progress], None]
@@ -287,6 +295,8 @@ class _ClientCore:
     def _temp_for(target: Path) -> tuple[IO[bytes], Path]:
         # Same directory as the target, so the final os.replace is an atomic rename.
         handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False)
+        # NamedTemporaryFile is 0600 and the rename keeps that: give the file the mode a plain open() would.
+        os.chmod(handle.name, 0o666 & ~_UMASK)
         return handle, Path(handle.name)
 
     @staticmethod
@@ -569,7 +579,6 @@ class Client(_ClientCore):
     ) -> GenerationOutcome:
         """Submit, wait, and download every generated audio into ``out_dir``."""
         out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
         submitted_at = datetime.now(timezone.utc)
         started = time.monotonic()
         submitted = self.submit(request, src_audio=src_audio, reference_audio=reference_audio)
@@ -579,6 +588,7 @@ class Client(_ClientCore):
         )
         result = self._run_poller(poller)
         wall_s = time.monotonic() - started
+        out_dir.mkdir(parents=True, exist_ok=True)  # only now: a failed task leaves no empty folder
         paths = [
             self.download(item, out_dir / self._output_name(item, i, submitted.task_id, request.audio_format))
             for i, item in enumerate(result.items)
@@ -732,7 +742,6 @@ class AsyncClient(_ClientCore):
         unknown_grace_s: float = DEFAULT_UNKNOWN_GRACE_S,
     ) -> GenerationOutcome:
         out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
         submitted_at = datetime.now(timezone.utc)
         started = time.monotonic()
         submitted = await self.submit(request, src_audio=src_audio, reference_audio=reference_audio)
@@ -742,6 +751,7 @@ class AsyncClient(_ClientCore):
         )
         result = await self._run_poller(poller)
         wall_s = time.monotonic() - started
+        out_dir.mkdir(parents=True, exist_ok=True)  # only now: a failed task leaves no empty folder
         paths = [
             await self.download(item, out_dir / self._output_name(item, i, submitted.task_id, request.audio_format))
             for i, item in enumerate(result.items)

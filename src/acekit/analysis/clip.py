@@ -34,7 +34,7 @@ from acekit.analysis.boundaries import CLICK_Z_MAX, STEP_Z_MAX, BoundaryResult, 
 from acekit.analysis.health import HealthResult, analyze_health
 from acekit.analysis.key import AMBIGUOUS_STRENGTH, KeyResult, analyze_key
 from acekit.analysis.preservation import MEL_DISTANCE_MAX_DB, PreservationResult, analyze_preservation
-from acekit.analysis.tempo import DEFAULT_TEMPO_TOLERANCE_PCT, TempoResult, analyze_tempo, track_beats
+from acekit.analysis.tempo import DEFAULT_TEMPO_TOLERANCE_PCT, BeatTrack, TempoResult, analyze_tempo, track_beats
 from acekit.keys import Key, parse_key
 
 
@@ -149,13 +149,15 @@ def analyze_audio(
     source_sr: int | None = None,
     region_s: tuple[float, float] | None = None,
     thresholds: Thresholds | None = None,
+    beat_track: BeatTrack | None = None,
 ) -> ClipAnalysis:
     """Run every analyser on ``y`` (mono or ``(n, channels)`` at ``sr``) and judge it.
 
     ``bpm``/``key`` are the request (checks need them); ``duration_s`` the requested length;
     ``source`` with ``region_s`` = (start_s, end_s) adds boundary z-scores at the region edges and
     preservation outside the region. A region without a source still gets boundary scores.
-    Raises ValueError on a bad bpm, key, time signature or region.
+    ``beat_track`` reuses a `track_beats` run on the same audio. Raises ValueError on a bad bpm,
+    key, time signature or region.
     """
     th = thresholds or DEFAULT_THRESHOLDS
     if bpm is not None and not (np.isfinite(bpm) and bpm > 0):
@@ -171,7 +173,7 @@ def analyze_audio(
 
     health = analyze_health(mono, sr, expected_duration_s=duration_s, stereo=multi if multi.ndim == 2 else None)
     clean = finite(mono)
-    beat_track = track_beats(clean, sr)
+    beat_track = beat_track or track_beats(clean, sr)
     tempo = analyze_tempo(clean, sr, target_bpm=bpm, tolerance_pct=th.tempo_tolerance_pct, beat_track=beat_track)
     grid = None
     if bpm is not None:

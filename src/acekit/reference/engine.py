@@ -430,6 +430,29 @@ def lego(source: np.ndarray, spec: MusicSpec, *, seed: int, track: str, start_s:
     return out
 
 
+def hpss(audio: np.ndarray, *, n_fft: int = 2048, hop: int = 512, kernel: int = 31) -> tuple[np.ndarray, np.ndarray]:
+    """Harmonic/percussive separation by median filtering (Fitzgerald, "Harmonic/percussive separation
+    using median filtering", DAFx 2010), with soft (Wiener, power 2) masks as librosa's ``hpss``.
+
+    ``audio`` is ``(n, channels)``; returns (harmonic, percussive), each the same shape. Plain scipy:
+    importing librosa's decompose module alone costs seconds (it pulls in scikit-learn).
+    """
+    from scipy.ndimage import median_filter
+    from scipy.signal import istft, stft
+
+    _, _, spec = stft(audio.T, fs=SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - hop)  # (channels, freq, frames)
+    mag = np.abs(spec)
+    harm = median_filter(mag, size=(1, 1, kernel), mode="reflect")  # steady across time: tones
+    perc = median_filter(mag, size=(1, kernel, 1), mode="reflect")  # broad across frequency: hits
+    total = harm**2 + perc**2 + 1e-12
+    parts = []
+    for mask in (harm**2 / total, perc**2 / total):
+        _, y = istft(spec * mask, fs=SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - hop)
+        y = y.T[: len(audio)]
+        parts.append(np.pad(y, ((0, len(audio) - len(y)), (0, 0))) if len(y) < len(audio) else y)
+    return parts[0], parts[1]
+
+
 def extract(source: np.ndarray, *, track: str) -> np.ndarray:
     """A stem-like part of ``source``: drums/percussion via HPSS (percussive), bass a low band,
     everything else the harmonic part above the bass."""
@@ -439,15 +462,8 @@ def extract(source: np.ndarray, *, track: str) -> np.ndarray:
     if stem == "bass":
         sos = butter(4, 220.0, btype="lowpass", fs=SAMPLE_RATE, output="sos")
         return sosfiltfilt(sos, source, axis=0).astype(np.float32)
-    import librosa
-
-    parts = []
-    for ch in range(source.shape[1]):
-        stft = librosa.stft(source[:, ch], n_fft=2048, hop_length=512)
-        harm, perc = librosa.decompose.hpss(stft)
-        part = perc if stem == "drums" else harm
-        parts.append(librosa.istft(part, hop_length=512, length=len(source)))
-    out = np.stack(parts, axis=1)
+    harm, perc = hpss(source.astype(np.float64))
+    out = perc if stem == "drums" else harm
     if stem != "drums":
         sos = butter(2, 220.0, btype="highpass", fs=SAMPLE_RATE, output="sos")
         out = sosfiltfilt(sos, out, axis=0)
