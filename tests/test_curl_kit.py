@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -268,6 +269,16 @@ def test_server_down_gives_a_clear_error(script: str, args: tuple[str, ...], sou
     proc = run_kit(script, *argv, server=url, cwd=tmp_path)
     assert proc.returncode == EXIT_SERVER
     assert f"cannot reach ACE-Step at {url}" in proc.stderr and "set ACEKIT_SERVER" in proc.stderr
+
+
+def test_a_server_that_accepts_but_never_answers_is_not_waited_on_forever(tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)  # the kernel accepts connections; nobody ever answers them
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        proc = run_kit("poll.sh", "some-task", server=url, cwd=tmp_path, REQUEST_TIMEOUT_S="1")
+    assert proc.returncode == EXIT_SERVER
+    assert f"no answer from {url} to POST /query_result within 1 s" in proc.stderr
 
 
 def test_the_old_acestep_url_variable_still_works(reference_server: str, tmp_path: Path) -> None:

@@ -65,6 +65,10 @@ PACKAGES: list[tuple[str, str, list[str]]] = [
     ("middle-pkg", "1.0", ["torch-hungry", "pure-dep"]),  # the upstream dep that only drags it in
     ("cuda-hungry", "1.0", ["nvidia-cublas-cu12>=13"]),  # breaks torch without touching torch
     ("needs-flash", "1.0", ["flash-attn>=2"]),
+    # torchcodec declares no torch requirement but each release is built for one torch minor
+    # (0.10 <-> 2.10); a real resolution of upstream's list without constraints picks a newer one
+    ("torchcodec", "0.10.0", []),
+    ("torchcodec", "0.17.0", []),
 ]
 
 
@@ -221,3 +225,20 @@ def test_verify_compares_installed_torch_with_the_pins(stand_in: StandIn) -> Non
         assert cli_bad.exit_code == 1 and "FAIL torch" in cli_bad.output
     finally:
         env.pip("uninstall", "--yes", "--quiet", "needs-flash")
+
+
+def test_explain_shows_abi_companions_the_constraints_hold_back(untouched: StandIn) -> None:
+    env = untouched
+    reqs = env.requirements("codec", "torchcodec>=0.9.1", "needs-torch")
+    constrained = check_install(python=env.python, requirements=reqs, constraints=env.constraints(), extra_pip_args=env.offline)
+    assert constrained.ok
+    assert ("torchcodec", "0.10.0") in {(p.name, p.version) for p in constrained.installs}
+    res = CliRunner().invoke(
+        app,
+        ["deps", "check", "--python", env.python, "-r", str(reqs), "-c", str(env.constraints()), "--no-index",
+         "--find-links", str(env.wheels), "--explain"],
+    )
+    assert res.exit_code == 0, res.output  # the constrained plan is the verdict
+    assert "OK (without constraints)" in res.output  # torch itself would not change...
+    # ...but torchcodec would jump to a release built for another torch
+    assert "torchcodec 0.17.0 (the constraints say torchcodec<0.11.0,>=0.10.0)" in res.output

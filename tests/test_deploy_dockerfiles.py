@@ -198,6 +198,9 @@ def test_flash_attn_is_opt_in_and_never_on_t4(target: tuple[Platform, Dockerfile
     [run] = [r for r in runtime.all("RUN") if r.lineno == step.lineno]
     assert run.args.startswith('if [ "${INSTALL_FLASH_ATTN}" = "1" ]; then')
     assert "--no-build-isolation" in step.argv  # builds against the installed torch instead of fetching one
+    # only the GB10's arch (sm_120 code runs on sm_121), and no guessing of a prebuilt cu12 x86 wheel
+    assert runtime.args()["FLASH_ATTN_CUDA_ARCHS"] == "120"
+    assert 'FLASH_ATTN_CUDA_ARCHS="${FLASH_ATTN_CUDA_ARCHS}"' in run.args and "FLASH_ATTENTION_FORCE_BUILD=TRUE" in run.args
 
 
 def test_runs_as_non_root(target: tuple[Platform, Dockerfile]) -> None:

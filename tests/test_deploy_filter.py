@@ -136,6 +136,7 @@ def test_odd_spellings_are_read_like_pip_reads_them() -> None:
             "Torch[opt] >= 2.0  # capitalised, extras, comment",
             "--index-url https://example.invalid/simple",
             "-f ./wheels",
+            "-r more-requirements.txt",
             "numpy>=1.26 ; \\",
             "    python_version >= '3.10'",
             "mlx",  # forgot its marker
@@ -149,6 +150,7 @@ def test_odd_spellings_are_read_like_pip_reads_them() -> None:
     reasons = {d.text.split()[0]: d.reason for d in result.dropped}
     assert reasons["Torch[opt]"] == "torch-family"
     assert reasons["--index-url"] == "index-option" and reasons["-f"] == "index-option"
+    assert reasons["-r"] == "nested-file"
     assert reasons["mlx"] == "apple-only"
     assert reasons["local-thing"] == "local-path" and reasons["./vendor/pkg"] == "local-path"
     assert reasons["bar"] == "other-platform-wheel"

@@ -53,9 +53,15 @@ api() {
   shift 2
   local body status detail
   body=$(mktemp)
-  if ! status=$(curl "${CURL_OPTS[@]}" --max-time "${REQUEST_TIMEOUT_S:-300}" -o "$body" -w '%{http_code}' -X "$method" "$@" "${ACEKIT_SERVER}${path}" 2>"$body.err"); then
+  local rc=0
+  status=$(curl "${CURL_OPTS[@]}" --max-time "${REQUEST_TIMEOUT_S:-300}" -o "$body" -w '%{http_code}' \
+    -X "$method" "$@" "${ACEKIT_SERVER}${path}" 2>"$body.err") || rc=$?
+  if ((rc != 0)); then
     detail=$(tail -n 1 "$body.err")
     rm -f "$body" "$body.err"
+    if ((rc == 28)) && [[ $detail == *"Operation timed out"* ]]; then  # connected, then no answer in time
+      die "$EXIT_SERVER" "no answer from ${ACEKIT_SERVER} to $method $path within ${REQUEST_TIMEOUT_S:-300} s: the server is overloaded or stuck (raise REQUEST_TIMEOUT_S, or check its log)"
+    fi
     die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACEKIT_SERVER} (${detail#curl: (*) }): start the server or set ACEKIT_SERVER"
   fi
   rm -f "$body.err"

@@ -127,8 +127,13 @@ def beats_per_bar_of(time_signature: str | int | None) -> int | None:
 
 
 def check_region(region_s: tuple[float, float], duration_s: float) -> tuple[float, float]:
-    """Validate a repaint region against the clip; return it as floats."""
+    """Validate a repaint region against the clip; return it as floats.
+
+    A negative end is ACE-Step's ``repainting_end=-1`` ("to the end of the clip").
+    """
     start, end = float(region_s[0]), float(region_s[1])
+    if end < 0:
+        end = duration_s
     if not (end > start >= 0.0):
         raise ValueError(f"region {start:g}:{end:g} is empty or negative: give START:END seconds with END > START >= 0")
     if end > duration_s + 0.05:

@@ -14,8 +14,10 @@ from pydantic import BaseModel
 from acekit.analysis.audio import ANALYSIS_SR, as_mono, essentia_standard, finite, resample
 from acekit.keys import Key, parse_key
 
-#: Strength below which the estimate is flagged ambiguous. Calibration (acekit calibrate):
-#: clear clips sit around 0.7-0.9; relative-ambiguous ones lower. Revisit on real output.
+#: Strength below which the estimate is flagged ambiguous. Calibration set: clear clips 0.70-0.94
+#: (median 0.87); the i-VI-III-VII clip read as its relative major with strength 0.81, so strength
+#: does NOT catch that case here (analysis.md's trial saw 0.80 vs 0.89). 0.6 flags only weak
+#: estimates (noise, drones). Revisit on real output.
 AMBIGUOUS_STRENGTH = 0.6
 
 

@@ -78,12 +78,17 @@ class TempoMap:
     ppq: int = PPQ
 
     def seconds(self, tick: float) -> float:
-        """Time in seconds of ``tick`` (quarter-note ticks), integrating over tempo changes."""
+        """Time in seconds of ``tick`` (quarter-note ticks), integrating over tempo changes.
+
+        Uses the whole microseconds per quarter note that the SMF tempo event stores (what
+        fluidsynth plays), not the float bpm: they differ by up to a few µs per beat.
+        """
         t = 0.0
         for i, (start, bpm) in enumerate(self.changes):
+            quarter_s = round(60_000_000 / bpm) / 1e6
             end = self.changes[i + 1][0] if i + 1 < len(self.changes) else None
             if end is not None and tick >= end:
-                t += (end - start) / self.ppq * 60.0 / bpm
+                t += (end - start) / self.ppq * quarter_s
                 continue
-            return t + (tick - start) / self.ppq * 60.0 / bpm
+            return t + (tick - start) / self.ppq * quarter_s
         return t

@@ -74,8 +74,8 @@ def tables(res) -> list[Table]:  # noqa: ANN001 - ClipAnalysis, imported lazily 
     """Rich tables for a `ClipAnalysis`: one summary row per check, then boundary and region details."""
     p = res.passed
     t = Table(title=f"{res.path or 'clip'}  ({res.duration_s:.2f} s)", title_justify="left")
-    t.add_column("check", style="bold")
-    t.add_column("figures")
+    t.add_column("check", style="bold", overflow="fold")
+    t.add_column("figures", overflow="fold")
     t.add_column("result")
     tm = res.tempo
     if tm is not None:
@@ -126,7 +126,7 @@ def tables(res) -> list[Table]:  # noqa: ANN001 - ClipAnalysis, imported lazily 
     if b is not None and b.boundaries:
         bt = Table(title="repaint boundaries (z-scores against the rest of the clip)", title_justify="left")
         for col in ("time s", "click z", "level step dB", "level z", "timbre step dB", "timbre z", "flagged"):
-            bt.add_column(col, justify="right")
+            bt.add_column(col, justify="right", overflow="fold")
         for c in b.boundaries:
             bt.add_row(f"{c.time_s:.2f}", _f(c.click_z, "{:.1f}"), _f(c.level_step_db, "{:.1f}"), _f(c.level_z, "{:.1f}"),
                        _f(c.timbre_step_db, "{:.1f}"), _f(c.timbre_z, "{:.1f}"),
@@ -152,7 +152,7 @@ def calibrate(
         return
     t = Table(title=f"calibration set {cal.content_hash}: {cal.root}", title_justify="left")
     for col in ("clip", "kind", "style", "bpm", "meter", "key", "truth"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for c in cal.clips:
         tr = c.truth
         note = tr.edit or tr.health_problem or ("ramp to %g" % tr.bpm_end if tr.bpm_end else "")

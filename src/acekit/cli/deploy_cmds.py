@@ -71,7 +71,10 @@ def deps_check(
     python: Annotated[str, typer.Option(help="Interpreter of the environment that holds the chosen torch.")] = sys.executable,
     explain: Annotated[
         bool,
-        typer.Option(help="Also resolve WITHOUT the constraints and name the requirements that would have replaced torch."),
+        typer.Option(
+            help="Also resolve WITHOUT the constraints: name the requirements that would have replaced torch, "
+            "and the packages (ABI companions like torchcodec) the constraints hold back."
+        ),
     ] = False,
     find_links: Annotated[
         Optional[list[str]], typer.Option("--find-links", help="Extra pip --find-links location (repeatable).")
@@ -93,7 +96,7 @@ def deps_check(
     Exit 0: pip plans no torch/torchvision/torchaudio/nvidia-* install. Exit 1: it would (or cannot
     resolve next to the installed torch); the culprits are named.
     """
-    from acekit.deploy.check import check_install
+    from acekit.deploy.check import check_install, constraint_violations
 
     extra: list[str] = []
     for loc in find_links or []:
@@ -115,6 +118,10 @@ def deps_check(
         probe = check_install(python=python, requirements=requirements, constraints=None, extra_pip_args=extra)
         typer.echo("Without the constraints file:")
         typer.echo(probe.summary())
+        broken = constraint_violations(probe.installs, constraints)
+        if broken:
+            typer.echo("  and pip would pick versions the constraints file holds back:")
+            typer.echo("\n".join(f"    {line}" for line in broken))
     if not result.ok:
         raise typer.Exit(1)
 

@@ -351,6 +351,27 @@ def _merge_offenders(first: Sequence[Offender], second: Sequence[Offender]) -> l
     return list(merged.values())
 
 
+def constraint_violations(installs: Sequence[PlannedInstall], constraints: Path) -> list[str]:
+    """Planned installs that the constraints file would have refused, e.g. an ABI companion of torch.
+
+    Used on a resolution made WITHOUT the constraints (``deps check --explain``): besides torch
+    itself, it shows packages such as torchcodec that declare no torch requirement but are built
+    for one torch minor, so pip would pick an incompatible release without complaint.
+    """
+    wanted: dict[str, Requirement] = {}
+    for raw in constraints.read_text().splitlines():
+        text = raw.split("#", 1)[0].strip()
+        req = _req_or_none(text) if text else None
+        if req is not None:
+            wanted[canonicalize_name(req.name)] = req
+    out = []
+    for item in installs:
+        req = wanted.get(item.name)
+        if req is not None and not req.specifier.contains(item.version, prereleases=True):
+            out.append(f"{item.name} {item.version} (the constraints say {req})")
+    return out
+
+
 _MISSING = re.compile(r"^(?P<who>\S+) (?P<ver>\S+) requires (?P<req>[^,]+), which is not installed")
 _WRONG = re.compile(r"^(?P<who>\S+) (?P<ver>\S+) has requirement (?P<req>.+?), but you have (?P<have>\S+) (?P<have_ver>\S+?)\.?$")
 

@@ -39,6 +39,7 @@ APPLE_ONLY_PREFIXES = ("mlx",)
 DropReason = Literal[
     "torch-family",
     "index-option",
+    "nested-file",
     "marker-excludes-target",
     "other-platform-wheel",
     "local-path",
@@ -262,9 +263,17 @@ def filter_requirements(
 
     def take(line: SourceLine, req_text: str | None) -> None:
         if req_text is None:
-            dropped.append(
-                DroppedLine(**line.model_dump(), reason="index-option", detail="index/find-links options are the Dockerfile's job")
-            )
+            if line.text.startswith(("-r", "--requirement", "-c", "--constraint")):
+                # not followed on purpose: the filter's inputs are explicit, so nothing is read unseen
+                dropped.append(
+                    DroppedLine(
+                        **line.model_dump(), reason="nested-file", detail="nested file not followed: pass it to `acekit deps filter` too"
+                    )
+                )
+            else:
+                dropped.append(
+                    DroppedLine(**line.model_dump(), reason="index-option", detail="index/find-links options are the Dockerfile's job")
+                )
             return
         decision = _classify(line, req_text, platform, env)
         if isinstance(decision, DroppedLine):

@@ -8,6 +8,7 @@ record (``retry_failed`` redoes failed ones) and redoes cases a kill interrupted
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -292,8 +293,8 @@ class _ServerRun:
     def _analyse(self, case: Case, audio: Path | None, src: Path | None, metas: dict[str, Any]) -> dict[str, Any]:
         if audio is None:
             return {"analysis": {}, "passed": {"health": False}, "analysis_error": "no audio returned"}
+        from acekit.analysis import analyze_clip
         from acekit.keys import KeyParseError, parse_key
-        from acekit.matrix.clip_checks import judge_clip
 
         bpm: float | None = case.bpm
         key = case.key
@@ -315,11 +316,12 @@ class _ServerRun:
         if case.task == TaskType.repaint and case.repaint_start_s is not None and case.repaint_end_s is not None:
             region = (case.repaint_start_s, case.repaint_end_s)
         try:
-            result = judge_clip(audio, bpm=bpm, key=key, time_signature=case.time_signature, duration_s=duration,
-                                source=src if region else None, region_s=region)
+            result = analyze_clip(audio, bpm=bpm, key=key, time_signature=case.time_signature, duration_s=duration,
+                                  source=src if region else None, region_s=region)
         except Exception as exc:  # the clip could not be judged: that is a health failure, not a crash
             return {"analysis": {}, "passed": {"health": False}, "analysis_error": f"{type(exc).__name__}: {exc}"}
-        return {"analysis": result.figures, "passed": result.passed}
+        return {"analysis": {k: _jsonable(v) for k, v in result.flat().items()},
+                "passed": {k: bool(v) for k, v in result.passed.items()}}
 
 
 def _probe(client: Any, http: httpx.Client, target: ServerTarget) -> ServerEntry:
@@ -394,6 +396,8 @@ def run_matrix(
     pending = {s.label: [c for c in cases if (s.label, c.id) not in done] for s in servers}
     summary.skipped = sum(len(cases) - len(p) for p in pending.values())
     total = sum(len(p) for p in pending.values())
+    if total:
+        threading.Thread(target=_warm_analysers, name="matrix-warm-up", daemon=True).start()
 
     bar = None
     if progress:
@@ -473,6 +477,33 @@ def run_matrix(
             manifest.finished_at = utc_now()
         store.write_manifest(manifest)
     return summary
+
+
+def _warm_analysers() -> None:
+    """Import the analysers (essentia, scipy, pyloudnorm: ~3 s on a small machine) while the first
+    request generates, so the first case does not pay for it."""
+    try:
+        # essentia prints an INFO line at import ("no classifier models ...") that tears the progress bar
+        import essentia
+
+        essentia.log.infoActive = False
+        import essentia.standard  # noqa: F401  (the analysers import it lazily)
+
+        import acekit.analysis  # noqa: F401
+    except Exception:  # a broken analyser install shows up, with its message, on the first clip instead
+        pass
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None  # JSON has no NaN/inf
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    if hasattr(v, "item"):  # numpy scalars
+        return _jsonable(v.item())
+    return str(v)
 
 
 def _run_phase(runner: _ServerRun, phase: list[Case], spec: MatrixSpec, concurrency: int, summary: RunSummary,

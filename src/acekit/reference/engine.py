@@ -430,9 +430,10 @@ def lego(source: np.ndarray, spec: MusicSpec, *, seed: int, track: str, start_s:
     return out
 
 
-def hpss(audio: np.ndarray, *, n_fft: int = 2048, hop: int = 512, kernel: int = 31) -> tuple[np.ndarray, np.ndarray]:
-    """Harmonic/percussive separation by median filtering (Fitzgerald, "Harmonic/percussive separation
-    using median filtering", DAFx 2010), with soft (Wiener, power 2) masks as librosa's ``hpss``.
+def hpss(audio: np.ndarray, *, n_fft: int = 2048, hop: int = 512, kernel: int = 17) -> tuple[np.ndarray, np.ndarray]:
+    """Harmonic/percussive separation by median filtering (Fitzgerald, "Harmonic/percussive
+    separation using median filtering", DAFx 2010, with its 17-bin kernels) and soft Wiener
+    masks (power 2), as librosa's ``hpss`` does.
 
     ``audio`` is ``(n, channels)``; returns (harmonic, percussive), each the same shape. Plain scipy:
     importing librosa's decompose module alone costs seconds (it pulls in scikit-learn).

@@ -1,0 +1,118 @@
+"""``acekit analyze`` and ``acekit calibrate`` through the real CLI app, on rendered calibration clips."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from acekit.calibration import CalibrationSet, build_calibration_set
+from acekit.cli.analysis_cmds import parse_region
+from acekit.cli.main import app
+from acekit.cli import output
+from acekit.cli.output import ExitCode
+
+
+@pytest.fixture(scope="module")
+def cal(tmp_path_factory: pytest.TempPathFactory) -> CalibrationSet:
+    # same parent as test_analysis_calibration: the content-hashed set is rendered once per session
+    return build_calibration_set(tmp_path_factory.getbasetemp() / "calibration", workers=2)
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich wraps table cells at 80 columns when not on a terminal; widen it so phrases stay whole."""
+    monkeypatch.setattr(output.stdout, "width", 400)
+
+
+def test_analyze_human_output(cal: CalibrationSet) -> None:
+    res = run("analyze", cal.path("rock_guitar"), "--bpm", "140", "--key", "Em")
+    assert res.exit_code == 0, res.output
+    for word in ("tempo", "beat grid", "key", "health", "E minor", "MIREX 1.0", "LUFS", "within ±30 ms", "pass"):
+        assert word in res.stdout, word
+
+
+def test_analyze_json_repaint(cal: CalibrationSet) -> None:
+    res = run("analyze", cal.path("pop_120__repaint_regenerated"), "--bpm", "120", "--key", "Eb major",
+              "--source", cal.path("pop_120"), "--region", "8:13", "--duration", "20", "--json")
+    assert res.exit_code == 0, res.stderr
+    data = json.loads(res.stdout)  # stdout holds the JSON document and nothing else
+    assert data["region_s"] == [8.0, 13.0]
+    assert data["tempo"]["relation"] in ("match", "double", "half", "three_halves", "two_thirds", "off")
+    for field in ("phase_s", "median_abs_offset_ms", "share_within_tol", "drift_ms_per_bar"):
+        assert field in data["beat_grid"]
+    assert data["key"]["mirex_score"] in (0.0, 0.2, 0.3, 0.5, 1.0)
+    assert [b["time_s"] for b in data["boundaries"]["boundaries"]] == [8.0, 13.0]
+    assert data["preservation"]["outside"]["mel_distance_db"] > 5  # another take: not preserved
+    assert data["passed"]["preservation"] is False
+    assert data["health"]["duration_error_s"] == pytest.approx(data["duration_s"] - 20, abs=1e-3)
+    assert {"integrated_lufs", "clipping_share", "silence_share"} <= set(data["health"])
+
+
+def test_analyze_preserved_repaint_passes_preservation(cal: CalibrationSet) -> None:
+    res = run("analyze", cal.path("pop_120__repaint_preserved"), "--source", cal.path("pop_120"),
+              "--region", "8:13", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["passed"]["preservation"] is True
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--bpm", "120"], "no audio file"),
+    (["--key", "H minor"], "cannot read key"),
+    (["--region", "8:40", "--source", "SELF"], "ends after the clip"),
+    (["--region", "abc"], "START:END"),
+    (["--region", "9:8"], "END > START"),
+    (["--source", "SELF"], "--source needs --region"),
+    (["--bpm", "-5"], "--bpm must be positive"),
+    (["--time-signature", "waltz"], "time signature"),
+])
+def test_analyze_bad_input_is_a_usage_error(cal: CalibrationSet, tmp_path, args: list[str], message: str) -> None:
+    clip = tmp_path / "missing.wav" if message == "no audio file" else cal.path("pop_piano")
+    args = [str(cal.path("pop_piano")) if a == "SELF" else a for a in args]
+    res = run("analyze", clip, *args)
+    assert res.exit_code == ExitCode.usage, res.output
+    assert res.stderr.startswith("error: ") and message in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_analyze_unreadable_file(tmp_path) -> None:
+    bad = tmp_path / "x.wav"
+    bad.write_text("hello")
+    res = run("analyze", bad)
+    assert res.exit_code == ExitCode.usage and "cannot read" in res.stderr
+
+
+def test_analyze_flags_a_clipped_stereo_file(tmp_path) -> None:
+    sr = 44100
+    rng = np.random.default_rng(1)
+    y = np.clip(rng.standard_normal((sr * 4, 2)) * 0.8, -1, 1)  # a third of the samples at full scale
+    path = tmp_path / "loud.flac"
+    sf.write(str(path), y, sr)
+    res = run("analyze", path, "--json")
+    assert res.exit_code == 0
+    data = json.loads(res.stdout)
+    assert data["health"]["clipping_share"] > 0.1 and data["passed"]["health"] is False
+
+
+def test_parse_region() -> None:
+    assert parse_region("8:16") == (8.0, 16.0)
+    assert parse_region("8.5-16") == (8.5, 16.0)
+    with pytest.raises(ValueError):
+        parse_region("16")
+
+
+def test_calibrate_command(cal: CalibrationSet) -> None:
+    res = run("calibrate", cal.root.parent, "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["content_hash"] == cal.content_hash and len(data["clips"]) == len(cal.clips)
+    human = run("calibrate", cal.root.parent)
+    assert human.exit_code == 0
+    assert "pop_116_for_120" in human.stdout and "rendered 116 BPM" in human.stdout
