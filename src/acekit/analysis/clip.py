@@ -175,6 +175,8 @@ def analyze_audio(
     mono = as_mono(multi)
     duration = mono.size / sr
     region = check_region(region_s, duration) if region_s is not None else None
+    if source is not None and region is None:
+        raise ValueError("a repaint source needs region_s=(start_s, end_s): the seconds that were repainted")
 
     health = analyze_health(mono, sr, expected_duration_s=duration_s, stereo=multi if multi.ndim == 2 else None)
     clean = finite(mono)

@@ -9,11 +9,17 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from acekit.cli.output import EXIT_CODES_HELP, ExitCode, cli_errors, fail, print_json, stdout
+from acekit.cli.output import ExitCode, cli_errors, fail, print_json, stdout
+
+#: `acekit analyze` measures; a failed check is a finding, not an error, so it still exits 0.
+ANALYZE_EXIT_CODES = (
+    "Exit codes: 0 measured (also when a check fails: read the result column or 'passed' in --json); "
+    "2 usage error (missing or unreadable file, bad key, bpm or time signature, region outside the clip)."
+)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("analyze", epilog=EXIT_CODES_HELP)(analyze)
+    app.command("analyze", epilog=ANALYZE_EXIT_CODES)(analyze)
     app.command("calibrate")(calibrate)
 
 
