@@ -22,7 +22,11 @@ def test_default_spec_grid_and_arms() -> None:
     assert counts[("lego", "grid")] == 18
     assert counts[("text2music", "thinking")] == 1
     assert counts[("text2music", "lm-fills-metas")] == 1
-    assert len(cases) == 38
+    # stems arm: 120 bpm x 2 keys x (drums, bass) for extract and for complete; sources reuse the grid's.
+    assert counts[("extract", "stems")] == 4
+    assert counts[("complete", "stems")] == 4
+    assert {c.model for c in cases if c.arm == "stems"} == {"acestep-v15-base"}
+    assert len(cases) == 46
     assert {c.bpm for c in cases if c.arm == "grid"} == {90, 120, 140}
     assert {c.key for c in cases if c.arm == "grid"} == {"C major", "A minor"}
     repaint = next(c for c in cases if c.task.value == "repaint")
