@@ -47,7 +47,7 @@ def test_options_become_build_args_the_dockerfile_declares() -> None:
     res = CliRunner().invoke(
         app,
         ["image", "build", "spark", "--flash-attn", "--ref", "0123456789abcdef0123456789abcdef01234567", "--tag", "me/ace:s",
-         "--torch-index-url", "https://download.pytorch.org/whl/nightly/cu130", "--torch-spec", spec],
+         "--torch-index-url", "https://download.pytorch.org/whl/nightly/cu130", "--torch-spec", spec, "--torch-pre"],
     )
     assert res.exit_code == 0, res.output
     argv = shlex.split(res.output.strip())
@@ -57,6 +57,7 @@ def test_options_become_build_args_the_dockerfile_declares() -> None:
         "INSTALL_FLASH_ATTN": "1",
         "TORCH_INDEX_URL": "https://download.pytorch.org/whl/nightly/cu130",
         "TORCH_SPEC": spec,
+        "TORCH_PRE": "1",
     }
     assert set(args) <= _declared_args("spark"), "a --build-arg the Dockerfile does not declare is silently ignored by docker"
     assert argv[argv.index("-t") + 1] == "me/ace:s"

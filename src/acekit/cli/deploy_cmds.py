@@ -156,6 +156,7 @@ def image_build(
     tag: Annotated[Optional[str], typer.Option(help="Image tag (default acekit-acestep:<platform>).")] = None,
     torch_index_url: Annotated[Optional[str], typer.Option(help="Fallback torch source, e.g. a nightly index.")] = None,
     torch_spec: Annotated[Optional[str], typer.Option(help="Fallback torch pins: 'torch==X torchvision==Y torchaudio==Z'.")] = None,
+    torch_pre: Annotated[bool, typer.Option("--torch-pre", help="Allow pre-release torch (nightlies) for --torch-spec.")] = False,
     context: Annotated[Optional[Path], typer.Option(help="Repo root to build from (default: this checkout).")] = None,
     run: Annotated[bool, typer.Option("--run", help="Also execute the command (needs docker on PATH).")] = False,
 ) -> None:
@@ -174,6 +175,7 @@ def image_build(
             context=context,
             torch_index_url=torch_index_url,
             torch_spec=torch_spec,
+            torch_pre=torch_pre,
         )
     except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))

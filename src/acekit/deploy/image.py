@@ -62,6 +62,7 @@ def plan_build(
     context: Path | None = None,
     torch_index_url: str | None = None,
     torch_spec: str | None = None,
+    torch_pre: bool = False,
 ) -> BuildPlan:
     """Work out the build command. Raises ValueError for a combination the image refuses (flash-attn on T4)."""
     target = get_platform(platform)
@@ -78,6 +79,8 @@ def plan_build(
     if torch_spec:
         with_torch_spec(target, torch_spec)  # refuse a spec the build's final verification would reject
         args["TORCH_SPEC"] = torch_spec
+    if torch_pre:  # nightlies are pre-releases: pip skips them without --pre
+        args["TORCH_PRE"] = "1"
     return BuildPlan(
         platform=target.name,
         dockerfile=str(root / "docker" / target.name / "Dockerfile"),
@@ -93,6 +96,6 @@ def run_build(plan: BuildPlan) -> int:
     if shutil.which("docker") is None:
         raise RuntimeError(
             "docker is not on PATH: install Docker (with the NVIDIA container toolkit on the GPU host) "
-            "or run with --dry-run and execute the printed command where Docker is"
+            "or run without --run and execute the printed command where Docker is"
         )
     return subprocess.run(plan.argv(), check=False).returncode
