@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -309,3 +310,31 @@ def test_usage_errors_exit_2_before_any_request(script: str, args: tuple[str, ..
     proc = run_kit(script, *argv, server=url, cwd=tmp_path, **env)
     assert proc.returncode == EXIT_USAGE, proc.stderr
     assert message in proc.stderr
+
+
+def test_queue_full_is_retried_with_backoff_then_reported(
+        start_reference: Callable[..., str], tmp_path: Path) -> None:
+    # One worker, a queue of one and slow simulated compute: A runs, B waits, the kit finds the queue full.
+    from acekit import Client, Text2MusicRequest
+
+    url = start_reference("--queue-maxsize", "1", "--seconds-per-step", "1.0")
+    slow = Text2MusicRequest(prompt="slow", duration_s=10, inference_steps=20, batch_size=1)  # ~3.3 s each
+    quick = {"AUDIO_DURATION": "10", "INFERENCE_STEPS": "1", "BATCH_SIZE": "1", "OUT_DIR": str(tmp_path / "out")}
+    with Client(url) as client:
+        a = client.submit(slow)
+        deadline = time.monotonic() + 20
+        while client.query([a.task_id])[0].stage in (None, "queued"):
+            assert time.monotonic() < deadline, "task A never started"
+            time.sleep(0.05)
+        client.submit(slow)  # B fills the queue
+
+        refused = run_kit("text2music.sh", server=url, cwd=tmp_path, RETRIES_429="0", **quick)
+        assert refused.returncode == 3, refused.stderr
+        assert "HTTP 429" in refused.stderr and "RETRIES_429" in refused.stderr
+
+        # With retries (backoff 1, 2, 4, 8 s) the same request gets through once A and B are done.
+        patient = run_kit("text2music.sh", server=url, cwd=tmp_path, RETRIES_429="6", **quick)
+    assert patient.returncode == 0, patient.stderr
+    assert "retry 1/6" in patient.stderr
+    _, files = outputs(patient)
+    assert len(files) == 1 and sf.info(str(files[0])).duration > 9.5

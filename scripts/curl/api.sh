@@ -8,6 +8,7 @@
 #   ACESTEP_API_KEY  sent as "Authorization: Bearer KEY" when set (the server's ACESTEP_API_KEY)
 #   CONNECT_TIMEOUT_S=10    give up connecting after this long (a Spark that is off, a wrong address)
 #   REQUEST_TIMEOUT_S=300   give up on one API request (not a download) after this long
+#   RETRIES_429=4           retries when the server queue is full (HTTP 429), honouring Retry-After
 #
 # Exit codes match the acekit CLI: 0 ok, 2 usage, 3 server error, 4 task failed/unknown/timeout.
 
@@ -42,7 +43,7 @@ _hint_for_status() {
     401 | 403) echo "set ACESTEP_API_KEY to the server's API key" ;;
     404) echo "check ACEKIT_SERVER points at an ACE-Step API server" ;;
     415) echo "the server did not accept the upload type: send wav, mp3 or flac" ;;
-    429) echo "the server queue is full: retry in a while" ;;
+    429) echo "the server queue is still full after ${RETRIES_429:-4} retries: retry later, or raise RETRIES_429" ;;
     *) echo "see the server log" ;;
   esac
 }
@@ -51,11 +52,23 @@ _hint_for_status() {
 api() {
   local method=$1 path=$2
   shift 2
-  local body status detail
+  local body status detail wait_s attempt=0 retries=${RETRIES_429:-4}
   body=$(mktemp)
-  local rc=0
-  status=$(curl "${CURL_OPTS[@]}" --max-time "${REQUEST_TIMEOUT_S:-300}" -o "$body" -w '%{http_code}' \
-    -X "$method" "$@" "${ACEKIT_SERVER}${path}" 2>"$body.err") || rc=$?
+  local rc
+  while :; do
+    rc=0
+    status=$(curl "${CURL_OPTS[@]}" --max-time "${REQUEST_TIMEOUT_S:-300}" -o "$body" -D "$body.hdr" -w '%{http_code}' \
+      -X "$method" "$@" "${ACEKIT_SERVER}${path}" 2>"$body.err") || rc=$?
+    # Queue full (429): wait as the server asks (Retry-After) or back off 1, 2, 4 ... s (max 30), like the client.
+    ((rc == 0 && status == 429 && attempt < retries)) || break
+    wait_s=$(tr -d '\r' <"$body.hdr" | awk -F': *' 'tolower($1) == "retry-after" && $2 ~ /^[0-9]+$/ {print $2}' | tail -n 1)
+    [[ -n $wait_s ]] || wait_s=$((1 << attempt))
+    ((wait_s <= 30)) || wait_s=30
+    attempt=$((attempt + 1))
+    echo "server queue full (HTTP 429): retry $attempt/$retries in ${wait_s} s" >&2
+    sleep "$wait_s"
+  done
+  rm -f "$body.hdr"
   if ((rc != 0)); then
     detail=$(tail -n 1 "$body.err")
     rm -f "$body" "$body.err"
