@@ -8,7 +8,8 @@ command -v fluidsynth >/dev/null || need+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)
-ldconfig -p 2>/dev/null | grep -q libsndfile || need+=(libsndfile1)
+# no grep -q: it exits at the first match, ldconfig dies of SIGPIPE and pipefail reads that as "missing"
+ldconfig -p 2>/dev/null | grep libsndfile >/dev/null || need+=(libsndfile1)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "installing system packages: ${need[*]}" >&2
