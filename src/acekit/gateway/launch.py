@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
-from acekit.reference.launch import free_port
+from acekit.serving import running_acekit, wait_answering
 
 
 def wait_gateway(url: str, *, timeout_s: float = 30.0, proc: subprocess.Popen | None = None) -> None:
     """Wait until ``/gateway/health`` answers at all (200 or 503: the upstream may be down on purpose)."""
-    deadline = time.monotonic() + timeout_s
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"gateway exited with code {proc.returncode} before answering {url}/gateway/health")
-        try:
-            httpx.get(f"{url}/gateway/health", timeout=2.0, trust_env=False)
-            return
-        except httpx.HTTPError as exc:
-            last = exc
-        time.sleep(0.1)
-    raise TimeoutError(f"gateway at {url} did not answer /gateway/health within {timeout_s:.0f} s ({last})")
+    wait_answering(f"{url}/gateway/health", what="gateway", accept=lambda r: True, timeout_s=timeout_s, proc=proc)
 
 
 @contextmanager
@@ -41,21 +25,7 @@ def running_gateway(
     env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """Run ``python -m acekit gateway --upstream UPSTREAM`` on loopback; yield its base URL; stop it on exit."""
-    port = port or free_port(host)
-    cmd = [sys.executable, "-m", "acekit", "gateway", "--upstream", upstream, "--host", host, "--port", str(port),
-           *extra_args]
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    url = f"http://{host}:{port}"
-    try:
-        wait_gateway(url, proc=proc)
+    with running_acekit(["gateway", "--upstream", upstream, *extra_args],
+                        wait=lambda url, proc: wait_gateway(url, proc=proc),
+                        port=port, host=host, log_path=log_path, env=env) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if log_path:
-            log.close()

@@ -6,37 +6,20 @@ exercise the same ``acekit serve-reference`` entry point a user runs.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from acekit.serving import free_port, running_acekit, wait_answering
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+__all__ = ["free_port", "wait_healthy", "running_reference_server"]
 
 
 def wait_healthy(url: str, timeout_s: float = 30.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"reference backend exited with code {proc.returncode} before answering {url}/health")
-        try:
-            if httpx.get(f"{url}/health", timeout=2.0).status_code < 500:
-                return
-        except httpx.HTTPError as exc:  # not up yet
-            last = exc
-        time.sleep(0.1)
-    raise TimeoutError(f"reference backend at {url} did not answer /health within {timeout_s:.0f} s ({last})")
+    """Wait until the reference backend's ``/health`` answers without a server error."""
+    wait_answering(f"{url}/health", what="reference backend", accept=lambda r: r.status_code < 500,
+                   timeout_s=timeout_s, proc=proc)
 
 
 @contextmanager
@@ -51,20 +34,6 @@ def running_reference_server(
 
     ``extra_args`` go to the command line as they are (e.g. ``"--api-key", "s3cret"``).
     """
-    port = port or free_port(host)
-    cmd = [sys.executable, "-m", "acekit", "serve-reference", "--host", host, "--port", str(port), *extra_args]
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    url = f"http://{host}:{port}"
-    try:
-        wait_healthy(url, proc=proc)
+    with running_acekit(["serve-reference", *extra_args], wait=lambda url, proc: wait_healthy(url, proc=proc),
+                        port=port, host=host, log_path=log_path, env=env) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if log_path:
-            log.close()
