@@ -209,6 +209,29 @@ def test_edit_task_human_output(reference_server: str, source_wav: Path, tmp_pat
     assert len(wavs) == 1 and wavs[0].with_suffix(".json").is_file()
 
 
+def test_repaint_past_the_end_warns_that_the_clip_is_extended(
+    reference_server: str, source_wav: Path, tmp_path: Path
+) -> None:
+    result = run("repaint", str(source_wav), "--start", "8", "--end", "12", "--batch", "1", "--format", "wav",
+                 "--server", reference_server, "--out", str(tmp_path), "--json", *POLL)
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert any("past the end of SRC (10.0 s)" in w and "extended to 12 s" in w for w in doc["warnings"])
+    assert sf.info(doc["files"][0]["audio"]).duration == pytest.approx(12.0, abs=0.05)
+
+
+def test_base_only_task_on_a_turbo_model_warns_and_base_model_does_not(
+    reference_server: str, source_wav: Path, tmp_path: Path
+) -> None:
+    common = ["extract", str(source_wav), "--track", "drums", "--batch", "1", "--format", "wav",
+              "--server", reference_server, "--json", *POLL]
+    turbo = json.loads(run(*common, "--out", str(tmp_path / "t")).stdout)
+    assert any("base-model only" in w and "acestep-v15-turbo" in w for w in turbo["warnings"]), turbo["warnings"]
+    base = run(*common, "--model", "acestep-v15-base", "--out", str(tmp_path / "b"))
+    assert base.exit_code == 0, base.stderr
+    assert json.loads(base.stdout)["warnings"] == []
+
+
 # --------------------------------------------------------------------------- usage errors (exit 2, nothing sent)
 
 USAGE_CASES = [
@@ -222,6 +245,7 @@ USAGE_CASES = [
     (["generate", "--extra", "novalue"], "FIELD=VALUE"),
     (["repaint", "{src}", "--start", "5", "--end", "3"], "--start (5 s) must be before --end (3 s)"),
     (["repaint", "{missing}", "--start", "1", "--end", "2"], "does not exist"),
+    (["repaint", "{src}", "--start", "10", "--end", "12"], "at or past the end of SRC (10.0 s)"),
     (["cover", "{src}", "--strength", "1.5"], "--strength must be between 0 and 1"),
     (["cover", "{src}", "--reference", "{missing}"], "reference audio"),
     (["lego", "{src}", "--track", "kazoo"], "choose from"),

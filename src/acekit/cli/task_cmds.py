@@ -236,6 +236,26 @@ def _describe(item: Any, index: int, batch_size: int) -> str:
     return ", ".join(parts)
 
 
+def _region_warnings(request: Any, src: Path | None) -> list[str]:
+    """Check a repaint region against the source's length: past the end is an error for --start, a warning for --end."""
+    start, end = getattr(request, "repainting_start", None), getattr(request, "repainting_end", None)
+    if src is None or start is None:
+        return []
+    try:
+        import soundfile
+
+        length_s = soundfile.info(str(src)).duration
+    except Exception:  # a format libsndfile cannot read: the server decides
+        return []
+    if start >= length_s:
+        raise _UsageError(f"--start ({start:g} s) is at or past the end of SRC ({length_s:.1f} s): "
+                          "choose a region inside the clip")
+    if end is not None and end > length_s:
+        return [f"--end ({end:g} s) is past the end of SRC ({length_s:.1f} s): the output is extended to {end:g} s "
+                "(use --end -1 to repaint to the end without extending)"]
+    return []
+
+
 def _run_task(
     task: TaskType,
     fields: dict[str, Any],
@@ -258,6 +278,7 @@ def _run_task(
         _check_file(reference, "reference audio", "--reference")
         _check_out(out)
         request = make_request(task, **fields)
+        warnings = _region_warnings(request, src)
         uploads = {"src_audio": src, "reference_audio": reference}
 
         with _client(server, api_key) as client, TaskProgress(task.value, quiet=as_json) as progress:
@@ -277,8 +298,13 @@ def _run_task(
     # Upstream silently serves an unknown model with its default one: say so rather than hide it.
     asked = request.model
     served = {item.dit_model for item in outcome.result.items if item.dit_model}
-    warnings = [f"asked for model {asked!r} but the server used {', '.join(sorted(served))} (see `acekit models`)"
-                ] if asked and served and served != {asked} else []
+    if asked and served and served != {asked}:
+        warnings.append(f"asked for model {asked!r} but the server used {', '.join(sorted(served))} (see `acekit models`)")
+    # Upstream accepts these on a turbo model too, and the result is poor: say so rather than stay silent.
+    turbo = sorted(m for m in served if "turbo" in m.lower())
+    if task in contract.BASE_ONLY_TASKS and turbo:
+        warnings.append(f"upstream marks {task.value} as base-model only but {', '.join(turbo)} served it: "
+                        "pass --model with a base DiT (e.g. acestep-v15-base; see `acekit models`)")
     for w in warnings:
         typer.echo(f"warning: {w}", err=True)
 
