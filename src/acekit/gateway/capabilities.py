@@ -44,7 +44,7 @@ def load_capabilities_file(path: Path) -> Capabilities:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "(document)"
         raise CapabilitiesFileError(
-            f"capabilities file {path} is not a valid capabilities document ({exc.error_count()} errors; "
+            f"capabilities file {path} is not a valid capabilities document ({exc.error_count()} error(s); "
             f"first at {where}: {first.get('msg')}): regenerate it with the matrix, or check it against "
             "`acekit capabilities --schema`") from exc
 

@@ -400,7 +400,7 @@ def run_matrix(
         threading.Thread(target=_warm_analysers, name="matrix-warm-up", daemon=True).start()
 
     bar = None
-    if progress:
+    if progress and total:  # nothing pending: no empty 0/0 bar
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                    TimeRemainingColumn)
 
