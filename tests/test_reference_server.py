@@ -66,9 +66,10 @@ def test_health_models_and_stats_are_labelled_reference(reference_server: str) -
         inv = httpx.get(reference_server + route).json()["data"]
         names = {m["name"]: m for m in inv["models"]}
         assert inv["default_model"] == "acestep-v15-turbo" and names["acestep-v15-turbo"]["is_default"]
-        assert names["acestep-v15-turbo"]["supported_task_types"] == ["text2music", "repaint", "cover"]
-        assert set(names["acestep-v15-base"]["supported_task_types"]) == {
-            "text2music", "repaint", "cover", "lego", "extract", "complete"}
+        # Newest upstream (acestep/constants.py TASK_TYPES_TURBO / TASK_TYPES_BASE), in its order.
+        assert names["acestep-v15-turbo"]["supported_task_types"] == ["text2music", "repaint", "cover", "cover-nofsq"]
+        assert names["acestep-v15-base"]["supported_task_types"] == [
+            "text2music", "repaint", "cover", "cover-nofsq", "extract", "lego", "complete"]
 
     stats = httpx.get(f"{reference_server}/v1/stats").json()["data"]
     assert set(stats["jobs"]) == {"total", "queued", "running", "succeeded", "failed"}
@@ -141,7 +142,8 @@ def test_mp3_is_the_default_format(reference_server: str) -> None:
         ({"duration": 601}, "audio_duration"), ({"batch_size": 9}, "batch_size"),
         ({"time_signature": "5"}, "time_signature"), ({"task_type": "remix"}, "task_type"),
         ({"task_type": "repaint"}, "source audio"), ({"key_scale": "H dorian"}, "key"),
-        ({"audio_cover_strength": 1.5}, "audio_cover_strength"), ({"audio_format": "aac"}, "audio_format"),
+        ({"audio_cover_strength": 1.5}, "audio_cover_strength"), ({"audio_format": "ogg"}, "audio_format"),
+        ({"repaint_mode": "wild"}, "repaint_mode"), ({"repaint_strength": 1.5}, "repaint_strength"),
     ],
 )
 def test_validation_refuses_like_upstream(reference_server: str, body: dict, fragment: str) -> None:
@@ -151,8 +153,20 @@ def test_validation_refuses_like_upstream(reference_server: str, body: dict, fra
 
 
 def test_unsupported_content_type_is_415(reference_server: str) -> None:
-    r = httpx.post(f"{reference_server}/release_task", content=b"bpm=120", headers={"content-type": "text/plain"})
+    r = httpx.post(f"{reference_server}/release_task", content=b"just words", headers={"content-type": "text/plain"})
     assert r.status_code == 415 and "multipart/form-data" in r.json()["detail"]
+    # Upstream sniffs a body it cannot type: JSON-looking or form-looking bodies are still read.
+    as_form = httpx.post(f"{reference_server}/release_task", content=b"bpm=120&batch_size=1&audio_format=wav",
+                         headers={"content-type": "text/plain"})
+    assert as_form.status_code == 200, as_form.text
+    as_json = httpx.post(f"{reference_server}/release_task", content=json.dumps({**BASE, "bpm": 95}).encode(),
+                         headers={"content-type": ""})
+    assert as_json.status_code == 200, as_json.text
+    item = json.loads(wait(reference_server, as_json.json()["data"]["task_id"])["result"])[0]
+    assert item["metas"]["bpm"] == 95
+    bad = httpx.post(f"{reference_server}/release_task", content=b"{not json",
+                     headers={"content-type": "application/json"})
+    assert bad.status_code == 400 and "Malformed JSON" in bad.json()["detail"]
 
 
 def test_urlencoded_and_nested_metas(reference_server: str) -> None:

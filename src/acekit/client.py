@@ -173,7 +173,10 @@ class _ClientCore:
     @staticmethod
     def _model_list(data: Any, source: str) -> ModelList:
         if isinstance(data, list):  # OpenRouter-style {"data": [{"id": ...}]} on newer /v1/models
-            entries = [ModelEntry(name=str(d.get("id") or d.get("name"))) for d in data if isinstance(d, dict)]
+            # Upstream's OpenRouter ids are "acestep/<dit name>" (openrouter_adapter._get_model_id); the
+            # ``model`` field of /release_task wants the bare DiT name.
+            entries = [ModelEntry(name=str(d.get("id") or d.get("name")).split("/", 1)[-1])
+                       for d in data if isinstance(d, dict) and (d.get("id") or d.get("name"))]
             return ModelList(models=entries, source=source)
         if isinstance(data, dict) and isinstance(data.get("data"), list):
             return _ClientCore._model_list(data["data"], source)
@@ -216,10 +219,14 @@ class _ClientCore:
             )
 
     @staticmethod
-    def _form_value(value: Any) -> str:
+    def _form_value(value: Any) -> str | list[str]:
         # Upstream re-parses form fields with its own coercions ("true"/"1" -> True).
         if isinstance(value, bool):
             return "true" if value else "false"
+        if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+            # Upstream's multipart reader turns a repeated field into a list and wraps a lone string as
+            # [string] (track_classes): a JSON-encoded list would arrive as one class named '["bass"]'.
+            return [_ClientCore._form_value(v) for v in value]  # type: ignore[misc]
         if isinstance(value, (list, dict)):
             return json.dumps(value)
         return str(value)

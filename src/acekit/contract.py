@@ -29,6 +29,15 @@ SOURCE_TASKS = frozenset({TaskType.repaint, TaskType.cover, TaskType.lego, TaskT
 #: Upstream marks these as needing a base (non-turbo) DiT; our matrix decides what really works.
 BASE_ONLY_TASKS = frozenset({TaskType.lego, TaskType.extract, TaskType.complete})
 
+#: Newer upstream's extra task type: cover without the FSQ round trip (stays closer to the source).
+#: Not a `TaskType` (acekit does not drive it), but servers list it and accept it.
+COVER_NOFSQ = "cover-nofsq"
+#: ``supported_task_types`` exactly as upstream lists them (acestep/constants.py TASK_TYPES_TURBO /
+#: TASK_TYPES_BASE). Upstream derives them from the checkpoint's ``is_turbo`` flag alone and does not
+#: refuse a base-only task on a turbo model at submit time.
+UPSTREAM_TASK_TYPES_TURBO = ("text2music", "repaint", "cover", COVER_NOFSQ)
+UPSTREAM_TASK_TYPES_BASE = ("text2music", "repaint", "cover", COVER_NOFSQ, "extract", "lego", "complete")
+
 
 class TaskStatus(IntEnum):
     """``status`` of a ``/query_result`` item. 0 also means "unknown task id" when result is ``"[]"``."""
@@ -46,8 +55,9 @@ DEFAULT_BATCH = 2
 COVER_STRENGTH_MIN, COVER_STRENGTH_MAX = 0.0, 1.0
 #: time_signature values the API takes, and the meters they mean.
 TIME_SIGNATURES = {"2": "2/4", "3": "3/4", "4": "4/4", "6": "6/8"}
-AUDIO_FORMATS = ("mp3", "wav", "flac")
-SERVED_AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg")
+#: ``audio_format`` values upstream's request model documents (mp3 is its default; wav32 = 32-bit float wav).
+AUDIO_FORMATS = ("mp3", "wav", "flac", "opus", "aac", "wav32")
+SERVED_AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aac")
 INFER_METHODS = ("ode", "sde")
 DEFAULT_STEPS_TURBO = 8
 MAX_STEPS_TURBO = 20

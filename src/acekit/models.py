@@ -493,6 +493,12 @@ def parse_task_result(entry: dict[str, Any]) -> TaskResult:
         if error is None and d.get("error"):
             error = str(d["error"])
     progress_text = entry.get("progress_text")
+    if status == TaskStatus.failed and error is None and dicts and all(d.get("status") == 0 for d in dicts):
+        # Upstream's task timeout: the entry says 2 but its item is still the last progress report (status 0,
+        # no error), and progress_text is the global log line, likely another job's.
+        stage = f" (last stage: {stage})" if stage else ""
+        error = (f"the server gave up on the task while it was unfinished{stage}: "
+                 "it ran past the server's task timeout")
     if status == TaskStatus.failed and error is None:
         error = unparsed_text or (str(progress_text) if progress_text else None)
     items = [AudioItem.model_validate(d) for d in dicts if d.get("file")]
@@ -541,10 +547,13 @@ class ModelEntry(_Loose):
     supported_task_types: list[str] | None = None
 
     def supports(self, task: TaskType | str) -> bool | None:
-        """True/False from the server's claim; None when it makes none."""
+        """True/False from the server's claim; None when it makes none.
+
+        ``task`` may also be a task type acekit does not model (newer upstream's ``"cover-nofsq"``).
+        """
         if self.supported_task_types is None:
             return None
-        return TaskType(task).value in self.supported_task_types
+        return (task.value if isinstance(task, TaskType) else str(task)) in self.supported_task_types
 
 
 class ModelList(_Loose):

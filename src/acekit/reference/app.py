@@ -24,7 +24,6 @@ from acekit.reference import engine
 from acekit.reference.jobs import JobManager, QueueFull, query_item
 from acekit.reference.params import RequestError, parse_task_request
 from acekit.reference.settings import (
-    DEFAULT_LM_MODEL,
     SERVICE_NAME,
     VERSION,
     ReferenceSettings,
@@ -33,8 +32,8 @@ from acekit.reference.settings import (
 
 log = logging.getLogger("acekit.reference")
 
-_MEDIA_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg"}
-_FILE_FIELDS = {"src_audio": "src", "ctx_audio": "src", "reference_audio": "ref", "ref_audio": "ref"}
+_MEDIA_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
+                ".opus": "audio/ogg", ".aac": "audio/aac"}
 
 
 def wrap(data: Any, code: int = 200, error: str | None = None) -> dict[str, Any]:
@@ -66,7 +65,7 @@ def _inventory(settings: ReferenceSettings) -> dict[str, Any]:
             for m in settings.models
         ],
         "default_model": settings.default_model,
-        "lm_models": [{"name": DEFAULT_LM_MODEL, "is_loaded": False}],
+        "lm_models": [{"name": settings.lm_model, "is_loaded": False}],
         "loaded_lm_model": None,
         "llm_initialized": False,
         "engine": engine.ENGINE_NAME,
@@ -91,40 +90,68 @@ def _resolve_server_path(settings: ReferenceSettings, text: str) -> Path:
     return real
 
 
+def _parse_json_body(raw: bytes | str) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise HTTPException(status_code=400, detail="Malformed JSON payload") from None
+    if not isinstance(body, dict):
+        raise HTTPException(status_code=400, detail="JSON payload must be an object")
+    return body
+
+
+def _form_fields(form: Any) -> dict[str, Any]:
+    """Non-file form fields; a field sent several times becomes a list (upstream's multipart reading)."""
+    body: dict[str, Any] = {}
+    for name in form.keys():
+        values = [v for v in form.getlist(name) if not (hasattr(v, "filename") and hasattr(v, "read"))]
+        if values:
+            body[name] = values[0] if len(values) == 1 else values
+    return body
+
+
 async def _read_body(
     request: Request, settings: ReferenceSettings
 ) -> tuple[dict[str, Any], dict[str, tuple[Path, str]]]:
-    """Body of a JSON, multipart or urlencoded request, plus any uploaded audio saved to disk."""
+    """Body of a JSON, multipart or urlencoded request, plus any uploaded source audio saved to disk.
+
+    Like upstream's release_task_request_parser: a body without a known Content-Type is still read when it
+    looks like JSON (starts with ``{``/``[``) or like a form (contains ``=``); only then is it a 415.
+    """
     ctype = (request.headers.get("content-type") or "").lower()
     uploads: dict[str, tuple[Path, str]] = {}
-    if "application/json" in ctype or ctype.endswith("+json"):
-        try:
-            body = await request.json()
-        except ValueError:
-            raise HTTPException(status_code=400, detail="Invalid JSON body") from None
-        if not isinstance(body, dict):
-            raise HTTPException(status_code=400, detail="JSON body must be an object")
-        return body, uploads
-    if "multipart/form-data" in ctype or "application/x-www-form-urlencoded" in ctype:
+    if ctype.startswith("application/json") or ctype.endswith("+json"):
+        return _parse_json_body(await request.body()), uploads
+    if ctype.startswith("multipart/form-data"):
         form = await request.form()
-        body: dict[str, Any] = {}
-        for name, value in form.multi_items():
-            if hasattr(value, "filename") and hasattr(value, "read"):
-                role = _FILE_FIELDS.get(name)
-                if role != "src" or role in uploads:
-                    continue  # reference audio (timbre) is not used by this engine: not stored
-                settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-                suffix = Path(value.filename or "upload").suffix[:8]
-                dest = settings.uploads_dir / f"{uuid.uuid4().hex}{suffix}"
-                dest.write_bytes(await value.read())
-                uploads[role] = (dest, value.filename or name)
-            else:
-                body[name] = value
-        return body, uploads
+        # Upstream prefers ctx_audio over src_audio (and ref_audio over reference_audio).
+        upload = form.get("ctx_audio") or form.get("src_audio")
+        if hasattr(upload, "filename") and hasattr(upload, "read"):
+            # Reference audio (timbre) is not used by this engine: not stored.
+            settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+            suffix = Path(upload.filename or "upload").suffix[:8]
+            dest = settings.uploads_dir / f"{uuid.uuid4().hex}{suffix}"
+            dest.write_bytes(await upload.read())
+            uploads["src"] = (dest, upload.filename or "src_audio")
+        return _form_fields(form), uploads
+    if ctype.startswith("application/x-www-form-urlencoded"):
+        return dict((await request.form()).items()), uploads
+    raw = await request.body()
+    stripped = raw.lstrip()
+    if stripped.startswith((b"{", b"[")):
+        try:
+            return _parse_json_body(raw.decode("utf-8")), uploads
+        except UnicodeDecodeError:
+            raise HTTPException(
+                status_code=400, detail="Invalid JSON body (hint: set 'Content-Type: application/json')"
+            ) from None
+    if stripped and b"=" in raw:
+        parsed = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+        return {k: v[0] for k, v in parsed.items() if v}, uploads
     raise HTTPException(
         status_code=415,
-        detail=f"Unsupported Content-Type {ctype or '(none)'!r}: send application/json, multipart/form-data "
-        "or application/x-www-form-urlencoded",
+        detail=f"Unsupported Content-Type: {ctype or '(missing)'}; use application/json, "
+        "application/x-www-form-urlencoded, or multipart/form-data",
     )
 
 

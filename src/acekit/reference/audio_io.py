@@ -44,17 +44,23 @@ def mp3_supported() -> bool:
 def write_audio(path: Path, audio: np.ndarray, audio_format: str) -> tuple[Path, str]:
     """Write ``audio`` as ``audio_format``; returns (path written, format used).
 
-    MP3 needs libsndfile >= 1.1; where it is missing we write wav and say so (callers report it).
+    MP3 needs libsndfile >= 1.1 and opus >= 1.0.29; libsndfile has no AAC encoder. Where a format is
+    missing we write wav and say so (callers report it). ``wav32`` is upstream's 32-bit float wav (``.wav``).
     """
     fmt = audio_format.lower()
-    if fmt == "mp3" and not mp3_supported():
+    if (fmt == "mp3" and not mp3_supported()) or (fmt == "opus" and "OPUS" not in sf.available_subtypes("OGG")) \
+            or fmt == "aac":
         fmt = "wav"
-    path = path.with_suffix("." + fmt)
+    path = path.with_suffix(".wav" if fmt == "wav32" else "." + fmt)
     clipped = np.clip(audio, -1.0, 1.0)
     if fmt == "mp3":
         sf.write(str(path), clipped, SAMPLE_RATE, format="MP3", subtype="MPEG_LAYER_III")
     elif fmt == "flac":
         sf.write(str(path), clipped, SAMPLE_RATE, format="FLAC", subtype="PCM_24")
+    elif fmt == "opus":
+        sf.write(str(path), clipped, SAMPLE_RATE, format="OGG", subtype="OPUS")
+    elif fmt == "wav32":
+        sf.write(str(path), clipped, SAMPLE_RATE, format="WAV", subtype="FLOAT")
     else:
         sf.write(str(path), clipped, SAMPLE_RATE, format="WAV", subtype="PCM_16")
     return path, fmt

@@ -24,7 +24,7 @@ from acekit.keys import Key, parse_key
 from acekit.reference import engine
 from acekit.reference.audio_io import AudioDecodeError, load_audio, write_audio
 from acekit.reference.params import TaskRequest, track_from_instruction
-from acekit.reference.settings import DEFAULT_LM_MODEL, ReferenceSettings
+from acekit.reference.settings import ReferenceSettings
 
 log = logging.getLogger("acekit.reference")
 
@@ -67,7 +67,12 @@ class Plan:
 
 
 def choose_seeds(req: TaskRequest) -> tuple[int, ...]:
-    """Upstream semantics: ``use_random_seed`` (default true) or seed -1 -> fresh random seeds."""
+    """Upstream semantics: ``use_random_seed`` (default true) or seed -1 -> fresh random seeds.
+
+    Known deviation: with fewer seeds than ``batch_size`` upstream pads with *random* seeds
+    (inference.GenerationConfig.seeds); we pad with seed+i so a whole batch reproduces (acekit's CLI
+    tests rely on it). ``seed_value`` reports every seed used, comma-joined, as upstream does.
+    """
     given = [s for s in req.seeds if s >= 0]
     if req.use_random_seed or not given:
         return tuple(secrets.randbelow(2**31) for _ in range(req.batch_size))
@@ -295,10 +300,16 @@ class JobManager:
         fallback = [f for f in files if f[1] != req.audio_format]
         info_lines = [
             "engine: acekit-reference (procedural reference engine, NOT ACE-Step)",
-            f"task_type: {req.task_type.value}; dit_model: {plan.dit_model}; inference_steps: {req.inference_steps}",
+            f"task_type: {req.task_label}; dit_model: {plan.dit_model}; inference_steps: {req.inference_steps}",
             f"seeds: {seed_value}; bpm {spec.bpm:g} ({plan.bpm_source}); key {spec.key.canonical} ({plan.key_source})",
             f"simulated compute: {sim_s:.2f} s; render: {render_s:.2f} s",
         ]
+        if req.task_type == TaskType.repaint:
+            # Accepted and echoed like upstream's knobs; the procedural engine only uses the two crossfades.
+            info_lines.append(
+                f"repaint: mode {req.repaint_mode}, strength {req.repaint_strength:g}, latent crossfade "
+                f"{req.repaint_latent_crossfade_frames} frames, wav crossfade {req.repaint_wav_crossfade_sec:g} s"
+            )
         if fallback:
             info_lines.append(f"audio_format: {req.audio_format} not writable here, wrote {fallback[0][1]}")
         metas = {
@@ -323,7 +334,8 @@ class JobManager:
                 "metas": metas,
                 "generation_info": "\n".join(info_lines),
                 "seed_value": seed_value,
-                "lm_model": (req.lm_model_path or DEFAULT_LM_MODEL) if req.thinking else "",
+                # Upstream reports the server's configured LM (ACESTEP_LM_MODEL_PATH) whether or not it ran.
+                "lm_model": self.settings.lm_model,
                 "dit_model": plan.dit_model,
                 "progress": 1.0,
                 "stage": "succeeded",
@@ -334,25 +346,31 @@ class JobManager:
 
 
 def query_item(task_id: str, job: Job | None) -> dict[str, Any]:
-    """One ``/query_result`` entry, shaped like upstream (``result`` is a JSON string)."""
+    """One ``/query_result`` entry, shaped like upstream (``result`` is a JSON string).
+
+    Upstream answers from its result cache once a job has reported progress or finished, else from its job
+    store; the item shapes differ slightly and we reproduce both: queued (store: empty prompt/lyrics/metas,
+    progress, stage, error), running (cache: progress and stage only), failed (cache: stage "failed", error).
+    """
     import json
 
     if job is None:
         # Upstream after a restart: unknown ids look queued forever with an empty result.
         return {"task_id": task_id, "result": "[]", "status": 0}
     status = int(STATUS_INT[job.status])
+    base = {"file": "", "wave": "", "status": status, "create_time": int(job.created_at), "env": "development"}
     if job.status == "succeeded":
         result = job.items
         text = f"succeeded: {len(job.items)} audio"
+    elif job.status == "queued":
+        result = [{**base, "prompt": "", "lyrics": "", "metas": {}, "progress": float(job.progress),
+                   "stage": job.stage, "error": None}]
+        text = job.stage
+    elif job.status == "running":
+        result = [{**base, "progress": float(job.progress), "stage": job.stage}]
+        text = job.stage
     else:
-        result = [{
-            "file": "", "wave": "", "status": status, "create_time": int(job.created_at), "env": "development",
-            "prompt": job.request.prompt if job.status != "failed" else "",
-            "lyrics": job.request.lyrics if job.status != "failed" else "",
-            "metas": {},
-            "progress": float(job.progress) if job.status != "failed" else 0.0,
-            "stage": job.stage, "error": job.error,
-        }]
-        text = f"{job.stage}" if job.status != "failed" else f"failed: {job.error}"
+        result = [{**base, "progress": 0.0, "stage": "failed", "error": job.error}]
+        text = f"failed: {job.error}"
     return {"task_id": task_id, "result": json.dumps(result, ensure_ascii=False), "status": status,
             "progress_text": text}

@@ -17,6 +17,9 @@ from acekit import contract
 from acekit.contract import TaskType
 from acekit.keys import Key, KeyParseError, parse_key
 
+#: Upstream's PARAM_ALIASES (release_task_param_parser.py), restricted to the fields this engine reads.
+#: Fields upstream has no alias for (repainting_*, repaint_*, audio_format, lm_model_path) are read
+#: under their canonical name only, as upstream does: a camelCase spelling of those is ignored there.
 ALIASES: dict[str, tuple[str, ...]] = {
     "prompt": ("prompt", "caption"),
     "lyrics": ("lyrics",),
@@ -34,20 +37,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "guidance_scale": ("guidance_scale", "guidanceScale"),
     "use_random_seed": ("use_random_seed", "useRandomSeed"),
     "seed": ("seed",),
-    "batch_size": ("batch_size", "batchSize"),
     "audio_cover_strength": ("audio_cover_strength", "audioCoverStrength", "cover_strength", "coverStrength"),
+    "cover_noise_strength": ("cover_noise_strength", "coverNoiseStrength"),
     "reference_audio_path": ("reference_audio_path", "ref_audio_path", "referenceAudioPath", "refAudioPath"),
     "src_audio_path": ("src_audio_path", "ctx_audio_path", "sourceAudioPath", "srcAudioPath", "ctxAudioPath"),
     "task_type": ("task_type", "taskType"),
     "infer_method": ("infer_method", "inferMethod"),
     "instruction": ("instruction",),
     "track_name": ("track_name", "trackName"),
-    "audio_format": ("audio_format", "audioFormat"),
-    "repainting_start": ("repainting_start", "repaintingStart"),
-    "repainting_end": ("repainting_end", "repaintingEnd"),
-    "repaint_latent_crossfade_frames": ("repaint_latent_crossfade_frames", "repaintLatentCrossfadeFrames"),
-    "repaint_wav_crossfade_sec": ("repaint_wav_crossfade_sec", "repaintWavCrossfadeSec"),
-    "lm_model_path": ("lm_model_path", "lmModelPath"),
+    "track_classes": ("track_classes", "trackClasses", "instruments"),
 }
 _METAS_KEYS = ("metas", "meta", "metadata", "user_metadata", "userMetadata")
 
@@ -90,24 +88,34 @@ class _Lookup:
         return default if v is None else str(v)
 
     def integer(self, name: str, default: int | None = None) -> int | None:
+        """Upstream's ``_to_int``: an int as is, else ``int(str(v))``; anything else (``120.5``, ``"120.0"``,
+        ``"abc"``) silently falls back to the default, so a float bpm is ignored, not rounded."""
         v = self.get(name)
-        if v is None or (isinstance(v, str) and not v.strip()):
+        if v is None:
+            return default
+        if isinstance(v, int):
+            return int(v)
+        text = str(v).strip()
+        if not text:
             return default
         try:
-            return int(v) if not isinstance(v, float) else int(round(v))
-        except (TypeError, ValueError):
-            try:
-                return int(round(float(v)))
-            except (TypeError, ValueError):
-                return default
+            return int(text)
+        except ValueError:
+            return default
 
     def number(self, name: str, default: float | None = None) -> float | None:
+        """Upstream's ``_to_float``: ``float(str(v))``, junk falls back to the default."""
         v = self.get(name)
-        if v is None or (isinstance(v, str) and not v.strip()):
+        if v is None:
+            return default
+        if isinstance(v, float):
+            return v
+        text = str(v).strip()
+        if not text:
             return default
         try:
-            return float(v)
-        except (TypeError, ValueError):
+            return float(text)
+        except ValueError:
             return default
 
     def flag(self, name: str, default: bool = False) -> bool:
@@ -120,10 +128,16 @@ class _Lookup:
         return default if text == "" else text in {"1", "true", "yes", "y", "on"}
 
 
+#: Upstream's repaint_mode values (GenerateMusicRequest.repaint_mode, a Literal).
+REPAINT_MODES = ("conservative", "balanced", "aggressive")
+
+
 class TaskRequest(BaseModel):
     """A validated ``/release_task`` request. ``None`` means "not given": the engine chooses and reports."""
 
     task_type: TaskType = TaskType.text2music
+    #: The task_type as sent; differs from ``task_type`` for upstream's "cover-nofsq" (rendered as a cover).
+    task_label: str = "text2music"
     prompt: str = ""
     lyrics: str = ""
     vocal_language: str = "en"
@@ -148,6 +162,8 @@ class TaskRequest(BaseModel):
     audio_cover_strength: float = 1.0
     repaint_latent_crossfade_frames: int = 10
     repaint_wav_crossfade_sec: float = 0.0
+    repaint_mode: str = "balanced"
+    repaint_strength: float = 0.5
     src_audio_path: str | None = None
     reference_audio_path: str | None = None
 
@@ -192,11 +208,10 @@ def parse_task_request(raw: dict[str, Any]) -> TaskRequest:
     q = _Lookup(raw)
     task_text = q.text("task_type", "text2music").strip() or "text2music"
     try:
-        task = TaskType(task_text)
+        task = TaskType.cover if task_text == contract.COVER_NOFSQ else TaskType(task_text)
     except ValueError:
-        raise RequestError(
-            f"task_type {task_text!r} is not supported: use one of {', '.join(t.value for t in TaskType)}"
-        ) from None
+        allowed = ", ".join([t.value for t in TaskType] + [contract.COVER_NOFSQ])
+        raise RequestError(f"task_type {task_text!r} is not supported: use one of {allowed}") from None
 
     bpm = q.integer("bpm")
     if bpm is not None and bpm <= 0:
@@ -238,15 +253,24 @@ def parse_task_request(raw: dict[str, Any]) -> TaskRequest:
 
     start = q.number("repainting_start", 0.0) or 0.0
     end = q.number("repainting_end")
-    if end is not None and end < 0:
-        end = None
+    if not end or end < 0:
+        end = None  # upstream passes `repainting_end or -1`: 0, -1 and absent all mean "to the end"
     if start < 0:
         raise RequestError("repainting_start must be >= 0 seconds")
     if end is not None and end <= start:
         raise RequestError(f"repainting_end ({end:g} s) must be after repainting_start ({start:g} s), or -1 for the end")
 
+    repaint_mode = q.text("repaint_mode", "balanced").strip() or "balanced"
+    if repaint_mode not in REPAINT_MODES:
+        # Upstream's request model refuses it too (a Literal), though there it surfaces as a server error.
+        raise RequestError(f"repaint_mode {repaint_mode!r} is not supported: use one of {', '.join(REPAINT_MODES)}")
+    repaint_strength = q.number("repaint_strength", 0.5)
+    if repaint_strength is None or not 0.0 <= repaint_strength <= 1.0:
+        raise RequestError("repaint_strength must be within 0.0..1.0")
+
     return TaskRequest(
         task_type=task,
+        task_label=task_text,
         prompt=q.text("prompt"),
         lyrics=q.text("lyrics"),
         vocal_language=q.text("vocal_language", "en") or "en",
@@ -271,6 +295,8 @@ def parse_task_request(raw: dict[str, Any]) -> TaskRequest:
         audio_cover_strength=strength,
         repaint_latent_crossfade_frames=max(q.integer("repaint_latent_crossfade_frames", 10) or 0, 0),
         repaint_wav_crossfade_sec=max(q.number("repaint_wav_crossfade_sec", 0.0) or 0.0, 0.0),
+        repaint_mode=repaint_mode,
+        repaint_strength=repaint_strength,
         src_audio_path=q.text("src_audio_path").strip() or None,
         reference_audio_path=q.text("reference_audio_path").strip() or None,
     )

@@ -7,20 +7,21 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from acekit.contract import TaskType
+from acekit import contract
 
 SERVICE_NAME = "acekit reference engine (not ACE-Step)"
 VERSION = "1.0"
 DEFAULT_MODELS = ("acestep-v15-turbo", "acestep-v15-base")
 DEFAULT_LM_MODEL = "acestep-5Hz-lm-0.6B"
-#: What upstream derives from the checkpoint's is_turbo flag (acestep/constants.py).
-TURBO_TASKS = (TaskType.text2music, TaskType.repaint, TaskType.cover)
-BASE_TASKS = tuple(TaskType)
 
 
 def supported_task_types(model: str) -> list[str]:
-    """Upstream's derivation: turbo checkpoints claim text2music/repaint/cover, all others all six."""
-    return [t.value for t in (TURBO_TASKS if "turbo" in model.lower() else BASE_TASKS)]
+    """Upstream's derivation, in its order: turbo checkpoints claim TASK_TYPES_TURBO, all others TASK_TYPES_BASE.
+
+    Upstream reads ``is_turbo`` from the checkpoint's config.json; we have no checkpoints, so the name decides.
+    """
+    turbo = "turbo" in model.lower()
+    return list(contract.UPSTREAM_TASK_TYPES_TURBO if turbo else contract.UPSTREAM_TASK_TYPES_BASE)
 
 
 class ReferenceSettings(BaseModel):
@@ -35,6 +36,8 @@ class ReferenceSettings(BaseModel):
     task_timeout_s: float = Field(default=3600.0, gt=0)
     models: tuple[str, ...] = DEFAULT_MODELS
     initial_avg_job_seconds: float = 5.0
+    #: The LM the server names in every result's ``lm_model`` (upstream: ACESTEP_LM_MODEL_PATH), used or not.
+    lm_model: str = Field(default_factory=lambda: os.environ.get("ACESTEP_LM_MODEL_PATH") or DEFAULT_LM_MODEL)
 
     @property
     def default_model(self) -> str:
@@ -46,7 +49,8 @@ class ReferenceSettings(BaseModel):
 
     @classmethod
     def from_env(cls, output_dir: Path, **overrides) -> "ReferenceSettings":
-        """Defaults from upstream's environment names (ACESTEP_API_KEY, ACESTEP_QUEUE_MAXSIZE, ACESTEP_QUEUE_WORKERS)."""
+        """Defaults from upstream's environment names (ACESTEP_API_KEY, ACESTEP_QUEUE_MAXSIZE, ACESTEP_QUEUE_WORKERS,
+        ACESTEP_LM_MODEL_PATH)."""
         env = {
             "api_key": os.environ.get("ACESTEP_API_KEY") or None,
             "queue_maxsize": int(os.environ.get("ACESTEP_QUEUE_MAXSIZE", "200")),
