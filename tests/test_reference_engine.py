@@ -176,11 +176,25 @@ def test_extract_separates_drums_from_bass() -> None:
     assert corr(envelope(drums), true["drums"]) > max(corr(envelope(drums), true[s]) for s in ("bass", "keys")) + 0.2
 
 
-def test_complete_extends_and_keeps_the_source() -> None:
-    src = E.render_text2music(spec(duration_s=10), seed=1)
-    out = E.complete(src, spec(), seed=3, duration_s=16.0)
-    assert len(out) == 16 * SR and np.array_equal(out[: 10 * SR], src)
-    assert np.sqrt(np.mean(out[12 * SR:] ** 2)) > 0.05
+def test_complete_adds_the_named_tracks_under_the_source() -> None:
+    # Upstream's complete adds accompaniment to the input (vocals -> full song), at the source's length.
+    s10 = spec(duration_s=10)
+    lead = E.render_stem(s10, "lead", seed=1)  # stand-in for a lone vocal/lead take
+    out = E.complete(lead, spec(), seed=3, tracks=["drums", "bass"])
+    assert out.shape == lead.shape
+    added = out - np.tanh(lead) * 0.95  # what complete put under the (limited) source
+    true = {stem: E.render_stem(s10, stem, seed=3) for stem in ("drums", "bass", "keys")}
+    corr = lambda a, b: float(np.corrcoef(a[:, 0], b[:, 0])[0, 1])  # noqa: E731
+    both = true["drums"] + true["bass"]
+    assert corr(added, both) > 0.9 and corr(added, true["keys"]) < 0.3
+    assert corr(out, lead) > 0.1  # the source is still in the mix
+
+
+def test_complete_with_a_longer_duration_carries_the_accompaniment_on() -> None:
+    src = E.render_stem(spec(duration_s=10), "lead", seed=1)
+    out = E.complete(src, spec(), seed=3, tracks=["drums"], duration_s=16.0)
+    assert len(out) == 16 * SR
+    assert np.sqrt(np.mean(out[12 * SR:] ** 2)) > 0.05  # accompaniment alone after the source ends
 
 
 def test_spec_rejects_unknown_metre() -> None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# complete.sh SRC TRACKS [DURATION]: add TRACKS (comma-separated, e.g. drums,bass) around SRC,
-# optionally to a total of DURATION seconds. Musical options from the environment as in text2music.sh.
+# complete.sh SRC TRACKS [DURATION]: add accompaniment TRACKS (comma-separated, e.g. drums,bass) to SRC
+# (e.g. a vocal -> full song); the output is as long as SRC unless DURATION asks for more. Musical options from the environment as in text2music.sh.
 # stdout: the task id, then one audio path per line. Exit: 0 ok, 2 usage, 3 server error, 4 task failed.
 set -euo pipefail
 source "$(dirname "$0")/api.sh"

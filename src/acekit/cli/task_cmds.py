@@ -515,7 +515,8 @@ def complete(
     poll_interval_s: PollOpt = 1.0,
     timeout_s: TimeoutOpt = 1800.0,
 ) -> None:
-    """Complete SRC with the given stems (--track, repeatable). Upstream says this needs a base model."""
+    """Add accompaniment stems (--track, repeatable) to SRC, e.g. a vocal -> full song; as long as SRC unless
+    --duration asks for more. To extend a clip instead, repaint past its end. Upstream says this needs a base model."""
     if not track:
         fail(f"complete needs at least one --track, e.g. --track drums --track bass (stems: {_TRACKS_HELP})",
              ExitCode.usage, json_output=as_json)

@@ -471,19 +471,16 @@ def extract(source: np.ndarray, *, track: str) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def complete(source: np.ndarray, spec: MusicSpec, *, seed: int, duration_s: float,
-             crossfade_s: float = 0.5) -> np.ndarray:
-    """Extend ``source`` to ``duration_s``: the source stays bit-identical, new material follows on
-    ``spec``'s grid, faded in over ``crossfade_s`` after the source's end (the source's tail rings out)."""
-    n_out = max(_pos(duration_s), len(source))
-    out = _fit_length(source.astype(np.float32), n_out).copy()
-    a = len(source)
-    if n_out <= a:
-        return out
-    new = render_text2music(MusicSpec(spec.bpm, spec.key, spec.time_signature, n_out / SAMPLE_RATE), seed=seed)
-    x = min(_pos(crossfade_s), n_out - a)
-    cont = new[a:].copy()
-    if x > 0:
-        cont[:x] *= np.linspace(0.0, 1.0, x, dtype=np.float32)[:, None]
-    out[a:] = cont
-    return out
+def complete(source: np.ndarray, spec: MusicSpec, *, seed: int, tracks: list[str],
+             duration_s: float | None = None) -> np.ndarray:
+    """Upstream's complete: ``source`` with accompaniment for ``tracks`` added on ``spec``'s grid and key
+    (e.g. vocals -> full song). As long as the source, unless ``duration_s`` asks for more: then the
+    accompaniment carries on alone past the source's end. No tracks named: drums, bass and keys.
+    """
+    n_out = max(_pos(duration_s), len(source)) if duration_s else len(source)
+    out = _fit_length(source.astype(np.float32), n_out)
+    stems = sorted({STEM_FOR_TRACK.get(t.lower(), "lead") for t in tracks}) or ["bass", "drums", "keys"]
+    sub = MusicSpec(spec.bpm, spec.key, spec.time_signature, n_out / SAMPLE_RATE)
+    for stem in stems:
+        out = out + render_stem(sub, stem, seed=seed)
+    return _finish(out)

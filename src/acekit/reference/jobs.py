@@ -23,7 +23,7 @@ from acekit.contract import SOURCE_TASKS, TaskStatus, TaskType
 from acekit.keys import Key, parse_key
 from acekit.reference import engine
 from acekit.reference.audio_io import AudioDecodeError, load_audio, write_audio
-from acekit.reference.params import TaskRequest, track_from_instruction
+from acekit.reference.params import TaskRequest, track_from_instruction, tracks_from_instruction
 from acekit.reference.settings import ReferenceSettings
 
 log = logging.getLogger("acekit.reference")
@@ -31,7 +31,6 @@ log = logging.getLogger("acekit.reference")
 STATUS_INT = {"queued": TaskStatus.running, "running": TaskStatus.running,
               "succeeded": TaskStatus.succeeded, "failed": TaskStatus.failed}
 _DEFAULT_TEXT2MUSIC_S = 30.0
-_DEFAULT_COMPLETE_EXTRA_S = 30.0
 
 
 class QueueFull(RuntimeError):
@@ -145,8 +144,8 @@ def render(req: TaskRequest, plan: Plan, seed: int, source: np.ndarray | None) -
         track = track_from_instruction(req.instruction, req.track_name) or "drums"
         return engine.extract(source, track=track)
     if task == TaskType.complete:
-        target = req.audio_duration or min(len(source) / engine.SAMPLE_RATE + _DEFAULT_COMPLETE_EXTRA_S, 600.0)
-        return engine.complete(source, spec, seed=seed, duration_s=target)
+        tracks = tracks_from_instruction(req.instruction, req.track_classes)
+        return engine.complete(source, spec, seed=seed, tracks=tracks, duration_s=req.audio_duration)
     raise ValueError(f"unhandled task {task}")
 
 

@@ -157,6 +157,7 @@ class TaskRequest(BaseModel):
     lm_model_path: str | None = None
     instruction: str = ""
     track_name: str = ""
+    track_classes: list[str] = []  # complete: the stems to add, when the instruction names none
     repainting_start: float = 0.0
     repainting_end: float | None = None  # None / -1: end of source
     audio_cover_strength: float = 1.0
@@ -201,6 +202,24 @@ def _seeds(value: Any) -> list[int]:
         except (TypeError, ValueError) as exc:
             raise RequestError(f"seed {value!r} is not an integer (or comma-separated integers)") from exc
     return out
+
+
+def _text_list(value: Any) -> list[str]:
+    """A list field as upstream reads it: a list (repeated form field), a JSON list, or comma-separated text."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = text.strip("[]").split(",")
+        else:
+            value = text.split(",")
+    if not isinstance(value, (list, tuple)):
+        value = [value]
+    return [str(v).strip() for v in value if str(v).strip()]
 
 
 def parse_task_request(raw: dict[str, Any]) -> TaskRequest:
@@ -290,6 +309,7 @@ def parse_task_request(raw: dict[str, Any]) -> TaskRequest:
         lm_model_path=q.text("lm_model_path").strip() or None,
         instruction=q.text("instruction"),
         track_name=q.text("track_name"),
+        track_classes=_text_list(q.get("track_classes")),
         repainting_start=start,
         repainting_end=end,
         audio_cover_strength=strength,
@@ -300,6 +320,16 @@ def parse_task_request(raw: dict[str, Any]) -> TaskRequest:
         src_audio_path=q.text("src_audio_path").strip() or None,
         reference_audio_path=q.text("reference_audio_path").strip() or None,
     )
+
+
+def tracks_from_instruction(instruction: str, track_classes: list[str] | None = None) -> list[str]:
+    """Every stem an instruction names ("Complete the input track with DRUMS | BASS:" -> drums, bass),
+    else the ``track_classes`` field."""
+    words = instruction.replace(":", " ").replace("|", " ").replace(",", " ").split()
+    named = [w.lower() for w in words if w.lower() in contract.TRACK_NAMES]
+    if named:
+        return list(dict.fromkeys(named))
+    return [t.strip().lower() for t in track_classes or [] if t.strip().lower() in contract.TRACK_NAMES]
 
 
 def track_from_instruction(instruction: str, track_name: str = "") -> str | None:
