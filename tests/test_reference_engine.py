@@ -182,12 +182,12 @@ def test_complete_adds_the_named_tracks_under_the_source() -> None:
     lead = E.render_stem(s10, "lead", seed=1)  # stand-in for a lone vocal/lead take
     out = E.complete(lead, spec(), seed=3, tracks=["drums", "bass"])
     assert out.shape == lead.shape
-    added = out - np.tanh(lead) * 0.95  # what complete put under the (limited) source
     true = {stem: E.render_stem(s10, stem, seed=3) for stem in ("drums", "bass", "keys")}
     corr = lambda a, b: float(np.corrcoef(a[:, 0], b[:, 0])[0, 1])  # noqa: E731
-    both = true["drums"] + true["bass"]
-    assert corr(added, both) > 0.9 and corr(added, true["keys"]) < 0.3
-    assert corr(out, lead) > 0.1  # the source is still in the mix
+    # the named stems are what was added, the unnamed one is not; the source stays in the mix
+    assert corr(out, true["drums"] + true["bass"]) > 0.8 and abs(corr(out, true["keys"])) < 0.3
+    assert corr(out, lead) > 0.1
+    assert np.abs(out).max() < 0.95  # headroom kept: no limiter clipping
 
 
 def test_complete_with_a_longer_duration_carries_the_accompaniment_on() -> None:
