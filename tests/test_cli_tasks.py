@@ -223,6 +223,19 @@ def test_repaint_past_the_end_warns_that_the_clip_is_extended(
     assert sf.info(doc["files"][0]["audio"]).duration == pytest.approx(12.0, abs=0.05)
 
 
+def test_lego_region_limits_the_new_stem(reference_server: str, source_wav: Path, tmp_path: Path) -> None:
+    result = run("lego", str(source_wav), "--track", "bass", "--start", "2", "--end", "6", "--batch", "1",
+                 "--format", "wav", "--model", "acestep-v15-base", "--server", reference_server,
+                 "--out", str(tmp_path), "--json", *POLL)
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    card = _sidecar(Path(doc["files"][0]["audio"]))
+    assert card["request"]["repainting_start"] == 2.0 and card["request"]["repainting_end"] == 6.0
+    stem, sr = sf.read(doc["files"][0]["audio"], dtype="float32", always_2d=True)
+    rms = lambda a, b: float(np.sqrt(np.mean(stem[int(a * sr):int(b * sr)] ** 2)))  # noqa: E731
+    assert rms(2.5, 5.5) > 0.01 and rms(0, 1.9) < 1e-4 and rms(6.1, 10) < 1e-4
+
+
 def test_base_only_task_on_a_turbo_model_warns_and_base_model_does_not(
     reference_server: str, source_wav: Path, tmp_path: Path
 ) -> None:
@@ -252,6 +265,7 @@ USAGE_CASES = [
     (["cover", "{src}", "--strength", "1.5"], "--strength must be between 0 and 1"),
     (["cover", "{src}", "--reference", "{missing}"], "reference audio"),
     (["lego", "{src}", "--track", "kazoo"], "choose from"),
+    (["lego", "{src}", "--track", "bass", "--start", "6", "--end", "3"], "--start (6 s) must be before --end (3 s)"),
     (["lego", "{src}"], "--track"),
     (["complete", "{src}"], "at least one --track"),
     (["generate", "--out", "{src}"], "is a file: give a folder"),

@@ -35,7 +35,7 @@ HANG_GUARD_S = 90
 _KIT_VARS = frozenset({
     "ACEKIT_SERVER", "ACESTEP_URL", "ACESTEP_API_KEY", "OUT_DIR", "POLL_S", "UNKNOWN_GRACE_S", "TIMEOUT_S",
     "PROMPT", "LYRICS", "BPM", "KEY_SCALE", "TIME_SIGNATURE", "AUDIO_DURATION", "AUDIO_FORMAT",
-    "INFERENCE_STEPS", "SEED", "BATCH_SIZE", "MODEL", "THINKING", "VOCAL_LANGUAGE",
+    "INFERENCE_STEPS", "SEED", "BATCH_SIZE", "MODEL", "THINKING", "VOCAL_LANGUAGE", "START", "END", "RETRIES_429",
 })
 
 _missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
@@ -181,6 +181,18 @@ def test_lego_returns_a_bass_stem_as_long_as_the_source(
     spectrum = np.abs(np.fft.rfft(out.mean(axis=1)))
     freqs = np.fft.rfftfreq(len(out), 1 / SR)
     assert spectrum[freqs < 300].sum() > 0.8 * spectrum.sum()  # a bass line, not the mix
+
+
+def test_lego_region_from_start_and_end(reference_server: str, source_wav: Path, tmp_path: Path) -> None:
+    proc = run_kit("lego.sh", source_wav, "bass", server=reference_server, cwd=tmp_path, START="2", END="6", **EDIT_ENV)
+    assert proc.returncode == EXIT_OK, proc.stderr
+    _, paths = outputs(proc)
+    card, out = sidecar(tmp_path / paths[0]), read(tmp_path / paths[0])
+    assert card["request"]["repainting_start"] == 2 and card["request"]["repainting_end"] == 6
+    rms = lambda a, b: float(np.sqrt(np.mean(out[int(a * SR):int(b * SR)] ** 2)))  # noqa: E731
+    assert rms(2.5, 5.5) > 0.01 and rms(0, 1.9) < 1e-4 and rms(6.1, 10) < 1e-4
+    bad = run_kit("lego.sh", source_wav, "bass", server=reference_server, cwd=tmp_path, START="6", END="3")
+    assert bad.returncode == 2 and "START (6 s) must be before END (3 s)" in bad.stderr
 
 
 def test_extract_returns_a_drum_stem(reference_server: str, source_wav: Path, tmp_path: Path) -> None:

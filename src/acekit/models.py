@@ -209,6 +209,21 @@ class Text2MusicRequest(TaskRequest):
     task_type: Literal[TaskType.text2music] = TaskType.text2music
 
 
+def _check_region(start: float, end: float) -> None:
+    """A source region in seconds: 0 <= start < end, or end -1 for "to the end" (upstream's convention)."""
+    if start < 0:
+        raise ValueError(f"repainting_start must be >= 0 s (got {start:g})")
+    if end == -1:
+        return
+    if end < 0:
+        raise ValueError(f"repainting_end must be > repainting_start, or -1 for 'to the end' (got {end:g})")
+    if end <= start:
+        raise ValueError(
+            f"repainting_start ({start:g} s) must be before repainting_end ({end:g} s); "
+            f"use repainting_end=-1 to go to the end"
+        )
+
+
 class RepaintRequest(TaskRequest):
     """Regenerate ``repainting_start``..``repainting_end`` seconds of the source (-1 = to the end)."""
 
@@ -220,13 +235,6 @@ class RepaintRequest(TaskRequest):
     repaint_strength: float | None = None
     repaint_latent_crossfade_frames: int | None = None
     repaint_wav_crossfade_sec: float | None = None
-
-    @field_validator("repainting_start")
-    @classmethod
-    def _start(cls, v: float) -> float:
-        if v < 0:
-            raise ValueError(f"repainting_start must be >= 0 s (got {v:g})")
-        return v
 
     @field_validator("repaint_strength")
     @classmethod
@@ -242,16 +250,7 @@ class RepaintRequest(TaskRequest):
 
     @model_validator(mode="after")
     def _region(self) -> "RepaintRequest":
-        end = self.repainting_end
-        if end == -1:
-            return self
-        if end < 0:
-            raise ValueError(f"repainting_end must be > repainting_start, or -1 for 'to the end' (got {end:g})")
-        if end <= self.repainting_start:
-            raise ValueError(
-                f"repainting_start ({self.repainting_start:g} s) must be before repainting_end ({end:g} s); "
-                f"use repainting_end=-1 to repaint to the end"
-            )
+        _check_region(self.repainting_start, self.repainting_end)
         return self
 
 
@@ -289,9 +288,21 @@ class _TrackRequest(TaskRequest):
 
 
 class LegoRequest(_TrackRequest):
-    """Generate one stem (``track``) that fits the source audio."""
+    """Generate one stem (``track``) that fits the source audio, optionally only in a region.
+
+    Upstream masks lego like repaint: ``repainting_start``..``repainting_end`` seconds (-1 = to the end).
+    """
 
     task_type: Literal[TaskType.lego] = TaskType.lego
+    repainting_start: float | None = None
+    repainting_end: float | None = None
+
+    @model_validator(mode="after")
+    def _region(self) -> "LegoRequest":
+        if self.repainting_start is not None or self.repainting_end is not None:
+            _check_region(self.repainting_start or 0.0,
+                          -1.0 if self.repainting_end is None else self.repainting_end)
+        return self
 
 
 class ExtractRequest(_TrackRequest):

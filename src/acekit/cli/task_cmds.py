@@ -251,8 +251,10 @@ def _region_warnings(request: Any, src: Path | None) -> list[str]:
         raise _UsageError(f"--start ({start:g} s) is at or past the end of SRC ({length_s:.1f} s): "
                           "choose a region inside the clip")
     if end is not None and end > length_s:
-        return [f"--end ({end:g} s) is past the end of SRC ({length_s:.1f} s): the output is extended to {end:g} s "
-                "(use --end -1 to repaint to the end without extending)"]
+        if request.task_type == TaskType.repaint:
+            return [f"--end ({end:g} s) is past the end of SRC ({length_s:.1f} s): the output is extended to "
+                    f"{end:g} s (use --end -1 to repaint to the end without extending)"]
+        return [f"--end ({end:g} s) is past the end of SRC ({length_s:.1f} s): the new stem stops where SRC does"]
     return []
 
 
@@ -436,54 +438,76 @@ def cover(
               api_key=api_key, as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
 
 
-def _track_command(task: TaskType, doc: str):
-    """lego and extract take the same options: one --track."""
-
-    def command(
-        src: SourceArg,
-        track: Annotated[str, typer.Option("--track", help=f"The stem: {_TRACKS_HELP}.", show_default=False)],
-        prompt: PromptOpt = "",
-        lyrics: LyricsOpt = "",
-        lyrics_file: LyricsFileOpt = None,
-        bpm: BpmOpt = None,
-        key: KeyOpt = None,
-        time_signature: MeterOpt = None,
-        steps: StepsOpt = None,
-        seed: SeedOpt = None,
-        model: ModelOpt = None,
-        thinking: ThinkingOpt = None,
-        audio_format: FormatOpt = None,
-        batch: BatchOpt = None,
-        out: OutOpt = Path("."),
-        name: NameOpt = None,
-        extra: ExtraOpt = None,
-        server: ServerOpt = None,
-        api_key: ApiKeyOpt = None,
-        as_json: JsonOpt = False,
-        poll_interval_s: PollOpt = 1.0,
-        timeout_s: TimeoutOpt = 1800.0,
-    ) -> None:
-        with cli_errors(json_output=as_json):
-            fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
-                                    time_signature=time_signature, steps=steps, seed=seed, model=model,
-                                    thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
-        fields["track"] = track  # the request model builds the instruction (contract.instruction_for)
-        _run_task(task, fields, src=src, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
-                  poll_interval_s=poll_interval_s, timeout_s=timeout_s)
-
-    command.__name__ = task.value
-    command.__doc__ = doc
-    return command
+def lego(
+    src: SourceArg,
+    track: Annotated[str, typer.Option("--track", help=f"The stem: {_TRACKS_HELP}.", show_default=False)],
+    start: Annotated[Optional[float], typer.Option(
+        "--start", help="Only from here, seconds (default: the whole clip).")] = None,
+    end: Annotated[Optional[float], typer.Option("--end", help="Only up to here, seconds; -1 = to the end.")] = None,
+    prompt: PromptOpt = "",
+    lyrics: LyricsOpt = "",
+    lyrics_file: LyricsFileOpt = None,
+    bpm: BpmOpt = None,
+    key: KeyOpt = None,
+    time_signature: MeterOpt = None,
+    steps: StepsOpt = None,
+    seed: SeedOpt = None,
+    model: ModelOpt = None,
+    thinking: ThinkingOpt = None,
+    audio_format: FormatOpt = None,
+    batch: BatchOpt = None,
+    out: OutOpt = Path("."),
+    name: NameOpt = None,
+    extra: ExtraOpt = None,
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: JsonOpt = False,
+    poll_interval_s: PollOpt = 1.0,
+    timeout_s: TimeoutOpt = 1800.0,
+) -> None:
+    """Add one stem (--track) that fits SRC, optionally only in --start..--end. Upstream says this needs a
+    base (non-turbo) model: see `acekit models`."""
+    with cli_errors(json_output=as_json):
+        fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
+                                time_signature=time_signature, steps=steps, seed=seed, model=model,
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+    fields.update(track=track, repainting_start=start, repainting_end=end)
+    _run_task(TaskType.lego, fields, src=src, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
+              poll_interval_s=poll_interval_s, timeout_s=timeout_s)
 
 
-lego = _track_command(
-    TaskType.lego,
-    "Add one stem (--track) that fits SRC. Upstream says this needs a base (non-turbo) model: see `acekit models`.",
-)
-extract = _track_command(
-    TaskType.extract,
-    "Extract one stem (--track) from SRC. Upstream says this needs a base (non-turbo) model: see `acekit models`.",
-)
+def extract(
+    src: SourceArg,
+    track: Annotated[str, typer.Option("--track", help=f"The stem: {_TRACKS_HELP}.", show_default=False)],
+    prompt: PromptOpt = "",
+    lyrics: LyricsOpt = "",
+    lyrics_file: LyricsFileOpt = None,
+    bpm: BpmOpt = None,
+    key: KeyOpt = None,
+    time_signature: MeterOpt = None,
+    steps: StepsOpt = None,
+    seed: SeedOpt = None,
+    model: ModelOpt = None,
+    thinking: ThinkingOpt = None,
+    audio_format: FormatOpt = None,
+    batch: BatchOpt = None,
+    out: OutOpt = Path("."),
+    name: NameOpt = None,
+    extra: ExtraOpt = None,
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: JsonOpt = False,
+    poll_interval_s: PollOpt = 1.0,
+    timeout_s: TimeoutOpt = 1800.0,
+) -> None:
+    """Extract one stem (--track) from SRC. Upstream says this needs a base (non-turbo) model: see `acekit models`."""
+    with cli_errors(json_output=as_json):
+        fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
+                                time_signature=time_signature, steps=steps, seed=seed, model=model,
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+    fields["track"] = track  # the request model builds the instruction (contract.instruction_for)
+    _run_task(TaskType.extract, fields, src=src, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
+              poll_interval_s=poll_interval_s, timeout_s=timeout_s)
 
 
 def complete(
