@@ -214,7 +214,18 @@ def test_verdicts_per_task_and_backend_with_thresholds(soup: BeautifulSoup, two_
     # side by side: both backends are columns
     comp = soup.select_one("table.comparison")
     assert comp is not None
-    assert [th.get_text(strip=True) for th in comp.select("thead th")][1:] == ["direct (reference)", "gated (reference)"]
+    assert [th.get_text(strip=True) for th in comp.select("thead th")][1:] == [
+        "direct (reference)", "gated (reference)", "DAW tab"]
+    # the last column is the tab decision computed from the same judgements as the cards
+    from acekit.report.runs import all_records, load_runs
+    from acekit.report.verdicts import judge_all, tab_plan
+
+    judged = judge_all(all_records(load_runs([two_backend_run])))
+    for row in comp.select("tbody tr"):
+        task = row.select_one("td").get_text(strip=True)
+        assert row.select_one("td.tab-plan").get_text(strip=True) == tab_plan(judged, task)
+    md = (two_backend_run / "report.md").read_text()
+    assert "## DAW tabs across backends" in md and f"**{tab_plan(judged, 'text2music')}**" in md
 
 
 def test_reference_results_are_labelled_not_ace_step(soup: BeautifulSoup, two_backend_run: Path) -> None:

@@ -25,6 +25,7 @@ from acekit.report.verdicts import (
     quality_passed,
     relevant_checks,
     seconds_per_audio_second,
+    tab_plan,
 )
 
 KEY_GOT = ("key.key", "key.estimated", "key.estimated_key", "key.key", "key.detected")
@@ -157,12 +158,13 @@ def build_report(
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(resources.files("acekit.report").joinpath("template.html.j2").read_text())
     any_ref = any(b["is_reference"] for b in backends)
+    all_tasks = [t for t in order if any(t in j for j in judgements.values())]
     html = template.render(
         title="acekit matrix report" + (" — reference engine" if any_ref and len(backends) == 1 else ""),
         version=__version__, generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         run_ids=[r.run_id for r in runs], run_dirs=[str(r.run_dir) for r in runs], n_records=len(records),
-        backends=backends, judgements=judgements,
-        all_tasks=[t for t in order if any(t in j for j in judgements.values())],
+        backends=backends, judgements=judgements, all_tasks=all_tasks,
+        tab_plans={t: tab_plan(judgements, t) for t in all_tasks},
         figures=figures, memory_known=any(r.peak_gpu_memory_mb is not None for r in records),
         task_sections=[dict(task=t, rows=sections[t]) for t in order if t in sections],
         thresholds=th_rows, n_embedded=n_embedded, pct=_fmt_pct, num=_fmt_num, mem=_fmt_mem,
@@ -194,6 +196,14 @@ def markdown_summary(runs: list[LoadedRun], backends: list[dict[str, Any]],
                 f"| {b['label']} | {j.task} | **{j.verdict.value}** | {j.model or '–'} | {j.ok}/{j.cases} | "
                 f"{_fmt_pct(j.scores.get('quality_rate'))} | {_fmt_num(j.scores.get('seconds_per_audio_second'))} | "
                 f"{_fmt_mem(j.cost.peak_gpu_memory_mb)} |")
+    if len(backends) > 1:
+        tasks = [t.value for t in contract.TaskType if any(t.value in j for j in judgements.values())]
+        lines += ["", "## DAW tabs across backends", "", "| task | " + " | ".join(b["label"] for b in backends)
+                  + " | DAW tab |", "|---|" + "---|" * len(backends) + "---|"]
+        for t in tasks:
+            cells = [judgements.get(b["label"], {}).get(t) for b in backends]
+            lines.append(f"| {t} | " + " | ".join(c.verdict.value if c else "not run" for c in cells)
+                         + f" | **{tab_plan(judgements, t)}** |")
     lines += ["", "## Recommended DAW UI parameters", "",
               "| backend | task | bpm | default steps | max duration | cover strength | repaint min region | tracks |",
               "|---|---|---|---|---|---|---|---|"]

@@ -362,3 +362,28 @@ def judge_all(records: Sequence[CaseRecord], thresholds: Thresholds = DEFAULT_TH
         tasks = sorted({r.task for r in records if r.server == backend}, key=order.index)
         out[backend] = {t: judge_task(records, backend=backend, task=t, thresholds=thresholds) for t in tasks}
     return out
+
+
+def tab_plan(judgements: dict[str, dict[str, TaskJudgement]], task: str) -> str:
+    """What the plugin should do with ``task``'s tab, across backends (the T4-versus-Spark answer in one line).
+
+    viable -> ship the tab there; marginal -> ship it marked beta; not viable / untested / not run -> hide it.
+    """
+    groups: dict[str, list[str]] = {"ship": [], "beta": [], "hide": []}
+    for backend in sorted(judgements):
+        j = judgements[backend].get(task)
+        verdict = j.verdict if j else Verdict.untested
+        key = {Verdict.viable: "ship", Verdict.marginal: "beta"}.get(verdict, "hide")
+        groups[key].append(backend)
+    if groups["ship"] and not groups["beta"] and not groups["hide"]:
+        return "ship on every backend"
+    if not groups["ship"] and not groups["beta"]:
+        return "no tab on any backend"
+    parts = []
+    if groups["ship"]:
+        parts.append("ship on " + ", ".join(groups["ship"]))
+    if groups["beta"]:
+        parts.append("beta on " + ", ".join(groups["beta"]))
+    if groups["hide"]:
+        parts.append("hide on " + ", ".join(groups["hide"]))
+    return "; ".join(parts)
