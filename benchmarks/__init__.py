@@ -1,1 +1,1 @@
-"""Benchmark scripts: each prints figures; none asserts timings (see docs/TEAM.md)."""
+"""Benchmark scripts: each prints figures (`make bench`); none asserts timings, which belong here, not in tests."""
