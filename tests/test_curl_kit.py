@@ -115,6 +115,14 @@ def test_text2music_submits_polls_and_downloads_audio_with_the_requested_metas(
     assert copy.read_bytes() == (tmp_path / paths[0]).read_bytes()
 
 
+def test_newer_upstream_formats_download_under_their_own_suffix(reference_server: str, tmp_path: Path) -> None:
+    proc = run_kit("text2music.sh", server=reference_server, cwd=tmp_path, AUDIO_FORMAT="opus", AUDIO_DURATION="10",
+                   BATCH_SIZE="1", OUT_DIR="out")
+    assert proc.returncode == 0, proc.stderr
+    _, files = outputs(proc)
+    assert files[0].suffix == ".opus" and sf.info(str(tmp_path / files[0])).duration == pytest.approx(10, abs=0.1)
+
+
 def test_same_seed_gives_the_same_audio_through_the_kit(reference_server: str, tmp_path: Path) -> None:
     env = {"AUDIO_DURATION": "10", "BPM": "100", "KEY_SCALE": "Am", "SEED": "9", "BATCH_SIZE": "1"}
     a = run_kit("text2music.sh", server=reference_server, cwd=tmp_path, OUT_DIR="a", **env)
@@ -315,6 +323,7 @@ def test_the_old_acestep_url_variable_still_works(reference_server: str, tmp_pat
     ("complete.sh", ("missing.wav", "drums"), {}, "source audio 'missing.wav' does not exist"),
     ("text2music.sh", (), {"BPM": "999"}, "BPM must be a whole number from 30 to 300"),
     ("text2music.sh", (), {"TIME_SIGNATURE": "5/4"}, "TIME_SIGNATURE must be one of"),
+    ("text2music.sh", (), {"AUDIO_FORMAT": "ogg"}, "AUDIO_FORMAT must be one of mp3, wav, flac, opus, aac, wav32"),
     ("poll.sh", (), {}, "usage: poll.sh TASK_ID"),
 ])
 def test_usage_errors_exit_2_before_any_request(script: str, args: tuple[str, ...], env: dict[str, str],

@@ -40,7 +40,7 @@ audio_format = "wav"
 [tasks.text2music]
 [tasks.cover]
 bpm = [100]
-# The backend writes mp3/wav/flac only: the cover request is rejected (400), on purpose.
+# aiff is no format upstream writes: the cover request is rejected (400), on purpose.
 extra = {audio_format = "aiff"}
 """
 

@@ -150,7 +150,8 @@ _validate_musical_env() {
     esac
   fi
   if [[ -n ${AUDIO_FORMAT:-} ]]; then
-    case $AUDIO_FORMAT in wav | mp3 | flac) ;; *) die "$EXIT_USAGE" "AUDIO_FORMAT must be wav, mp3 or flac, got '$AUDIO_FORMAT'" ;; esac
+    # acekit.contract.AUDIO_FORMATS
+    case $AUDIO_FORMAT in mp3 | wav | flac | opus | aac | wav32) ;; *) die "$EXIT_USAGE" "AUDIO_FORMAT must be one of mp3, wav, flac, opus, aac, wav32, got '$AUDIO_FORMAT'" ;; esac
   fi
   if [[ -n ${SEED:-} && ! ${SEED} =~ ^-?[0-9]+$ ]]; then
     die "$EXIT_USAGE" "SEED must be a whole number, got '$SEED'"

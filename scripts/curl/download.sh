@@ -34,8 +34,8 @@ for ((i = 0; i < count; i++)); do
   # Keep the server's file name (as the acekit client does); fall back to TASKID_i.EXT.
   encoded=$(sed -nE 's/.*[?&]path=([^&#]*).*/\1/p' <<<"$path")
   name=$(basename -- "$(printf '%b' "${encoded//%/\\x}")" 2>/dev/null || true)
-  if ! [[ $name =~ ^[A-Za-z0-9._-]+[.](mp3|wav|flac|ogg)$ ]]; then
-    ext=$(sed -nE 's/.*[.](mp3|wav|flac|ogg)([&#].*)?$/\1/p' <<<"$path")
+  if ! [[ $name =~ ^[A-Za-z0-9._-]+[.](mp3|wav|flac|ogg|opus|aac)$ ]]; then
+    ext=$(sed -nE 's/.*[.](mp3|wav|flac|ogg|opus|aac)([&#].*)?$/\1/p' <<<"$path")
     name="${task_id}_$i.${ext:-mp3}"
   fi
   target="$out_dir/$name"

@@ -63,7 +63,7 @@ ModelOpt = Annotated[Optional[str], typer.Option(
     "--model", help="DiT model name (see `acekit models`; default: the server's default).")]
 ThinkingOpt = Annotated[Optional[bool], typer.Option(
     "--thinking/--no-thinking", help="Let the 5 Hz LM plan audio codes and fill missing metas.")]
-FormatOpt = Annotated[Optional[str], typer.Option("--format", help="Audio format: mp3, wav or flac (server default mp3).")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", help=f"Audio format: {', '.join(contract.AUDIO_FORMATS)} (server default mp3).")]
 BatchOpt = Annotated[Optional[int], typer.Option(
     "--batch", help=f"Audios per task, {contract.BATCH_MIN}-{contract.BATCH_MAX} "
                     f"(server default {contract.DEFAULT_BATCH}).")]

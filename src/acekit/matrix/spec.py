@@ -54,6 +54,7 @@ class Axes(BaseModel):
     guidance_scales: list[float | None] | None = None
     prompt: str | None = None
     lyrics: str | None = None
+    # Only formats the analysers decode (libsndfile); the API also offers opus, aac and wav32.
     audio_format: Literal["mp3", "wav", "flac"] | None = None
     # repaint
     repaint_starts_s: list[float] | None = None
