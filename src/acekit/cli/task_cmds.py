@@ -138,6 +138,8 @@ def stats(server: ServerOpt = None, api_key: ApiKeyOpt = None, as_json: JsonOpt 
             return
         jobs = info.jobs
         avg = "" if info.avg_job_seconds is None else f"{info.avg_job_seconds:.2f} s"
+        if avg and not (jobs.succeeded or jobs.failed):
+            avg += " (no job finished yet: the server's initial estimate)"  # upstream starts from a fixed guess
         stdout.print(key_value_table(f"{client.server}/v1/stats", {
             "jobs total": jobs.total, "queued": jobs.queued, "running": jobs.running,
             "succeeded": jobs.succeeded, "failed": jobs.failed,
