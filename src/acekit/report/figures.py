@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 import numpy as np  # noqa: E402
 
 from acekit.matrix.store import CaseRecord  # noqa: E402
@@ -104,6 +105,22 @@ def runtime_plot(records: Sequence[CaseRecord], *, colors: dict[str, str] | None
                   "against clip duration and diffusion steps; colour = backend, marker = task.", _png(fig), "runtime")
 
 
+def _grouped_bars(ax: Axes, values: dict[tuple[str, str], float], colors: dict[str, str] | None) -> list[str]:
+    """One bar per (backend, task), grouped by task, a colour per backend (0 where a backend lacks the task).
+
+    Returns the backends in drawing order.
+    """
+    backends = sorted({b for b, _ in values})
+    tasks = sorted({t for _, t in values})
+    colors = _colors(backends, colors)
+    width = 0.8 / len(backends)
+    for i, b in enumerate(backends):
+        ax.bar(np.arange(len(tasks)) + i * width, [values.get((b, t), 0.0) for t in tasks], width,
+               color=colors[b], label=b)
+    ax.set_xticks(np.arange(len(tasks)) + width * (len(backends) - 1) / 2, tasks)
+    return backends
+
+
 def memory_plot(records: Sequence[CaseRecord], *, colors: dict[str, str] | None = None) -> Figure | None:
     peaks: dict[tuple[str, str], float] = {}
     for r in records:
@@ -112,15 +129,8 @@ def memory_plot(records: Sequence[CaseRecord], *, colors: dict[str, str] | None 
             peaks[k] = max(peaks.get(k, 0.0), r.peak_gpu_memory_mb)
     if not peaks:
         return None
-    backends = sorted({b for b, _ in peaks})
-    tasks = sorted({t for _, t in peaks})
-    colors = _colors(backends, colors)
     fig, ax = plt.subplots(figsize=(8, 3.2))
-    width = 0.8 / len(backends)
-    for i, b in enumerate(backends):
-        xs = np.arange(len(tasks)) + i * width
-        ax.bar(xs, [peaks.get((b, t), 0.0) for t in tasks], width, color=colors[b], label=b)
-    ax.set_xticks(np.arange(len(tasks)) + width * (len(backends) - 1) / 2, tasks)
+    _grouped_bars(ax, peaks, colors)
     _style(ax, "Peak GPU memory per task", "", "MB")
     ax.legend(fontsize=8, frameon=False)
     return Figure("Memory", "Highest peak GPU memory reported per task (gateway telemetry).", _png(fig), "memory")
@@ -165,16 +175,8 @@ def key_plot(records: Sequence[CaseRecord], *, colors: dict[str, str] | None = N
             scores[(r.server, r.task)].append(s)
     if not scores:
         return None
-    backends = sorted({b for b, _ in scores})
-    tasks = sorted({t for _, t in scores})
-    colors = _colors(backends, colors)
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    width = 0.8 / len(backends)
-    for i, b in enumerate(backends):
-        xs = np.arange(len(tasks)) + i * width
-        ax.bar(xs, [float(np.mean(scores[(b, t)])) if scores.get((b, t)) else 0 for t in tasks], width,
-               color=colors[b], label=b)
-    ax.set_xticks(np.arange(len(tasks)) + width * (len(backends) - 1) / 2, tasks)
+    backends = _grouped_bars(ax, {k: float(np.mean(v)) for k, v in scores.items()}, colors)
     ax.set_ylim(0, 1.3)  # headroom so the legend never sits on a bar
     ax.set_yticks([0, 0.2, 0.3, 0.5, 1.0])
     _style(ax, "Key adherence (mean MIREX score)", "", "score (1 = exact)")
