@@ -192,8 +192,8 @@ def test_plots_are_present_and_match_the_data(soup: BeautifulSoup, records: list
 
 def test_verdicts_per_task_and_backend_with_thresholds(soup: BeautifulSoup, two_backend_run: Path) -> None:
     from acekit.report.build import build_report  # noqa: F401  (the CLI wrote the file; the API is the same)
-    from acekit.report.runs import all_records, load_runs
-    from acekit.report.verdicts import judge_all
+    from acekit.matrix.runs import all_records, load_runs
+    from acekit.verdicts import judge_all
 
     judgements = judge_all(all_records(load_runs([two_backend_run])))
     cards = {(c["data-backend"], c["data-task"]): c["data-verdict"] for c in soup.select(".verdict-card")}
@@ -217,8 +217,8 @@ def test_verdicts_per_task_and_backend_with_thresholds(soup: BeautifulSoup, two_
     assert [th.get_text(strip=True) for th in comp.select("thead th")][1:] == [
         "direct (reference)", "gated (reference)", "DAW tab"]
     # the last column is the tab decision computed from the same judgements as the cards
-    from acekit.report.runs import all_records, load_runs
-    from acekit.report.verdicts import judge_all, tab_plan
+    from acekit.matrix.runs import all_records, load_runs
+    from acekit.verdicts import judge_all, tab_plan
 
     judged = judge_all(all_records(load_runs([two_backend_run])))
     for row in comp.select("tbody tr"):

@@ -1,9 +1,9 @@
-"""Build the capabilities document from matrix runs, through the report's verdict logic.
+"""Build the capabilities document from matrix runs, through the verdict logic the report uses too.
 
 One document describes one backend (the plugin talks to one server). Several run
 directories of the same backend are merged (a later run's record of a case wins); when the
 runs cover several backends, pick one with ``backend=``. Every task of the contract appears:
-measured tasks carry the verdict `acekit.report.verdicts.judge_task` gives, the others are
+measured tasks carry the verdict `acekit.verdicts.judge_task` gives, the others are
 ``untested``.
 """
 
@@ -20,8 +20,8 @@ from acekit.capabilities.schema import (
     Verdict,
 )
 from acekit.contract import TaskType
-from acekit.report.runs import LoadedRun, all_records, load_runs
-from acekit.report.verdicts import DEFAULT_THRESHOLDS, Thresholds, judge_task
+from acekit.matrix.runs import LoadedRun, all_records, load_runs
+from acekit.verdicts import DEFAULT_THRESHOLDS, Thresholds, judge_task
 
 REFERENCE_ENGINE = "acekit-reference"
 ACE_STEP_ENGINE = "ACE-Step"

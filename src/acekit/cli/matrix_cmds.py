@@ -104,7 +104,7 @@ def report(
 ) -> None:
     """Write one self-contained HTML report (plots, players, verdicts) and a Markdown summary."""
     from acekit.report.build import build_report
-    from acekit.report.runs import RunDirError
+    from acekit.matrix.runs import RunDirError
 
     try:
         files = build_report(run_dirs, out=out, max_embedded=embed)
@@ -123,7 +123,7 @@ def capabilities(
     """Build the capabilities document (JSON) a gateway serves to the plugin, from matrix results."""
     from acekit.capabilities.from_matrix import CapabilitiesError, build_capabilities
     from acekit.capabilities.schema import Capabilities
-    from acekit.report.runs import RunDirError
+    from acekit.matrix.runs import RunDirError
 
     if schema:
         typer.echo(Capabilities.json_schema())

@@ -16,8 +16,8 @@ from acekit import __version__, contract
 from acekit.matrix.store import CaseRecord
 from acekit.report import figures as fig
 from acekit.report.audio_embed import embed_audio
-from acekit.report.runs import LoadedRun, all_records, load_runs, run_of
-from acekit.report.verdicts import (
+from acekit.matrix.runs import LoadedRun, all_records, load_runs, run_of
+from acekit.verdicts import (
     DEFAULT_THRESHOLDS,
     TaskJudgement,
     Thresholds,

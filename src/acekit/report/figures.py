@@ -21,7 +21,7 @@ from matplotlib.axes import Axes  # noqa: E402
 import numpy as np  # noqa: E402
 
 from acekit.matrix.store import CaseRecord  # noqa: E402
-from acekit.report.verdicts import audio_seconds, server_seconds  # noqa: E402
+from acekit.verdicts import audio_seconds, server_seconds  # noqa: E402
 
 PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2"]
 MARKERS = {"text2music": "o", "repaint": "s", "cover": "^", "lego": "D", "extract": "v", "complete": "P"}

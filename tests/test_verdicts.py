@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from acekit.report.verdicts import TaskJudgement, Verdict, tab_plan
+from acekit.verdicts import TaskJudgement, Verdict, tab_plan
 
 
 def _j(backend: str, task: str, verdict: Verdict) -> TaskJudgement:
