@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from acekit.cli import analysis_cmds, deploy_cmds, gateway_cmds, matrix_cmds, reference_cmds, task_cmds
+from acekit.cli import analysis_cmds, deploy_cmds, gateway_cmds, matrix_cmds, plan_cmds, reference_cmds, task_cmds
 
 app = typer.Typer(
     name="acekit",
@@ -23,7 +23,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for module in (task_cmds, reference_cmds, analysis_cmds, matrix_cmds, deploy_cmds, gateway_cmds):
+for module in (task_cmds, reference_cmds, analysis_cmds, matrix_cmds, deploy_cmds, gateway_cmds, plan_cmds):
     module.register(app)
 
 if __name__ == "__main__":

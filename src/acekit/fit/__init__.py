@@ -1,0 +1,31 @@
+"""What fits where: peak GPU memory per phase predicted from measured figures (`measured.toml`)."""
+
+from acekit.fit.model import (
+    DATA_FILE,
+    DTYPES,
+    LMS,
+    MODELS,
+    CostData,
+    FitError,
+    GpuPreset,
+    Phases,
+    Prediction,
+    TableRow,
+    Verdict,
+    allowed,
+    dtype_for,
+    fit_table,
+    gpu_preset,
+    gpu_presets,
+    load_data,
+    max_duration,
+    normalise_dtype,
+    normalise_lm,
+    predict,
+)
+
+__all__ = [
+    "DATA_FILE", "DTYPES", "LMS", "MODELS", "CostData", "FitError", "GpuPreset", "Phases", "Prediction",
+    "TableRow", "Verdict", "allowed", "dtype_for", "fit_table", "gpu_preset", "gpu_presets", "load_data",
+    "max_duration", "normalise_dtype", "normalise_lm", "predict",
+]

@@ -1,0 +1,387 @@
+"""Will a request fit in GPU memory? Peak memory per phase (LM, DiT, VAE decode) from measured figures.
+
+Every number comes from one data file (`measured.toml` next to this module, or another one passed
+as ``data``), with its source. The model is deliberately simple so that each figure it prints can
+be traced to a row of that file:
+
+* **DiT phase** = the DiT's measured peak (weights + activations) for the dtype, model family,
+  mode (turbo: 8 steps; base/sft: CFG doubles the batch) and batch, interpolated linearly in
+  duration and batch between measured points, plus the other resident weights (text encoder,
+  VAE, LM) and the CUDA context.
+* **VAE phase** = tiled decode activations (measured peak minus the VAE's own resident memory)
+  with every model still resident (upstream does not offload by default at 16 GB and above).
+* **LM phase** = every resident weight plus the LM's (weights only: nano-vllm's KV cache is not
+  measured, so a "fits" with the LM on is optimistic; the reason says so).
+
+"Fits with offload" recomputes each phase with only the component that runs on the GPU (upstream's
+``ACESTEP_OFFLOAD_TO_CPU``); it costs time, not memory. Pure functions; the CLI (`acekit plan`),
+the default capabilities and the gateway's admission all call them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from acekit import contract
+
+DATA_FILE = Path(__file__).with_name("measured.toml")
+
+DTYPES = ("bf16", "fp16", "fp32")
+LMS = ("none", "0.6B", "1.7B", "4B")
+#: DiT checkpoints the fit model knows: name -> (module family, sampling mode).
+MODELS: dict[str, tuple[str, str]] = {
+    "acestep-v15-turbo": ("dit_2b", "turbo"),
+    "acestep-v15-base": ("dit_2b", "base_cfg"),
+    "acestep-v15-sft": ("dit_2b", "base_cfg"),
+    "acestep-v15-xl-turbo": ("dit_xl", "turbo"),
+    "acestep-v15-xl-base": ("dit_xl", "base_cfg"),
+    "acestep-v15-xl-sft": ("dit_xl", "base_cfg"),
+}
+#: Durations the table and the search step through (s).
+DURATION_GRID = tuple(range(10, int(contract.DURATION_MAX_S) + 1, 10))
+
+
+class FitError(ValueError):
+    """Bad input to the fit model; the message says what is accepted."""
+
+
+class Verdict(str, Enum):
+    fits = "fits"
+    fits_with_offload = "fits_with_offload"
+    does_not_fit = "does_not_fit"
+
+    @property
+    def words(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class Phases(BaseModel):
+    """Predicted peak memory per phase, GiB (None: the phase does not run)."""
+
+    lm: float | None = None
+    dit: float
+    vae: float
+
+    @property
+    def peak(self) -> float:
+        return max(v for v in (self.lm, self.dit, self.vae) if v is not None)
+
+    @property
+    def worst(self) -> str:
+        vals = {"LM": self.lm, "DiT": self.dit, "VAE decode": self.vae}
+        return max((k for k, v in vals.items() if v is not None), key=lambda k: vals[k])
+
+
+class Prediction(BaseModel):
+    """What the fit model says about one case."""
+
+    model: str
+    dtype: str
+    lm: str
+    batch: int
+    duration_s: float
+    memory_gib: float
+    verdict: Verdict
+    resident: Phases = Field(description="every model resident on the GPU (upstream's default at 16 GB and up)")
+    offload: Phases = Field(description="only the running component on the GPU (ACESTEP_OFFLOAD_TO_CPU=true)")
+    margin_gib: float = Field(description="memory_gib minus the peak of the verdict's layout (negative: short by)")
+    reason: str
+    notes: list[str] = Field(default_factory=list, description="interpolated / extrapolated / estimated figures")
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+# ---- the data file -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CostData:
+    raw: dict[str, Any]
+    path: Path
+
+    @property
+    def context_gib(self) -> float:
+        return float(self.raw["budget"]["context_gib"])
+
+    def dtype_key(self, dtype: str) -> str:
+        return self.raw["budget"].get("fp16_reads", "bf16") if dtype == "fp16" else dtype
+
+    def weights(self, component: str, dtype: str) -> float:
+        return float(self.raw["weights"][component][self.dtype_key(dtype)])
+
+    def vae_resident(self, dtype: str) -> float:
+        return float(self.raw["weights"]["vae"][f"resident_{self.dtype_key(dtype)}"])
+
+    def lm_weights(self, lm: str, dtype: str) -> float:
+        if lm == "none":
+            return 0.0
+        w = self.raw["weights"]["lm"]
+        return float(w[lm]) * (float(w["fp32_factor"]) if dtype == "fp32" else 1.0)
+
+    def gpus(self) -> dict[str, dict[str, Any]]:
+        return dict(self.raw.get("gpus", {}))
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime_ns: int) -> CostData:
+    with open(path, "rb") as fh:
+        return CostData(raw=tomllib.load(fh), path=Path(path))
+
+
+def load_data(path: Path | None = None) -> CostData:
+    """The measured figures (default: the file shipped with acekit). Re-read when the file changes."""
+    p = Path(path or DATA_FILE)
+    try:
+        return _load(str(p), p.stat().st_mtime_ns)
+    except OSError as exc:
+        raise FitError(f"cannot read the cost data file {p}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise FitError(f"cost data file {p} is not valid TOML: {exc}") from exc
+
+
+# ---- interpolation (pure) ----------------------------------------------------------------------
+
+def _interp(xs: Sequence[float], ys: Sequence[float], x: float) -> tuple[float, str | None]:
+    """y at the measured point at or just above x (conservative: memory grows faster than linearly with
+    duration, through the dense attention masks, so a straight line between points would under-count).
+    Below the first point: the first value; past the last: the last segment's slope."""
+    if x <= xs[0]:
+        return float(ys[0]), None
+    if x > xs[-1]:
+        slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+        return float(ys[-1] + slope * (x - xs[-1])), f"extrapolated past {xs[-1]:g} s"
+    i = bisect_left(xs, x)
+    if x == xs[i]:
+        return float(ys[i]), None
+    return float(ys[i]), f"{x:g} s read at the next measured duration ({xs[i]:g} s)"
+
+
+def _by_batch(at1: float, at4: float, batch: int) -> tuple[float, str | None]:
+    if batch in (1, 4):
+        return (at1 if batch == 1 else at4), None
+    note = "interpolated in batch" if batch < 4 else "extrapolated past batch 4"
+    return at1 + (at4 - at1) * (batch - 1) / 3.0, note
+
+
+def dit_peak(data: CostData, family: str, mode: str, dtype: str, batch: int, duration_s: float
+             ) -> tuple[float, list[str]]:
+    """The DiT's peak during diffusion (weights + activations), GiB, with notes on how it was obtained."""
+    notes: list[str] = []
+    grid = data.raw["dit"]["durations_s"]
+    tables = data.raw["dit"].get(family, {})
+    table = tables.get(dtype) or tables.get(data.dtype_key(dtype))
+    if table is None:
+        # Not measured (XL fp32): the family's bf16 activations scaled like the 2B's fp32/bf16.
+        bf16 = data.raw["dit"][family]["bf16"]  # XL fp32 was not run
+        ref32, ref16 = data.raw["dit"]["dit_2b"]["fp32"][mode], data.raw["dit"]["dit_2b"]["bf16"][mode]
+        acts = []
+        for b in ("1", "4"):
+            a16, _ = _interp(grid, bf16[mode][b], duration_s)
+            r32, _ = _interp(grid, ref32[b], duration_s)
+            r16, _ = _interp(grid, ref16[b], duration_s)
+            ratio = (r32 - data.weights("dit_2b", "fp32")) / max(r16 - data.weights("dit_2b", "bf16"), 1e-6)
+            acts.append((a16 - data.weights(family, "bf16")) * ratio)
+        act, bnote = _by_batch(acts[0], acts[1], batch)
+        notes.append(f"{family.removeprefix('dit_').upper()} {dtype} not measured: estimated from its bf16 "
+                     "activations and the 2B's fp32/bf16 ratio")
+        if bnote:
+            notes.append(bnote)
+        return data.weights(family, dtype) + act, notes
+    p1, n1 = _interp(grid, table[mode]["1"], duration_s)
+    p4, _ = _interp(grid, table[mode]["4"], duration_s)
+    w = data.weights(family, dtype)
+    act, bnote = _by_batch(p1 - w, p4 - w, batch)
+    notes += [n for n in (n1, bnote) if n]
+    return w + act, notes
+
+
+def vae_activations(data: CostData, dtype: str, batch: int, duration_s: float) -> tuple[float, list[str]]:
+    """Tiled decode memory above the VAE's resident weights, GiB."""
+    grid = data.raw["vae"]["durations_s"]
+    table = data.raw["vae"][data.dtype_key(dtype)]
+    p1, n1 = _interp(grid, table["1"], duration_s)
+    p4, _ = _interp(grid, table["4"], duration_s)
+    r = data.vae_resident(dtype)
+    act, bnote = _by_batch(p1 - r, p4 - r, batch)
+    return act, [n for n in (n1, bnote) if n]
+
+
+# ---- the prediction ------------------------------------------------------------------------------
+
+def normalise_dtype(dtype: str) -> str:
+    d = dtype.strip().lower()
+    d = {"bfloat16": "bf16", "float16": "fp16", "half": "fp16", "float32": "fp32", "float": "fp32"}.get(d, d)
+    if d not in DTYPES:
+        raise FitError(f"dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    return d
+
+
+def normalise_lm(lm: str | None) -> str:
+    if lm is None:
+        return "none"
+    v = lm.strip()
+    low = v.lower()
+    if low in ("", "none", "off", "false", "0", "no"):
+        return "none"
+    for name in LMS[1:]:
+        if low in (name.lower(), f"acestep-5hz-lm-{name.lower()}") or low.endswith(f"lm-{name.lower()}"):
+            return name
+    raise FitError(f"LM {lm!r}: use one of {', '.join(LMS)}")
+
+
+def model_family(model: str) -> tuple[str, str]:
+    """(family, mode) of a DiT name; unknown names are read by their parts (xl, turbo)."""
+    if model in MODELS:
+        return MODELS[model]
+    low = model.lower()
+    if "acestep" in low or "dit" in low:
+        return ("dit_xl" if "xl" in low else "dit_2b", "turbo" if "turbo" in low else "base_cfg")
+    raise FitError(f"model {model!r}: use one of {', '.join(MODELS)}")
+
+
+def _check(batch: int, duration_s: float, memory_gib: float) -> None:
+    if not contract.BATCH_MIN <= batch <= contract.BATCH_MAX:
+        raise FitError(f"batch {batch}: use {contract.BATCH_MIN}-{contract.BATCH_MAX}")
+    if not contract.DURATION_MIN_S <= duration_s <= contract.DURATION_MAX_S:
+        raise FitError(f"duration {duration_s:g} s: use {contract.DURATION_MIN_S:g}-{contract.DURATION_MAX_S:g} s")
+    if not memory_gib > 0:
+        raise FitError(f"GPU memory {memory_gib:g} GB: give a positive size, e.g. 16")
+
+
+def predict(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none", batch: int = 1,
+            duration_s: float, data: CostData | None = None) -> Prediction:
+    """Peak memory per phase for one case and whether it fits in ``memory_gib``."""
+    data = data or load_data()
+    dtype, lm = normalise_dtype(dtype), normalise_lm(lm)
+    family, mode = model_family(model)
+    _check(batch, duration_s, memory_gib)
+    ctx = data.context_gib
+    dit, notes = dit_peak(data, family, mode, dtype, batch, duration_s)
+    vae_act, vnotes = vae_activations(data, dtype, batch, duration_s)
+    notes += [n for n in vnotes if n not in notes]
+    w_dit, w_te = data.weights(family, dtype), data.weights("text_encoder", dtype)
+    w_vae, w_lm = data.weights("vae", dtype), data.lm_weights(lm, dtype)
+    others = w_te + w_vae + w_lm + ctx
+    resident = Phases(
+        lm=round(w_dit + others, 2) if lm != "none" else None,
+        dit=round(dit + others, 2),
+        vae=round(w_dit + vae_act + others, 2),
+    )
+    offload = Phases(
+        lm=round(w_lm + ctx, 2) if lm != "none" else None,
+        dit=round(dit + ctx, 2),
+        vae=round(data.vae_resident(dtype) + vae_act + ctx, 2),
+    )
+    if resident.peak <= memory_gib:
+        verdict, layout = Verdict.fits, resident
+    elif offload.peak <= memory_gib:
+        verdict, layout = Verdict.fits_with_offload, offload
+    else:
+        verdict, layout = Verdict.does_not_fit, offload
+    margin = round(memory_gib - layout.peak, 2)
+    what = f"{model} batch {batch} at {duration_s:g} s, {dtype}, LM {lm}"
+    if verdict == Verdict.fits:
+        reason = (f"{what}: fits in {memory_gib:.1f} GB with {margin:.2f} GB to spare "
+                  f"(peak {layout.peak:.2f} GB in the {layout.worst} phase)")
+    elif verdict == Verdict.fits_with_offload:
+        reason = (f"{what}: needs {resident.peak:.2f} GB with every model resident ({resident.worst} phase), "
+                  f"{memory_gib:.1f} GB available; fits only with CPU offload (peak {offload.peak:.2f} GB, "
+                  f"{margin:.2f} GB to spare, slower)")
+    else:
+        reason = (f"{what}: does not fit in {memory_gib:.1f} GB, even with CPU offload it needs "
+                  f"{offload.peak:.2f} GB ({offload.worst} phase; {-margin:.2f} GB short)")
+    if lm != "none":
+        notes.append("LM counted as weights only: its KV cache (upstream reserves 3/8/12 GB) is not measured")
+    return Prediction(model=model, dtype=dtype, lm=lm, batch=batch, duration_s=float(duration_s),
+                      memory_gib=memory_gib, verdict=verdict, resident=resident, offload=offload,
+                      margin_gib=margin, reason=reason, notes=notes)
+
+
+def allowed(verdict: Verdict, *, offload: bool) -> bool:
+    """Whether a server runs a case with this verdict (with or without CPU offload enabled)."""
+    return verdict == Verdict.fits or (offload and verdict == Verdict.fits_with_offload)
+
+
+def max_duration(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none", batch: int = 1,
+                 offload: bool = False, data: CostData | None = None) -> tuple[float | None, Prediction]:
+    """Longest duration on the 10 s grid that the server can run (None: not even the shortest), and the
+    prediction at that duration (or at the shortest when nothing fits)."""
+    data = data or load_data()
+    best: tuple[float | None, Prediction | None] = (None, None)
+    for d in DURATION_GRID:  # peaks grow with duration: stop at the first that does not fit
+        p = predict(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch, duration_s=d, data=data)
+        if not allowed(p.verdict, offload=offload):
+            return best[0], best[1] or p
+        best = (float(d), p)
+    return best[0], best[1]  # type: ignore[return-value]
+
+
+# ---- GPUs ------------------------------------------------------------------------------------------
+
+class GpuPreset(BaseModel):
+    name: str
+    memory_gib: float
+    dtype: str
+    why: str
+
+
+def gpu_presets(data: CostData | None = None) -> dict[str, GpuPreset]:
+    data = data or load_data()
+    return {k: GpuPreset(name=k, memory_gib=float(v["memory_gib"]), dtype=str(v["dtype"]), why=str(v["why"]))
+            for k, v in data.gpus().items()}
+
+
+def gpu_preset(name: str, data: CostData | None = None) -> GpuPreset:
+    presets = gpu_presets(data)
+    for k, v in presets.items():
+        if k.lower() == name.strip().lower():
+            return v
+    raise FitError(f"GPU {name!r}: known boxes are {', '.join(presets)}; else give --gpu-memory-gb and --dtype")
+
+
+def dtype_for(has_bf16: bool) -> str:
+    """The dtype a server should run: bf16 where the GPU has it, else fp32 (fp16 gives NaN audio on
+    Turing, upstream issue 1274)."""
+    return "bf16" if has_bf16 else "fp32"
+
+
+# ---- the table -----------------------------------------------------------------------------------
+
+class TableRow(BaseModel):
+    model: str
+    lm: str
+    batch: int
+    max_duration_s: float | None = Field(description="longest that fits with every model resident")
+    max_duration_offload_s: float | None = Field(description="longest that fits with CPU offload")
+    peak_gib: float | None = Field(description="resident peak at max_duration_s")
+    margin_gib: float | None
+    reason: str
+
+
+def fit_table(*, memory_gib: float, dtype: str, models: Sequence[str] = tuple(MODELS),
+              lms: Sequence[str] = LMS, batches: Sequence[int] = (1, 2, 4, 8),
+              data: CostData | None = None) -> list[TableRow]:
+    """What fits: for each model, LM and batch, the longest duration with and without offload."""
+    data = data or load_data()
+    rows = []
+    for model in models:
+        for lm in lms:
+            for batch in batches:
+                d, p = max_duration(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch, data=data)
+                d_off, p_off = max_duration(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch,
+                                            offload=True, data=data)
+                ref = p if d is not None else p_off
+                rows.append(TableRow(
+                    model=model, lm=normalise_lm(lm), batch=batch, max_duration_s=d, max_duration_offload_s=d_off,
+                    peak_gib=p.resident.peak if d is not None else None,
+                    margin_gib=p.margin_gib if d is not None else None, reason=ref.reason))
+    return rows
