@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from acekit.capabilities import Capabilities, Verdict
-from acekit.capabilities.defaults import GpuInfo, default_capabilities, models_from_payload, vram_tier
+from acekit.capabilities.defaults import GpuInfo, default_capabilities, models_from_payload
 from acekit.capabilities.schema import BackendInfo, TaskCapability
 from acekit.contract import BASE_ONLY_TASKS, TaskType
 from acekit.gateway import GatewaySettings, NullSampler, create_app
@@ -70,28 +70,45 @@ def test_default_is_never_viable_and_base_tasks_need_a_base_model() -> None:
     assert all(c.verdict == Verdict.untested for c in unknown.tasks.values())
 
 
-def test_recommendations_follow_the_gpu() -> None:
-    t4, spark, l4, h100, none = (default_capabilities(g, INVENTORY) for g in (T4, SPARK, L4, H100, None))
-    text = TaskType.text2music
-    # T4: Turing, no bf16 -> fp32 -> short clips, no LM, and the reason says so.
-    assert not T4.has_bf16 and T4.is_turing
-    assert t4.tasks[text].recommended.max_duration_s <= 60 and not t4.tasks[text].recommended.thinking
-    assert any("no native bf16" in r and "1274" in r for r in t4.tasks[text].reasons)
-    assert t4.backend.name == "t4"
-    # Spark: unified memory -> memory not the limit; reason names the cuBLAS risk.
+def test_recommendations_come_from_the_fit_model() -> None:
+    inventory = {"models": INVENTORY["models"] + [
+        {"name": "acestep-v15-xl-turbo", "supported_task_types": ["text2music", "repaint", "cover"]}]}
+    t4, spark, l4, h100, none = (default_capabilities(g, inventory) for g in (T4, SPARK, L4, H100, None))
+    text, lego = TaskType.text2music, TaskType.lego
+    # T4: Turing, no bf16 -> fp32; 14.58 GB: turbo batch 1 to 600 s, base to 240 s, no batch 4, no XL, no LM.
+    assert not T4.has_bf16 and T4.is_turing and t4.backend.name == "t4"
+    assert t4.fit.dtype == "fp32" and t4.fit.memory_gib == pytest.approx(14.58)
+    rec = t4.tasks[text].recommended
+    assert (rec.model, rec.max_duration_s, rec.max_batch, rec.thinking) == ("acestep-v15-turbo", 600, 1, False)
+    assert t4.tasks[lego].recommended.max_duration_s == 240
+    assert "acestep-v15-xl-turbo" not in t4.tasks[text].models
+    assert t4.fit.limit("acestep-v15-turbo", 4).max_duration_s is None
+    assert t4.fit.limit("acestep-v15-xl-turbo", 1).max_duration_s is None
+    assert not t4.fit.thinking and "does not fit" in t4.fit.thinking_reason
+    reasons = " ".join(t4.tasks[text].reasons)
+    assert "no native bf16" in reasons and "1274" in reasons
+    assert "max duration: batch 1 up to 600 s fits in 14.6 GB at fp32" in reasons and "max batch 1:" in reasons
+    # Spark: everything fits, XL and the LM included; the reason names the cuBLAS risk.
     assert SPARK.is_spark and spark.backend.name == "spark"
-    assert spark.tasks[text].recommended.max_duration_s >= h100.tasks[text].recommended.max_duration_s
+    assert spark.fit.thinking and spark.tasks[text].recommended.thinking
+    assert "acestep-v15-xl-turbo" in spark.tasks[text].models
+    assert all(x.max_duration_s == 600 for x in spark.fit.limits)
     assert any("cuBLAS" in r for r in spark.tasks[text].reasons)
-    # More VRAM never recommends less.
+    # More memory never recommends less.
     for task in TaskType:
         durations = [c.tasks[task].recommended.max_duration_s for c in (none, t4, l4, h100)]
         assert durations == sorted(durations), task
-    # Base models get base step counts, turbo ones turbo's.
-    assert h100.tasks[TaskType.lego].recommended.default_steps >= 32
+    assert h100.tasks[lego].recommended.default_steps >= 32
     assert h100.tasks[text].recommended.default_steps == 8
-    # No GPU seen: the smallest tier, said plainly.
-    assert "sees no GPU" in none.tasks[text].reasons[-1]
-    assert vram_tier(GpuInfo(name="RTX 4060", memory_total_mb=8188, compute_capability="8.9")).label == "8-12 GB"
+    # No GPU seen: no budget, said plainly.
+    assert none.fit is None and "sees no GPU" in none.tasks[text].reasons[-1]
+
+
+def test_configured_dtype_and_lm_change_the_budget() -> None:
+    fp16 = default_capabilities(T4, INVENTORY, dtype="float16", lm="acestep-5Hz-lm-0.6B")
+    assert fp16.fit.dtype == "fp16" and fp16.fit.lm == "0.6B" and fp16.fit.thinking
+    off = default_capabilities(T4, INVENTORY, offload=True)
+    assert off.fit.offload and off.fit.limit("acestep-v15-turbo", 4).max_duration_s == 600
 
 
 def _matrix_doc(verdict: Verdict = Verdict.viable, name: str = "t4") -> Capabilities:

@@ -12,19 +12,18 @@ capability) and the model list the ACE-Step server publishes (``/v1/model_invent
   base checkpoints only, and its docs say they need one).
 * With no model list at all (server unreachable or still starting) every task is ``untested``.
 
-Recommended ranges come from a VRAM tier. They stay well inside upstream's own tier table
-(``acestep/gpu_config.py``, which allows 4-10 minutes on most tiers) because a DAW user
-waits for the answer and because a default has no evidence behind it. Two targets get
-explicit cases, from ../shared/hardware.md:
+Recommended ranges come from the fit model (`acekit.fit`, measured figures): for the memory the
+GPU reports, the dtype the server runs (bf16 where the GPU has it; fp32 on Turing, whose fp16 gives
+NaN audio upstream, issue 1274) and the models the server lists, each task's recommended model gets
+the longest duration and the largest batch that fit, with the fit and its margin as the reason.
+Thinking (the 5 Hz LM) is offered only when the LM fits beside the DiT. The same limits go into the
+document's ``fit`` section, which the gateway admits requests by. A matrix run replaces all of this
+with measurements. Two targets, from ../shared/hardware.md and model-cost.md:
 
-* **Turing (T4, sm_75)**: no native bf16. Upstream reports NaN audio in fp16 on Turing
-  (upstream issue 1274), so the server must run those parts in fp32: twice the weight
-  memory and several times slower. Durations are capped lower and the LM ("thinking") is
-  off by default, as 16 GB at fp32 leaves little room for it.
-* **DGX Spark (GB10, unified memory)**: ~128 GB shared by CPU and GPU, so memory is not the
-  limit (a public deployment measured ~11 GB peak for base at 50 steps) but NVML may not
-  report it and the torch cu130 build for sm_121 has reported cuBLAS failures: verdicts stay
-  marginal with that reason, durations are generous, thinking is allowed.
+* **T4 (16 GB, fp32)**: turbo batch 1 up to 600 s and base up to 240 s with the LM off; batch 4,
+  any XL model and the LM do not fit without offloading.
+* **DGX Spark (GB10, unified memory)**: every model fits, XL and the LM included; the reasons
+  name the cuBLAS risk of torch cu130 on sm_121, and verdicts stay marginal until measured.
 """
 
 from __future__ import annotations
@@ -32,120 +31,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from acekit import contract
+from acekit.capabilities.fitting import NO_FIT_MAX_DURATION_S, fit_info_for
+from acekit.capabilities.gpu_info import GpuInfo
 from acekit.capabilities.schema import (
     BackendInfo,
     Capabilities,
+    FitInfo,
     ModelInfo,
     RecommendedParams,
     TaskCapability,
     Verdict,
 )
 from acekit.contract import BASE_ONLY_TASKS, TaskType
-
-
-class GpuInfo(BaseModel):
-    """What the gateway knows about the GPU next to it (from NVML or nvidia-smi)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    memory_total_mb: float | None = None
-    #: "major.minor", e.g. "7.5" (T4) or "12.1" (GB10); None when the driver did not say.
-    compute_capability: str | None = None
-    #: True when GPU memory is the system's memory (DGX Spark / GB10, Jetson-class parts).
-    unified_memory: bool = False
-
-    @property
-    def compute_major_minor(self) -> tuple[int, int] | None:
-        if not self.compute_capability:
-            return None
-        try:
-            major, _, minor = self.compute_capability.partition(".")
-            return int(major), int(minor or 0)
-        except ValueError:
-            return None
-
-    @property
-    def is_turing(self) -> bool:
-        cc = self.compute_major_minor
-        if cc is not None:
-            return cc == (7, 5)
-        name = self.name.upper()
-        return any(tag in name for tag in ("T4", "RTX 20", "QUADRO RTX", "GTX 16", "TITAN RTX"))
-
-    @property
-    def has_bf16(self) -> bool:
-        """Native bf16 needs Ampere (sm_80) or newer."""
-        cc = self.compute_major_minor
-        if cc is not None:
-            return cc >= (8, 0)
-        return not self.is_turing
-
-    @property
-    def is_spark(self) -> bool:
-        return self.unified_memory or "GB10" in self.name.upper()
-
-
-class _Tier(BaseModel):
-    label: str
-    max_duration_s: float
-    base_max_duration_s: float
-    turbo_steps: int
-    base_steps: int
-    thinking: bool
-    why: str
-
-
-# Dedicated-VRAM tiers (GB lower bound, tier). Weights alone are ~6.7 GB in bf16
-# (DiT 4.7 + text encoder 1.2 + VAE 0.3 + context 0.5, upstream gpu_config.MODEL_VRAM);
-# smaller cards run with offload, which costs time rather than failing.
-_VRAM_TIERS: tuple[tuple[float, _Tier], ...] = (
-    (0.0, _Tier(label="<8 GB", max_duration_s=30, base_max_duration_s=30, turbo_steps=8, base_steps=32,
-                thinking=False, why="under 8 GB the server offloads models to the CPU; keep clips short")),
-    (7.5, _Tier(label="8-12 GB", max_duration_s=60, base_max_duration_s=30, turbo_steps=8, base_steps=32,
-                thinking=False, why="8-12 GB holds the DiT but the LM competes for memory")),
-    (11.5, _Tier(label="12-16 GB", max_duration_s=120, base_max_duration_s=60, turbo_steps=8, base_steps=32,
-                 thinking=False, why="12-16 GB holds DiT and a small LM; base runs CFG (two forwards)")),
-    (15.5, _Tier(label="16-24 GB", max_duration_s=180, base_max_duration_s=90, turbo_steps=8, base_steps=32,
-                 thinking=True, why="16-24 GB holds DiT, VAE, text encoder and the 1.7B LM")),
-    (23.5, _Tier(label=">=24 GB", max_duration_s=240, base_max_duration_s=120, turbo_steps=8, base_steps=50,
-                 thinking=True, why="24 GB or more holds every model at once")),
-)
-_NO_GPU = _Tier(label="no GPU seen", max_duration_s=30, base_max_duration_s=30, turbo_steps=8, base_steps=32,
-                thinking=False, why="the gateway sees no GPU (none, or not exposed to its container): assuming the smallest tier")
-_TURING = _Tier(label="Turing (no bf16)", max_duration_s=60, base_max_duration_s=30, turbo_steps=8, base_steps=32,
-                thinking=False,
-                why="Turing has no native bf16 and fp16 gives NaN audio upstream (issue 1274): the server must run "
-                    "fp32, which doubles weight memory and is several times slower")
-_SPARK = _Tier(label="unified memory (DGX Spark)", max_duration_s=240, base_max_duration_s=120, turbo_steps=8,
-               base_steps=50, thinking=True,
-               why="GB10 shares ~128 GB with the CPU, so memory is not the limit, but compute is modest and the "
-                   "torch cu130 build for sm_121 has reported cuBLAS failures: run the matrix before trusting it")
-
-
-def vram_tier(gpu: GpuInfo | None) -> _Tier:
-    """Pick the recommendation tier for ``gpu`` (None: no GPU visible to the gateway)."""
-    if gpu is None:
-        return _NO_GPU
-    if gpu.is_spark:
-        return _SPARK
-    if gpu.is_turing:
-        tier = _TURING
-        if gpu.memory_total_mb is not None and gpu.memory_total_mb < 11.5 * 1024:
-            # A small Turing card: fp32 weights alone nearly fill it.
-            return tier.model_copy(update={"max_duration_s": 30})
-        return tier
-    if gpu.memory_total_mb is None:
-        return _NO_GPU.model_copy(update={"label": "unknown VRAM", "why": f"{gpu.name} did not report its memory"})
-    gb = gpu.memory_total_mb / 1024
-    chosen = _VRAM_TIERS[0][1]
-    for lower_gb, tier in _VRAM_TIERS:
-        if gb >= lower_gb:
-            chosen = tier
-    return chosen
 
 
 def is_turbo_model(model: ModelInfo) -> bool:
@@ -197,18 +95,23 @@ def default_capabilities(
     engine: str = "ACE-Step",
     server_version: str | None = None,
     url: str | None = None,
+    dtype: str | None = None,
+    lm: str | None = None,
+    offload: bool = False,
 ) -> Capabilities:
-    """Conservative capabilities for ``gpu`` running the DiT ``models`` (see the module doc for why).
+    """Capabilities for ``gpu`` running the DiT ``models``, ranges from the fit model (see the module doc).
 
     ``models`` is a list of `ModelInfo` or the raw ``data`` of ``/v1/model_inventory`` /
-    ``/v1/models``; None or empty means the server's model list is unknown.
+    ``/v1/models``; None or empty means the server's model list is unknown. ``dtype`` is what the
+    server runs (None: bf16 where the GPU has it, else fp32); ``lm`` the LM it loads (None: unknown,
+    so thinking is offered when the smallest LM would fit); ``offload``: ACESTEP_OFFLOAD_TO_CPU.
     """
     model_list = models_from_payload(models) if isinstance(models, Mapping) else list(models or [])
-    tier = vram_tier(gpu)
     turbo = [m for m in model_list if is_turbo_model(m)]
     base = [m for m in model_list if not is_turbo_model(m)]
     default_model = next((m for m in model_list if m.is_default), model_list[0] if model_list else None)
-    gpu_reason = f"{gpu.name}: {tier.why}" if gpu else tier.why
+    info = fit_info_for(gpu, [m.name for m in model_list], dtype=dtype, lm=lm, offload=offload)
+    gpu_reasons = _gpu_reasons(gpu, info)
 
     tasks: dict[TaskType, TaskCapability] = {}
     for task in TaskType:
@@ -223,7 +126,6 @@ def default_capabilities(
             else:
                 verdict, reasons = Verdict.marginal, [
                     f"upstream supports {task.value} on base models; not measured on this backend"]
-            chosen = fit[0] if fit else None
         else:
             fit = model_list
             if not model_list:
@@ -231,21 +133,32 @@ def default_capabilities(
             else:
                 verdict, reasons = Verdict.marginal, [
                     f"upstream supports {task.value} on turbo and base models; not measured on this backend"]
-            # Prefer the server's default when it fits, else a turbo (faster) one.
-            chosen = default_model if default_model in fit else (turbo[0] if turbo else (fit[0] if fit else None))
-        reasons.append(gpu_reason)
+        # Only models that fit at all are offered; prefer the server's default, else a turbo (faster) one.
+        fitting = [m for m in fit if info is None or _longest(info, m.name, 1) is not None]
+        if fit and not fitting and info is not None:
+            verdict = Verdict.not_viable
+            reasons.append("no listed model fits in GPU memory: " + "; ".join(
+                (info.limit(m.name, 1).reason if info.limit(m.name, 1) else m.name) for m in fit))
+        pool = fitting or fit
+        chosen = (default_model if default_model in pool else
+                  next((m for m in pool if is_turbo_model(m)), pool[0] if pool else None))
+        reasons += gpu_reasons
         chosen_is_base = chosen is not None and not is_turbo_model(chosen)
+        max_duration, max_batch = _ranges(info, chosen, reasons)
+        thinking = info.thinking if info is not None else False
         recommended = RecommendedParams(
             model=chosen.name if chosen else None,
-            default_steps=tier.base_steps if chosen_is_base else tier.turbo_steps,
-            max_duration_s=tier.base_max_duration_s if chosen_is_base else tier.max_duration_s,
+            default_steps=(50 if gpu is not None and gpu.is_spark else 32) if chosen_is_base
+            else contract.DEFAULT_STEPS_TURBO,
+            max_duration_s=max_duration,
+            max_batch=max_batch,
             # lego/extract/complete: LM codes override the source audio (upstream issue 1286).
-            thinking=tier.thinking and task not in BASE_ONLY_TASKS and task not in (TaskType.repaint, TaskType.cover),
+            thinking=thinking and task not in BASE_ONLY_TASKS and task not in (TaskType.repaint, TaskType.cover),
             cover_strength=1.0 if task == TaskType.cover else None,
             tracks=list(contract.TRACK_NAMES) if task in (TaskType.lego, TaskType.extract) else None,
         )
         tasks[task] = TaskCapability(task=task, verdict=verdict, reasons=reasons,
-                                     models=[m.name for m in fit], recommended=recommended)
+                                     models=[m.name for m in pool], recommended=recommended)
 
     return Capabilities(
         source="default",
@@ -259,7 +172,55 @@ def default_capabilities(
         ),
         models=model_list,
         tasks=tasks,
+        fit=info,
     )
+
+
+def _longest(info: FitInfo, model: str, batch: int) -> float | None:
+    limit = info.limit(model, batch)
+    return limit.max_duration_s if limit else None
+
+
+def _ranges(info: FitInfo | None, chosen: ModelInfo | None, reasons: list[str]) -> tuple[float, int | None]:
+    """(max duration, max batch) for the chosen model, with the fit behind them appended to ``reasons``."""
+    if info is None or chosen is None:
+        return NO_FIT_MAX_DURATION_S, None
+    limit = info.limit(chosen.name, 1)
+    if limit is None:
+        reasons.append(f"{chosen.name} is unknown to the fit model: durations kept at {NO_FIT_MAX_DURATION_S:g} s")
+        return NO_FIT_MAX_DURATION_S, None
+    longest = limit.max_duration_s or float(contract.DURATION_MIN_S)
+    reasons.append(f"max duration: {limit.reason}")
+    batches = [b for b in range(contract.BATCH_MIN, contract.BATCH_MAX + 1)
+               if (_longest(info, chosen.name, b) or 0.0) >= longest]
+    max_batch = max(batches) if batches else 1
+    if max_batch < contract.BATCH_MAX:
+        over = info.limit(chosen.name, max_batch + 1)
+        if over is not None:
+            reasons.append(f"max batch {max_batch}: {over.reason}")
+    return longest, max_batch
+
+
+def _gpu_reasons(gpu: GpuInfo | None, info: FitInfo | None) -> list[str]:
+    if gpu is None:
+        return [f"the gateway sees no GPU (none, or not exposed to its container): no memory budget, "
+                f"durations kept at {NO_FIT_MAX_DURATION_S:g} s"]
+    out = []
+    if info is not None:
+        out.append(f"{gpu.name}: {info.memory_gib:.1f} GB for the models at {info.dtype}"
+                   + (", offloading idle models to the CPU" if info.offload else ""))
+        if info.thinking_reason:
+            out.append(info.thinking_reason)
+    else:
+        out.append(f"{gpu.name} did not report its memory: no memory budget, durations kept at "
+                   f"{NO_FIT_MAX_DURATION_S:g} s")
+    if gpu.is_turing:
+        out.append("Turing has no native bf16 and fp16 gives NaN audio upstream (issue 1274): the server must run "
+                   "fp32, which doubles weight memory and is several times slower")
+    if gpu.is_spark:
+        out.append("GB10 shares its memory with the CPU, so memory is rarely the limit, but the torch cu130 build "
+                   "for sm_121 has reported cuBLAS failures: run the matrix before trusting it")
+    return out
 
 
 def _backend_label(gpu: GpuInfo | None) -> str:

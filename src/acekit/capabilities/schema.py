@@ -75,6 +75,7 @@ class RecommendedParams(_Model):
     cover_strength: float | None = Field(default=None, description="cover only")
     repaint_min_region_s: float | None = Field(default=None, description="repaint/complete only")
     tracks: list[str] | None = Field(default=None, description="lego/extract: stems that passed")
+    max_batch: int | None = Field(default=None, description="largest batch that fits at max_duration_s; None: not judged")
 
 
 class TaskCost(_Model):
@@ -86,6 +87,37 @@ class TaskCost(_Model):
     memory_source: str | None = Field(default=None, description="where the peak came from, e.g. 'nvml', 'torch', 'unknown'")
     cases: int = 0
     failures: int = 0
+
+
+class FitLimit(_Model):
+    """How long a clip one model can make at one batch size before GPU memory runs out."""
+
+    model: str
+    batch: int
+    max_duration_s: float | None = Field(description="longest that fits; None: not even the shortest")
+    reason: str = Field(description="the fit and its margin, in words")
+    source: Literal["fit model", "matrix"] = Field(
+        default="fit model", description="'fit model': predicted from measured figures; 'matrix': a case ran out of memory")
+
+
+class FitInfo(_Model):
+    """The memory budget behind the recommendations, and the limits the gateway admits requests by."""
+
+    memory_gib: float | None = Field(description="GPU memory the budget may use, GiB")
+    dtype: str = Field(description="bf16, fp16 or fp32: what the server runs")
+    lm: str = Field(default="none", description="5 Hz LM counted as loaded: none, 0.6B, 1.7B or 4B")
+    offload: bool = Field(default=False, description="the server offloads idle models to the CPU")
+    thinking: bool = Field(default=False, description="whether the LM fits (thinking / CoT requests)")
+    thinking_reason: str = ""
+    limits: list[FitLimit] = Field(default_factory=list)
+    data_source: str | None = Field(default=None, description="where the figures came from")
+
+    def limit(self, model: str, batch: int) -> FitLimit | None:
+        """The tightest limit for (model, batch): a matrix out-of-memory beats a prediction."""
+        found = [x for x in self.limits if x.model == model and x.batch == batch]
+        if not found:
+            return None
+        return min(found, key=lambda x: -1.0 if x.max_duration_s is None else x.max_duration_s)
 
 
 class TaskCapability(_Model):
@@ -108,6 +140,7 @@ class Capabilities(_Model):
     tasks: dict[TaskType, TaskCapability] = Field(default_factory=dict)
     thresholds: dict[str, float] = Field(default_factory=dict, description="Thresholds the verdicts used.")
     runs: list[str] = Field(default_factory=list, description="Matrix run ids the document was built from.")
+    fit: FitInfo | None = Field(default=None, description="Memory limits (fit model and out-of-memory cases); None: unknown.")
 
     def viable_tasks(self) -> list[TaskType]:
         return [t for t, c in self.tasks.items() if c.verdict == Verdict.viable]

@@ -1,0 +1,94 @@
+"""The memory limits of a backend, from the fit model (`acekit.fit`): what a capabilities document's
+``fit`` section holds, and what the gateway admits requests by."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from acekit import contract, fit
+from acekit.capabilities.gpu_info import GpuInfo
+from acekit.capabilities.schema import FitInfo, FitLimit
+
+#: Recommended duration when there is no memory budget to compute one from (no GPU seen).
+NO_FIT_MAX_DURATION_S = 30.0
+
+
+def memory_budget_gib(gpu: GpuInfo, data: fit.CostData | None = None) -> float | None:
+    """GPU memory the models may use, GiB, from what the gateway sees.
+
+    NVML reports more than a process can allocate (a T4: 15.0 GiB total, 14.58 for torch), and
+    unified memory is shared with the CPU: the data file's reserves say how much to hold back.
+    """
+    data = data or fit.load_data()
+    budget = data.raw["budget"]
+    if gpu.memory_total_mb is None:
+        # A GB10 whose driver reports no memory (and no /proc/meminfo figure): the known box's budget.
+        return fit.gpu_preset("GB10", data).memory_gib if gpu.is_spark else None
+    total = gpu.memory_total_mb / 1024
+    reserve = float(budget.get("unified_reserve_gib", 8.0) if gpu.is_spark else budget.get("nvml_reserve_gib", 0.42))
+    return round(max(total - reserve, 0.0), 2)
+
+
+def dtype_for_gpu(gpu: GpuInfo, configured: str | None = None) -> str:
+    """What the server runs: its configured dtype (ACESTEP_DTYPE) when set, else bf16 where the GPU has it
+    and fp32 otherwise (upstream's fp16 default on Turing gives NaN audio, issue 1274)."""
+    if configured and configured.strip().lower() not in ("", "auto"):
+        return fit.normalise_dtype(configured)
+    return fit.dtype_for(gpu.has_bf16)
+
+
+def fit_info(*, memory_gib: float, dtype: str, models: Sequence[str], lm: str | None = None,
+             offload: bool = False, data: fit.CostData | None = None) -> FitInfo:
+    """Limits per (model, batch) for the models the fit model knows, and whether thinking fits.
+
+    ``lm`` is the LM the server loads; None = unknown: thinking is offered when the 0.6B would fit
+    with the first model at batch 1 and 30 s, and the budget then counts it.
+    """
+    data = data or fit.load_data()
+    known = [m for m in models if _known(m)]
+    probe_lm = fit.normalise_lm(lm) if lm is not None else "0.6B"
+    thinking, thinking_reason = False, "the server loads no LM (ACESTEP_INIT_LLM=false): thinking is off"
+    if probe_lm != "none":
+        probe_model = known[0] if known else "acestep-v15-turbo"
+        p = fit.predict(memory_gib=memory_gib, dtype=dtype, model=probe_model, lm=probe_lm, batch=1, duration_s=30,
+                        data=data)
+        thinking = fit.allowed(p.verdict, offload=offload)
+        thinking_reason = (f"thinking (LM {probe_lm}) {'fits' if thinking else 'refused, the LM does not fit'}: "
+                           f"{p.reason}")
+    budget_lm = probe_lm if (lm is not None or thinking) else "none"
+    limits = []
+    for model in known:
+        for batch in range(contract.BATCH_MIN, contract.BATCH_MAX + 1):
+            longest, p = fit.max_duration(memory_gib=memory_gib, dtype=dtype, model=model, lm=budget_lm, batch=batch,
+                                          offload=offload, data=data)
+            if longest is not None:
+                reason = (f"batch {batch} up to {longest:g} s fits in {memory_gib:.1f} GB at {dtype} "
+                          f"({p.margin_gib:.2f} GB to spare at {longest:g} s, {p.resident.worst if p.verdict == fit.Verdict.fits else p.offload.worst} phase)")
+                if longest < contract.DURATION_MAX_S:
+                    nxt = fit.predict(memory_gib=memory_gib, dtype=dtype, model=model, lm=budget_lm, batch=batch,
+                                      duration_s=longest + 10, data=data)
+                    reason += f"; {nxt.reason}"
+            else:
+                reason = p.reason
+            limits.append(FitLimit(model=model, batch=batch, max_duration_s=longest, reason=reason))
+    return FitInfo(memory_gib=memory_gib, dtype=dtype, lm=budget_lm, offload=offload, thinking=thinking,
+                   thinking_reason=thinking_reason, limits=limits, data_source=str(data.raw["source"]["default"]))
+
+
+def fit_info_for(gpu: GpuInfo | None, models: Sequence[str], *, dtype: str | None = None, lm: str | None = None,
+                 offload: bool = False) -> FitInfo | None:
+    """`fit_info` for the GPU the gateway sees; None without a GPU or its memory."""
+    if gpu is None:
+        return None
+    memory = memory_budget_gib(gpu)
+    if memory is None:
+        return None
+    return fit_info(memory_gib=memory, dtype=dtype_for_gpu(gpu, dtype), models=models, lm=lm, offload=offload)
+
+
+def _known(model: str) -> bool:
+    try:
+        fit.model.model_family(model)
+    except fit.FitError:
+        return False
+    return True
