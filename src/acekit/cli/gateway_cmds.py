@@ -21,6 +21,12 @@ def gateway(
     max_upload_mb: Annotated[Optional[float], typer.Option(help="Largest request body, MiB (default 100)")] = None,
     sampler_interval_s: Annotated[Optional[float], typer.Option(help="GPU memory sampling period while tasks run (default 0.5)")] = None,
     read_timeout_s: Annotated[Optional[float], typer.Option(help="Upstream answer deadline (504 after) (default 300)")] = None,
+    admission: Annotated[Optional[bool], typer.Option(
+        "--admission/--no-admission",
+        help="Refuse at once (422) requests that cannot fit in GPU memory (env ACEKIT_GATEWAY_ADMISSION; default on)")] = None,
+    pretend_gpu: Annotated[Optional[str], typer.Option(
+        help="TESTING ONLY: act as if the GPU were this known box (T4, GB10), e.g. in front of the reference "
+             "backend (env ACEKIT_GATEWAY_PRETEND_GPU)")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve ACE-Step's API unchanged plus /v1/capabilities, /v1/telemetry and /gateway/health."""
@@ -33,7 +39,8 @@ def gateway(
     given = {
         "upstream": upstream, "host": host, "port": port, "capabilities_file": capabilities, "api_key": api_key,
         "upstream_api_key": upstream_api_key, "max_upload_mb": max_upload_mb,
-        "sampler_interval_s": sampler_interval_s, "read_timeout_s": read_timeout_s,
+        "sampler_interval_s": sampler_interval_s, "read_timeout_s": read_timeout_s, "admission": admission,
+        "pretend_gpu": pretend_gpu,
     }
     try:
         settings = GatewaySettings(**{k: v for k, v in given.items() if v is not None})
@@ -54,7 +61,14 @@ def gateway(
         typer.echo("warning: the gateway sends the upstream key (ACESTEP_API_KEY) for every client but checks "
                    "none itself: anyone who reaches it is let in; set --api-key / ACEKIT_GATEWAY_API_KEY",
                    err=True)
-    app = create_app(settings)
+    if settings.pretend_gpu:
+        typer.echo(f"warning: PRETENDING the GPU is a {settings.pretend_gpu} (--pretend-gpu): capabilities and "
+                   "admission describe that box, not this machine", err=True)
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # an unknown --pretend-gpu box
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     typer.echo(f"acekit gateway on http://{settings.host}:{settings.port} -> {settings.upstream}", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, proxy_headers=False)
 

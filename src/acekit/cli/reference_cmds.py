@@ -28,6 +28,9 @@ def serve_reference(
     models: str = typer.Option(
         "acestep-v15-turbo,acestep-v15-base", help="Comma-separated DiT names to list; the first is the default."
     ),
+    pretend_gpu: Optional[str] = typer.Option(
+        None, help="TESTING ONLY: fail jobs that would not fit on this known box (T4, GB10) with a simulated "
+                   "'CUDA out of memory' error, as the real server would there (acekit plan decides)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
 ) -> None:
     """Serve the ACE-Step 1.5 REST API with a procedural music engine (a reference engine, NOT ACE-Step)."""
@@ -43,8 +46,17 @@ def serve_reference(
         raise typer.BadParameter("give at least one model name, e.g. acestep-v15-turbo", param_hint="--models")
     settings = ReferenceSettings(
         output_dir=output_dir.resolve(), api_key=api_key or None, queue_maxsize=queue_maxsize, workers=workers,
-        seconds_per_step=seconds_per_step, task_timeout_s=task_timeout, models=names,
+        seconds_per_step=seconds_per_step, task_timeout_s=task_timeout, models=names, pretend_gpu=pretend_gpu,
     )
+    if pretend_gpu:
+        from acekit import fit
+
+        try:
+            fit.gpu_preset(pretend_gpu)
+        except fit.FitError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--pretend-gpu") from exc
+        typer.echo(f"warning: PRETENDING to be a {pretend_gpu}: jobs that would not fit there fail with a simulated "
+                   "out-of-memory error", err=True)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     typer.echo(f"acekit reference engine (NOT ACE-Step) on http://{host}:{port} -> {settings.output_dir}", err=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), workers=1)

@@ -24,7 +24,7 @@ from acekit.gateway import telemetry as telemetry_routes
 from acekit.gateway.auth import KeyRejected
 from acekit.gateway.capabilities import CapabilitiesProvider
 from acekit.gateway.envelope import error_response
-from acekit.gateway.gpu import MemorySampler, detect_sampler
+from acekit.gateway.gpu import MemorySampler, PretendSampler, detect_sampler
 from acekit.gateway.settings import GatewaySettings
 from acekit.gateway.telemetry import TaskTracker, follow_tasks, sample_forever
 
@@ -61,7 +61,8 @@ def create_app(
 ) -> FastAPI:
     """The gateway ASGI app. ``sampler`` defaults to the best GPU source found (`detect_sampler`)."""
     settings = settings or GatewaySettings()
-    sampler = sampler or detect_sampler()
+    if sampler is None:
+        sampler = PretendSampler(settings.pretend_gpu) if settings.pretend_gpu else detect_sampler()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,7 +74,8 @@ def create_app(
             sampler=sampler,
             capabilities=CapabilitiesProvider(
                 path=settings.capabilities_file, sampler=sampler, upstream=settings.upstream,
-                upstream_key=settings.upstream_api_key, cache_s=settings.models_cache_s),
+                upstream_key=settings.upstream_api_key, cache_s=settings.models_cache_s,
+                dtype=settings.server_dtype, lm=settings.server_lm, offload=bool(settings.offload_to_cpu)),
         )
         app.state.gateway = state
         loops = [
@@ -83,6 +85,9 @@ def create_app(
                                              interval_s=settings.status_poll_s)),
         ]
         log.info("gateway in front of %s; memory source %s", settings.upstream, sampler.source)
+        if settings.pretend_gpu:
+            log.warning("PRETENDING the GPU is a %s (--pretend-gpu): capabilities and admission are computed for "
+                        "that box, not for this machine", settings.pretend_gpu)
         try:
             yield
         finally:

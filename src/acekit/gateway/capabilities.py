@@ -51,8 +51,10 @@ def load_capabilities_file(path: Path) -> Capabilities:
 
 class CapabilitiesProvider:
     def __init__(self, *, path: Path | None, sampler: MemorySampler, upstream: str,
-                 upstream_key: str | None, cache_s: float) -> None:
+                 upstream_key: str | None, cache_s: float, dtype: str | None = None, lm: str | None = None,
+                 offload: bool = False) -> None:
         self.path = path
+        self.dtype, self.lm, self.offload = dtype, lm, offload
         self.sampler = sampler
         self.upstream = upstream
         self.upstream_key = upstream_key
@@ -115,6 +117,9 @@ class CapabilitiesProvider:
                 engine="acekit-reference" if "reference" in service.lower() else "ACE-Step",
                 server_version=str(health_data["version"]) if health_data.get("version") is not None else None,
                 url=self.upstream,
+                dtype=self.dtype,
+                lm=self.lm,
+                offload=self.offload,
             )
             if models:  # an answer without models (upstream down) must not be cached
                 self._default = (now, doc)

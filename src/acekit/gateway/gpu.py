@@ -81,6 +81,29 @@ class NullSampler:
         return None
 
 
+class PretendSampler(NullSampler):
+    """TESTING ONLY (``--pretend-gpu``): reports a known box's GPU so the capabilities and admission act as they
+    would there, e.g. in front of the reference backend; memory readings stay None (nothing is measured)."""
+
+    KNOWN: dict[str, GpuInfo] = {
+        "T4": GpuInfo(name="Tesla T4 (pretended by acekit --pretend-gpu)", memory_total_mb=15360.0,
+                      compute_capability="7.5"),
+        "GB10": GpuInfo(name="NVIDIA GB10 (pretended by acekit --pretend-gpu)", memory_total_mb=None,
+                        compute_capability="12.1", unified_memory=True),
+    }
+
+    def __init__(self, box: str) -> None:
+        key = next((k for k in self.KNOWN if k.lower() == box.strip().lower()), None)
+        if key is None:
+            raise ValueError(f"--pretend-gpu {box!r}: known boxes are {', '.join(self.KNOWN)}")
+        super().__init__(reason=f"pretending to be a {key}: no memory is measured")
+        self.source = "pretend"
+        self._gpu = self.KNOWN[key]
+
+    def gpu(self) -> GpuInfo | None:
+        return self._gpu
+
+
 class NvmlSampler:
     """Device memory through nvidia-ml-py (``pynvml``); ``per_process`` sums process usage instead.
 

@@ -20,6 +20,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
+from acekit.gateway.admission import refusal
 from acekit.gateway.auth import OPEN_PATHS, header_or_query_ok, key_matches, rejection_detail
 from acekit.gateway.body import BodyTooLarge, FieldSniffer, limited, too_large_message
 from acekit.gateway.envelope import error_response
@@ -104,6 +105,21 @@ async def passthrough(request: Request, path: str) -> Response:
             return Response(status_code=400)
         if not key_matches(settings.api_key, sniffer.fields().get("ai_token")):
             return error_response(401, rejection_detail(request))
+    if settings.admission and route == RELEASE_PATH and request.method == "POST":
+        # Admission needs the request's fields before anything goes upstream: read the body (bounded).
+        if body is None:
+            sniffer = sniffer or FieldSniffer(request.headers.get("content-type"))
+            try:
+                body = b"".join([chunk async for chunk in limited(request.stream(), limit, sniffer)])
+            except BodyTooLarge:
+                return error_response(413, too_large_message(limit))
+            except ClientDisconnect:
+                return Response(status_code=400)
+        doc, _ = await state.capabilities.get(state.client, authorization=request.headers.get("authorization"))
+        why = refusal(sniffer.fields(), doc)
+        if why:
+            log.info("admission refused a request: %s", why)
+            return error_response(422, why, extra={"admission": "refused; the gateway's --no-admission turns this off"})
     has_body = bool(request.headers.get("transfer-encoding")) or declared not in (None, "0")
     if body is None and has_body:
         body = limited(request.stream(), limit, sniffer)

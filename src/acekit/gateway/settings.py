@@ -56,6 +56,19 @@ class GatewaySettings(BaseSettings):
         description="In flight longer than this: 'lost' in telemetry (upstream restarted and forgot the id).")
     models_cache_s: float = Field(default=30.0, ge=0, description="How long a default capabilities document is reused.")
     finished_task_limit: int = Field(default=1000, ge=1, description="Finished tasks kept in telemetry.")
+    admission: bool = Field(
+        default=True, description="Refuse at once (422) a /release_task that cannot fit in GPU memory (capabilities' fit).")
+    # What the ACE-Step server runs, read from its own environment names (the image runs both in one
+    # container): the fit model's budget depends on them.
+    server_dtype: str | None = Field(default=None, validation_alias=AliasChoices("ACESTEP_DTYPE", "ACEKIT_GATEWAY_DTYPE"),
+                                     description="bf16/fp16/fp32 (float32 ...); None/auto: bf16 where the GPU has it, else fp32.")
+    init_llm: str | None = Field(default=None, validation_alias=AliasChoices("ACESTEP_INIT_LLM"),
+                                 description="upstream's ACESTEP_INIT_LLM: false = no LM loaded")
+    lm_model_path: str | None = Field(default=None, validation_alias=AliasChoices("ACESTEP_LM_MODEL_PATH"))
+    offload_to_cpu: bool | None = Field(default=None, validation_alias=AliasChoices("ACESTEP_OFFLOAD_TO_CPU"))
+    pretend_gpu: str | None = Field(
+        default=None, validation_alias=AliasChoices("ACEKIT_GATEWAY_PRETEND_GPU", "pretend_gpu"),
+        description="TESTING ONLY: act as if this known box (T4, GB10) were the GPU, e.g. in front of the reference backend.")
 
     @field_validator("upstream")
     @classmethod
@@ -64,6 +77,21 @@ class GatewaySettings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"upstream must be an http(s) URL like {DEFAULT_UPSTREAM}, got {value!r}")
         return value
+
+    @field_validator("pretend_gpu", "server_dtype", "init_llm", "lm_model_path")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() if value and value.strip() else None
+
+    @property
+    def server_lm(self) -> str | None:
+        """The LM the server loads: 'none', a size, or None when unknown (ACESTEP_INIT_LLM unset or auto)."""
+        flag = (self.init_llm or "").lower()
+        if flag in ("0", "false", "no", "n", "off"):
+            return "none"
+        if flag in ("1", "true", "yes", "y", "on"):
+            return self.lm_model_path or "0.6B"
+        return None
 
     @field_validator("api_key", "upstream_api_key")
     @classmethod

@@ -65,6 +65,26 @@ class Plan:
     bpm_source: str
 
 
+class SimulatedOutOfMemory(RuntimeError):
+    """``--pretend-gpu``: the case would not fit on the pretended GPU, so the job fails as torch would."""
+
+
+def check_pretended_memory(box: str, plan: Plan, *, batch: int, thinking: bool) -> None:
+    """TESTING ONLY: fail like torch's out-of-memory error when the fit model says the job does not fit on
+    ``box`` (with every model resident, as upstream runs at 16 GB and up)."""
+    from acekit import fit
+
+    preset = fit.gpu_preset(box)
+    p = fit.predict(memory_gib=preset.memory_gib, dtype=preset.dtype, model=plan.dit_model,
+                    lm="0.6B" if thinking else "none", batch=batch,
+                    duration_s=min(max(plan.spec.duration_s, 10.0), 600.0))
+    if p.verdict != fit.Verdict.fits:
+        raise SimulatedOutOfMemory(
+            f"CUDA out of memory. Tried to allocate {p.resident.peak - preset.memory_gib:.2f} GiB more than the "
+            f"{preset.memory_gib:.2f} GiB a {preset.name} has (SIMULATED by the acekit reference engine, not ACE-Step, "
+            f"pretending to be a {preset.name}: {p.reason})")
+
+
 def choose_seeds(req: TaskRequest) -> tuple[int, ...]:
     """Upstream semantics: ``use_random_seed`` (default true) or seed -1 -> fresh random seeds.
 
@@ -237,7 +257,7 @@ class JobManager:
             started = time.time()
             try:
                 self._run(job)
-            except AudioDecodeError as exc:  # the client's fault: no traceback in the log
+            except (AudioDecodeError, SimulatedOutOfMemory) as exc:  # expected: no traceback in the log
                 log.warning("[acekit reference engine (not ACE-Step)] task %s failed: %s", job.task_id, exc)
                 self._set(job, status="failed", stage="failed", error=str(exc), finished_at=time.time())
             except Exception as exc:  # a job failure must never kill the worker
@@ -261,6 +281,8 @@ class JobManager:
             source = load_audio(job.src_path, display_name=job.src_name)
         seeds = choose_seeds(req)
         plan = plan_job(req, seeds, source=source, models=self.settings.models)
+        if self.settings.pretend_gpu:
+            check_pretended_memory(self.settings.pretend_gpu, plan, batch=len(seeds), thinking=req.thinking)
 
         # Simulated diffusion compute: the real model's time grows with steps, audio length and batch.
         sim_total = self.settings.seconds_per_step * req.inference_steps * (plan.spec.duration_s / 60.0) * len(seeds)

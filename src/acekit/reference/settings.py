@@ -36,6 +36,9 @@ class ReferenceSettings(BaseModel):
     task_timeout_s: float = Field(default=3600.0, gt=0)
     models: tuple[str, ...] = DEFAULT_MODELS
     initial_avg_job_seconds: float = 5.0
+    #: TESTING ONLY: fail jobs that would not fit on this known box (T4, GB10) with a simulated out-of-memory
+    #: error, as the real server would on that GPU (acekit.fit decides).
+    pretend_gpu: str | None = None
     #: The LM the server names in every result's ``lm_model`` (upstream: ACESTEP_LM_MODEL_PATH), used or not.
     lm_model: str = Field(default_factory=lambda: os.environ.get("ACESTEP_LM_MODEL_PATH") or DEFAULT_LM_MODEL)
 

@@ -1,0 +1,100 @@
+"""Admission: refuse at once a ``/release_task`` that cannot fit in GPU memory, instead of letting the
+server run out of memory minutes later.
+
+The limits come from the capabilities document the gateway serves (its ``fit`` section: the fit
+model's prediction for this GPU, or out-of-memory cases a matrix recorded). A refusal is a 422 that
+names the limit and what would fit, e.g. "batch 4 at 240 s does not fit in 14.6 GB at fp32; batch 1
+does (up to 600 s)". Requests the document says nothing about (no ``fit`` section, a model the fit
+model does not know, no duration given) go through unchanged. ``--no-admission`` turns it off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from acekit import contract
+from acekit.capabilities import Capabilities, FitInfo
+
+#: Upstream's spellings of the fields admission reads (its PARAM_ALIASES).
+_ALIASES = {
+    "model": ("model", "model_name", "modelName", "dit_model", "ditModel"),
+    "audio_duration": ("audio_duration", "duration", "audioDuration", "target_duration", "targetDuration"),
+    "batch_size": ("batch_size", "batchSize"),
+    "thinking": ("thinking",),
+}
+
+
+def _field(fields: Mapping[str, Any], name: str) -> Any:
+    for alias in _ALIASES[name]:
+        if alias in fields and fields[alias] not in (None, ""):
+            return fields[alias]
+    return None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _default_model(doc: Capabilities) -> str | None:
+    for m in doc.models:
+        if m.is_default:
+            return m.name
+    return doc.models[0].name if doc.models else None
+
+
+def refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
+    """Why the request cannot fit on this backend, or None to let it through."""
+    info: FitInfo | None = doc.fit
+    if info is None:
+        return None
+    model = str(_field(fields, "model") or _default_model(doc) or "")
+    batch_raw = _number(_field(fields, "batch_size"))
+    batch = int(batch_raw) if batch_raw is not None and batch_raw >= 1 else contract.DEFAULT_BATCH
+    duration = _number(_field(fields, "audio_duration"))
+    if duration is not None and duration <= 0:
+        duration = None  # upstream: "let the model decide"
+    where = f"{info.memory_gib:.1f} GB at {info.dtype}" if info.memory_gib else f"this GPU at {info.dtype}"
+    if _flag(_field(fields, "thinking")) and not info.thinking:
+        return (f"thinking needs the 5 Hz LM, which does not fit in {where} ({info.thinking_reason}): "
+                "send thinking=false")
+    limit = info.limit(model, batch)
+    if limit is None:
+        return None  # a model or batch the limits do not cover: the upstream decides
+    longest = limit.max_duration_s
+    asked = duration if duration is not None else contract.DURATION_MIN_S
+    if longest is not None and asked <= longest:
+        return None
+    what = f"{model} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
+    alternatives = _what_fits(info, model, batch, asked)
+    return (f"{what} does not fit in {where}" + (f" ({_why(limit)})" if limit.reason else "")
+            + (f"; {alternatives}" if alternatives else "; nothing fits with this model: choose another"))
+
+
+def _why(limit) -> str:
+    source = "out of memory in the matrix" if limit.source == "matrix" else "fit model"
+    longest = "nothing fits" if limit.max_duration_s is None else f"up to {limit.max_duration_s:g} s fits"
+    return f"{longest}, {source}"
+
+
+def _what_fits(info: FitInfo, model: str, batch: int, duration: float) -> str:
+    """'batch 1 does (up to 600 s)' / 'up to 240 s does' / 'acestep-v15-turbo does'."""
+    for b in range(batch - 1, 0, -1):
+        lim = info.limit(model, b)
+        if lim is not None and lim.max_duration_s is not None and lim.max_duration_s >= duration:
+            return f"batch {b} does (up to {lim.max_duration_s:g} s)"
+    lim = info.limit(model, batch)
+    if lim is not None and lim.max_duration_s is not None:
+        return f"up to {lim.max_duration_s:g} s at batch {batch} does"
+    others = sorted({x.model for x in info.limits if x.model != model and x.batch == batch
+                     and x.max_duration_s is not None and x.max_duration_s >= duration})
+    return f"{', '.join(others)} does" if others else ""

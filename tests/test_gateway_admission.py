@@ -1,0 +1,74 @@
+"""Admission end to end: the reference backend and the gateway both pretending to be a 16 GB T4 (fp32).
+
+The gateway refuses at once what the fit model says cannot fit, naming the limit and what would fit;
+with admission off the same request reaches the backend, which fails it with a (simulated) out-of-memory
+error, as ACE-Step would minutes later on a real T4.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from acekit import Client, Text2MusicRequest
+from acekit.capabilities import Capabilities
+from acekit.errors import BadRequest, TaskFailed
+from acekit.gateway.admission import refusal
+from acekit.gateway.launch import running_gateway
+
+
+def _release(url: str, **fields) -> httpx.Response:
+    body = {"prompt": "lofi piano", "inference_steps": 2, "audio_format": "wav", **fields}
+    return httpx.post(f"{url}/release_task", json=body, timeout=30)
+
+
+def test_gateway_refuses_what_cannot_fit_on_a_t4_and_admits_what_does(start_reference, tmp_path: Path) -> None:
+    upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0")
+    with running_gateway(upstream, "--pretend-gpu", "T4", log_path=tmp_path / "gw.log") as gw:
+        caps = Capabilities.model_validate(httpx.get(f"{gw}/v1/capabilities", timeout=30).json()["data"])
+        assert caps.fit is not None and caps.fit.dtype == "fp32" and caps.fit.memory_gib == pytest.approx(14.58)
+        assert caps.tasks["text2music"].recommended.max_batch == 1
+
+        r = _release(gw, batch_size=4, audio_duration=240)
+        assert r.status_code == 422
+        detail = r.json()["detail"]
+        assert "acestep-v15-turbo batch 4 at 240 s does not fit in 14.6 GB at fp32" in detail
+        assert "batch 1 does (up to 600 s)" in detail
+
+        # base: 240 s is the limit at batch 1; 300 s is refused with that limit named
+        r = _release(gw, model="acestep-v15-base", batch_size=1, audio_duration=300)
+        assert r.status_code == 422 and "up to 240 s at batch 1 does" in r.json()["detail"]
+        # thinking needs the LM, which does not fit beside an fp32 DiT in 16 GB
+        r = _release(gw, batch_size=1, audio_duration=30, thinking=True)
+        assert r.status_code == 422 and "send thinking=false" in r.json()["detail"]
+        # upstream's default batch (2) does not fit past 10 s either: said, not run
+        r = _release(gw, audio_duration=60)
+        assert r.status_code == 422 and "batch 2 at 60 s" in r.json()["detail"]
+
+        # The client sees a BadRequest carrying the reason; a fitting request generates.
+        with Client(gw) as client:
+            with pytest.raises(BadRequest) as refused:
+                client.generate(Text2MusicRequest(prompt="x", duration_s=120, batch_size=4, inference_steps=2),
+                                out_dir=tmp_path / "no")
+            assert "does not fit" in (refused.value.detail or str(refused.value))
+            outcome = client.generate(
+                Text2MusicRequest(prompt="lofi", duration_s=20, batch_size=1, inference_steps=2, audio_format="wav"),
+                out_dir=tmp_path / "yes")
+            assert len(outcome.paths) == 1 and outcome.paths[0].exists()
+
+
+def test_admission_off_lets_it_through_and_the_backend_runs_out_of_memory(start_reference, tmp_path: Path) -> None:
+    upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0")
+    with running_gateway(upstream, "--pretend-gpu", "T4", "--no-admission", log_path=tmp_path / "gw.log") as gw:
+        with Client(gw) as client:
+            with pytest.raises(TaskFailed) as failed:
+                client.generate(Text2MusicRequest(prompt="x", duration_s=240, batch_size=4, inference_steps=2),
+                                out_dir=tmp_path / "oom")
+    assert "out of memory" in str(failed.value).lower() and "SIMULATED" in str(failed.value)
+
+
+def test_refusal_without_limits_lets_everything_through() -> None:
+    doc = Capabilities(source="default", backend={"name": "x", "engine": "ACE-Step"})
+    assert refusal({"batch_size": 8, "audio_duration": 600, "thinking": True}, doc) is None
