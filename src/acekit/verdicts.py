@@ -179,8 +179,15 @@ def judge_group(records: Sequence[CaseRecord], thresholds: Thresholds = DEFAULT_
     n = len(records)
     if n < t.min_cases or n == 0:
         return Verdict.untested, [f"{n} case(s) measured; need at least {t.min_cases}"], {}
-    ok = [r for r in records if r.status == "ok"]
-    success = len(ok) / n
+    # A case that ran out of GPU memory is a limit of the box, not a failure of the task: it is left out of
+    # the success rate and reported (and kept by the capabilities) as "does not fit".
+    oom = [r for r in records if r.status == "does_not_fit"]
+    fitting = [r for r in records if r.status != "does_not_fit"]
+    if not fitting:
+        return Verdict.not_viable, [f"none of the {n} case(s) fits in GPU memory (out of memory): "
+                                    + "; ".join(sorted({r.label or r.case_id for r in oom})[:3])], {"does_not_fit": n}
+    ok = [r for r in fitting if r.status == "ok"]
+    success = len(ok) / len(fitting)
     quality = _rate([quality_passed(r, t) for r in ok])
     speed = _median(seconds_per_audio_second(r) for r in ok)
     peaks = [r.peak_gpu_memory_mb for r in ok if r.peak_gpu_memory_mb is not None]
@@ -195,8 +202,11 @@ def judge_group(records: Sequence[CaseRecord], thresholds: Thresholds = DEFAULT_
     if t.memory_budget_mb is not None and peak is not None:
         gates["memory"] = Verdict.viable if peak <= t.memory_budget_mb else Verdict.not_viable
     verdict = worst(gates.values())
-    reasons = [f"{len(ok)}/{n} requests succeeded ({success:.0%}; viable ≥ {t.viable_success_rate:.0%})"]
-    failures = sorted({(r.reason or "unknown error").splitlines()[0][:120] for r in records if r.status != "ok"})
+    reasons = [f"{len(ok)}/{len(fitting)} requests succeeded ({success:.0%}; viable ≥ {t.viable_success_rate:.0%})"]
+    if oom:
+        reasons.append(f"{len(oom)} case(s) do not fit in GPU memory (out of memory), kept as a limit: "
+                       + "; ".join(sorted({r.label or r.case_id for r in oom})[:3]))
+    failures = sorted({(r.reason or "unknown error").splitlines()[0][:120] for r in fitting if r.status != "ok"})
     if failures:
         reasons.append("failures: " + "; ".join(failures[:3]))
     if quality is not None:
@@ -218,6 +228,7 @@ def judge_group(records: Sequence[CaseRecord], thresholds: Thresholds = DEFAULT_
         "quality_rate": quality,
         "seconds_per_audio_second": speed,
         "peak_gpu_memory_mb": peak,
+        "does_not_fit": len(oom),
     }
     checks: dict[str, list[bool]] = defaultdict(list)
     for r in ok:
@@ -276,7 +287,9 @@ def recommend(records: Sequence[CaseRecord], *, model: str | None, thresholds: T
         ok_steps = [s for s, rs in sorted(steps.items()) if _qrate(rs, t) >= t.viable_quality_rate]
         rec.default_steps = int(ok_steps[0] if ok_steps else max(steps, key=lambda s: (_qrate(steps[s], t), -s)))
     # duration: the longest that still passes at least marginally and is not too slow
-    durs = _by(records, "duration_s")
+    # Durations at or past the shortest that ran out of memory are never recommended.
+    oom_durs = [float(r.case["duration_s"]) for r in records if r.status == "does_not_fit" and r.case.get("duration_s")]
+    durs = {d: rs for d, rs in _by(records, "duration_s").items() if not oom_durs or float(d) < min(oom_durs)}
     if durs:
         fine = [d for d, rs in durs.items()
                 if _qrate(rs, t) >= t.marginal_quality_rate
@@ -317,7 +330,8 @@ def cost_of(records: Sequence[CaseRecord]) -> TaskCost:
         peak_gpu_memory_mb=top.peak_gpu_memory_mb if top else None,
         memory_source=top.memory_source if top else "unknown",
         cases=len(records),
-        failures=len(records) - len(ok),
+        failures=sum(r.status == "failed" for r in records),
+        does_not_fit=sum(r.status == "does_not_fit" for r in records),
     )
 
 
@@ -343,6 +357,8 @@ def judge_task(records: Sequence[CaseRecord], *, backend: str, task: str,
     verdict, reasons, scores = judged[top]
     if len(judged) > 1:
         reasons = [f"best model {top}; " + ", ".join(f"{m}: {judged[m][0].value}" for m in sorted(judged))] + reasons
+        reasons += [f"{m}: {judged[m][2]['does_not_fit']} case(s) do not fit in GPU memory (out of memory)"
+                    for m in sorted(judged) if m != top and judged[m][2].get("does_not_fit")]
     return TaskJudgement(
         backend=backend, task=task, verdict=verdict, reasons=reasons, model=top,
         models=sorted(m for m in judged if judged[m][0] == verdict),

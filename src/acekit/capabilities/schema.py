@@ -87,6 +87,7 @@ class TaskCost(_Model):
     memory_source: str | None = Field(default=None, description="where the peak came from, e.g. 'nvml', 'torch', 'unknown'")
     cases: int = 0
     failures: int = 0
+    does_not_fit: int = Field(default=0, description="cases that ran out of GPU memory (not counted as failures)")
 
 
 class FitLimit(_Model):

@@ -23,9 +23,10 @@ from acekit.fit.model import (
     normalise_lm,
     predict,
 )
+from acekit.fit.oom import is_out_of_memory
 
 __all__ = [
     "DATA_FILE", "DTYPES", "LMS", "MODELS", "CostData", "FitError", "GpuPreset", "Phases", "Prediction",
     "TableRow", "Verdict", "allowed", "dtype_for", "fit_table", "gpu_preset", "gpu_presets", "load_data",
-    "max_duration", "normalise_dtype", "normalise_lm", "predict",
+    "max_duration", "normalise_dtype", "normalise_lm", "predict", "is_out_of_memory",
 ]

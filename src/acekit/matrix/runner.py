@@ -26,6 +26,7 @@ import httpx
 from pydantic import BaseModel
 
 from acekit.contract import TaskType
+from acekit.fit.oom import is_out_of_memory
 from acekit.matrix.spec import Case, MatrixSpec, expand_cases, spec_hash
 from acekit.matrix.store import CaseRecord, Manifest, RunStore, ServerEntry, atomic_copy, utc_now
 
@@ -251,8 +252,11 @@ class _ServerRun:
             if isinstance(exc, ServerUnreachable):
                 self.unreachable_in_a_row += 1
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+            # Out of GPU memory is a limit of the box for this case: "does not fit", kept by the capabilities.
+            oom = is_out_of_memory(str(reason))
             rec = CaseRecord(
-                **base, status="failed", reason=str(reason), error_type=type(exc).__name__,
+                **base, status="does_not_fit" if oom else "failed", reason=str(reason),
+                error_type="OutOfMemory" if oom else type(exc).__name__,
                 # "could not connect" says nothing about the case: a rerun redoes it
                 retryable=isinstance(exc, ServerUnreachable),
                 request=request.to_api_fields() if request is not None else {},

@@ -45,7 +45,8 @@ class CaseRecord(BaseModel):
     label: str = ""
     case: dict[str, Any] = Field(description="the case's parameters (what its id hashes)")
     request: dict[str, Any] = Field(default_factory=dict, description="the request as sent")
-    status: Literal["ok", "failed"]
+    status: Literal["ok", "failed", "does_not_fit"] = Field(
+        description="'does_not_fit': the server ran out of GPU memory (a limit of the box, not a generic failure)")
     reason: str | None = None
     error_type: str | None = None
     retryable: bool = Field(

@@ -173,9 +173,22 @@ def build_report(
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, out)
     md_path = out.with_suffix(".md")
-    md_path.write_text(markdown_summary(runs, backends, judgements, thresholds, html_name=out.name), encoding="utf-8")
+    md_path.write_text(markdown_summary(runs, backends, judgements, thresholds, html_name=out.name)
+                       + does_not_fit_section(records), encoding="utf-8")
     return ReportFiles(html=out, markdown=md_path, html_bytes=out.stat().st_size, embedded_audio=n_embedded,
                        judgements=judgements)
+
+
+def does_not_fit_section(records: list[CaseRecord]) -> str:
+    """Markdown list of the cases that ran out of GPU memory: limits of the box, not failures ('' if none)."""
+    oom = [r for r in records if r.status == "does_not_fit"]
+    if not oom:
+        return ""
+    lines = ["", "## Does not fit (out of GPU memory)", "",
+             "These cases do not fit in GPU memory on that backend: a limit the capabilities keep, not a failure.", ""]
+    lines += [f"- {r.server} · {r.task} · {r.model} · {r.label or r.case_id}: {(r.reason or '').splitlines()[0][:200]}"
+              for r in oom]
+    return "\n".join(lines) + "\n"
 
 
 def markdown_summary(runs: list[LoadedRun], backends: list[dict[str, Any]],
