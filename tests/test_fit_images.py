@@ -1,0 +1,80 @@
+"""Image settings and bring-up notes follow the fit model: the T4 starts what fits there, the Spark
+allows the LM and XL, and docs/bringup.md shows the tables `acekit plan` prints."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from acekit import fit
+from acekit.capabilities.defaults import default_capabilities
+from acekit.cli.main import app
+from acekit.deploy.dockerfile import read_dockerfile
+from acekit.gateway.gpu import PretendSampler
+from acekit.gateway.settings import GatewaySettings
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((REPO / "docker" / "compose.yaml").read_text())
+_DEFAULT = re.compile(r"\$\{[A-Za-z_0-9]+:-([^}]*)\}")
+INVENTORY = {"models": [{"name": m, "is_default": m == "acestep-v15-turbo"} for m in fit.MODELS]}
+
+
+def _env(platform: str) -> dict[str, str]:
+    """The container's environment with every compose default applied (image ENV, then compose)."""
+    env = dict(read_dockerfile(REPO / "docker" / platform / "Dockerfile").final.env())
+    for name, value in COMPOSE["services"][platform]["environment"].items():
+        env[name] = _DEFAULT.sub(lambda m: m.group(1), str(value))
+    return env
+
+
+def _gateway_settings(env: dict[str, str]) -> GatewaySettings:
+    names = {"ACESTEP_DTYPE", "ACESTEP_INIT_LLM", "ACESTEP_LM_MODEL_PATH", "ACESTEP_OFFLOAD_TO_CPU",
+             "ACEKIT_GATEWAY_ADMISSION"}
+    return GatewaySettings(_env_file=None, **{k: v for k, v in env.items() if k in names and v != ""})
+
+
+def test_t4_image_starts_what_fits_there() -> None:
+    env = _env("t4")
+    t4 = fit.gpu_preset("T4")
+    assert fit.normalise_dtype(env["ACESTEP_DTYPE"]) == t4.dtype == "fp32"
+    # LM off because no LM fits beside the fp32 DiT without offloading ...
+    assert env["ACESTEP_INIT_LLM"] == "false"
+    for lm in ("0.6B", "1.7B", "4B"):
+        assert fit.max_duration(memory_gib=t4.memory_gib, dtype="fp32", model=env["ACESTEP_CONFIG_PATH"], lm=lm)[0] is None
+    # ... no offloading because turbo batch 1 fits resident all the way ...
+    assert env["ACESTEP_OFFLOAD_TO_CPU"] == "false"
+    assert fit.max_duration(memory_gib=t4.memory_gib, dtype="fp32", model=env["ACESTEP_CONFIG_PATH"])[0] == 600
+    # ... and the gateway in the same container refuses the rest: batch limit 1.
+    settings = _gateway_settings(env)
+    assert settings.admission and settings.server_lm == "none" and settings.offload_to_cpu is False
+    caps = default_capabilities(PretendSampler("T4").gpu(), INVENTORY, dtype=settings.server_dtype,
+                                lm=settings.server_lm, offload=bool(settings.offload_to_cpu))
+    rec = caps.tasks["text2music"].recommended
+    assert (rec.max_batch, rec.max_duration_s, rec.thinking) == (1, 600, False)
+    assert not any(m.startswith("acestep-v15-xl") for m in caps.tasks["text2music"].models)
+
+
+def test_spark_image_allows_the_lm_and_xl() -> None:
+    env = _env("spark")
+    assert env["ACESTEP_INIT_LLM"] == "true" and "ACESTEP_DTYPE" not in env
+    settings = _gateway_settings(env)
+    assert settings.admission and settings.server_lm == env["ACESTEP_LM_MODEL_PATH"]
+    caps = default_capabilities(PretendSampler("GB10").gpu(), INVENTORY, dtype=settings.server_dtype,
+                                lm=settings.server_lm, offload=bool(settings.offload_to_cpu))
+    assert caps.fit.dtype == "bf16" and caps.fit.lm == "1.7B" and caps.fit.thinking
+    assert "acestep-v15-xl-turbo" in caps.tasks["text2music"].models
+    assert all(x.max_duration_s == 600 for x in caps.fit.limits)
+
+
+def test_bringup_fit_tables_match_acekit_plan() -> None:
+    doc = (REPO / "docs" / "bringup.md").read_text()
+    blocks = re.findall(r"<!-- (acekit plan [^>]*?) -->\n(.*?)<!-- end acekit plan -->", doc, re.S)
+    assert {cmd for cmd, _ in blocks} == {"acekit plan --gpu T4 --markdown", "acekit plan --gpu GB10 --markdown"}
+    for cmd, table in blocks:
+        out = CliRunner().invoke(app, shlex.split(cmd)[1:])
+        assert out.exit_code == 0, out.output
+        assert table == out.output, f"docs/bringup.md is stale for `{cmd}`: paste its output between the markers"
