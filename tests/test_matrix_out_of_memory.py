@@ -64,6 +64,9 @@ def test_report_shows_does_not_fit(run_dir: Path) -> None:
     assert 'data-status="does_not_fit"' in html and ">does not fit<" in html
     md = (run_dir / "report.md").read_text()
     assert "## Does not fit (out of GPU memory)" in md and "acestep-v15-xl-turbo" in md
+    # the limit itself, as the capabilities carry it
+    assert 'id="memory-limits"' in html and 'data-model="acestep-v15-xl-turbo" data-source="matrix"' in html
+    assert "| t4 | acestep-v15-xl-turbo | nothing fits | matrix |" in md
 
 
 def test_capabilities_from_the_run_keep_the_limit(run_dir: Path) -> None:
@@ -83,3 +86,21 @@ def test_out_of_memory_messages() -> None:
     assert is_out_of_memory("RuntimeError: CUBLAS_STATUS_ALLOC_FAILED when calling cublasCreate(handle)")
     assert not is_out_of_memory("audio_duration 900 s out of range")
     assert not is_out_of_memory(None)
+
+
+def test_report_limits_follow_the_gpu_the_telemetry_named() -> None:
+    from acekit.matrix.store import CaseRecord
+    from acekit.report.build import limits_section, memory_limits
+
+    def rec(model: str, duration: float, status: str) -> CaseRecord:
+        return CaseRecord(case_id=f"{model}{duration:g}", server="t4", server_url="http://t4", engine="ACE-Step",
+                          task="text2music", model=model, case={"duration_s": duration}, status=status)
+
+    records = [rec("acestep-v15-turbo", 60, "ok"), rec("acestep-v15-base", 120, "ok"),
+               rec("acestep-v15-base", 600, "does_not_fit")]
+    backend = {"label": "t4", "gpu": "Tesla T4", "gpu_memory_total_mb": 15360.0}
+    rows = {(x["model"], x["source"]): x["max_duration_s"] for x in memory_limits([backend], records)}
+    # turbo: the fit model's 600 s; base: the matrix's out-of-memory at 600 s binds (120 s ran), tighter than 240 s
+    assert rows == {("acestep-v15-turbo", "fit model"): 600, ("acestep-v15-base", "matrix"): 120}
+    assert "| t4 | acestep-v15-base | 120 s | matrix |" in limits_section(memory_limits([backend], records))
+    assert memory_limits([{"label": "t4", "gpu": None, "gpu_memory_total_mb": None}], records[:2]) == []

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from acekit import contract, fit
 from acekit.capabilities.gpu_info import GpuInfo
 from acekit.capabilities.schema import FitInfo, FitLimit
+from acekit.matrix.store import CaseRecord
 
 #: Recommended duration when there is no memory budget to compute one from (no GPU seen).
 NO_FIT_MAX_DURATION_S = 30.0
@@ -92,3 +93,33 @@ def _known(model: str) -> bool:
     except fit.FitError:
         return False
     return True
+
+
+def run_limits(gpu_name: str | None, gpu_memory_mb: float | None, records: Sequence[CaseRecord]) -> FitInfo | None:
+    """Limits of one backend from a matrix run: the fit model's for its GPU (when the gateway's telemetry named
+    it), tightened by every case that ran out of memory (a model's limit is then the longest duration that
+    ran below the first that did not). None when neither is known."""
+    models = sorted({r.model for r in records})
+    info = None
+    if gpu_name:
+        info = fit_info_for(GpuInfo(name=gpu_name, memory_total_mb=gpu_memory_mb), models)
+    measured: list[FitLimit] = []
+    for model in models:
+        mine = [r for r in records if r.model == model and r.case.get("duration_s")]
+        ooms = [float(r.case["duration_s"]) for r in mine if r.status == "does_not_fit"]
+        if not ooms:
+            continue
+        first = min(ooms)
+        ran = [float(r.case["duration_s"]) for r in mine if r.status == "ok" and float(r.case["duration_s"]) < first]
+        longest = max(ran) if ran else None
+        reason = (f"{model} ran out of GPU memory at {first:g} s in the matrix"
+                  + (f"; {longest:g} s ran" if longest is not None else "; no shorter case ran"))
+        # The matrix runs batch 1; a larger batch needs more memory, so the same limit binds it too.
+        measured += [FitLimit(model=model, batch=b, max_duration_s=longest, reason=reason, source="matrix")
+                     for b in range(contract.BATCH_MIN, contract.BATCH_MAX + 1)]
+    if info is None and not measured:
+        return None
+    if info is None:
+        info = FitInfo(memory_gib=None, dtype="unknown", data_source="matrix run (out-of-memory cases)")
+    info.limits.extend(measured)
+    return info

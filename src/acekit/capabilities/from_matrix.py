@@ -12,20 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from acekit import contract
-from acekit.capabilities.fitting import fit_info_for
-from acekit.capabilities.gpu_info import GpuInfo
+from acekit.capabilities.fitting import run_limits
 from acekit.capabilities.schema import (
     BackendInfo,
     Capabilities,
-    FitInfo,
-    FitLimit,
     ModelInfo,
     TaskCapability,
     Verdict,
 )
 from acekit.contract import TaskType
 from acekit.matrix.runs import LoadedRun, all_records, load_runs
-from acekit.matrix.store import CaseRecord
 from acekit.verdicts import DEFAULT_THRESHOLDS, Thresholds, judge_task
 
 REFERENCE_ENGINE = "acekit-reference"
@@ -117,34 +113,5 @@ def build_capabilities(
         tasks=tasks,
         thresholds=thresholds.flat(),
         runs=[r.run_id for r in runs],
-        fit=_fit(info, mine),
+        fit=run_limits(info.gpu_name, info.gpu_memory_total_mb, mine),
     )
-
-
-def _fit(backend: BackendInfo, records: list[CaseRecord]) -> FitInfo | None:
-    """The fit model's limits for the backend's GPU (when telemetry named it), tightened by every case that
-    ran out of memory: a model's limit is then the longest duration that ran below the first that did not."""
-    models = sorted({r.model for r in records})
-    info = None
-    if backend.gpu_name:
-        info = fit_info_for(GpuInfo(name=backend.gpu_name, memory_total_mb=backend.gpu_memory_total_mb), models)
-    measured: list[FitLimit] = []
-    for model in models:
-        mine = [r for r in records if r.model == model and r.case.get("duration_s")]
-        ooms = [float(r.case["duration_s"]) for r in mine if r.status == "does_not_fit"]
-        if not ooms:
-            continue
-        first = min(ooms)
-        ran = [float(r.case["duration_s"]) for r in mine if r.status == "ok" and float(r.case["duration_s"]) < first]
-        longest = max(ran) if ran else None
-        reason = (f"{model} ran out of GPU memory at {first:g} s in the matrix"
-                  + (f"; {longest:g} s ran" if longest is not None else "; no shorter case ran"))
-        # The matrix runs batch 1; a larger batch needs more memory, so the same limit binds it too.
-        measured += [FitLimit(model=model, batch=b, max_duration_s=longest, reason=reason, source="matrix")
-                     for b in range(contract.BATCH_MIN, contract.BATCH_MAX + 1)]
-    if info is None and not measured:
-        return None
-    if info is None:
-        info = FitInfo(memory_gib=None, dtype="unknown", data_source="matrix run (out-of-memory cases)")
-    info.limits.extend(measured)
-    return info

@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 
 from acekit import __version__, contract
+from acekit.capabilities.fitting import run_limits
 from acekit.matrix.store import CaseRecord
 from acekit.report import figures as fig
 from acekit.report.audio_embed import embed_audio
@@ -159,6 +160,7 @@ def build_report(
     template = env.from_string(resources.files("acekit.report").joinpath("template.html.j2").read_text())
     any_ref = any(b["is_reference"] for b in backends)
     all_tasks = [t for t in order if any(t in j for j in judgements.values())]
+    limits = memory_limits(backends, records)
     html = template.render(
         title="acekit matrix report" + (" — reference engine" if any_ref and len(backends) == 1 else ""),
         version=__version__, generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -167,16 +169,41 @@ def build_report(
         tab_plans={t: tab_plan(judgements, t) for t in all_tasks},
         figures=figures, memory_known=any(r.peak_gpu_memory_mb is not None for r in records),
         task_sections=[dict(task=t, rows=sections[t]) for t in order if t in sections],
-        thresholds=th_rows, n_embedded=n_embedded, pct=_fmt_pct, num=_fmt_num, mem=_fmt_mem,
+        thresholds=th_rows, n_embedded=n_embedded, pct=_fmt_pct, num=_fmt_num, mem=_fmt_mem, limits=limits,
     )
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, out)
     md_path = out.with_suffix(".md")
     md_path.write_text(markdown_summary(runs, backends, judgements, thresholds, html_name=out.name)
-                       + does_not_fit_section(records), encoding="utf-8")
+                       + does_not_fit_section(records) + limits_section(limits), encoding="utf-8")
     return ReportFiles(html=out, markdown=md_path, html_bytes=out.stat().st_size, embedded_audio=n_embedded,
                        judgements=judgements)
+
+
+def memory_limits(backends: list[dict[str, Any]], records: list[CaseRecord]) -> list[dict[str, Any]]:
+    """Per backend and model, the longest clip that fits at batch 1 (fit model for the GPU the telemetry
+    named, tightened by out-of-memory cases): the same limits its capabilities document carries."""
+    rows = []
+    for b in backends:
+        info = run_limits(b.get("gpu"), b.get("gpu_memory_total_mb"), [r for r in records if r.server == b["label"]])
+        if info is None:
+            continue
+        for limit in info.limits:
+            if limit.batch == 1 and limit == info.limit(limit.model, 1):
+                rows.append(dict(backend=b["label"], model=limit.model, max_duration_s=limit.max_duration_s,
+                                 source=limit.source, reason=limit.reason, dtype=info.dtype))
+    return rows
+
+
+def limits_section(limits: list[dict[str, Any]]) -> str:
+    if not limits:
+        return ""
+    lines = ["", "## Memory limits (batch 1)", "", "| backend | model | fits up to | from | why |", "|---|---|---|---|---|"]
+    for x in limits:
+        longest = "nothing fits" if x["max_duration_s"] is None else f"{x['max_duration_s']:g} s"
+        lines.append(f"| {x['backend']} | {x['model']} | {longest} | {x['source']} | {x['reason']} |")
+    return "\n".join(lines) + "\n"
 
 
 def does_not_fit_section(records: list[CaseRecord]) -> str:
