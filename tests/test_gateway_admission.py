@@ -72,3 +72,20 @@ def test_admission_off_lets_it_through_and_the_backend_runs_out_of_memory(start_
 def test_refusal_without_limits_lets_everything_through() -> None:
     doc = Capabilities(source="default", backend={"name": "x", "engine": "ACE-Step"})
     assert refusal({"batch_size": 8, "audio_duration": 600, "thinking": True}, doc) is None
+
+
+def test_refusal_names_a_matrix_limit_and_another_model() -> None:
+    from acekit.capabilities import FitInfo, FitLimit
+
+    doc = Capabilities(
+        source="matrix", backend={"name": "t4", "engine": "ACE-Step"},
+        models=[{"name": "acestep-v15-base", "is_default": True}, {"name": "acestep-v15-turbo"}],
+        fit=FitInfo(memory_gib=14.58, dtype="fp32", limits=[
+            FitLimit(model="acestep-v15-base", batch=1, max_duration_s=None, source="matrix",
+                     reason="acestep-v15-base ran out of GPU memory at 10 s in the matrix"),
+            FitLimit(model="acestep-v15-turbo", batch=1, max_duration_s=600, reason="fits"),
+        ]))
+    why = refusal({"audio_duration": "60", "batch_size": "1"}, doc)  # multipart sends strings; default model
+    assert why == ("acestep-v15-base batch 1 at 60 s does not fit in 14.6 GB at fp32 (at batch 1 not even 10 s fits, "
+                   "the matrix ran out of memory past it); acestep-v15-turbo does")
+    assert refusal({"model": "acestep-v15-turbo", "audio_duration": 600, "batch_size": 1}, doc) is None

@@ -76,14 +76,16 @@ def refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
         return None
     what = f"{model} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
     alternatives = _what_fits(info, model, batch, asked)
-    return (f"{what} does not fit in {where}" + (f" ({_why(limit)})" if limit.reason else "")
+    return (f"{what} does not fit in {where} ({_why(limit)})"
             + (f"; {alternatives}" if alternatives else "; nothing fits with this model: choose another"))
 
 
 def _why(limit) -> str:
-    source = "out of memory in the matrix" if limit.source == "matrix" else "fit model"
-    longest = "nothing fits" if limit.max_duration_s is None else f"up to {limit.max_duration_s:g} s fits"
-    return f"{longest}, {source}"
+    """'at batch 4 not even 10 s fits, by the fit model' / 'at batch 1 up to 240 s fits, by the matrix (...)'."""
+    longest = (f"not even {contract.DURATION_MIN_S:g} s fits" if limit.max_duration_s is None
+               else f"up to {limit.max_duration_s:g} s fits")
+    source = "by the fit model" if limit.source == "fit model" else "the matrix ran out of memory past it"
+    return f"at batch {limit.batch} {longest}, {source}"
 
 
 def _what_fits(info: FitInfo, model: str, batch: int, duration: float) -> str:
