@@ -183,3 +183,10 @@ def test_invalid_file_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     bad.write_text('{"source": "guess"}')
     with pytest.raises(CapabilitiesFileError, match="regenerate it with the matrix"):
         load_capabilities_file(bad)
+
+
+def test_models_unknown_to_the_fit_model_are_kept_with_a_plain_reason() -> None:
+    doc = default_capabilities(T4, {"models": [{"name": "my-finetune", "is_default": True}]})
+    text = doc.tasks[TaskType.text2music]
+    assert text.models == ["my-finetune"] and text.recommended.model == "my-finetune"
+    assert any("unknown to the fit model" in r for r in text.reasons)

@@ -107,7 +107,6 @@ def default_capabilities(
     so thinking is offered when the smallest LM would fit); ``offload``: ACESTEP_OFFLOAD_TO_CPU.
     """
     model_list = models_from_payload(models) if isinstance(models, Mapping) else list(models or [])
-    turbo = [m for m in model_list if is_turbo_model(m)]
     base = [m for m in model_list if not is_turbo_model(m)]
     default_model = next((m for m in model_list if m.is_default), model_list[0] if model_list else None)
     info = fit_info_for(gpu, [m.name for m in model_list], dtype=dtype, lm=lm, offload=offload)
@@ -133,8 +132,10 @@ def default_capabilities(
             else:
                 verdict, reasons = Verdict.marginal, [
                     f"upstream supports {task.value} on turbo and base models; not measured on this backend"]
-        # Only models that fit at all are offered; prefer the server's default, else a turbo (faster) one.
-        fitting = [m for m in fit if info is None or _longest(info, m.name, 1) is not None]
+        # Only models that fit at all are offered (one the fit model does not know stays: no evidence
+        # against it); prefer the server's default, else a turbo (faster) one.
+        fitting = [m for m in fit if info is None or info.limit(m.name, 1) is None
+                   or info.limit(m.name, 1).max_duration_s is not None]
         if fit and not fitting and info is not None:
             verdict = Verdict.not_viable
             reasons.append("no listed model fits in GPU memory: " + "; ".join(
