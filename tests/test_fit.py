@@ -138,3 +138,25 @@ def test_plan_table_for_both_boxes():
     assert rows["acestep-v15-xl-turbo"]["max_duration_s"] is None
     text = runner.invoke(app, ["plan", "--gpu", "GB10"])
     assert text.exit_code == 0 and "acestep-v15-xl-sft" in text.output and " no " not in text.output
+
+
+def test_a_peak_measured_on_the_box_replaces_the_prediction(tmp_path):
+    text = fit.DATA_FILE.read_text() + """
+[[box_peaks]]
+dtype = "fp32"
+model = "acestep-v15-turbo"
+lm = "none"
+batch = 1
+duration_s = 600
+peak_gib = 14.9
+source = "T4 VM, matrix run t4-1, case c1 (nvml)"
+"""
+    path = tmp_path / "measured.toml"
+    path.write_text(text)
+    data = fit.load_data(path)
+    p = fit.predict(memory_gib=T4.memory_gib, dtype="fp32", model="acestep-v15-turbo", duration_s=600, data=data)
+    assert p.measured_peak_gib == 14.9 and p.verdict == fit.Verdict.fits_with_offload
+    assert "measured on the box (T4 VM, matrix run t4-1, case c1 (nvml))" in p.reason
+    # other cases keep the prediction
+    q = fit.predict(memory_gib=T4.memory_gib, dtype="fp32", model="acestep-v15-turbo", duration_s=240, data=data)
+    assert q.measured_peak_gib is None and q.verdict == fit.Verdict.fits

@@ -94,6 +94,8 @@ class Prediction(BaseModel):
     resident: Phases = Field(description="every model resident on the GPU (upstream's default at 16 GB and up)")
     offload: Phases = Field(description="only the running component on the GPU (ACESTEP_OFFLOAD_TO_CPU=true)")
     margin_gib: float = Field(description="memory_gib minus the peak of the verdict's layout (negative: short by)")
+    measured_peak_gib: float | None = Field(
+        default=None, description="peak measured on a real box for exactly this case ([[box_peaks]]), if any")
     reason: str
     notes: list[str] = Field(default_factory=list, description="interpolated / extrapolated / estimated figures")
 
@@ -126,6 +128,16 @@ class CostData:
             return 0.0
         w = self.raw["weights"]["lm"]
         return float(w[lm]) * (float(w["fp32_factor"]) if dtype == "fp32" else 1.0)
+
+    def box_peak(self, *, dtype: str, model: str, lm: str, batch: int, duration_s: float
+                 ) -> tuple[float, str] | None:
+        """(peak GiB, source) measured on a real box for exactly this case, from ``[[box_peaks]]``."""
+        for row in self.raw.get("box_peaks", []):
+            if (normalise_dtype(str(row["dtype"])) == dtype and row["model"] == model
+                    and normalise_lm(str(row.get("lm", "none"))) == lm and int(row["batch"]) == batch
+                    and float(row["duration_s"]) == float(duration_s)):
+                return float(row["peak_gib"]), str(row["source"])
+        return None
 
     def gpus(self) -> dict[str, dict[str, Any]]:
         return dict(self.raw.get("gpus", {}))
@@ -281,19 +293,25 @@ def predict(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none
         dit=round(dit + ctx, 2),
         vae=round(data.vae_resident(dtype) + vae_act + ctx, 2),
     )
-    if resident.peak <= memory_gib:
-        verdict, layout = Verdict.fits, resident
+    # A peak measured on a real box for exactly this case replaces the predicted resident peak.
+    box = data.box_peak(dtype=dtype, model=model, lm=lm, batch=batch, duration_s=duration_s)
+    resident_peak = box[0] if box else resident.peak
+    where = f"measured on the box ({box[1]})" if box else f"in the {resident.worst} phase"
+    if box:
+        notes.append(f"measured peak {box[0]:.2f} GB replaces the predicted {resident.peak:.2f} GB ({box[1]})")
+    if resident_peak <= memory_gib:
+        verdict, peak = Verdict.fits, resident_peak
     elif offload.peak <= memory_gib:
-        verdict, layout = Verdict.fits_with_offload, offload
+        verdict, peak = Verdict.fits_with_offload, offload.peak
     else:
-        verdict, layout = Verdict.does_not_fit, offload
-    margin = round(memory_gib - layout.peak, 2)
+        verdict, peak = Verdict.does_not_fit, offload.peak
+    margin = round(memory_gib - peak, 2)
     what = f"{model} batch {batch} at {duration_s:g} s, {dtype}, LM {lm}"
     if verdict == Verdict.fits:
         reason = (f"{what}: fits in {memory_gib:.1f} GB with {margin:.2f} GB to spare "
-                  f"(peak {layout.peak:.2f} GB in the {layout.worst} phase)")
+                  f"(peak {resident_peak:.2f} GB {where})")
     elif verdict == Verdict.fits_with_offload:
-        reason = (f"{what}: needs {resident.peak:.2f} GB with every model resident ({resident.worst} phase), "
+        reason = (f"{what}: needs {resident_peak:.2f} GB with every model resident ({where}), "
                   f"{memory_gib:.1f} GB available; fits only with CPU offload (peak {offload.peak:.2f} GB, "
                   f"{margin:.2f} GB to spare, slower)")
     else:
@@ -303,7 +321,7 @@ def predict(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none
         notes.append("LM counted as weights only: its KV cache (upstream reserves 3/8/12 GB) is not measured")
     return Prediction(model=model, dtype=dtype, lm=lm, batch=batch, duration_s=float(duration_s),
                       memory_gib=memory_gib, verdict=verdict, resident=resident, offload=offload,
-                      margin_gib=margin, reason=reason, notes=notes)
+                      margin_gib=margin, measured_peak_gib=box[0] if box else None, reason=reason, notes=notes)
 
 
 def allowed(verdict: Verdict, *, offload: bool) -> bool:
