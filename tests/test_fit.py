@@ -160,3 +160,24 @@ source = "T4 VM, matrix run t4-1, case c1 (nvml)"
     # other cases keep the prediction
     q = fit.predict(memory_gib=T4.memory_gib, dtype="fp32", model="acestep-v15-turbo", duration_s=240, data=data)
     assert q.measured_peak_gib is None and q.verdict == fit.Verdict.fits
+
+
+def test_plan_turns_a_runs_measured_peaks_into_box_peaks(tmp_path):
+    from acekit.matrix.store import CaseRecord, Manifest, RunStore
+
+    store = RunStore(tmp_path / "run")
+    store.write_manifest(Manifest(run_id="t4-1", spec_name="t4", spec_hash="x", cases=3))
+    for i, (peak, dur) in enumerate([(14000.0, 600), (14500.0, 600), (13000.0, 60)]):
+        store.append(CaseRecord(case_id=f"c{i}", server="t4", server_url="http://t4", engine="ACE-Step",
+                                task="text2music", model="acestep-v15-turbo", case={"duration_s": dur},
+                                request={"batch_size": 1}, status="ok", peak_gpu_memory_mb=peak, memory_source="nvml"))
+    out = runner.invoke(app, ["plan", "--gpu", "T4", "--peaks-from", str(tmp_path / "run")])
+    assert out.exit_code == 0, out.output
+    assert out.output.count("[[box_peaks]]") == 2 and "peak_gib = 14.16" in out.output  # the higher 600 s peak
+    rows = fit.DATA_FILE.read_text() + "\n" + out.output
+    (tmp_path / "m.toml").write_text(rows)
+    p = fit.predict(memory_gib=T4.memory_gib, dtype="fp32", model="acestep-v15-turbo", duration_s=600,
+                    data=fit.load_data(tmp_path / "m.toml"))
+    assert p.measured_peak_gib == 14.16 and "matrix case c1 on t4 (nvml)" in p.reason
+    empty = runner.invoke(app, ["plan", "--gpu", "T4", "--peaks-from", str(tmp_path / "nope")])
+    assert empty.exit_code == 2 and "not a matrix run directory" in empty.output

@@ -32,12 +32,18 @@ def plan(
     markdown: Annotated[bool, typer.Option(help="The table as Markdown (as in docs/bringup.md)")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
     data: Annotated[Optional[Path], typer.Option(help="Cost data file (default: acekit's measured.toml)")] = None,
+    peaks_from: Annotated[Optional[Path], typer.Option(
+        help="Print [[box_peaks]] rows for the data file from a matrix run's measured peaks (give --gpu/--dtype "
+             "and --lm as the server ran), then exit")] = None,
 ) -> None:
     """Predict peak GPU memory per phase (LM, DiT, VAE decode) from measured figures: fits, fits with
     offload, or does not fit, with the margin. Exit codes: 0 fits, 1 does not fit, 2 bad input."""
     from acekit import fit
     from acekit.fit import render
 
+    if peaks_from is not None:
+        _print_peaks(peaks_from, gpu=gpu, dtype=dtype, lm=(lm or ["none"])[0])
+        return
     try:
         costs = fit.load_data(data)
         preset = fit.gpu_preset(gpu, costs) if gpu else None
@@ -98,6 +104,26 @@ def plan(
         out = stdout if stdout.is_terminal else Console(width=160, highlight=False)
         out.print(table)
         typer.echo(f"source: {costs.path}")
+
+
+def _print_peaks(run_dir: Path, *, gpu: str | None, dtype: str | None, lm: str) -> None:
+    from acekit import fit
+    from acekit.fit.measurements import box_peak_rows
+    from acekit.matrix.runs import RunDirError, all_records, load_runs
+
+    try:
+        preset = fit.gpu_preset(gpu) if gpu else None
+        dt = dtype or (preset.dtype if preset else None)
+        if dt is None:
+            raise fit.FitError("say what the server ran: --gpu T4 / --gpu GB10, or --dtype")
+        records = all_records(load_runs([run_dir]))
+        rows = box_peak_rows(records, dtype=dt, lm=lm, box=preset.name if preset else (gpu or "GPU"))
+    except (fit.FitError, RunDirError) as exc:
+        raise _fail(str(exc)) from exc
+    if not rows:
+        typer.echo(f"no case in {run_dir} has a measured peak: run the matrix through `acekit gateway`", err=True)
+        raise typer.Exit(1)
+    typer.echo(rows, nl=False)
 
 
 def register(app: typer.Typer) -> None:
