@@ -18,6 +18,9 @@ from acekit.errors import BadRequest, TaskFailed
 from acekit.gateway.admission import refusal
 from acekit.gateway.launch import running_gateway
 
+#: What the T4 image sets (docker/t4/Dockerfile); unset, upstream (and so the gateway) would offload by itself.
+T4_IMAGE_ENV = {"ACESTEP_DTYPE": "float32", "ACESTEP_INIT_LLM": "false", "ACESTEP_OFFLOAD_TO_CPU": "false"}
+
 
 def _release(url: str, **fields) -> httpx.Response:
     body = {"prompt": "lofi piano", "inference_steps": 2, "audio_format": "wav", **fields}
@@ -26,7 +29,7 @@ def _release(url: str, **fields) -> httpx.Response:
 
 def test_gateway_refuses_what_cannot_fit_on_a_t4_and_admits_what_does(start_reference, tmp_path: Path) -> None:
     upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0")
-    with running_gateway(upstream, "--pretend-gpu", "T4", log_path=tmp_path / "gw.log") as gw:
+    with running_gateway(upstream, "--pretend-gpu", "T4", log_path=tmp_path / "gw.log", env=T4_IMAGE_ENV) as gw:
         caps = Capabilities.model_validate(httpx.get(f"{gw}/v1/capabilities", timeout=30).json()["data"])
         assert caps.fit is not None and caps.fit.dtype == "fp32" and caps.fit.memory_gib == pytest.approx(14.58)
         assert caps.tasks["text2music"].recommended.max_batch == 1
@@ -40,7 +43,7 @@ def test_gateway_refuses_what_cannot_fit_on_a_t4_and_admits_what_does(start_refe
         # base: 240 s is the limit at batch 1; 300 s is refused with that limit named
         r = _release(gw, model="acestep-v15-base", batch_size=1, audio_duration=300)
         assert r.status_code == 422 and "up to 240 s at batch 1 does" in r.json()["detail"]
-        # thinking needs the LM, which does not fit beside an fp32 DiT in 16 GB
+        # thinking needs the LM, which the image does not load (none fits beside an fp32 DiT in 16 GB)
         r = _release(gw, batch_size=1, audio_duration=30, thinking=True)
         assert r.status_code == 422 and "send thinking=false" in r.json()["detail"]
         # upstream's default batch (2) does not fit past 10 s either: said, not run
@@ -61,7 +64,8 @@ def test_gateway_refuses_what_cannot_fit_on_a_t4_and_admits_what_does(start_refe
 
 def test_admission_off_lets_it_through_and_the_backend_runs_out_of_memory(start_reference, tmp_path: Path) -> None:
     upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0")
-    with running_gateway(upstream, "--pretend-gpu", "T4", "--no-admission", log_path=tmp_path / "gw.log") as gw:
+    with running_gateway(upstream, "--pretend-gpu", "T4", "--no-admission", log_path=tmp_path / "gw.log",
+                         env=T4_IMAGE_ENV) as gw:
         with Client(gw) as client:
             with pytest.raises(TaskFailed) as failed:
                 client.generate(Text2MusicRequest(prompt="x", duration_s=240, batch_size=4, inference_steps=2),
@@ -89,3 +93,14 @@ def test_refusal_names_a_matrix_limit_and_another_model() -> None:
     assert why == ("acestep-v15-base batch 1 at 60 s does not fit in 14.6 GB at fp32 (at batch 1 not even 10 s fits, "
                    "the matrix ran out of memory past it); acestep-v15-turbo does")
     assert refusal({"model": "acestep-v15-turbo", "audio_duration": 600, "batch_size": 1}, doc) is None
+
+
+def test_upstreams_own_offloading_counts_when_the_image_does_not_choose() -> None:
+    from acekit.capabilities.defaults import default_capabilities
+    from acekit.gateway.gpu import PretendSampler
+
+    models = {"models": [{"name": "acestep-v15-turbo", "is_default": True}]}
+    auto = default_capabilities(PretendSampler("T4").gpu(), models, offload=None)  # ACESTEP_OFFLOAD_TO_CPU unset
+    assert auto.fit.offload and refusal({"batch_size": 4, "audio_duration": 240}, auto) is None
+    pinned = default_capabilities(PretendSampler("T4").gpu(), models, offload=False)
+    assert refusal({"batch_size": 4, "audio_duration": 240}, pinned) is not None

@@ -97,14 +97,15 @@ def default_capabilities(
     url: str | None = None,
     dtype: str | None = None,
     lm: str | None = None,
-    offload: bool = False,
+    offload: bool | None = False,
 ) -> Capabilities:
     """Capabilities for ``gpu`` running the DiT ``models``, ranges from the fit model (see the module doc).
 
     ``models`` is a list of `ModelInfo` or the raw ``data`` of ``/v1/model_inventory`` /
     ``/v1/models``; None or empty means the server's model list is unknown. ``dtype`` is what the
     server runs (None: bf16 where the GPU has it, else fp32); ``lm`` the LM it loads (None: unknown,
-    so thinking is offered when the smallest LM would fit); ``offload``: ACESTEP_OFFLOAD_TO_CPU.
+    so thinking is offered when the smallest LM would fit); ``offload``: ACESTEP_OFFLOAD_TO_CPU (None:
+    unset, upstream's own choice).
     """
     model_list = models_from_payload(models) if isinstance(models, Mapping) else list(models or [])
     base = [m for m in model_list if not is_turbo_model(m)]

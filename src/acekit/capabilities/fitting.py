@@ -76,14 +76,22 @@ def fit_info(*, memory_gib: float, dtype: str, models: Sequence[str], lm: str | 
                    thinking_reason=thinking_reason, limits=limits, data_source=str(data.raw["source"]["default"]))
 
 
+#: Upstream offloads idle models by itself below this much GPU memory when ACESTEP_OFFLOAD_TO_CPU is unset
+#: (acestep/gpu_config.py VRAM_AUTO_OFFLOAD_THRESHOLD_GB).
+UPSTREAM_AUTO_OFFLOAD_BELOW_GIB = 20.0
+
+
 def fit_info_for(gpu: GpuInfo | None, models: Sequence[str], *, dtype: str | None = None, lm: str | None = None,
-                 offload: bool = False) -> FitInfo | None:
-    """`fit_info` for the GPU the gateway sees; None without a GPU or its memory."""
+                 offload: bool | None = False) -> FitInfo | None:
+    """`fit_info` for the GPU the gateway sees; None without a GPU or its memory. ``offload`` None: upstream's
+    own choice (on below 20 GB)."""
     if gpu is None:
         return None
     memory = memory_budget_gib(gpu)
     if memory is None:
         return None
+    if offload is None:
+        offload = memory < UPSTREAM_AUTO_OFFLOAD_BELOW_GIB
     return fit_info(memory_gib=memory, dtype=dtype_for_gpu(gpu, dtype), models=models, lm=lm, offload=offload)
 
 

@@ -75,7 +75,7 @@ def create_app(
             capabilities=CapabilitiesProvider(
                 path=settings.capabilities_file, sampler=sampler, upstream=settings.upstream,
                 upstream_key=settings.upstream_api_key, cache_s=settings.models_cache_s,
-                dtype=settings.server_dtype, lm=settings.server_lm, offload=bool(settings.offload_to_cpu)),
+                dtype=settings.server_dtype, lm=settings.server_lm, offload=settings.offload_to_cpu),
         )
         app.state.gateway = state
         loops = [

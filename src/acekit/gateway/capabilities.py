@@ -52,7 +52,7 @@ def load_capabilities_file(path: Path) -> Capabilities:
 class CapabilitiesProvider:
     def __init__(self, *, path: Path | None, sampler: MemorySampler, upstream: str,
                  upstream_key: str | None, cache_s: float, dtype: str | None = None, lm: str | None = None,
-                 offload: bool = False) -> None:
+                 offload: bool | None = None) -> None:
         self.path = path
         self.dtype, self.lm, self.offload = dtype, lm, offload
         self.sampler = sampler

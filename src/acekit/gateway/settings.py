@@ -78,6 +78,12 @@ class GatewaySettings(BaseSettings):
             raise ValueError(f"upstream must be an http(s) URL like {DEFAULT_UPSTREAM}, got {value!r}")
         return value
 
+    @field_validator("offload_to_cpu", mode="before")
+    @classmethod
+    def _blank_bool_is_none(cls, value):
+        # An empty ACESTEP_OFFLOAD_TO_CPU means "unset" to upstream (its auto choice), not an error.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("pretend_gpu", "server_dtype", "init_llm", "lm_model_path")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
