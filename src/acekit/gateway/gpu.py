@@ -41,6 +41,8 @@ SOURCE_DETAILS: dict[str, str] = {
                 "memory) and the driver gives no GPU memory figure; an upper bound that includes CPU-side use"),
     "none": "no memory source: no NVIDIA driver, NVML or nvidia-smi visible to the gateway (is the GPU "
             "passed to its container?)",
+    "pretend": "no memory source: the gateway is PRETENDING to be a known box (--pretend-gpu, for testing); "
+               "nothing is measured",
 }
 
 
