@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# System packages the tests and the calibration set need: fluidsynth + a GM soundfont
+# System packages the tests and the calibration set need: fluidsynth + two GM soundfonts
 # (rendering music with known ground truth), curl + jq (the curl kit), libsndfile (soundfile).
 # Idempotent: installs only what is missing; uses sudo when not root.
 set -euo pipefail
 need=()
 command -v fluidsynth >/dev/null || need+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
+# a second GM soundfont: the held-out calibration clips are rendered with it (docs/analysis.md)
+[ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || need+=(timgm6mb-soundfont)
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)
 # no grep -q: it exits at the first match, ldconfig dies of SIGPIPE and pipefail reads that as "missing"

@@ -22,10 +22,23 @@ import soundfile as sf
 
 from acekit.calibration import edits
 from acekit.calibration.manifest import CalibrationClip, CalibrationSet, ClipTruth
-from acekit.calibration.songs import REGENERATED, SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, SongSpec, compose
+from acekit.calibration.songs import (
+    REGENERATED,
+    REPAINT_BASES,
+    SONGS,
+    TEMPO_MISMATCH,
+    TEMPO_RAMP,
+    TEMPO_RAMP_123,
+    RepaintBase,
+    SongSpec,
+    compose,
+)
 
-CALIBRATION_VERSION = "2"
+CALIBRATION_VERSION = "3.2"
 SOUNDFONT = Path(os.environ.get("ACEKIT_SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
+#: Held-out clips are rendered with another GM soundfont (Debian timgm6mb-soundfont): no
+#: threshold was tuned on its sounds (docs/analysis.md, "How data is held out").
+HOLDOUT_SOUNDFONT = Path(os.environ.get("ACEKIT_HOLDOUT_SOUNDFONT", "/usr/share/sounds/sf2/TimGM6mb.sf2"))
 SR = 44100
 #: Gain 0.3: analysis.md found 0.5 clipped some clips.
 FLUIDSYNTH_ARGS = ("-ni", "-g", "0.3", "-r", str(SR))
@@ -51,16 +64,21 @@ def _check_tools() -> str:
         raise RenderError(
             f"no General MIDI soundfont at {SOUNDFONT}: `apt-get install fluid-soundfont-gm` or set ACEKIT_SOUNDFONT"
         )
+    if not HOLDOUT_SOUNDFONT.is_file():
+        raise RenderError(
+            f"no held-out soundfont at {HOLDOUT_SOUNDFONT}: run `bash scripts/install-system-deps.sh` "
+            "(apt-get install timgm6mb-soundfont) or set ACEKIT_HOLDOUT_SOUNDFONT"
+        )
     return exe
 
 
-def render_midi(midi: bytes, wav_path: Path, *, fluidsynth: str = "fluidsynth") -> np.ndarray:
-    """Render SMF bytes with fluidsynth to ``wav_path``; returns ``(n, 2)`` float32 audio."""
+def render_midi(midi: bytes, wav_path: Path, *, fluidsynth: str = "fluidsynth", soundfont: Path | None = None) -> np.ndarray:
+    """Render SMF bytes with fluidsynth (``soundfont``, default `SOUNDFONT`) to ``wav_path``; returns ``(n, 2)`` float32."""
     with tempfile.TemporaryDirectory() as td:
         mid = Path(td) / "in.mid"
         mid.write_bytes(midi)
         proc = subprocess.run(
-            [fluidsynth, *FLUIDSYNTH_ARGS, "-F", str(wav_path), str(SOUNDFONT), str(mid)],
+            [fluidsynth, *FLUIDSYNTH_ARGS, "-F", str(wav_path), str(soundfont or SOUNDFONT), str(mid)],
             capture_output=True, text=True, timeout=120,
         )
     if proc.returncode != 0 or not wav_path.is_file():
@@ -132,8 +150,97 @@ _HEALTH = [
 ]
 
 
+def _repaint_specs() -> list[SongSpec]:
+    return [s for b in REPAINT_BASES for s in (b.song, b.other_take, b.revoiced)]
+
+
 def _all_specs() -> list[SongSpec]:
-    return [*SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED]
+    return [*SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED, *_repaint_specs()]
+
+
+def _soundfont_of(spec: SongSpec) -> Path:
+    holdout = {s.name for b in REPAINT_BASES if b.split == "holdout" for s in (b.song, b.other_take, b.revoiced)}
+    return HOLDOUT_SOUNDFONT if spec.name in holdout else SOUNDFONT
+
+
+_REPAINT_EDITS = ("untouched_exact", "untouched", "crossfade", "hard_cut", "spike", "dropout", "revoiced",
+                  "outside_span", "outside_swap")
+#: truth per repaint edit: (each region edge an artifact?, outside the region preserved?). A
+#: crossfaded regeneration is not an artifact; a re-voicing is (the arrangement switches
+#: instruments exactly at the edge while the source goes on: an audible seam, docs/analysis.md).
+_REPAINT_TRUTH = {
+    "untouched_exact": (False, True), "untouched": (False, True), "crossfade": (False, True),
+    "hard_cut": (True, True), "spike": (True, True), "dropout": (True, True), "revoiced": (True, True),
+    "outside_span": (False, False), "outside_swap": (False, False),
+}
+_CROSSFADE_S = 0.05
+_OUTSIDE_SPAN_S = 2.0
+
+
+def repaint_region_s(base: RepaintBase) -> tuple[float, float]:
+    """The region's edges: off the beat (between drum hits) or, for section songs, on the downbeats
+    where the song itself changes (drums come in, the melody resumes)."""
+    s = base.song
+    p = 60.0 / s.bpm
+    frac = 0.0 if base.edge_on_downbeat else 1.37
+    a, b = base.region_bars
+    return (round(s.lead_in_s + (a * s.beats_per_bar + frac) * p, 5),
+            round(s.lead_in_s + (b * s.beats_per_bar + frac) * p, 5))
+
+
+def _outside_span(region: tuple[float, float], duration: float) -> tuple[float, float]:
+    """A 2 s span centred in the longer part outside the region (kept 1 s clear of the edges)."""
+    before, after = region[0], duration - region[1]
+    centre = before / 2 if before >= after else region[1] + after / 2
+    return centre - _OUTSIDE_SPAN_S / 2, centre + _OUTSIDE_SPAN_S / 2
+
+
+def audible_edges(src: np.ndarray, take: np.ndarray, sr: int, region: tuple[float, float], *,
+                  search_s: float = 0.01) -> tuple[float, float]:
+    """The region's edges moved by at most ±``search_s`` to where a hard cut between ``src`` and
+    ``take`` makes the largest waveform step (mono). Why: where both takes happen to be silent or
+    equal a hard cut makes no discontinuity and is inaudible (a funk render stepped by 1e-4
+    against an RMS of 0.002), so "a hard cut is an artifact" holds only at an audible point; a
+    real repaint lands at an arbitrary phase, most of which are audible (see `audible_cut`)."""
+    ms, mt = src.mean(axis=1), take.mean(axis=1)
+    h = int(round(search_s * sr))
+    out = []
+    for t, (before, after) in zip(region, ((ms, mt), (mt, ms))):
+        c0 = int(round(t * sr))
+        cs = np.arange(c0 - h, c0 + h + 1)
+        out.append(float(cs[int(np.argmax(np.abs(after[cs] - before[cs - 1])))] / sr))
+    return out[0], out[1]
+
+
+def repaint_edit(edit: str, src: np.ndarray, take: np.ndarray, revoiced: np.ndarray, sr: int,
+                 region: tuple[float, float]) -> np.ndarray:
+    """One repaint output of ``edit`` (see `_REPAINT_EDITS`) made from the source and its alternatives
+    (for ``hard_cut`` pass the `audible_edges` as ``region``)."""
+    a, b = region
+    n = min(src.shape[0], take.shape[0], revoiced.shape[0])
+    src, take, revoiced = src[:n], take[:n], revoiced[:n]
+    if edit in ("untouched_exact", "untouched"):
+        out = src
+    elif edit == "revoiced":
+        out = edits.replace_region(src, edits.match_level(revoiced, src, sr, start_s=a, end_s=b), sr,
+                                   start_s=a, end_s=b, fade_s=_CROSSFADE_S)
+    else:
+        out = edits.replace_region(src, take, sr, start_s=a, end_s=b,
+                                   fade_s=0.0 if edit == "hard_cut" else _CROSSFADE_S)
+    if edit == "spike":
+        for t in region:
+            out = edits.spike(out, sr, at_s=t)
+    elif edit == "dropout":
+        for t in region:
+            out = edits.dropout(out, sr, start_s=t - 0.02)
+    elif edit in ("outside_span", "outside_swap"):
+        sa, sb = _outside_span(region, n / sr)
+        other = take if edit == "outside_span" else edits.match_level(revoiced, src, sr, start_s=sa, end_s=sb)
+        out = edits.replace_region(out, other, sr, start_s=sa, end_s=sb, fade_s=_CROSSFADE_S)
+    if edit != "untouched_exact":
+        out = edits.codec_like(out, sr)  # every other output went through a lossy round trip
+    peak = float(np.max(np.abs(out)))
+    return out * (0.98 / peak) if peak > 0.98 else out
 
 
 def content_hash() -> str:
@@ -143,9 +250,12 @@ def content_hash() -> str:
         h.update(spec.name.encode())
         h.update(compose(spec).midi)
         h.update(repr(spec.lead_in_s).encode())
-    h.update(json.dumps([_recipes(), _PRESERVATION, _HEALTH], sort_keys=True, default=str).encode())
+    h.update(json.dumps([_recipes(), _PRESERVATION, _HEALTH, _REPAINT_EDITS, _REPAINT_TRUTH,
+                         [(b.song.name, b.region_bars, b.split, b.edge_on_downbeat) for b in REPAINT_BASES]],
+                        sort_keys=True, default=str).encode())
     h.update(" ".join(FLUIDSYNTH_ARGS).encode())
-    h.update(str(SOUNDFONT.stat().st_size if SOUNDFONT.is_file() else 0).encode())
+    for sf2 in (SOUNDFONT, HOLDOUT_SOUNDFONT):
+        h.update(str(sf2.stat().st_size if sf2.is_file() else 0).encode())
     return h.hexdigest()[:16]
 
 
@@ -190,7 +300,8 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
     raw_dir.mkdir()
 
     def render(spec: SongSpec) -> tuple[str, np.ndarray]:
-        y = render_midi(comps[spec.name].midi, raw_dir / f"{spec.name}.wav", fluidsynth=fluidsynth)
+        y = render_midi(comps[spec.name].midi, raw_dir / f"{spec.name}.wav", fluidsynth=fluidsynth,
+                        soundfont=_soundfont_of(spec))
         # lead-in silence in front, trimmed to the song plus 0.5 s of ring-out
         n = int(round((spec.lead_in_s + comps[spec.name].end_s + 0.5) * SR))
         lead = np.zeros((int(round(spec.lead_in_s * SR)), y.shape[1]), dtype=np.float32)
@@ -260,6 +371,28 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
                       region_s=(a, b), source_clip=r["base"], preserved=r["preserved"], boundaries_s=[a, b])
         clips.append(CalibrationClip(id=r["id"], kind="preservation", style=spec.style,
                                      file=_write(root, r["id"], out.astype(np.float32)), derived_from=r["base"], truth=t))
+    for base in REPAINT_BASES:
+        spec = base.song
+        src_rel = _write(root, spec.name, audio[spec.name])
+        nominal = repaint_region_s(base)
+        for edit in _REPAINT_EDITS:
+            region = nominal
+            if edit == "hard_cut":
+                region = audible_edges(audio[spec.name], audio[base.other_take.name], SR, nominal)
+            out = repaint_edit(edit, audio[spec.name], audio[base.other_take.name], audio[base.revoiced.name], SR, region)
+            artifact, preserved = _REPAINT_TRUTH[edit]
+            cid = f"{spec.name}__{edit}"
+            t = ClipTruth(duration_s=out.shape[0] / SR, key=spec.parsed_key.canonical, bpm_requested=spec.bpm,
+                          time_signature=spec.time_signature, beats_per_bar=spec.beats_per_bar, edit=edit,
+                          boundaries_s=[round(t, 5) for t in region], boundary_should_flag=[artifact, artifact],
+                          region_s=nominal,
+                          source_clip=spec.name, preserved=preserved)
+            clips.append(CalibrationClip(id=cid, kind="repaint", style=spec.style, split=base.split,
+                                         file=_write(root, cid, out.astype(np.float32)), derived_from=spec.name,
+                                         truth=t))
+        # the source itself (kind "source", not "song": the tempo/key accuracy sets stay as they are)
+        clips.append(CalibrationClip(id=spec.name, kind="source", style=spec.style, split=base.split, file=src_rel,
+                                     truth=song_truth(spec, audio[spec.name], grid_should_pass=True)))
     for r in _HEALTH:
         spec, y = by[r["base"]], audio[r["base"]]
         if r["id"] == "digital_silence":

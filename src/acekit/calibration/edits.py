@@ -52,14 +52,19 @@ def lowpass_region(y: np.ndarray, sr: int, *, start_s: float, end_s: float, cuto
 
 
 def replace_region(y: np.ndarray, other: np.ndarray, sr: int, *, start_s: float, end_s: float, fade_s: float = 0.05) -> np.ndarray:
-    """``y`` with ``[start_s, end_s)`` taken from ``other`` (same timeline), equal-power fades at the edges."""
+    """``y`` with ``[start_s, end_s)`` taken from ``other`` (same timeline), equal-power fades at the edges.
+
+    ``fade_s = 0`` is a hard cut at both edges (a waveform discontinuity where the takes differ).
+    """
     n = min(y.shape[0], other.shape[0])
     y, other = y[:n], other[:n]
     w = np.zeros(n)
-    s, e, f = _idx(start_s, sr), _idx(end_s, sr), max(1, _idx(fade_s, sr))
+    s, e = _idx(start_s, sr), _idx(end_s, sr)
     w[s:e] = 1.0
-    w[s : s + f] = np.linspace(0, 1, f)
-    w[e - f : e] = np.linspace(1, 0, f)
+    if fade_s > 0:  # fades centred on the edges
+        h = max(1, _idx(fade_s / 2, sr))
+        w[s - h : s + h] = np.linspace(0, 1, 2 * h)
+        w[e - h : e + h] = np.linspace(1, 0, 2 * h)
     ang = w * np.pi / 2
     return y * np.cos(ang)[:, None] + other * np.sin(ang)[:, None]
 
@@ -88,4 +93,28 @@ def inject_nan(y: np.ndarray, sr: int, *, start_s: float, length_s: float = 0.2)
     """A run of NaN samples, as fp16 overflow in a decoder produces."""
     out = y.astype(np.float32).copy()
     out[_idx(start_s, sr) : _idx(start_s + length_s, sr)] = np.nan
+    return out
+
+
+def match_level(other: np.ndarray, ref: np.ndarray, sr: int, *, start_s: float, end_s: float) -> np.ndarray:
+    """``other`` scaled so that its RMS over ``[start_s, end_s)`` equals ``ref``'s there (same loudness)."""
+    s, e = _idx(start_s, sr), _idx(end_s, sr)
+    ro = float(np.sqrt(np.mean(other[s:e].astype(np.float64) ** 2)))
+    rr = float(np.sqrt(np.mean(ref[s:e].astype(np.float64) ** 2)))
+    return other * (rr / ro if ro > 0 else 1.0)
+
+
+def spike(y: np.ndarray, sr: int, *, at_s: float, amplitude: float = 0.5) -> np.ndarray:
+    """One sample pushed ``amplitude`` away from its value, against the sign of the channels' mean and
+    the same way in every channel (opposite pushes would cancel in the mono mix): a click."""
+    out = y.copy()
+    i = _idx(at_s, sr)
+    out[i] -= amplitude if float(np.mean(out[i])) >= 0 else -amplitude
+    return out
+
+
+def dropout(y: np.ndarray, sr: int, *, start_s: float, length_s: float = 0.04) -> np.ndarray:
+    """Digital silence for ``length_s`` from ``start_s`` with abrupt edges (a lost decoder frame)."""
+    out = y.copy()
+    out[_idx(start_s, sr) : _idx(start_s + length_s, sr)] = 0.0
     return out

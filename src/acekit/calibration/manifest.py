@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-ClipKind = Literal["song", "tempo", "edit", "preservation", "health"]
+ClipKind = Literal["song", "tempo", "edit", "preservation", "repaint", "source", "health"]
+Split = Literal["calibrate", "holdout"]
 HealthProblem = Literal["clipping", "silence", "nan"]
 
 
@@ -25,7 +26,9 @@ class ClipTruth(BaseModel):
     grid_should_pass: bool | None = None
     boundaries_s: list[float] = Field(default_factory=list)
     boundary_should_flag: list[bool] = Field(default_factory=list)
-    edit: str | None = None  # hard_splice | crossfade_splice | level_jump | lowpass_region | untouched
+    # edit clips: hard_splice | crossfade_splice | level_jump | lowpass_region | untouched; repaint clips:
+    # untouched | untouched_exact | crossfade | hard_cut | spike | dropout | revoiced | outside_span | outside_swap
+    edit: str | None = None
     region_s: tuple[float, float] | None = None
     source_clip: str | None = None  # id of the source for preservation
     preserved: bool | None = None
@@ -38,6 +41,9 @@ class CalibrationClip(BaseModel):
     style: str
     file: str  # relative to the set's root
     derived_from: str | None = None
+    #: "holdout": material no threshold was tuned on (other songs and arrangements, another
+    #: soundfont); thresholds are chosen on "calibrate" only (docs/analysis.md)
+    split: Split = "calibrate"
     truth: ClipTruth
 
 
@@ -57,5 +63,6 @@ class CalibrationSet(BaseModel):
                 return c
         raise KeyError(f"no clip {clip_id!r} in the calibration set; ids: {', '.join(c.id for c in self.clips)}")
 
-    def of_kind(self, *kinds: ClipKind) -> list[CalibrationClip]:
-        return [c for c in self.clips if c.kind in kinds]
+    def of_kind(self, *kinds: ClipKind, split: Split | None = None) -> list[CalibrationClip]:
+        """Clips of these kinds (of one split when ``split`` is given)."""
+        return [c for c in self.clips if c.kind in kinds and (split is None or c.split == split)]

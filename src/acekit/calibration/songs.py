@@ -49,6 +49,12 @@ class SongSpec:
     dominant_major: bool = True
     tempo_end_bpm: float | None = None
     seed_salt: str = ""
+    #: drums play from this bar on (a natural section change: "drums coming in")
+    drums_from_bar: int = 0
+    #: bars in which the melody rests (the phrase resumes after them)
+    melody_rest_bars: tuple[int, ...] = ()
+    #: draw the notes from this name's seed instead of ``name``: same notes, other instruments
+    seed_from: str | None = None
 
     @property
     def beats_per_bar(self) -> int:
@@ -76,7 +82,7 @@ class Composition:
 
 def _rng(spec: SongSpec) -> random.Random:
     # crc32, not hash(): Python salts str hashes per process and renders must be reproducible.
-    return random.Random(zlib.crc32((spec.name + spec.seed_salt).encode()))
+    return random.Random(zlib.crc32(((spec.seed_from or spec.name) + spec.seed_salt).encode()))
 
 
 def _chord(key: Key, degree: int, *, dominant_major: bool) -> list[int]:
@@ -196,7 +202,7 @@ def compose(spec: SongSpec) -> Composition:
         else:
             raise ValueError(f"unknown bass pattern {spec.bass_pattern!r}")
         # --- melody: chord tones on strong beats, scale steps between
-        if spec.melody_program is not None:
+        if spec.melody_program is not None and bar not in spec.melody_rest_bars:
             step = PPQ if spec.bpm >= 110 else eighth
             n = bar_ticks // step
             for i in range(n):
@@ -211,7 +217,7 @@ def compose(spec: SongSpec) -> Composition:
                 melody.note(2, p, vel(88), t0 + i * step, t0 + (i + 1) * step - 20)
                 prev_mel = p
         # --- drums
-        if spec.drums:
+        if spec.drums and bar >= spec.drums_from_bar:
             _drum_bar(drums, spec.drums, t0, bpb, bar, rng)
     # final chord ring-out is cut by the renderer's trim; a last downbeat closes the song
     tracks = [conductor, chords, bass] + ([melody] if spec.melody_program is not None else []) + (
@@ -359,3 +365,76 @@ def song_duration_s(spec: SongSpec) -> float:
 TEMPO_RAMP_123 = SongSpec("pop_ramp_120_123", "pop", 120, "Eb major", progression=(0, 5, 3, 4), chord_program=0,
                           chord_pattern="arp", bass_program=33, bass_pattern="root_fifth", melody_program=56,
                           drums="pop", bars=10, tempo_end_bpm=123)
+
+
+# --- repaint material (issue 11): for each base song an "other take" (same instruments, other
+# notes: what a good regeneration of the region sounds like) and a "re-voiced" version (same
+# notes, another instrument set). The calibrate songs are rendered with FluidR3; the holdout
+# songs are other arrangements rendered with another soundfont (`acekit.calibration.build`).
+
+
+@dataclass(frozen=True)
+class RepaintBase:
+    """A base song with its alternatives and where the repaint region lies (in bars, off-beat edges
+    unless ``edge_on_downbeat``, which puts the edges on the section changes the song has there)."""
+
+    song: SongSpec
+    other_take: SongSpec
+    revoiced: SongSpec
+    region_bars: tuple[int, int]
+    split: str  # "calibrate" | "holdout"
+    edge_on_downbeat: bool = False
+
+
+def _repaint_base(song: SongSpec, *, split: str, region_bars: tuple[int, int], take_progression: tuple[int, ...],
+                  revoice: dict, edge_on_downbeat: bool = False) -> RepaintBase:
+    from dataclasses import replace
+
+    take = replace(song, name=f"{song.name}__take2", progression=take_progression, seed_salt="take 2",
+                   drums_from_bar=0, melody_rest_bars=())
+    revoiced = replace(song, name=f"{song.name}__revoiced", seed_from=song.name, **revoice)
+    return RepaintBase(song, take, revoiced, region_bars, split, edge_on_downbeat)
+
+
+REPAINT_BASES: tuple[RepaintBase, ...] = (
+    # calibrate (FluidR3)
+    _repaint_base(SongSpec("rp_strings", "strings", 72, "D minor", progression=(0, 5, 3, 4), chord_program=48,
+                           chord_pattern="pad", bass_program=42, bass_pattern="sustained", drums=None, bars=6),
+                  split="calibrate", region_bars=(2, 4), take_progression=(3, 6, 0, 4),
+                  revoice={"chord_program": 19, "bass_program": 32}),
+    _repaint_base(SongSpec("rp_flute", "flute", 88, "G major", progression=(0, 3, 4, 0), chord_program=89,
+                           chord_pattern="pad", bass_program=32, bass_pattern="sustained", melody_program=73,
+                           drums=None, bars=8),
+                  split="calibrate", region_bars=(3, 5), take_progression=(5, 1, 4, 0),
+                  revoice={"melody_program": 65, "chord_program": 0}),
+    _repaint_base(SongSpec("rp_funk_drums", "funk", 108, "A minor", progression=(0, 3, 6, 4), chord_program=27,
+                           chord_pattern="offbeat", bass_program=36, bass_pattern="funk", drums="funk", bars=10,
+                           melody_program=62),
+                  split="calibrate", region_bars=(3, 6), take_progression=(5, 3, 0, 4),
+                  revoice={"chord_program": 4, "melody_program": 56, "bass_program": 38}),
+    _repaint_base(SongSpec("rp_sections", "pop", 100, "C major", progression=(0, 4, 5, 3), chord_program=0,
+                           chord_pattern="arp", bass_program=33, bass_pattern="root_fifth", melody_program=56,
+                           drums="pop", bars=8, drums_from_bar=3, melody_rest_bars=(2, 6)),
+                  split="calibrate", region_bars=(3, 7), take_progression=(5, 3, 0, 4),
+                  revoice={"chord_program": 25, "melody_program": 73}, edge_on_downbeat=True),
+    # holdout (other songs and arrangements, TimGM6mb)
+    _repaint_base(SongSpec("rp_h_choir_strings", "strings", 64, "Eb major", progression=(0, 3, 5, 4),
+                           chord_program=49, chord_pattern="block", bass_program=43, bass_pattern="root_fifth",
+                           melody_program=40, drums=None, bars=6),
+                  split="holdout", region_bars=(2, 4), take_progression=(5, 3, 4, 0),
+                  revoice={"chord_program": 52, "melody_program": 71, "bass_program": 33}),
+    _repaint_base(SongSpec("rp_h_flute_waltz", "flute", 132, "E minor", meter=(3, 4), progression=(0, 3, 4, 0),
+                           chord_program=46, chord_pattern="waltz", bass_program=32, bass_pattern="waltz",
+                           melody_program=73, drums=None, bars=14),
+                  split="holdout", region_bars=(5, 9), take_progression=(5, 2, 4, 0),
+                  revoice={"melody_program": 68, "chord_program": 11}),
+    _repaint_base(SongSpec("rp_h_rock_drums", "rock", 146, "B minor", progression=(0, 5, 2, 4), chord_program=30,
+                           chord_pattern="power", bass_program=34, bass_pattern="eighths", drums="rock", bars=12),
+                  split="holdout", region_bars=(4, 8), take_progression=(3, 0, 6, 4),
+                  revoice={"chord_program": 81, "bass_program": 38}),
+    _repaint_base(SongSpec("rp_h_sections", "edm", 124, "F minor", progression=(0, 5, 2, 4), chord_program=81,
+                           chord_pattern="offbeat", bass_program=38, bass_pattern="eighths", melody_program=80,
+                           drums="edm", bars=12, drums_from_bar=4, melody_rest_bars=(3, 8)),
+                  split="holdout", region_bars=(4, 9), take_progression=(2, 4, 0, 5),
+                  revoice={"chord_program": 89, "melody_program": 61}, edge_on_downbeat=True),
+)

@@ -70,6 +70,10 @@ def _f(v: float | None, fmt: str = "{:.2f}", unit: str = "") -> str:
     return "–" if v is None else fmt.format(v) + unit
 
 
+def _at(t: float | None) -> str:
+    return "" if t is None else f" at {t:.1f} s"
+
+
 def _ok(passed: dict[str, bool], name: str) -> str:
     if name not in passed:
         return ""
@@ -107,15 +111,24 @@ def tables(res) -> list[Table]:  # noqa: ANN001 - ClipAnalysis, imported lazily 
     if pr is not None:
         t.add_row(
             "preservation",
-            f"outside region: log-mel distance {_f(pr.outside.mel_distance_db, '{:.2f}', ' dB')}, "
-            f"SNR {_f(pr.outside.snr_db, '{:.1f}', ' dB')}; inside: {_f(pr.inside.mel_distance_db, '{:.2f}', ' dB')}; "
-            f"lag {1000 * pr.lag_s:.1f} ms",
+            f"outside region: log-mel distance {_f(pr.outside.mel_distance_db, '{:.2f}', ' dB')} "
+            f"(worst 1 s {_f(pr.outside.worst_mel_distance_db, '{:.2f}', ' dB')}"
+            f"{_at(pr.outside.worst_mel_window_s)}), "
+            f"SNR {_f(pr.outside.snr_db, '{:.1f}', ' dB')} (worst 1 s {_f(pr.outside.worst_snr_db, '{:.1f}', ' dB')}"
+            f"{_at(pr.outside.worst_snr_window_s)}); "
+            f"inside: {_f(pr.inside.mel_distance_db, '{:.2f}', ' dB')}; lag {1000 * pr.lag_s:.1f} ms",
             _ok(p, "preservation"),
         )
     b = res.boundaries
-    if b is not None:
-        t.add_row("boundaries", f"{b.flagged} of {len(b.boundaries)} flagged, max click z "
-                  f"{_f(b.max_click_z, '{:.1f}')}, max step z {_f(b.max_step_z, '{:.1f}')}", _ok(p, "boundaries"))
+    if b is not None and b.source_compared:
+        why = sorted({r for c in b.boundaries for r in c.reasons})
+        t.add_row("boundaries", f"{b.flagged} of {len(b.boundaries)} flagged against the source"
+                  f"{' (' + ', '.join(why) + ')' if why else ''}, max artifact score "
+                  f"{_f(b.max_artifact_score, '{:.2f}')} (flagged above 1)", _ok(p, "boundaries"))
+    elif b is not None:
+        t.add_row("boundaries", f"{b.flagged} of {len(b.boundaries)} flagged (no source: z-scores within the clip), "
+                  f"max click z {_f(b.max_click_z, '{:.1f}')}, max step z {_f(b.max_step_z, '{:.1f}')}",
+                  _ok(p, "boundaries"))
     h = res.health
     dur = f"{h.duration_s:.2f} s"
     if h.expected_duration_s is not None:
@@ -129,7 +142,17 @@ def tables(res) -> list[Table]:  # noqa: ANN001 - ClipAnalysis, imported lazily 
         _ok(p, "health"),
     )
     out = [t]
-    if b is not None and b.boundaries:
+    if b is not None and b.boundaries and b.source_compared:
+        bt = Table(title="repaint boundaries (the output's change at each edge beyond the source's)",
+                   title_justify="left")
+        for col in ("time s", "click excess", "dropout dB", "level step dB", "timbre step dB", "score", "flagged"):
+            bt.add_column(col, justify="right", overflow="fold")
+        for c in b.boundaries:
+            bt.add_row(f"{c.time_s:.2f}", _f(c.click_excess, "{:.2f}"), _f(c.dropout_db, "{:.1f}"),
+                       _f(c.level_step_db, "{:.1f}"), _f(c.timbre_step_db, "{:.1f}"), _f(c.artifact_score, "{:.2f}"),
+                       f"[red]yes: {', '.join(c.reasons)}[/red]" if c.flagged else "no")
+        out.append(bt)
+    elif b is not None and b.boundaries:
         bt = Table(title="repaint boundaries (z-scores against the rest of the clip)", title_justify="left")
         for col in ("time s", "click z", "level step dB", "level z", "timbre step dB", "timbre z", "flagged"):
             bt.add_column(col, justify="right", overflow="fold")

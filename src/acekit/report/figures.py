@@ -228,10 +228,19 @@ def repaint_boundary_plot(record: CaseRecord, audio: Path, *, window_s: float = 
         ax.axvline(t, color="#22d3ee", lw=1.5, ls="--")
         ax.set_ylim(0, min(sr / 2, 12000))
         i = 0 if name == "start" else 1
+        score = field(record, f"boundaries.boundaries.{i}.artifact_score")  # judged against the source
+        reasons = record.analysis.get(f"boundaries.boundaries.{i}.reasons") or []
         z = field(record, f"boundaries.boundaries.{i}.click_z", f"boundaries.{name}.click_z")
-        _style(ax, f"{name} boundary at {t:g} s" + (f" (z = {z:.1f})" if z is not None else ""), "time (s)",
-               "Hz" if name == "start" else "")
+        note = (f" (score {score:.2f}{': ' + ', '.join(reasons) if reasons else ''})" if score is not None
+                else f" (z = {z:.1f})" if z is not None else "")
+        _style(ax, f"{name} boundary at {t:g} s{note}", "time (s)", "Hz" if name == "start" else "")
         ax.grid(False)
+    caption = ("Spectrogram around the repainted region's edges (dashed). A hard splice shows as a vertical "
+               "line through all frequencies; a score above 1 is an edge the output breaks and the source does not.")
+    worst = field(record, "preservation.outside.worst_mel_distance_db")
+    snr = field(record, "preservation.outside.worst_snr_db")
+    if worst is not None:
+        caption += (f" Outside the region, the worst 1 s window differs from the source by {worst:.1f} dB (log-mel)"
+                    + (f", SNR {snr:.1f} dB." if snr is not None else "."))
     return Figure(f"Repaint boundaries · {record.server} · {record.label or record.case_id}",
-                  "Spectrogram around the repainted region's edges (dashed). A hard splice shows as a vertical "
-                  "line through all frequencies.", _png(fig, dpi=80, fmt="jpeg"), "repaint", "image/jpeg")
+                  caption, _png(fig, dpi=80, fmt="jpeg"), "repaint", "image/jpeg")
