@@ -229,6 +229,125 @@ def test_preservation_aligns_a_shifted_copy(calibration: CalibrationSet) -> None
     assert r.outside.mel_distance_db < 0.1 and r.inside.mel_distance_db < 0.1
 
 
+# ---- repaint boundaries and preservation against the source (issue 11) -------------------------
+# Thresholds were chosen on split == "calibrate"; the issue's targets are asserted on "holdout"
+# (other songs and arrangements rendered with TimGM6mb, docs/analysis.md).
+
+@pytest.fixture(scope="session")
+def repaint_results(calibration: CalibrationSet) -> dict:
+    """clip id -> (clip, BoundaryResult, PreservationResult), each judged against its source."""
+    out = {}
+    sources: dict[str, np.ndarray] = {}
+    for c in calibration.of_kind("repaint"):
+        y, sr = load_audio(calibration.path(c))
+        if c.truth.source_clip not in sources:
+            sources[c.truth.source_clip] = load_audio(calibration.path(c.truth.source_clip))[0]
+        src = sources[c.truth.source_clip]
+        out[c.id] = (c, analyze_boundaries(y, sr, boundaries_s=c.truth.boundaries_s, source=src),
+                     analyze_preservation(y, sr, src, region_s=c.truth.region_s))
+    return out
+
+
+def _edges(repaint_results: dict, split: str) -> tuple[list[float], list[bool], list[bool]]:
+    scores, flagged, truth = [], [], []
+    for c, bounds, _ in repaint_results.values():
+        if c.split != split:
+            continue
+        assert bounds.source_compared and len(bounds.boundaries) == 2, c.id
+        for b, t in zip(bounds.boundaries, c.truth.boundary_should_flag):
+            scores.append(b.artifact_score)
+            flagged.append(b.flagged)
+            truth.append(t)
+    return scores, flagged, truth
+
+
+def test_repaint_set_is_split_and_covers_issue_11(calibration: CalibrationSet) -> None:
+    reps = calibration.of_kind("repaint")
+    for split in ("calibrate", "holdout"):
+        edits = {c.truth.edit for c in reps if c.split == split}
+        assert {"hard_cut", "spike", "dropout", "revoiced", "crossfade", "untouched", "outside_span",
+                "outside_swap"} <= edits, split
+        styles = {c.style for c in reps if c.split == split}
+        assert {"strings", "flute"} <= styles, split  # sustained instruments
+    held = {c.derived_from for c in reps if c.split == "holdout"}
+    tuned = {c.derived_from for c in reps if c.split == "calibrate"}
+    assert held and not held & tuned  # no song is in both splits
+    # every clip outside the repaint set stays in "calibrate": only repaint material is held out so far
+    assert all(c.split == "calibrate" for c in calibration.clips if c.kind not in ("repaint", "source"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("split", ["calibrate", "holdout"])
+def test_boundary_artifacts_against_the_source(repaint_results: dict, split: str) -> None:
+    from acekit.calibration.scoring import precision_recall, roc_auc
+
+    scores, flagged, truth = _edges(repaint_results, split)
+    auc = roc_auc(scores, truth)
+    precision, recall = precision_recall(flagged, truth)
+    print(f"{split}: {len(truth)} edges ({sum(truth)} artifacts): AUC {auc:.3f}, precision {precision:.3f}, "
+          f"recall {recall:.3f}")
+    if split == "holdout":  # issue 11's targets, on music no threshold was tuned on
+        assert auc >= 0.95 and precision >= 0.85 and recall >= 0.85
+    else:  # the thresholds were chosen here: they must at least separate what they were chosen on
+        assert auc >= 0.95 and precision >= 0.85 and recall >= 0.85
+
+
+@pytest.mark.slow
+def test_boundary_cases_named_in_issue_11(repaint_results: dict) -> None:
+    for c, bounds, _ in repaint_results.values():
+        edges = bounds.boundaries
+        if c.truth.edit in ("untouched", "untouched_exact"):
+            # output equals the source: drums coming in / a phrase resuming at the edge is not an artifact
+            assert not any(b.flagged for b in edges), (c.id, edges)
+        elif c.truth.edit == "spike":
+            assert all("click" in b.reasons for b in edges), (c.id, edges)  # drum-heavy mixes too
+        elif c.truth.edit == "dropout":
+            assert all("dropout" in b.reasons for b in edges), (c.id, edges)
+        elif c.truth.edit == "hard_cut" and c.style in ("strings", "flute"):
+            assert all("click" in b.reasons for b in edges), (c.id, edges)  # sustained-instrument splices
+        elif c.truth.edit == "crossfade":
+            assert not any("click" in b.reasons or "dropout" in b.reasons for b in edges), (c.id, edges)
+
+
+def test_edit_clips_judged_against_their_source(calibration: CalibrationSet) -> None:
+    """The older edit clips (same timeline as their song) read the same way with the source."""
+    for c in calibration.of_kind("edit"):
+        if c.truth.edit not in ("level_jump", "lowpass_region", "untouched"):
+            continue  # jump-ahead splices have no same-moment source
+        y, sr = load_audio(calibration.path(c))
+        src, _ = load_audio(calibration.path(c.derived_from))
+        got = analyze_boundaries(y, sr, boundaries_s=c.truth.boundaries_s, source=src)
+        assert [b.flagged for b in got.boundaries] == c.truth.boundary_should_flag, (c.id, got)
+        if c.truth.edit == "level_jump":
+            assert all(b.level_step_db > 4 for b in got.boundaries)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("split", ["calibrate", "holdout"])
+def test_windowed_preservation_verdicts(calibration: CalibrationSet, repaint_results: dict, split: str) -> None:
+    from acekit.analysis.clip import preserved_outside
+    from acekit.calibration.scoring import accuracy
+
+    got, truth, mean_only = [], [], []
+    limit = Thresholds().preservation_max_mel_db
+    for c, _, pres in repaint_results.values():
+        if c.split != split:
+            continue
+        got.append(preserved_outside(pres))
+        truth.append(bool(c.truth.preserved))
+        mean_only.append(pres.outside.mel_distance_db <= limit)
+        if c.truth.edit in ("outside_span", "outside_swap"):
+            # the changed 2 s span is the worst window; the mean over the outside hides it
+            sa = pres.outside.worst_mel_window_s
+            assert pres.outside.worst_mel_distance_db > 3 and pres.outside.worst_snr_db < 3, (c.id, pres)
+            assert sa is not None and pres.outside.worst_snr_window_s is not None
+    acc, acc_mean = accuracy(got, truth), accuracy(mean_only, truth)
+    print(f"{split}: {len(truth)} clips ({truth.count(False)} changed outside): windowed accuracy {acc:.3f}, "
+          f"mean-only {acc_mean:.3f}")
+    assert acc >= 0.97
+    assert acc_mean < acc  # what the windows add
+
+
 # ---- health ------------------------------------------------------------------------------------
 
 @pytest.mark.slow

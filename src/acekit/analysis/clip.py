@@ -250,6 +250,17 @@ def analyze_audio(
     return res
 
 
+def preserved_outside(p: PreservationResult, th: Thresholds = DEFAULT_THRESHOLDS) -> bool:
+    """The preservation verdict: mean and worst-1-s-window log-mel distance and worst-window SNR
+    outside the region within their thresholds (a window figure is absent when the outside holds
+    no whole 1 s window; then the mean decides)."""
+    o = p.outside
+    return bool(
+        o.mel_distance_db is not None and o.mel_distance_db <= th.preservation_max_mel_db
+        and (o.worst_mel_distance_db is None or o.worst_mel_distance_db <= th.preservation_max_window_mel_db)
+        and (o.worst_snr_db is None or o.worst_snr_db >= th.preservation_min_window_snr_db))
+
+
 def judge(res: ClipAnalysis, th: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, bool]:
     """Pass/fail per check (see the module docstring); checks without input are left out."""
     passed: dict[str, bool] = {}
@@ -267,13 +278,8 @@ def judge(res: ClipAnalysis, th: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, b
             th.key_accept_ambiguous_relative and k.relation == "relative" and k.ambiguous)
     if res.boundaries is not None:
         passed["boundaries"] = res.boundaries.flagged == 0
-    p = res.preservation
-    if p is not None:
-        o = p.outside
-        passed["preservation"] = bool(
-            o.mel_distance_db is not None and o.mel_distance_db <= th.preservation_max_mel_db
-            and (o.worst_mel_distance_db is None or o.worst_mel_distance_db <= th.preservation_max_window_mel_db)
-            and (o.worst_snr_db is None or o.worst_snr_db >= th.preservation_min_window_snr_db))
+    if res.preservation is not None:
+        passed["preservation"] = preserved_outside(res.preservation, th)
     h = res.health
     ok = not h.has_nonfinite and not h.silent and h.clipping_share <= th.max_clipping_share
     ok = ok and h.silence_share <= th.max_silence_share
