@@ -116,3 +116,19 @@ def test_calibrate_command(cal: CalibrationSet) -> None:
     human = run("calibrate", cal.root.parent)
     assert human.exit_code == 0
     assert "pop_116_for_120" in human.stdout and "rendered 116 BPM" in human.stdout
+
+
+def test_analyze_repaint_judges_edges_against_the_source(cal: CalibrationSet) -> None:
+    clip = cal.get("rp_strings__hard_cut")
+    a, b = clip.truth.region_s
+    res = run("analyze", cal.path(clip), "--source", cal.path(clip.truth.source_clip), "--region", f"{a}:{b}")
+    assert res.exit_code == 0, res.output
+    for words in ("2 of 2 flagged against the source (click)", "click excess", "beyond the source", "worst 1 s"):
+        assert words in res.stdout, words
+    span = cal.get("rp_strings__outside_span")
+    res = run("analyze", cal.path(span), "--source", cal.path(span.truth.source_clip), "--region", f"{a}:{b}", "--json")
+    data = json.loads(res.stdout)
+    out = data["preservation"]["outside"]
+    assert out["mel_distance_db"] < 3 < out["worst_mel_distance_db"]  # the mean alone would pass it
+    assert data["passed"]["preservation"] is False and data["passed"]["boundaries"] is True
+    assert data["boundaries"]["source_compared"] is True

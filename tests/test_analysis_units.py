@@ -87,3 +87,66 @@ def test_flat_record_uses_the_names_the_report_reads() -> None:
     assert set(res.passed) == {"tempo", "beat_grid", "key", "boundaries", "preservation", "health"}
     assert res.passed["preservation"]  # identical source
     assert res.thresholds == Thresholds()
+
+
+def test_roc_auc_and_precision_recall_match_their_definitions() -> None:
+    from acekit.calibration.scoring import accuracy, precision_recall, roc_auc
+
+    assert roc_auc([0.9, 0.8, 0.1, 0.2], [True, True, False, False]) == 1.0
+    assert roc_auc([0.1, 0.9], [True, False]) == 0.0
+    assert roc_auc([0.5, 0.5, 0.5], [True, False, False]) == 0.5  # ties count one half
+    # 3 positives x 2 negatives: pairs won 5 of 6
+    assert roc_auc([0.9, 0.4, 0.8, 0.5, 0.1], [True, True, True, False, False]) == pytest.approx(5 / 6)
+    assert precision_recall([True, True, False, False], [True, False, True, False]) == (0.5, 0.5)
+    assert precision_recall([False, False], [True, False]) == (1.0, 0.0)
+    assert accuracy([True, False, True], [True, True, True]) == pytest.approx(2 / 3)
+    for bad in (lambda: roc_auc([0.1, 0.2], [True, True]), lambda: roc_auc([0.1], [True, False]),
+                lambda: roc_auc([float("nan"), 0.2], [True, False]), lambda: roc_auc([0.1, 0.2], [1, 0]),
+                lambda: precision_recall([True], [False]), lambda: precision_recall([0.5], [True])):
+        with pytest.raises(ValueError):
+            bad()
+
+
+def test_boundaries_against_the_source_on_synthetic_edits() -> None:
+    """A steady chord: a click or a dropout at the edge is flagged, the same chord passed through is
+    not, and a change that the source itself has at the edge (a note entering) cancels out."""
+    from acekit.analysis import analyze_boundaries
+
+    sr = 22050
+    t = np.arange(8 * sr) / sr
+    chord = 0.2 * (np.sin(2 * np.pi * 220 * t) + np.sin(2 * np.pi * 277 * t)).astype(np.float32)
+    src = chord.copy()
+    src[4 * sr:] += 0.3 * np.sin(2 * np.pi * 660 * t[4 * sr:]).astype(np.float32)  # the music changes at 4 s
+    same = analyze_boundaries(src, sr, boundaries_s=[4.0], source=src)
+    assert same.source_compared and not same.boundaries[0].flagged
+    assert analyze_boundaries(src, sr, boundaries_s=[4.0]).source_compared is False  # older, self-referenced
+    clicked = src.copy()
+    clicked[4 * sr] -= 0.5
+    assert analyze_boundaries(clicked, sr, boundaries_s=[4.0], source=src).boundaries[0].reasons == ["click"]
+    dropped = src.copy()
+    dropped[4 * sr - 441: 4 * sr + 441] = 0.0
+    got = analyze_boundaries(dropped, sr, boundaries_s=[4.0], source=src).boundaries[0]
+    assert got.flagged and "dropout" in got.reasons and got.dropout_db > 40
+    louder = src.copy()
+    louder[4 * sr:] *= 2.0
+    got = analyze_boundaries(louder, sr, boundaries_s=[4.0], source=src).boundaries[0]
+    assert "level" in got.reasons and got.level_step_db == pytest.approx(6.0, abs=0.3)
+    with pytest.raises(ValueError, match="source is empty"):
+        analyze_boundaries(src, sr, boundaries_s=[4.0], source=np.zeros(0, dtype=np.float32))
+
+
+def test_preservation_reports_the_worst_window() -> None:
+    from acekit.analysis import analyze_preservation
+    from acekit.analysis.clip import preserved_outside
+
+    sr = 22050
+    rng = np.random.default_rng(0)
+    src = (0.1 * rng.standard_normal(20 * sr)).astype(np.float32)
+    out = src.copy()
+    out[15 * sr: 16 * sr] = (0.1 * rng.standard_normal(sr)).astype(np.float32)  # same level, other signal
+    res = analyze_preservation(out, sr, src, region_s=(5.0, 9.0))
+    o = res.outside
+    assert o.worst_snr_db < 3 and 14.0 <= o.worst_snr_window_s <= 15.5
+    assert o.snr_db > 5  # the mean over the outside dilutes it
+    assert not preserved_outside(res)
+    assert preserved_outside(analyze_preservation(src, sr, src, region_s=(5.0, 9.0)))
