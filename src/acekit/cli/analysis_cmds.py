@@ -180,7 +180,7 @@ def calibrate(
         print_json(cal)
         return
     t = Table(title=f"calibration set {cal.content_hash}: {cal.root}", title_justify="left")
-    for col in ("clip", "kind", "style", "bpm", "meter", "key", "truth"):
+    for col in ("clip", "kind", "split", "style", "bpm", "meter", "key", "truth"):
         t.add_column(col, overflow="fold")
     for c in cal.clips:
         tr = c.truth
@@ -189,6 +189,6 @@ def calibrate(
             note = f"region {tr.region_s[0]:g}-{tr.region_s[1]:g} s {'preserved' if tr.preserved else 'regenerated'}"
         if tr.bpm_true and tr.bpm_requested and tr.bpm_true != tr.bpm_requested:
             note = f"rendered {tr.bpm_true:g} BPM"
-        t.add_row(c.id, c.kind, c.style, "" if tr.bpm_requested is None else f"{tr.bpm_requested:g}",
+        t.add_row(c.id, c.kind, c.split, c.style, "" if tr.bpm_requested is None else f"{tr.bpm_requested:g}",
                   tr.time_signature or "", tr.key or "", note)
     stdout.print(t)
