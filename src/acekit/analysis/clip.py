@@ -62,7 +62,12 @@ from acekit.keys import Key, parse_key
 
 
 class Thresholds(BaseModel):
-    """Every pass/fail threshold of `analyze_clip`, with the calibration figure it came from."""
+    """Every pass/fail threshold of `analyze_clip`, with the calibration figure it came from.
+
+    The source-aware boundary and windowed preservation thresholds were chosen on the calibration
+    set's ``split == "calibrate"`` clips only (FluidR3 renders); the ``holdout`` clips (other songs
+    and arrangements, TimGM6mb renders) test them. docs/analysis.md gives both splits' figures.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
