@@ -15,8 +15,9 @@ own unit and flagged above its threshold (`acekit.analysis.clip.Thresholds`):
   its median over ±0.5 s, minus the source's dip in the same frames (a rest that the source has
   there, such as a phrase resuming after it, cancels out).
 * ``level_step_db`` / ``timbre_step_db``: the change between the 2 s before and after the edge
-  (level: power-mean dB; timbre: RMS of the mean log-mel shape change with level removed) of
-  the output minus the same change of the source, so music that changes by itself at the edge
+  (level: mean power in dB; timbre: the spectral envelope, i.e. the first 6 cepstral
+  coefficients of the mean log-mel spectrum without c0, as an RMS over the bands in dB) of the
+  output minus the same change of the source, so music that changes by itself at the edge
   (drums coming in) cancels out. What remains is a seam the repaint made: a level jump, a
   low-passed region, or the region re-voiced with another instrument set at the same loudness
   (counted as an artifact: the arrangement switches instruments exactly at the edge while the
