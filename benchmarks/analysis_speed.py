@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
                 "beat grid (fit, given beats)": lambda: analyze_beat_grid(y, sr, bpm=120, beat_track=bt),
                 "key (essentia KeyExtractor edma)": lambda: analyze_key(y, sr, target_key="C major"),
                 "boundaries (click + 2 s steps)": lambda: analyze_boundaries(y, sr, boundaries_s=list(region)),
+                "boundaries against the source (align + click/dropout/steps)": lambda: analyze_boundaries(
+                    y[:n], sr, boundaries_s=list(region), source=source[:n]),
                 "preservation (align + log-mel)": lambda: analyze_preservation(y[:n], sr, source[:n], region_s=region),
                 "health (pyloudnorm, true peak)": lambda: analyze_health(y, sr),
                 "analyze_clip (all of it, from file)": lambda: analyze_clip(
