@@ -50,6 +50,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from acekit.analysis.audio import as_mono, finite, resample
+from acekit.analysis.preservation import align_lag, shift
 from acekit.analysis.spectral import FLOOR_DB, HOP, N_MELS, frame_rms_db, log_mel_db
 
 #: Calibration set: audible off-beat hard splices z 4.8-5.6 (each the clip's largest click),
@@ -269,8 +270,6 @@ def _timbre_shape(mel_mean: np.ndarray) -> np.ndarray:
 
 
 def _against_source(y: np.ndarray, s: np.ndarray, sr: int, bs: list[float], *, limits: dict[str, float]) -> BoundaryResult:
-    from acekit.analysis.preservation import align_lag, shift
-
     lag, _corr = align_lag(y, s, sr)
     s = shift(s, lag, y.size)
     ct, cy = click_curve(y, sr)

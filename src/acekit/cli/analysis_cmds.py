@@ -187,6 +187,9 @@ def calibrate(
         note = tr.edit or tr.health_problem or ("ramp to %g" % tr.bpm_end if tr.bpm_end else "")
         if tr.preserved is not None:
             note = f"region {tr.region_s[0]:g}-{tr.region_s[1]:g} s {'preserved' if tr.preserved else 'regenerated'}"
+            if c.kind == "repaint":
+                edges = "edges are artifacts" if any(tr.boundary_should_flag) else "clean edges"
+                note = f"{tr.edit}: {edges}, outside {'preserved' if tr.preserved else 'changed'}"
         if tr.bpm_true and tr.bpm_requested and tr.bpm_true != tr.bpm_requested:
             note = f"rendered {tr.bpm_true:g} BPM"
         t.add_row(c.id, c.kind, c.split, c.style, "" if tr.bpm_requested is None else f"{tr.bpm_requested:g}",
