@@ -41,6 +41,7 @@ from acekit.errors import (
     UnknownTask,
     error_for_status,
 )
+from acekit.polling import DEFAULT_SCHEDULE, PollSchedule
 from acekit.models import (
     AudioItem,
     Envelope,
@@ -62,6 +63,11 @@ __all__ = ["Client", "AsyncClient", "DEFAULT_TIMEOUT", "resolve_server", "resolv
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_WAIT_TIMEOUT_S = 1800.0
 DEFAULT_UNKNOWN_GRACE_S = 10.0
+#: Longest single long-poll on a gateway's wait endpoint: short enough for regular progress
+#: reports and for noticing an id the server forgot (it answers "queued" for those).
+LONG_POLL_S = 2.0
+#: How long a /v1/stats average job time is reused for adaptive polling.
+_STATS_REUSE_S = 30.0
 #: Stages that mean "not started yet" (upstream reports "queued"; others are defensive).
 def _read_umask() -> int:
     # Read once at import: os.umask can only be read by setting it, which races with other threads.
@@ -105,6 +111,7 @@ class _ClientCore:
         max_retries: int,
         retry_backoff_s: float,
         max_retry_wait_s: float,
+        push: bool = True,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0 (got {max_retries})")
@@ -113,6 +120,42 @@ class _ClientCore:
         self.max_retries = max_retries
         self.retry_backoff_s = retry_backoff_s
         self.max_retry_wait_s = max_retry_wait_s
+        #: The gateway's wait path ("/v1/wait/{task_id}"), "" when the server has none, None until known.
+        self.wait_path: str | None | bool = None if push else False
+        self._stats_cache: tuple[float, float | None] | None = None
+
+    def _learn_push(self, response: httpx.Response) -> None:
+        """A gateway advertises push completion on its answers; plain upstream does not."""
+        if response.status_code < 400 and self.wait_path is not False:
+            self.wait_path = response.headers.get("x-acekit-wait", "")
+
+    def _wait_url(self, task_id: str) -> str:
+        path = self.wait_path if isinstance(self.wait_path, str) and self.wait_path else "/v1/wait/{task_id}"
+        return path.replace("{task_id}", task_id)
+
+    @property
+    def _may_push(self) -> bool:
+        """Only once the server advertised it (on a /release_task or /query_result answer)."""
+        return isinstance(self.wait_path, str) and self.wait_path != ""
+
+    def _cached_job_s(self) -> tuple[bool, float | None]:
+        """(still fresh, the server's average job seconds) from the last /v1/stats read."""
+        if self._stats_cache is None or time.monotonic() - self._stats_cache[0] > _STATS_REUSE_S:
+            return False, None
+        return True, self._stats_cache[1]
+
+    def _remember_job_s(self, stats: Stats | None) -> float | None:
+        value = stats.avg_job_seconds if stats is not None and stats.avg_job_seconds else None
+        self._stats_cache = (time.monotonic(), value)
+        return value
+
+    def _long_poll_answer(self, response: httpx.Response) -> list[TaskResult] | None:
+        """Results of a wait-endpoint answer; None when the server has no such endpoint (plain upstream)."""
+        if response.status_code in (404, 405):
+            if self.wait_path is not False:
+                self.wait_path = ""
+            return None
+        return self._query_results(self._unwrap(response))
 
     def _headers(self) -> dict[str, str]:
         from acekit import __version__
@@ -320,16 +363,22 @@ class _Poller:
         self,
         task_id: str,
         *,
-        poll_interval_s: float,
+        poll_interval_s: float | None,
         timeout_s: float,
         unknown_grace_s: float,
         on_progress: ProgressCallback | None,
         started: float | None = None,
+        schedule: PollSchedule = DEFAULT_SCHEDULE,
+        queue_ahead: int = 0,
     ) -> None:
-        if poll_interval_s <= 0:
+        if poll_interval_s is not None and poll_interval_s <= 0:
             raise ValueError(f"poll_interval_s must be > 0 (got {poll_interval_s})")
         self.task_id = task_id
+        #: None: adaptive (`PollSchedule`); a number: poll at that fixed interval.
         self.poll_interval_s = poll_interval_s
+        self.schedule = schedule
+        self.queue_ahead = queue_ahead
+        self.expected_job_s: float | None = None
         self.timeout_s = timeout_s
         self.unknown_grace_s = unknown_grace_s
         self.on_progress = on_progress
@@ -384,8 +433,25 @@ class _Poller:
         self._check_timeout(now)
 
     def sleep_s(self) -> float:
-        remaining = self.timeout_s - (time.monotonic() - self.started)
-        return max(0.0, min(self.poll_interval_s, remaining))
+        now = time.monotonic()
+        remaining = self.timeout_s - (now - self.started)
+        if self.poll_interval_s is not None:
+            interval = self.poll_interval_s
+        else:
+            last = self.last
+            interval = self.schedule.delay_s(
+                elapsed_s=now - self.started, polls=self.polls, expected_job_s=self.expected_job_s,
+                queue_ahead=self.queue_ahead, progress=last.progress if last is not None else None,
+                running_s=None if self.left_queue_at is None else now - self.left_queue_at)
+        return max(0.0, min(interval, remaining))
+
+    @property
+    def adaptive(self) -> bool:
+        return self.poll_interval_s is None
+
+    def long_poll_s(self) -> float:
+        """How long the next wait-endpoint call may hold (the task's deadline permitting)."""
+        return max(0.0, min(LONG_POLL_S, self.timeout_s - (time.monotonic() - self.started)))
 
     @property
     def queue_wait_s(self) -> float | None:
@@ -423,6 +489,13 @@ class Client(_ClientCore):
     max_retries : how often `submit` retries a 429 (queue full) before raising `QueueFull`.
     retry_backoff_s, max_retry_wait_s : backoff base for 429 retries without ``Retry-After``, and the
         cap on any single wait (``Retry-After`` included).
+    push : wait on a gateway's push endpoint (``/v1/wait``, advertised by the ``X-Acekit-Wait``
+        header) when the server offers one; False always polls ``/query_result``.
+
+    Waiting: through a gateway, `wait` long-polls its wait endpoint and returns the moment the
+    task ends. Against plain upstream it polls adaptively (`acekit.polling.PollSchedule`: fast
+    after submitting and near the finish expected from ``/v1/stats``, backing off in between),
+    or at a fixed ``poll_interval_s`` when one is given.
     """
 
     def __init__(
@@ -435,10 +508,11 @@ class Client(_ClientCore):
         max_retries: int = 4,
         retry_backoff_s: float = 0.5,
         max_retry_wait_s: float = 30.0,
+        push: bool = True,
     ) -> None:
         super().__init__(
             server, api_key=api_key, max_retries=max_retries,
-            retry_backoff_s=retry_backoff_s, max_retry_wait_s=max_retry_wait_s,
+            retry_backoff_s=retry_backoff_s, max_retry_wait_s=max_retry_wait_s, push=push,
         )
         self._http = httpx.Client(base_url=self.server, headers=self._headers(), timeout=timeout, transport=transport)
 
@@ -504,6 +578,7 @@ class Client(_ClientCore):
             with self._submit_kwargs(request, src_audio, reference_audio) as kwargs:
                 response = self._send("POST", "/release_task", **kwargs)
             if response.status_code != 429:
+                self._learn_push(response)
                 return self._submit_result(self._unwrap(response))
             if attempt >= retries:
                 raise error_for_status(response, attempts=attempt + 1)
@@ -513,22 +588,25 @@ class Client(_ClientCore):
     def query(self, task_ids: list[str] | str) -> list[TaskResult]:
         """``POST /query_result`` for several tasks at once."""
         ids = [task_ids] if isinstance(task_ids, str) else list(task_ids)
-        return self._query_results(self._call("POST", "/query_result", json={"task_id_list": ids}))
+        response = self._send("POST", "/query_result", json={"task_id_list": ids})
+        self._learn_push(response)
+        return self._query_results(self._unwrap(response))
 
     def wait(
         self,
         task_id: str,
         *,
-        poll_interval_s: float = 1.0,
+        poll_interval_s: float | None = None,
         timeout_s: float = DEFAULT_WAIT_TIMEOUT_S,
         unknown_grace_s: float = DEFAULT_UNKNOWN_GRACE_S,
         on_progress: ProgressCallback | None = None,
     ) -> TaskResult:
-        """Poll until the task succeeds (return it) or fails (`TaskFailed`).
+        """Wait until the task succeeds (return it) or fails (`TaskFailed`): pushed by a gateway, else polled.
 
         Raises `UnknownTask` when the server keeps saying it has no such task for
         ``unknown_grace_s`` (it restarted: resubmit), `TaskTimeout` after ``timeout_s``.
-        ``on_progress`` gets a `Progress` after every poll while the task runs.
+        ``on_progress`` gets a `Progress` after every poll while the task runs. ``poll_interval_s``
+        None polls adaptively; a number polls at that fixed interval (without a gateway).
         """
         poller = _Poller(
             task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
@@ -538,6 +616,12 @@ class Client(_ClientCore):
 
     def _run_poller(self, poller: _Poller) -> TaskResult:
         while True:
+            if self._may_push:
+                final = self._wait_pushed(poller)
+                if final is not None:
+                    return final
+            if poller.adaptive and poller.expected_job_s is None:
+                poller.expected_job_s = self._expected_job_s()
             try:
                 results = self.query([poller.task_id])
             except ServerUnreachable as exc:
@@ -546,7 +630,36 @@ class Client(_ClientCore):
                 final = poller.observe(results)
                 if final is not None:
                     return final
+                if self._may_push:  # that answer advertised a wait endpoint: switch to it now
+                    continue
             time.sleep(poller.sleep_s())
+
+    def _wait_pushed(self, poller: _Poller) -> TaskResult | None:
+        """Long-poll the gateway's wait endpoint; None when the server has none (then poll)."""
+        while True:
+            hold = poller.long_poll_s()
+            try:
+                response = self._send("GET", self._wait_url(poller.task_id), params={"timeout_s": f"{hold:.3f}"},
+                                      timeout=httpx.Timeout(hold + 30.0, connect=5.0))
+            except ServerUnreachable as exc:
+                poller.unreachable(exc)
+                time.sleep(min(0.5, poller.sleep_s()))
+                continue
+            results = self._long_poll_answer(response)
+            if results is None:
+                return None
+            final = poller.observe(results)
+            if final is not None:
+                return final
+
+    def _expected_job_s(self) -> float | None:
+        fresh, value = self._cached_job_s()
+        if fresh:
+            return value
+        try:
+            return self._remember_job_s(self.stats())
+        except AceKitError:
+            return self._remember_job_s(None)
 
     def download(self, file: str | AudioItem, dest: Path) -> Path:
         """Fetch one generated file (``GET /v1/audio?path=...``) to ``dest`` (a file, or a directory).
@@ -580,7 +693,7 @@ class Client(_ClientCore):
         reference_audio: Path | None = None,
         out_dir: Path,
         on_progress: ProgressCallback | None = None,
-        poll_interval_s: float = 1.0,
+        poll_interval_s: float | None = None,
         timeout_s: float = DEFAULT_WAIT_TIMEOUT_S,
         unknown_grace_s: float = DEFAULT_UNKNOWN_GRACE_S,
     ) -> GenerationOutcome:
@@ -592,6 +705,7 @@ class Client(_ClientCore):
         poller = _Poller(
             submitted.task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
             unknown_grace_s=unknown_grace_s, on_progress=on_progress, started=started,
+            queue_ahead=max(0, (submitted.queue_position or 1) - 1),
         )
         result = self._run_poller(poller)
         wall_s = time.monotonic() - started
@@ -622,10 +736,11 @@ class AsyncClient(_ClientCore):
         max_retries: int = 4,
         retry_backoff_s: float = 0.5,
         max_retry_wait_s: float = 30.0,
+        push: bool = True,
     ) -> None:
         super().__init__(
             server, api_key=api_key, max_retries=max_retries,
-            retry_backoff_s=retry_backoff_s, max_retry_wait_s=max_retry_wait_s,
+            retry_backoff_s=retry_backoff_s, max_retry_wait_s=max_retry_wait_s, push=push,
         )
         self._http = httpx.AsyncClient(
             base_url=self.server, headers=self._headers(), timeout=timeout, transport=transport
@@ -679,6 +794,7 @@ class AsyncClient(_ClientCore):
             with self._submit_kwargs(request, src_audio, reference_audio) as kwargs:
                 response = await self._send("POST", "/release_task", **kwargs)
             if response.status_code != 429:
+                self._learn_push(response)
                 return self._submit_result(self._unwrap(response))
             if attempt >= retries:
                 raise error_for_status(response, attempts=attempt + 1)
@@ -687,13 +803,15 @@ class AsyncClient(_ClientCore):
 
     async def query(self, task_ids: list[str] | str) -> list[TaskResult]:
         ids = [task_ids] if isinstance(task_ids, str) else list(task_ids)
-        return self._query_results(await self._call("POST", "/query_result", json={"task_id_list": ids}))
+        response = await self._send("POST", "/query_result", json={"task_id_list": ids})
+        self._learn_push(response)
+        return self._query_results(self._unwrap(response))
 
     async def wait(
         self,
         task_id: str,
         *,
-        poll_interval_s: float = 1.0,
+        poll_interval_s: float | None = None,
         timeout_s: float = DEFAULT_WAIT_TIMEOUT_S,
         unknown_grace_s: float = DEFAULT_UNKNOWN_GRACE_S,
         on_progress: ProgressCallback | None = None,
@@ -706,6 +824,12 @@ class AsyncClient(_ClientCore):
 
     async def _run_poller(self, poller: _Poller) -> TaskResult:
         while True:
+            if self._may_push:
+                final = await self._wait_pushed(poller)
+                if final is not None:
+                    return final
+            if poller.adaptive and poller.expected_job_s is None:
+                poller.expected_job_s = await self._expected_job_s()
             try:
                 results = await self.query([poller.task_id])
             except ServerUnreachable as exc:
@@ -714,7 +838,36 @@ class AsyncClient(_ClientCore):
                 final = poller.observe(results)
                 if final is not None:
                     return final
+                if self._may_push:  # that answer advertised a wait endpoint: switch to it now
+                    continue
             await asyncio.sleep(poller.sleep_s())
+
+    async def _wait_pushed(self, poller: _Poller) -> TaskResult | None:
+        while True:
+            hold = poller.long_poll_s()
+            try:
+                response = await self._send("GET", self._wait_url(poller.task_id),
+                                            params={"timeout_s": f"{hold:.3f}"},
+                                            timeout=httpx.Timeout(hold + 30.0, connect=5.0))
+            except ServerUnreachable as exc:
+                poller.unreachable(exc)
+                await asyncio.sleep(min(0.5, poller.sleep_s()))
+                continue
+            results = self._long_poll_answer(response)
+            if results is None:
+                return None
+            final = poller.observe(results)
+            if final is not None:
+                return final
+
+    async def _expected_job_s(self) -> float | None:
+        fresh, value = self._cached_job_s()
+        if fresh:
+            return value
+        try:
+            return self._remember_job_s(await self.stats())
+        except AceKitError:
+            return self._remember_job_s(None)
 
     async def download(self, file: str | AudioItem, dest: Path) -> Path:
         url, params = self._audio_request(file)
@@ -744,7 +897,7 @@ class AsyncClient(_ClientCore):
         reference_audio: Path | None = None,
         out_dir: Path,
         on_progress: ProgressCallback | None = None,
-        poll_interval_s: float = 1.0,
+        poll_interval_s: float | None = None,
         timeout_s: float = DEFAULT_WAIT_TIMEOUT_S,
         unknown_grace_s: float = DEFAULT_UNKNOWN_GRACE_S,
     ) -> GenerationOutcome:
@@ -755,6 +908,7 @@ class AsyncClient(_ClientCore):
         poller = _Poller(
             submitted.task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
             unknown_grace_s=unknown_grace_s, on_progress=on_progress, started=started,
+            queue_ahead=max(0, (submitted.queue_position or 1) - 1),
         )
         result = await self._run_poller(poller)
         wall_s = time.monotonic() - started

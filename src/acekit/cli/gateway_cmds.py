@@ -27,9 +27,11 @@ def gateway(
     pretend_gpu: Annotated[Optional[str], typer.Option(
         help="TESTING ONLY: act as if the GPU were this known box (T4, GB10), e.g. in front of the reference "
              "backend (env ACEKIT_GATEWAY_PRETEND_GPU)")] = None,
+    wait_poll_s: Annotated[Optional[float], typer.Option(
+        help="How often the shared poller behind /v1/wait asks the upstream about waited-on tasks (default 0.025)")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
-    """Serve ACE-Step's API unchanged plus /v1/capabilities, /v1/telemetry and /gateway/health."""
+    """Serve ACE-Step's API unchanged plus /v1/capabilities, /v1/telemetry, /v1/wait and /gateway/health."""
     import uvicorn
     from pydantic import ValidationError
 
@@ -40,7 +42,7 @@ def gateway(
         "upstream": upstream, "host": host, "port": port, "capabilities_file": capabilities, "api_key": api_key,
         "upstream_api_key": upstream_api_key, "max_upload_mb": max_upload_mb,
         "sampler_interval_s": sampler_interval_s, "read_timeout_s": read_timeout_s, "admission": admission,
-        "pretend_gpu": pretend_gpu,
+        "pretend_gpu": pretend_gpu, "wait_poll_s": wait_poll_s,
     }
     try:
         settings = GatewaySettings(**{k: v for k, v in given.items() if v is not None})

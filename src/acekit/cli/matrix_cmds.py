@@ -54,7 +54,9 @@ def matrix(
     concurrency: int = typer.Option(1, "--concurrency", min=1, max=16, help="Cases in flight per server."),
     api_key: Optional[str] = typer.Option(None, envvar="ACESTEP_API_KEY", help="API key for the servers."),
     timeout_s: float = typer.Option(1800.0, "--timeout-s", help="Give up on one case after this many seconds."),
-    poll_interval_s: float = typer.Option(0.5, "--poll-interval-s", help="Seconds between status polls."),
+    poll_interval_s: Optional[float] = typer.Option(
+        None, "--poll-interval-s", min=0.01,
+        help="Poll at this fixed interval (s). Default: pushed by a gateway (/v1/wait), else adaptive polling."),
     print_default_spec: bool = typer.Option(False, "--print-default-spec", help="Print the built-in spec and exit."),
 ) -> None:
     """Run an exploration matrix (bpm x key x task x model x ...) and record one JSON line per case."""
@@ -166,7 +168,7 @@ def demo(
         url = _start_reference(stack)
         try:
             summary = run_matrix(spec_obj, spec_text, [parse_server(f"{REFERENCE_LABEL}={url}")], out_dir=out,
-                                 name=name, concurrency=concurrency, poll_interval_s=0.1)
+                                 name=name, concurrency=concurrency)
         except MatrixError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:

@@ -75,7 +75,9 @@ ExtraOpt = Annotated[Optional[list[str]], typer.Option(
     "--extra", metavar="FIELD=VALUE",
     help="Any other /release_task field, sent as is (VALUE read as JSON when it parses), e.g. "
          "--extra lm_temperature=0.7. Repeatable.")]
-PollOpt = Annotated[float, typer.Option("--poll-interval-s", min=0.01, help="Seconds between status polls.")]
+PollOpt = Annotated[Optional[float], typer.Option(
+    "--poll-interval-s", min=0.01,
+    help="Poll at this fixed interval (s). Default: pushed by a gateway (/v1/wait), else adaptive polling.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout-s", min=1.0, help="Give up waiting after this many seconds.")]
 SourceArg = Annotated[Path, typer.Argument(
     metavar="SRC", help="Source audio to upload (wav, flac, mp3, ogg).", show_default=False)]
@@ -271,7 +273,7 @@ def _run_task(
     server: str | None,
     api_key: str | None,
     as_json: bool,
-    poll_interval_s: float,
+    poll_interval_s: float | None,
     timeout_s: float,
 ) -> None:
     from acekit.models import make_request
@@ -353,7 +355,7 @@ def generate(
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     as_json: JsonOpt = False,
-    poll_interval_s: PollOpt = 1.0,
+    poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
 ) -> None:
     """Text to music: generate audio from a caption, lyrics and metas (bpm, key, meter, length)."""
@@ -389,7 +391,7 @@ def repaint(
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     as_json: JsonOpt = False,
-    poll_interval_s: PollOpt = 1.0,
+    poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
 ) -> None:
     """Regenerate --start..--end seconds of SRC and keep the rest."""
@@ -426,7 +428,7 @@ def cover(
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     as_json: JsonOpt = False,
-    poll_interval_s: PollOpt = 1.0,
+    poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
 ) -> None:
     """Re-render SRC in the style of --prompt (and --reference)."""
@@ -464,7 +466,7 @@ def lego(
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     as_json: JsonOpt = False,
-    poll_interval_s: PollOpt = 1.0,
+    poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
 ) -> None:
     """Add one stem (--track) that fits SRC, optionally only in --start..--end. Upstream says this needs a
@@ -499,7 +501,7 @@ def extract(
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     as_json: JsonOpt = False,
-    poll_interval_s: PollOpt = 1.0,
+    poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
 ) -> None:
     """Extract one stem (--track) from SRC. Upstream says this needs a base (non-turbo) model: see `acekit models`."""
@@ -538,7 +540,7 @@ def complete(
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     as_json: JsonOpt = False,
-    poll_interval_s: PollOpt = 1.0,
+    poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
 ) -> None:
     """Add accompaniment stems (--track, repeatable) to SRC, e.g. a vocal -> full song; as long as SRC unless

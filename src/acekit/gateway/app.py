@@ -18,11 +18,13 @@ import httpx
 from fastapi import FastAPI, Request
 
 from acekit.gateway import capabilities as capabilities_routes
+from acekit.gateway import completion as completion_routes
 from acekit.gateway import health as health_routes
 from acekit.gateway import passthrough as passthrough_routes
 from acekit.gateway import telemetry as telemetry_routes
 from acekit.gateway.auth import KeyRejected
 from acekit.gateway.capabilities import CapabilitiesProvider
+from acekit.gateway.completion import CompletionHub, QueryBatcher
 from acekit.gateway.envelope import error_response
 from acekit.gateway.gpu import MemorySampler, PretendSampler, detect_sampler
 from acekit.gateway.settings import GatewaySettings
@@ -38,6 +40,7 @@ class GatewayState:
     tracker: TaskTracker
     sampler: MemorySampler
     capabilities: CapabilitiesProvider
+    completion: CompletionHub
 
 
 def make_upstream_client(settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
@@ -66,16 +69,20 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = make_upstream_client(settings, upstream_transport)
+        tracker = TaskTracker(workers=settings.upstream_workers, finished_limit=settings.finished_task_limit,
+                              max_age_s=settings.task_max_age_s)
+        batcher = QueryBatcher(client, settings.upstream, settings.upstream_api_key, on_answer=tracker.learn_query)
         state = GatewayState(
             settings=settings,
-            client=make_upstream_client(settings, upstream_transport),
-            tracker=TaskTracker(workers=settings.upstream_workers, finished_limit=settings.finished_task_limit,
-                                max_age_s=settings.task_max_age_s),
+            client=client,
+            tracker=tracker,
             sampler=sampler,
             capabilities=CapabilitiesProvider(
                 path=settings.capabilities_file, sampler=sampler, upstream=settings.upstream,
                 upstream_key=settings.upstream_api_key, cache_s=settings.models_cache_s,
                 dtype=settings.server_dtype, lm=settings.server_lm, offload=settings.offload_to_cpu),
+            completion=CompletionHub(batcher, interval_s=settings.wait_poll_s),
         )
         app.state.gateway = state
         loops = [
@@ -83,6 +90,7 @@ def create_app(
             asyncio.create_task(follow_tasks(state.tracker, state.client, upstream=settings.upstream,
                                              upstream_key=settings.upstream_api_key,
                                              interval_s=settings.status_poll_s)),
+            asyncio.create_task(state.completion.run()),
         ]
         log.info("gateway in front of %s; memory source %s", settings.upstream, sampler.source)
         if settings.pretend_gpu:
@@ -113,5 +121,6 @@ def create_app(
     app.include_router(health_routes.router)
     app.include_router(capabilities_routes.router)
     app.include_router(telemetry_routes.router)
+    app.include_router(completion_routes.router)
     app.include_router(passthrough_routes.router)  # last: it matches every path
     return app

@@ -51,6 +51,10 @@ class GatewaySettings(BaseSettings):
     )
     status_poll_s: float = Field(
         default=1.0, gt=0, description="How often the gateway asks the upstream about in-flight tasks itself.")
+    wait_poll_s: float = Field(
+        default=0.025, gt=0,
+        description="How often the shared poller asks the upstream about tasks clients wait on (/v1/wait); "
+                    "one batched loopback request per tick, only while someone waits.")
     task_max_age_s: float = Field(
         default=7200.0, gt=0,
         description="In flight longer than this: 'lost' in telemetry (upstream restarted and forgot the id).")

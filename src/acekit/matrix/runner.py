@@ -168,7 +168,7 @@ class _ServerRun:
 
     def __init__(self, *, store: RunStore, target: ServerTarget, client: Any, engine: str,
                  engine_version: str | None, is_reference: bool, telemetry: bool, hook: ProgressHook | None,
-                 timeout_s: float, poll_interval_s: float):
+                 timeout_s: float, poll_interval_s: float | None):
         self.poll_interval_s = poll_interval_s
         self.store = store
         self.target = target
@@ -356,7 +356,7 @@ def run_matrix(
     retry_failed: bool = False,
     concurrency: int = 1,
     timeout_s: float = 1800.0,
-    poll_interval_s: float = 0.5,
+    poll_interval_s: float | None = None,
     hook: ProgressHook | None = None,
     progress: bool = True,
     console: Any = None,

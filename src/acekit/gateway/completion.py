@@ -1,0 +1,359 @@
+"""Push completion: one shared poller and batched ``/query_result`` calls to the upstream.
+
+Upstream ACE-Step only answers polls. The gateway sits next to it on loopback, so it polls on
+everyone's behalf and pushes the answer out:
+
+* `QueryBatcher` merges concurrent ``/query_result`` calls that carry the same credentials
+  into one upstream request (the union of their ids) and hands each caller its own items. A
+  call arriving while none is in flight goes up at once (no added latency for a lone client);
+  calls arriving meanwhile ride on the next request, so N polling clients cost the upstream
+  about one request per round trip instead of N.
+* `CompletionHub` keeps every task someone waits on and, while there are any, asks the upstream
+  about all of them every ``interval_s`` through the batcher. ``GET /v1/wait/{task_id}``
+  (long-poll) answers the moment the task ends; ``GET /v1/wait/{task_id}/events`` streams
+  server-sent events: ``progress`` whenever the item changes (at least once a second), then
+  ``result``. Both answer with upstream's own item shape (as in ``/query_result``'s ``data``).
+
+The gateway advertises the endpoint with a ``X-Acekit-Wait`` header on ``/release_task`` and
+``/query_result`` answers; a client that never sees it is talking to plain upstream and polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response, StreamingResponse
+
+from acekit.contract import TaskStatus
+from acekit.gateway.auth import require_key
+from acekit.gateway.envelope import error_response, ok
+
+log = logging.getLogger("acekit.gateway")
+
+#: Header on /release_task and /query_result answers; its value is the wait path with ``{task_id}``.
+WAIT_HEADER = "x-acekit-wait"
+WAIT_PATH = "/v1/wait/{task_id}"
+#: Largest /query_result body the batcher reads; anything bigger (or odd) goes through unchanged.
+_MAX_QUERY_BODY = 64 * 1024
+#: Finished items kept for late waiters (a client that long-polls just after the end).
+_FINISHED_KEEP_S = 120.0
+
+#: (Authorization header, ai_token) a caller authenticated with upstream; calls are only merged
+#: when these agree, so nobody is answered with someone else's key.
+Credentials = tuple[str | None, str | None]
+
+
+@dataclass
+class UpstreamAnswer:
+    status_code: int
+    headers: list[tuple[bytes, bytes]]
+    raw: bytes
+    items: dict[str, Any] = field(default_factory=dict)
+    envelope: dict[str, Any] | None = None
+
+    def for_ids(self, ids: list[str], *, whole: bool) -> bytes:
+        """The answer one caller gets: upstream's bytes when it asked for everything, else its items."""
+        if whole or self.status_code != 200 or self.envelope is None:
+            return self.raw
+        doc = dict(self.envelope)
+        doc["data"] = [self.items[t] for t in ids if t in self.items]
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.ids: dict[str, None] = {}  # ordered set
+        self.future: asyncio.Future[UpstreamAnswer] = asyncio.get_running_loop().create_future()
+        self.callers = 0
+
+
+class QueryBatcher:
+    """Merges concurrent ``/query_result`` calls per credentials (see the module docstring)."""
+
+    def __init__(self, client: httpx.AsyncClient, upstream: str, upstream_key: str | None, *,
+                 on_answer: Any = None) -> None:
+        self.client = client
+        self.upstream = upstream
+        self.upstream_key = upstream_key
+        self.on_answer = on_answer  # called with each parsed envelope (telemetry learns from it)
+        self.upstream_requests = 0
+        self._pending: dict[Credentials, _Batch] = {}
+        self._busy: set[Credentials] = set()
+
+    def _key(self, creds: Credentials) -> Credentials:
+        return (None, None) if self.upstream_key else creds
+
+    async def query(self, ids: list[str], creds: Credentials) -> tuple[UpstreamAnswer, bool]:
+        """(upstream's answer for a batch holding ``ids``, whether that batch was exactly ``ids``).
+
+        Transport errors propagate as httpx exceptions to every caller of the batch.
+        """
+        key = self._key(creds)
+        batch = self._pending.get(key)
+        if batch is None:
+            batch = self._pending[key] = _Batch()
+        batch.ids.update(dict.fromkeys(ids))
+        batch.callers += 1
+        if key not in self._busy:
+            self._launch(key)
+        answer = await asyncio.shield(batch.future)
+        return answer, batch.callers == 1 and list(batch.ids) == list(ids)
+
+    def _launch(self, key: Credentials) -> None:
+        batch = self._pending.pop(key)
+        self._busy.add(key)
+        asyncio.get_running_loop().create_task(self._send(key, batch))
+
+    async def _send(self, key: Credentials, batch: _Batch) -> None:
+        try:
+            batch.future.set_result(await self._post(list(batch.ids), key))
+        except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
+            if not batch.future.done():
+                batch.future.set_exception(exc)
+            batch.future.exception()  # mark retrieved: callers may all have gone
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        finally:
+            self._busy.discard(key)
+            if key in self._pending:  # calls that arrived meanwhile go up now, together
+                self._launch(key)
+
+    async def _post(self, ids: list[str], key: Credentials) -> UpstreamAnswer:
+        authorization, token = key
+        body: dict[str, Any] = {"task_id_list": ids}
+        headers = {"content-type": "application/json"}
+        if self.upstream_key:
+            headers["authorization"] = f"Bearer {self.upstream_key}"
+        elif authorization:
+            headers["authorization"] = authorization
+        if token and not self.upstream_key:
+            body["ai_token"] = token
+        self.upstream_requests += 1
+        response = await self.client.post(self.upstream + "/query_result", content=json.dumps(body).encode(),
+                                          headers=headers)
+        raw = response.content
+        answer = UpstreamAnswer(
+            status_code=response.status_code, raw=raw,
+            headers=[(k.lower(), v) for k, v in response.headers.raw
+                     if k.lower() not in (b"content-length", b"content-encoding", b"transfer-encoding",
+                                          b"connection", b"keep-alive", b"date", b"server")])
+        if response.status_code == 200:
+            try:
+                doc = json.loads(raw)
+            except ValueError:
+                doc = None
+            if isinstance(doc, dict) and isinstance(doc.get("data"), list):
+                answer.envelope = doc
+                answer.items = {i["task_id"]: i for i in doc["data"] if isinstance(i, dict)
+                                and isinstance(i.get("task_id"), str)}
+                if self.on_answer is not None:
+                    self.on_answer(doc)
+        return answer
+
+
+def query_ids(raw: bytes, content_type: str | None) -> tuple[list[str], str | None] | None:
+    """(task ids, ai_token) of a plain JSON ``/query_result`` body the batcher can merge; else None."""
+    if not raw or len(raw) > _MAX_QUERY_BODY or "json" not in (content_type or "").lower():
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or set(doc) - {"task_id_list", "ai_token"}:
+        return None
+    ids = doc.get("task_id_list")
+    if isinstance(ids, str):  # upstream also takes a JSON string of a list
+        try:
+            ids = json.loads(ids)
+        except ValueError:
+            return None
+    token = doc.get("ai_token")
+    if not isinstance(ids, list) or not ids or not all(isinstance(t, str) and t for t in ids):
+        return None
+    if token is not None and not isinstance(token, str):
+        return None
+    return ids, token
+
+
+def is_final(item: Any) -> bool:
+    if not isinstance(item, dict):
+        return False
+    try:
+        return int(item.get("status", 0)) in (TaskStatus.succeeded, TaskStatus.failed)
+    except (TypeError, ValueError):
+        return False
+
+
+class _Watch:
+    def __init__(self, creds: Credentials) -> None:
+        self.creds = creds
+        self.item: dict[str, Any] | None = None
+        self.version = 0
+        self.waiters = 0
+        self.finished_at: float | None = None
+        self.changed = asyncio.Event()
+
+    def update(self, item: dict[str, Any]) -> None:
+        if item != self.item:
+            self.item = item
+            self.version += 1
+            self.changed.set()
+            self.changed = asyncio.Event()
+        if is_final(item) and self.finished_at is None:
+            self.finished_at = time.monotonic()
+
+
+class CompletionHub:
+    """Tasks someone waits on, polled together every ``interval_s`` (see the module docstring)."""
+
+    def __init__(self, batcher: QueryBatcher, *, interval_s: float) -> None:
+        self.batcher = batcher
+        self.interval_s = interval_s
+        self.watches: dict[str, _Watch] = {}
+        self._wake = asyncio.Event()
+
+    def watch(self, task_id: str, creds: Credentials) -> _Watch:
+        w = self.watches.get(task_id)
+        if w is None or (w.finished_at is None and w.creds != creds and w.waiters == 0):
+            w = self.watches[task_id] = _Watch(creds)
+        self._wake.set()
+        return w
+
+    async def wait_change(self, w: _Watch, version: int, timeout_s: float) -> None:
+        """Return when ``w`` changed after ``version``, or after ``timeout_s``."""
+        if w.version != version or timeout_s <= 0:
+            return
+        event = w.changed
+        w.waiters += 1
+        try:
+            await asyncio.wait_for(event.wait(), timeout_s)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            w.waiters -= 1
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        for tid, w in list(self.watches.items()):
+            done_long_ago = w.finished_at is not None and now - w.finished_at > _FINISHED_KEEP_S
+            if done_long_ago or (w.waiters == 0 and w.finished_at is None and w.item is not None):
+                del self.watches[tid]
+
+    async def run(self) -> None:
+        """The shared poller: while anyone waits, one batched upstream query per tick."""
+        while True:
+            self._prune()
+            active: dict[Credentials, list[str]] = {}
+            for tid, w in self.watches.items():
+                if w.finished_at is None:
+                    active.setdefault(self.batcher._key(w.creds), []).append(tid)
+            if not active:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            started = time.monotonic()
+            await asyncio.gather(*(self._poll(ids, creds) for creds, ids in active.items()))
+            await asyncio.sleep(max(0.0, self.interval_s - (time.monotonic() - started)))
+
+    async def _poll(self, ids: list[str], creds: Credentials) -> None:
+        try:
+            answer, _ = await self.batcher.query(ids, creds)
+        except httpx.HTTPError as exc:  # upstream restarting: waiters time out and see the last item
+            log.debug("wait poll of %d task(s) failed: %s", len(ids), exc)
+            return
+        for tid in ids:
+            item = answer.items.get(tid)
+            w = self.watches.get(tid)
+            if w is not None and isinstance(item, dict):
+                w.update(item)
+
+
+def _creds(request: Request) -> Credentials:
+    return request.headers.get("authorization"), request.query_params.get("ai_token")
+
+
+def _pending_item(task_id: str) -> dict[str, Any]:
+    # Not seen upstream yet (or upstream unreachable so far): the shape of a queued task.
+    return {"task_id": task_id, "status": 0, "result": "[]", "progress_text": ""}
+
+
+router = APIRouter()
+
+
+@router.get(WAIT_PATH, dependencies=[Depends(require_key)])
+async def wait_for_task(request: Request, task_id: str,
+                        timeout_s: float = Query(20.0, ge=0, le=300, description="longest wait, seconds")):
+    """Long-poll: the task's ``/query_result`` item the moment it ends, or the latest one after ``timeout_s``."""
+    hub: CompletionHub = request.app.state.gateway.completion
+    w = hub.watch(task_id, _creds(request))
+    deadline = time.monotonic() + timeout_s
+    if w.item is None:  # first sighting: ask at once rather than a tick from now
+        await hub.wait_change(w, w.version, min(timeout_s, 0.5 + hub.interval_s))
+    while not is_final(w.item) and (left := deadline - time.monotonic()) > 0:
+        await hub.wait_change(w, w.version, left)
+    return ok([w.item or _pending_item(task_id)], extra={"final": is_final(w.item)})
+
+
+@router.get(WAIT_PATH + "/events", dependencies=[Depends(require_key)])
+async def task_events(request: Request, task_id: str,
+                      timeout_s: float = Query(1800.0, ge=0, le=86400, description="stop streaming after this")):
+    """Server-sent events: ``progress`` with the item on every change (at least every second), then ``result``."""
+    hub: CompletionHub = request.app.state.gateway.completion
+    w = hub.watch(task_id, _creds(request))
+
+    async def stream() -> AsyncIterator[bytes]:
+        deadline = time.monotonic() + timeout_s
+        version = -1
+        while True:
+            item = w.item or _pending_item(task_id)
+            if is_final(w.item):
+                yield _event("result", item)
+                return
+            if w.version != version or w.item is None:
+                version = w.version
+                yield _event("progress", item)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                yield _event("timeout", item)
+                return
+            if await request.is_disconnected():
+                return
+            await hub.wait_change(w, version, min(1.0, left))
+            if w.version == version:
+                yield _event("progress", item)  # heartbeat: the client sees an unchanged item
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+
+def _event(name: str, item: Any) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(item, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+
+async def batched_query(request: Request, raw: bytes, state: Any) -> Response | None:
+    """Answer a ``/query_result`` through the batcher; None when the body is not one it can merge."""
+    parsed = query_ids(raw, request.headers.get("content-type"))
+    if parsed is None:
+        return None
+    ids, token = parsed
+    creds = (request.headers.get("authorization"), token or request.query_params.get("ai_token"))
+    try:
+        answer, whole = await state.completion.batcher.query(ids, creds)
+    except httpx.TimeoutException:
+        return error_response(504, f"the ACE-Step server at {state.settings.upstream} did not answer /query_result "
+                                   f"within {state.settings.read_timeout_s:g} s (overloaded? check its logs)")
+    except httpx.TransportError as exc:
+        return error_response(502, f"the ACE-Step server at {state.settings.upstream} is unreachable (still "
+                                   f"starting? check its logs): {type(exc).__name__}: {exc}".rstrip(": "))
+    response = Response(content=answer.for_ids(ids, whole=whole), status_code=answer.status_code)
+    response.raw_headers = [*answer.headers, (b"content-length", str(len(response.body)).encode()),
+                            (WAIT_HEADER.encode(), WAIT_PATH.encode())]
+    return response
