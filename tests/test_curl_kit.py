@@ -34,6 +34,7 @@ HANG_GUARD_S = 90
 #: Every variable the kit reads (scripts/curl/api.sh, poll.sh).
 _KIT_VARS = frozenset({
     "ACEKIT_SERVER", "ACESTEP_URL", "ACESTEP_API_KEY", "OUT_DIR", "POLL_S", "UNKNOWN_GRACE_S", "TIMEOUT_S",
+    "POLL_MIN_S", "POLL_MAX_S", "WAIT_HOLD_S",
     "PROMPT", "LYRICS", "BPM", "KEY_SCALE", "TIME_SIGNATURE", "AUDIO_DURATION", "AUDIO_FORMAT",
     "INFERENCE_STEPS", "SEED", "BATCH_SIZE", "MODEL", "THINKING", "VOCAL_LANGUAGE", "START", "END", "RETRIES_429",
 })
@@ -361,3 +362,18 @@ def test_queue_full_is_retried_with_backoff_then_reported(
     assert "retry 1/6" in patient.stderr
     _, files = outputs(patient)
     assert len(files) == 1 and sf.info(str(files[0])).duration > 9.5
+
+
+def test_kit_waits_on_the_gateway_and_polls_plain_upstream_adaptively(reference_server: str, tmp_path: Path) -> None:
+    from acekit.gateway.launch import running_gateway
+
+    env = {"POLL_S": "", "SEED": "5", "AUDIO_DURATION": "10", "BATCH_SIZE": "1", "AUDIO_FORMAT": "wav"}
+    direct = run_kit("text2music.sh", server=reference_server, cwd=tmp_path, OUT_DIR=str(tmp_path / "d"), **env)
+    assert direct.returncode == EXIT_OK, direct.stderr
+    assert "polling /query_result adaptively" in direct.stderr and "/v1/wait" not in direct.stderr.split("endpoint")[1]
+    with running_gateway(reference_server, log_path=tmp_path / "gw.log") as gw:
+        pushed = run_kit("text2music.sh", server=gw, cwd=tmp_path, OUT_DIR=str(tmp_path / "g"), **env)
+    assert pushed.returncode == EXIT_OK, pushed.stderr
+    assert "waiting on the gateway's /v1/wait" in pushed.stderr and "adaptively" not in pushed.stderr
+    (_, [d]), (_, [g]) = outputs(direct), outputs(pushed)
+    assert d.read_bytes() == g.read_bytes()  # same request, same audio, whichever way the end was learnt
