@@ -24,7 +24,8 @@ from acekit.gateway import passthrough as passthrough_routes
 from acekit.gateway import telemetry as telemetry_routes
 from acekit.gateway.auth import KeyRejected
 from acekit.gateway.capabilities import CapabilitiesProvider
-from acekit.gateway.completion import CompletionHub, QueryBatcher
+from acekit.gateway.completion import CompletionHub, QueryBatcher, QueryFastPath
+from acekit.gateway.loopback import LoopbackClient, LoopbackUnsupported
 from acekit.gateway.envelope import error_response
 from acekit.gateway.gpu import MemorySampler, PretendSampler, detect_sampler
 from acekit.gateway.settings import GatewaySettings
@@ -72,7 +73,14 @@ def create_app(
         client = make_upstream_client(settings, upstream_transport)
         tracker = TaskTracker(workers=settings.upstream_workers, finished_limit=settings.finished_task_limit,
                               max_age_s=settings.task_max_age_s)
-        batcher = QueryBatcher(client, settings.upstream, settings.upstream_api_key, on_answer=tracker.learn_query)
+        loopback = None
+        if upstream_transport is None:  # a test's mock transport is only reachable through httpx
+            try:
+                loopback = LoopbackClient(settings.upstream, timeout_s=settings.read_timeout_s)
+            except LoopbackUnsupported:
+                loopback = None
+        batcher = QueryBatcher(client, settings.upstream, settings.upstream_api_key, on_answer=tracker.learn_query,
+                               loopback=loopback)
         state = GatewayState(
             settings=settings,
             client=client,
@@ -105,6 +113,8 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await state.client.aclose()
+            if loopback is not None:
+                loopback.close()
 
     app = FastAPI(
         title="acekit gateway",
@@ -118,6 +128,7 @@ def create_app(
     async def _key_rejected(request: Request, exc: KeyRejected):
         return error_response(exc.status_code, str(exc.detail))
 
+    app.add_middleware(QueryFastPath)  # polls skip routing: see acekit.gateway.completion
     app.include_router(health_routes.router)
     app.include_router(capabilities_routes.router)
     app.include_router(telemetry_routes.router)

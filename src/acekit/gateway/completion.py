@@ -27,14 +27,16 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from acekit.contract import TaskStatus
-from acekit.gateway.auth import require_key
+from acekit.gateway.auth import bearer_token, key_matches, require_key
 from acekit.gateway.envelope import error_response, ok
+from acekit.gateway.loopback import LoopbackClient, LoopbackUnsupported
 
 log = logging.getLogger("acekit.gateway")
 
@@ -79,8 +81,9 @@ class QueryBatcher:
     """Merges concurrent ``/query_result`` calls per credentials (see the module docstring)."""
 
     def __init__(self, client: httpx.AsyncClient, upstream: str, upstream_key: str | None, *,
-                 on_answer: Any = None) -> None:
+                 on_answer: Any = None, loopback: LoopbackClient | None = None) -> None:
         self.client = client
+        self.loopback = loopback  # the cheap path; httpx when None or when it cannot cope
         self.upstream = upstream
         self.upstream_key = upstream_key
         self.on_answer = on_answer  # called with each parsed envelope (telemetry learns from it)
@@ -92,7 +95,7 @@ class QueryBatcher:
         return (None, None) if self.upstream_key else creds
 
     async def query(self, ids: list[str], creds: Credentials) -> tuple[UpstreamAnswer, bool]:
-        """(upstream's answer for a batch holding ``ids``, whether that batch was exactly ``ids``).
+        """(upstream's answer for a batch holding ``ids``, whether that batch asked exactly ``ids``).
 
         Transport errors propagate as httpx exceptions to every caller of the batch.
         """
@@ -105,7 +108,7 @@ class QueryBatcher:
         if key not in self._busy:
             self._launch(key)
         answer = await asyncio.shield(batch.future)
-        return answer, batch.callers == 1 and list(batch.ids) == list(ids)
+        return answer, list(batch.ids) == list(ids)  # everyone who asked exactly this gets upstream's bytes
 
     def _launch(self, key: Credentials) -> None:
         batch = self._pending.pop(key)
@@ -137,15 +140,14 @@ class QueryBatcher:
         if token and not self.upstream_key:
             body["ai_token"] = token
         self.upstream_requests += 1
-        response = await self.client.post(self.upstream + "/query_result", content=json.dumps(body).encode(),
-                                          headers=headers)
-        raw = response.content
+        content = json.dumps(body).encode()
+        status_code, raw_headers, raw = await self._exchange(content, headers)
         answer = UpstreamAnswer(
-            status_code=response.status_code, raw=raw,
-            headers=[(k.lower(), v) for k, v in response.headers.raw
+            status_code=status_code, raw=raw,
+            headers=[(k.lower(), v) for k, v in raw_headers
                      if k.lower() not in (b"content-length", b"content-encoding", b"transfer-encoding",
                                           b"connection", b"keep-alive", b"date", b"server")])
-        if response.status_code == 200:
+        if status_code == 200:
             try:
                 doc = json.loads(raw)
             except ValueError:
@@ -157,6 +159,22 @@ class QueryBatcher:
                 if self.on_answer is not None:
                     self.on_answer(doc)
         return answer
+
+
+    async def _exchange(self, content: bytes, headers: dict[str, str]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        if self.loopback is not None:
+            try:
+                r = await self.loopback.post("/query_result", content, headers)
+                return r.status_code, r.headers, r.content
+            except LoopbackUnsupported as exc:
+                log.info("loopback client cannot talk to %s (%s): using httpx", self.upstream, exc)
+                self.loopback = None
+            except asyncio.TimeoutError as exc:
+                raise httpx.ReadTimeout(f"no answer from {self.upstream}/query_result in time") from exc
+            except OSError as exc:  # refused, reset, closed: what httpx calls a transport error
+                raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from exc
+        response = await self.client.post(self.upstream + "/query_result", content=content, headers=headers)
+        return response.status_code, list(response.headers.raw), response.content
 
 
 def query_ids(raw: bytes, content_type: str | None) -> tuple[list[str], str | None] | None:
@@ -338,13 +356,65 @@ def _event(name: str, item: Any) -> bytes:
     return f"event: {name}\ndata: {json.dumps(item, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
 
 
-async def batched_query(request: Request, raw: bytes, state: Any) -> Response | None:
+class QueryFastPath:
+    """ASGI middleware: ``POST /query_result`` straight to the batcher, before FastAPI routes anything.
+
+    A poll is the gateway's most frequent request; routing, dependency injection and a streamed
+    pass-through cost more than the upstream's own answer. Bodies the batcher cannot merge, and
+    requests whose gateway key could only be in the body, are replayed into the normal route.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/query_result" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state.gateway
+        messages = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if not message.get("more_body") or size > _MAX_QUERY_BODY:
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        token = _query_token(scope.get("query_string", b""))
+        answer = None
+        if size <= _MAX_QUERY_BODY and messages[-1]["type"] == "http.request" and not messages[-1].get("more_body"):
+            key = state.settings.api_key
+            if key is None or key_matches(key, bearer_token(headers.get("authorization"))) or key_matches(key, token):
+                body = b"".join(m.get("body", b"") for m in messages)
+                answer = await batched_query(headers, token, body, state)
+        if answer is None:
+            pending = list(messages)
+
+            async def replay() -> dict:
+                return pending.pop(0) if pending else await receive()
+
+            await self.app(scope, replay, send)
+            return
+        await answer(scope, receive, send)
+
+
+def _query_token(query_string: bytes) -> str | None:
+    if b"ai_token" not in query_string:
+        return None
+    values = parse_qs(query_string.decode("latin-1")).get("ai_token")
+    return values[-1] if values else None
+
+
+async def batched_query(headers: dict[str, str], query_token: str | None, raw: bytes, state: Any) -> Response | None:
     """Answer a ``/query_result`` through the batcher; None when the body is not one it can merge."""
-    parsed = query_ids(raw, request.headers.get("content-type"))
+    parsed = query_ids(raw, headers.get("content-type"))
     if parsed is None:
         return None
     ids, token = parsed
-    creds = (request.headers.get("authorization"), token or request.query_params.get("ai_token"))
+    creds = (headers.get("authorization"), token or query_token)
     try:
         answer, whole = await state.completion.batcher.query(ids, creds)
     except httpx.TimeoutException:

@@ -23,7 +23,7 @@ from starlette.responses import Response, StreamingResponse
 from acekit.gateway.admission import refusal
 from acekit.gateway.auth import OPEN_PATHS, header_or_query_ok, key_matches, rejection_detail
 from acekit.gateway.body import BodyTooLarge, FieldSniffer, limited, too_large_message
-from acekit.gateway.completion import WAIT_HEADER, WAIT_PATH, batched_query
+from acekit.gateway.completion import WAIT_HEADER, WAIT_PATH
 from acekit.gateway.envelope import error_response
 from acekit.gateway.telemetry import parse_json_body
 
@@ -122,18 +122,6 @@ async def passthrough(request: Request, path: str) -> Response:
             log.info("admission refused a request: %s", why)
             return error_response(422, why, extra={"admission": "refused; the gateway's --no-admission turns this off"})
     has_body = bool(request.headers.get("transfer-encoding")) or declared not in (None, "0")
-    if route == QUERY_PATH and request.method == "POST" and has_body:
-        # Polls are tiny: read them, and let the batcher merge concurrent ones into one upstream call.
-        if body is None:
-            try:
-                body = b"".join([chunk async for chunk in limited(request.stream(), limit)])
-            except BodyTooLarge:
-                return error_response(413, too_large_message(limit))
-            except ClientDisconnect:
-                return Response(status_code=400)
-        batched = await batched_query(request, body, state)
-        if batched is not None:
-            return batched
     if body is None and has_body:
         body = limited(request.stream(), limit, sniffer)
 
