@@ -132,3 +132,18 @@ def test_analyze_repaint_judges_edges_against_the_source(cal: CalibrationSet) ->
     assert out["mel_distance_db"] < 3 < out["worst_mel_distance_db"]  # the mean alone would pass it
     assert data["passed"]["preservation"] is False and data["passed"]["boundaries"] is True
     assert data["boundaries"]["source_compared"] is True
+
+
+def test_analyze_many_files_in_one_call_reports_each(cal: CalibrationSet, tmp_path) -> None:
+    clips = [cal.path("pop_120"), cal.path("rock_guitar")]
+    one_by_one = [json.loads(run("analyze", c, "--bpm", "120", "--json").stdout) for c in clips]
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio")
+    res = run("analyze", clips[0], broken, clips[1], "--bpm", "120", "--json")
+    assert res.exit_code == ExitCode.usage  # one file could not be read ...
+    data = json.loads(res.stdout)
+    assert [d["path"] for d in data] == [str(clips[0]), str(broken), str(clips[1])]
+    assert "error" in data[1] and str(broken) in res.stderr
+    assert data[0] == one_by_one[0] and data[2] == one_by_one[1]  # ... the others measured as alone
+    human = run("analyze", *clips, "--bpm", "120")
+    assert human.exit_code == 0 and all(str(c) in human.stdout for c in clips)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel
 
-from acekit.analysis.audio import ANALYSIS_SR, as_mono, essentia_standard, finite, resample
+from acekit.analysis.audio import ANALYSIS_SR, as_mono, essentia_algorithm, finite, resample
 from acekit.keys import Key, parse_key
 
 #: Strength below which the estimate is flagged ambiguous. Calibration set: clear clips 0.70-0.94
@@ -58,14 +58,12 @@ def key_relation(ref: Key, est: Key) -> str:
 
 def estimate_key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
     """(key, strength) from essentia ``KeyExtractor(profileType="edma")``; (None, 0) on silence."""
-    es = essentia_standard()
-
     y = finite(as_mono(y))
     if sr != ANALYSIS_SR:
         y = resample(y, sr, ANALYSIS_SR)
     if float(np.max(np.abs(y), initial=0.0)) < 1e-5:
         return None, 0.0
-    tonic, scale, strength = es.KeyExtractor(profileType="edma", sampleRate=ANALYSIS_SR)(
+    tonic, scale, strength = essentia_algorithm("KeyExtractor", profileType="edma", sampleRate=ANALYSIS_SR)(
         np.ascontiguousarray(y, dtype=np.float32)
     )
     return parse_key(f"{tonic} {scale}"), float(strength)

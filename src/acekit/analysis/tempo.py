@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from acekit.analysis.audio import ANALYSIS_SR, as_mono, essentia_standard, finite, resample
+from acekit.analysis.audio import ANALYSIS_SR, as_mono, essentia_algorithm, finite, resample
 
 TempoRelation = Literal["match", "double", "half", "three_halves", "two_thirds", "off"]
 #: (name, estimated/requested ratio), checked in this order.
@@ -48,14 +48,12 @@ def track_beats(y: np.ndarray, sr: int) -> BeatTrack:
 
     Too-short or silent input yields ``bpm=0`` and no beats rather than an exception.
     """
-    es = essentia_standard()
-
     y = finite(as_mono(y))
     if sr != ANALYSIS_SR:
         y = resample(y, sr, ANALYSIS_SR)
     if y.size < ANALYSIS_SR * 2 or float(np.max(np.abs(y), initial=0.0)) < 1e-5:
         return BeatTrack(bpm=0.0, beats_s=[], confidence=0.0)
-    bpm, beats, confidence, _estimates, _intervals = es.RhythmExtractor2013(method="multifeature")(
+    bpm, beats, confidence, _estimates, _intervals = essentia_algorithm("RhythmExtractor2013", method="multifeature")(
         np.ascontiguousarray(y, dtype=np.float32)
     )
     return BeatTrack(bpm=float(bpm), beats_s=[float(b) for b in beats], confidence=float(min(1.0, confidence / 5.32)))

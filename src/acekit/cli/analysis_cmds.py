@@ -39,16 +39,22 @@ def parse_region(text: str) -> tuple[float, float]:
 
 
 def analyze(
-    clip: Path = typer.Argument(..., help="Audio file to judge (WAV/FLAC/OGG/MP3)."),
+    clips: list[Path] = typer.Argument(..., help="Audio file(s) to judge (WAV/FLAC/OGG/MP3); many in one call "
+                                                 "share one start-up."),
     bpm: Optional[float] = typer.Option(None, "--bpm", help="Requested tempo (quarter notes per minute)."),
     key: Optional[str] = typer.Option(None, "--key", help='Requested key: "A minor", "Am", "F#m", "Gb major" ...'),
     time_signature: Optional[str] = typer.Option(None, "--time-signature", help="4, 3, 6 (6/8) or 4/4, 3/4, 6/8."),
     duration: Optional[float] = typer.Option(None, "--duration", help="Requested duration in seconds."),
     source: Optional[Path] = typer.Option(None, "--source", help="Repaint source: compare outside --region with it."),
     region: Optional[str] = typer.Option(None, "--region", help="Repainted region START:END in seconds, e.g. 8:16."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object (all figures) instead of tables."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object per clip (a list for several) "
+                                                        "instead of tables."),
 ) -> None:
-    """Measure tempo, beat grid, key, repaint boundaries/preservation and health of a clip."""
+    """Measure tempo, beat grid, key, repaint boundaries/preservation and health of one or more clips.
+
+    The options apply to every clip. With several clips, one that cannot be read is reported and
+    the others are still measured (exit 2 at the end).
+    """
     from acekit.analysis import analyze_clip
 
     if source is not None and region is None:
@@ -57,13 +63,45 @@ def analyze(
         region_s = parse_region(region) if region is not None else None
         if bpm is not None and not bpm > 0:
             raise ValueError(f"--bpm must be positive, got {bpm:g}")
-        result = analyze_clip(clip, bpm=bpm, key=key, time_signature=time_signature, duration_s=duration,
-                              source=source, region_s=region_s)
-    if json_out:
-        print_json(result)
+        from acekit.analysis.clip import beats_per_bar_of
+        from acekit.keys import parse_key
+
+        if key is not None:
+            parse_key(key)  # a bad request is one usage error, not one per clip
+        beats_per_bar_of(time_signature)
+
+    def one(clip: Path):  # noqa: ANN202 - ClipAnalysis, imported lazily
+        return analyze_clip(clip, bpm=bpm, key=key, time_signature=time_signature, duration_s=duration,
+                            source=source, region_s=region_s)
+
+    if len(clips) == 1:
+        with cli_errors():
+            result = one(clips[0])
+        if json_out:
+            print_json(result)
+        else:
+            for table in tables(result):
+                stdout.print(table)
         return
-    for table in tables(result):
-        stdout.print(table)
+    results: list = []
+    failed = 0
+    for clip in clips:
+        try:
+            result = one(clip)
+        except ValueError as exc:  # unreadable file, bad request values: report it, measure the rest
+            failed += 1
+            typer.echo(f"error: {clip}: {exc}", err=True)
+            results.append({"path": str(clip), "error": str(exc)})
+            continue
+        if json_out:
+            results.append(result.model_dump(mode="json"))
+        else:
+            for table in tables(result):
+                stdout.print(table)
+    if json_out:
+        print_json(results)
+    if failed:
+        raise typer.Exit(ExitCode.usage)
 
 
 def _f(v: float | None, fmt: str = "{:.2f}", unit: str = "") -> str:
