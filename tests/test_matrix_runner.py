@@ -118,8 +118,9 @@ def test_two_servers_one_dies_failures_are_recorded_and_a_rerun_finishes(referen
             flaky.wait()
 
     try:
+        # Inline analysis: "two cases done" then means two cases generated (pipelined, more would be).
         summary = run_matrix(spec, DOWN_SPEC, servers, out_dir=tmp_path, hook=kill_flaky_after_two,
-                             progress=False, poll_interval_s=0.1)
+                             progress=False, poll_interval_s=0.1, analysis_workers=0)
     finally:
         if flaky.poll() is None:
             flaky.kill()
@@ -186,3 +187,40 @@ def test_runner_refuses_what_it_cannot_do(tmp_path: Path) -> None:
         Manifest(run_id="x", spec_name="killme", spec_hash="000000000000", cases=1))
     with pytest.raises(MatrixError, match="different spec"):
         run_matrix(other, KILL_SPEC, [parse_server("http://127.0.0.1:1")], out_dir=tmp_path, progress=False)
+
+
+PIPE_SPEC = """
+name = "pipe"
+[grid]
+bpm = [96, 120]
+keys = ["A minor"]
+durations_s = [10.0]
+steps = [4]
+audio_format = "wav"
+seeds = [11]
+[tasks.text2music]
+[tasks.repaint]
+repaint_starts_s = [3.0]
+repaint_lengths_s = [3.0]
+"""
+
+
+def test_pipelined_analysis_records_what_inline_analysis_records_and_resumes(reference_server: str,
+                                                                             tmp_path: Path) -> None:
+    spec = parse_spec(PIPE_SPEC)
+    cases = expand_cases(spec)
+    assert any(c.needs_source for c in cases)  # repaint reads a generated clip: sources from memory too
+    server = [parse_server(f"ref={reference_server}")]
+    inline = run_matrix(spec, PIPE_SPEC, server, out_dir=tmp_path / "inline", progress=False, analysis_workers=0)
+    piped = run_matrix(spec, PIPE_SPEC, server, out_dir=tmp_path / "piped", progress=False, analysis_workers=1)
+    assert inline.ran == piped.ran == len(cases) and piped.failed == inline.failed == 0
+
+    def judged(run: str) -> dict:
+        latest = RunStore(tmp_path / run / "pipe").latest()
+        return {cid: (r.status, r.analysis, r.passed, getattr(r, "analysis_error", None)) for (_, cid), r in latest.items()}
+
+    a, b = judged("inline"), judged("piped")
+    assert set(a) == {c.id for c in cases} and a == b
+    assert all(fig for _, fig, _, _ in b.values())  # every clip was analysed, not just recorded
+    again = run_matrix(spec, PIPE_SPEC, server, out_dir=tmp_path / "piped", progress=False, analysis_workers=1)
+    assert again.ran == 0 and again.skipped == len(cases)

@@ -8,7 +8,6 @@ record (``retry_failed`` redoes failed ones) and redoes cases a kill interrupted
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -16,7 +15,8 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from acekit.contract import TaskType
 from acekit.fit.oom import is_out_of_memory
+from acekit.matrix.analysis_pool import AnalysisPool
 from acekit.matrix.spec import Case, MatrixSpec, expand_cases, spec_hash
 from acekit.matrix.store import CaseRecord, Manifest, RunStore, ServerEntry, atomic_copy, utc_now
 
@@ -168,8 +169,12 @@ class _ServerRun:
 
     def __init__(self, *, store: RunStore, target: ServerTarget, client: Any, engine: str,
                  engine_version: str | None, is_reference: bool, telemetry: bool, hook: ProgressHook | None,
-                 timeout_s: float, poll_interval_s: float | None):
+                 timeout_s: float, poll_interval_s: float | None, analysis: AnalysisPool | None = None):
         self.poll_interval_s = poll_interval_s
+        self.analysis = analysis or AnalysisPool(workers=0)
+        #: Generated clips whose record waits on analysis: edit cases may use them as sources already.
+        self.generated: dict[str, Path] = {}
+        self.in_flight: list[Future[CaseRecord]] = []
         self.store = store
         self.target = target
         self.client = client
@@ -200,6 +205,8 @@ class _ServerRun:
         if case.source.startswith("file:"):
             return spec.source_file(), None, False
         src_id = case.source.split(":", 1)[1]
+        if src_id in self.generated:
+            return self.generated[src_id], None, False
         rec = self.store.latest().get((self.target.label, src_id))
         if rec is None:
             return None, f"source clip (case {src_id}) was not generated", True
@@ -207,7 +214,8 @@ class _ServerRun:
             return None, f"source clip (case {src_id}) failed: {rec.reason}", rec.retryable
         return self.store.run_dir / rec.audio[0], None, False
 
-    def run_case(self, case: Case, spec: MatrixSpec) -> CaseRecord:
+    def run_case(self, case: Case, spec: MatrixSpec) -> CaseRecord | Future[CaseRecord]:
+        """Generate one case; the record, or a future of it while its clip is being analysed."""
         from acekit.errors import ServerUnreachable
 
         base = self._base_record(case)
@@ -243,9 +251,15 @@ class _ServerRun:
             if item is not None:
                 rec_fields["metas"] = {k: v for k, v in item.metas.model_dump().items() if v is not None}
             rec_fields.update(self._memory(outcome.task_id))
-            rec_fields.update(self._analyse(case, self.store.run_dir / rel_paths[0] if rel_paths else None, src,
-                                            rec_fields.get("metas", {})))
-            rec = CaseRecord(**base, status="ok", started_at=started, finished_at=utc_now(), **rec_fields)
+            audio = self.store.run_dir / rel_paths[0] if rel_paths else None
+            if audio is not None:
+                self.generated[case.id] = audio
+            pending = self._analyse(case, audio, src, rec_fields.get("metas", {}))
+            if isinstance(pending, dict):
+                rec = CaseRecord(**base, status="ok", started_at=started, finished_at=utc_now(), **rec_fields,
+                                 **pending)
+            else:
+                return self._record_when_analysed(pending, base, started, rec_fields)
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # any failure becomes a recorded reason, never a crashed run
@@ -272,6 +286,35 @@ class _ServerRun:
         self.store.append(rec)
         return rec
 
+    def _record_when_analysed(self, pending: Future[dict[str, Any]], base: dict[str, Any], started: str,
+                              fields: dict[str, Any]) -> Future[CaseRecord]:
+        """Append the case's record once its analysis is back (a kill before that redoes the case)."""
+        done: Future[CaseRecord] = Future()
+
+        def finish(f: Future[dict[str, Any]]) -> None:
+            try:
+                judged = f.result()
+            except Exception as exc:  # a worker died: the clip is unjudged, recorded as a health failure
+                judged = {"analysis": {}, "passed": {"health": False},
+                          "analysis_error": f"{type(exc).__name__}: {exc}"}
+            try:
+                rec = CaseRecord(**base, status="ok", started_at=started, finished_at=utc_now(), **fields, **judged)
+                self.store.append(rec)
+                done.set_result(rec)
+            except BaseException as exc:  # noqa: BLE001 - surfaces in drain()
+                done.set_exception(exc)
+
+        pending.add_done_callback(finish)
+        self.in_flight.append(done)
+        return done
+
+    def drain(self) -> None:
+        """Wait for every clip still being analysed (their records are appended by then)."""
+        wait_futures(self.in_flight)
+        for f in self.in_flight:
+            f.result()  # a store that cannot be written must not pass silently
+        self.in_flight.clear()
+
     def _keep_audio(self, case: Case, paths: list[Path]) -> list[str]:
         out_dir = self.store.audio_dir(self.target.label)
         rel = []
@@ -294,10 +337,11 @@ class _ServerRun:
             return {"peak_gpu_memory_mb": None, "memory_source": "unknown"}
         return {"peak_gpu_memory_mb": float(peak), "memory_source": str(source)}
 
-    def _analyse(self, case: Case, audio: Path | None, src: Path | None, metas: dict[str, Any]) -> dict[str, Any]:
+    def _analyse(self, case: Case, audio: Path | None, src: Path | None,
+                 metas: dict[str, Any]) -> dict[str, Any] | Future[dict[str, Any]]:
+        """The analysis fields now (nothing to analyse) or a future of them from the analysis pool."""
         if audio is None:
             return {"analysis": {}, "passed": {"health": False}, "analysis_error": "no audio returned"}
-        from acekit.analysis import analyze_clip
         from acekit.keys import KeyParseError, parse_key
 
         bpm: float | None = case.bpm
@@ -319,13 +363,8 @@ class _ServerRun:
         region = None
         if case.task == TaskType.repaint and case.repaint_start_s is not None and case.repaint_end_s is not None:
             region = (case.repaint_start_s, case.repaint_end_s)
-        try:
-            result = analyze_clip(audio, bpm=bpm, key=key, time_signature=case.time_signature, duration_s=duration,
-                                  source=src if region else None, region_s=region)
-        except Exception as exc:  # the clip could not be judged: that is a health failure, not a crash
-            return {"analysis": {}, "passed": {"health": False}, "analysis_error": f"{type(exc).__name__}: {exc}"}
-        return {"analysis": {k: _jsonable(v) for k, v in result.flat().items()},
-                "passed": {k: bool(v) for k, v in result.passed.items()}}
+        return self.analysis.submit(str(audio), source=str(src) if (src and region) else None, bpm=bpm, key=key,
+                                    time_signature=case.time_signature, duration_s=duration, region_s=region)
 
 
 def _probe(client: Any, http: httpx.Client, target: ServerTarget) -> ServerEntry:
@@ -357,6 +396,7 @@ def run_matrix(
     concurrency: int = 1,
     timeout_s: float = 1800.0,
     poll_interval_s: float | None = None,
+    analysis_workers: int | None = None,
     hook: ProgressHook | None = None,
     progress: bool = True,
     console: Any = None,
@@ -365,7 +405,9 @@ def run_matrix(
 
     Servers run side by side (one thread each; ``concurrency`` cases in flight per server), so
     comparing two backends takes as long as the slower one. Cases already recorded are skipped;
-    failures whose cause lies outside the case (server unreachable) are redone.
+    failures whose cause lies outside the case (server unreachable) are redone. Clips are analysed
+    in ``analysis_workers`` processes (default `acekit.matrix.analysis_pool.default_workers`; 0:
+    inline) while the next case generates.
     """
     if not servers:
         raise MatrixError("no server: pass --server http://host:8001 (repeatable) or --reference")
@@ -400,8 +442,7 @@ def run_matrix(
     pending = {s.label: [c for c in cases if (s.label, c.id) not in done] for s in servers}
     summary.skipped = sum(len(cases) - len(p) for p in pending.values())
     total = sum(len(p) for p in pending.values())
-    if total:
-        threading.Thread(target=_warm_analysers, name="matrix-warm-up", daemon=True).start()
+    analysis = AnalysisPool(analysis_workers if total else 0)
 
     bar = None
     if progress and total:  # nothing pending: no empty 0/0 bar
@@ -442,14 +483,15 @@ def run_matrix(
             runner = _ServerRun(store=store, target=target, client=client, engine=engine,
                                 engine_version=(entry.health or {}).get("version"), is_reference=is_ref,
                                 telemetry=entry.telemetry is not None, hook=hook, timeout_s=timeout_s,
-                                poll_interval_s=poll_interval_s)
+                                poll_interval_s=poll_interval_s, analysis=analysis)
             try:
-                # Sources first: edit cases read their clip from the store.
+                # Sources first: edit cases read their clip from the store (or the runner's memory).
                 phases = [[c for c in todo if not c.needs_source], [c for c in todo if c.needs_source]]
                 for phase in phases:
                     _run_phase(runner, phase, spec, concurrency, summary, bar, bar_task, hook, lock)
                     if runner.stopped_reason:
                         break
+                runner.drain()
             finally:
                 runner.close()
             if runner.stopped_reason:
@@ -470,6 +512,7 @@ def run_matrix(
                 for fut in [pool.submit(one_server, t) for t in servers]:
                     fut.result()
     finally:
+        analysis.close(wait=True)
         if bar:
             bar.stop()
         summary.wall_s = time.monotonic() - t0
@@ -483,33 +526,6 @@ def run_matrix(
     return summary
 
 
-def _warm_analysers() -> None:
-    """Import the analysers (essentia, scipy, pyloudnorm: ~3 s on a small machine) while the first
-    request generates, so the first case does not pay for it."""
-    try:
-        # essentia prints an INFO line at import ("no classifier models ...") that tears the progress bar
-        import essentia
-
-        essentia.log.infoActive = False
-        import essentia.standard  # noqa: F401  (the analysers import it lazily)
-
-        import acekit.analysis  # noqa: F401
-    except Exception:  # a broken analyser install shows up, with its message, on the first clip instead
-        pass
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None  # JSON has no NaN/inf
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if v is None or isinstance(v, (str, int, float, bool)):
-        return v
-    if hasattr(v, "item"):  # numpy scalars
-        return _jsonable(v.item())
-    return str(v)
-
-
 def _run_phase(runner: _ServerRun, phase: list[Case], spec: MatrixSpec, concurrency: int, summary: RunSummary,
                bar: Any, bar_task: Any, hook: ProgressHook | None, lock: threading.Lock) -> None:
     def note(rec: CaseRecord) -> None:
@@ -521,21 +537,25 @@ def _run_phase(runner: _ServerRun, phase: list[Case], spec: MatrixSpec, concurre
         if hook:
             hook(runner.target.label, rec)
 
+    def settle(rec: CaseRecord | Future[CaseRecord] | None) -> None:
+        if isinstance(rec, Future):  # noted when its analysis is back; the next case goes up now
+            rec.add_done_callback(lambda f: note(f.result()) if f.exception() is None else None)
+        elif rec is not None:
+            note(rec)
+
     if concurrency <= 1:
         for case in phase:
             if runner.stopped_reason:
                 return
-            note(runner.run_case(case, spec))
+            settle(runner.run_case(case, spec))
         return
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         futures = [pool.submit(_guarded, runner, case, spec) for case in phase]
         for fut in as_completed(futures):
-            rec = fut.result()
-            if rec is not None:
-                note(rec)
+            settle(fut.result())
 
 
-def _guarded(runner: _ServerRun, case: Case, spec: MatrixSpec) -> CaseRecord | None:
+def _guarded(runner: _ServerRun, case: Case, spec: MatrixSpec) -> CaseRecord | Future[CaseRecord] | None:
     if runner.stopped_reason:
         return None
     return runner.run_case(case, spec)
