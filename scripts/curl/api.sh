@@ -207,9 +207,11 @@ submit_and_collect() {
   task_id=$(jq -r '.data.task_id // empty' <<<"$answer")
   [[ -n $task_id ]] || die "$EXIT_SERVER" "the server accepted the request but returned no task_id: $answer"
   echo "$task_id"
-  "$CURL_DIR/poll.sh" "$task_id" >/dev/null
-  # download.sh writes these into each sidecar: the request sent and submit -> success seconds.
-  SIDECAR_REQUEST=${SIDECAR_REQUEST:-} SIDECAR_WALL_S=$(_seconds_since "$started") \
+  local result
+  result=$("$CURL_DIR/poll.sh" "$task_id")
+  # download.sh writes these into each sidecar: the request sent and submit -> success seconds; it
+  # takes the finished task's items from poll.sh instead of asking the server again.
+  TASK_RESULT=$result SIDECAR_REQUEST=${SIDECAR_REQUEST:-} SIDECAR_WALL_S=$(_seconds_since "$started") \
     "$CURL_DIR/download.sh" "$task_id" "${OUT_DIR:-acestep-out}"
 }
 

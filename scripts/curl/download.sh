@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # download.sh TASK_ID [OUT_DIR]: fetch every audio file of a finished task into OUT_DIR (default ./acestep-out),
 # each with a JSON sidecar (same stem) holding the task id and the item the server returned (metas, seed, ...).
+# TASK_RESULT (optional): the decoded result list poll.sh printed for this task; skips asking the server again.
 # Prints the audio paths on stdout. Exit: 0 ok, 3 server error, 4 task not (yet) succeeded.
 set -euo pipefail
 source "$(dirname "$0")/api.sh"
@@ -8,22 +9,25 @@ source "$(dirname "$0")/api.sh"
 [[ $# -ge 1 && $# -le 2 && -n $1 ]] || die "$EXIT_USAGE" "usage: download.sh TASK_ID [OUT_DIR]"
 task_id=$1
 out_dir=${2:-acestep-out}
-answer=$(api POST /query_result -H 'Content-Type: application/json' -d "$(jq -nc --arg id "$task_id" '{task_id_list: [$id]}')")
-item=$(jq -c --arg id "$task_id" '[.data[]? | select(.task_id == $id)][0] // .data[0] // {}' <<<"$answer")
-status=$(jq -r '.status // 0' <<<"$item")
-case $status in
-  1) ;;
-  2) die "$EXIT_TASK" "task $task_id failed: nothing to download (poll.sh $task_id says why)" ;;
-  *) die "$EXIT_TASK" "task $task_id has not succeeded yet (or is unknown): run poll.sh $task_id first" ;;
-esac
-result=$(jq -c '.result // "[]" | if type == "string" then (try fromjson catch []) else . end' <<<"$item")
+if [[ -n ${TASK_RESULT:-} ]]; then
+  result=$TASK_RESULT  # what poll.sh printed for this finished task (text2music.sh & co. pass it on)
+else
+  answer=$(api POST /query_result -H 'Content-Type: application/json' -d "$(jq -nc --arg id "$task_id" '{task_id_list: [$id]}')")
+  item=$(jq -c --arg id "$task_id" '[.data[]? | select(.task_id == $id)][0] // .data[0] // {}' <<<"$answer")
+  status=$(jq -r '.status // 0' <<<"$item")
+  case $status in
+    1) ;;
+    2) die "$EXIT_TASK" "task $task_id failed: nothing to download (poll.sh $task_id says why)" ;;
+    *) die "$EXIT_TASK" "task $task_id has not succeeded yet (or is unknown): run poll.sh $task_id first" ;;
+  esac
+  result=$(jq -c '.result // "[]" | if type == "string" then (try fromjson catch []) else . end' <<<"$item")
+fi
 count=$(jq length <<<"$result")
 ((count > 0)) || die "$EXIT_TASK" "task $task_id succeeded but listed no files"
 mkdir -p "$out_dir"
 
 for ((i = 0; i < count; i++)); do
-  entry=$(jq -c --argjson i "$i" '.[$i]' <<<"$result")
-  file=$(jq -r '.file // empty' <<<"$entry")
+  file=$(jq -r --argjson i "$i" '.[$i].file // empty' <<<"$result")
   [[ -n $file ]] || die "$EXIT_SERVER" "item $i of task $task_id has no file field"
   # Upstream gives "/v1/audio?path=..."; older stores give a bare server path: serve it through /v1/audio.
   case $file in
@@ -45,6 +49,7 @@ for ((i = 0; i < count; i++)); do
     fetch "$path" "$target"
   fi
   # Sidecar: same stem, .json. The request and timings are known when text2music.sh & co. call us.
+  entry=$(jq -c --argjson i "$i" '.[$i]' <<<"$result")
   jq --arg id "$task_id" --arg req "${SIDECAR_REQUEST:-}" --arg wall "${SIDECAR_WALL_S:-}" \
     '{task_id: $id, request: (if $req == "" then null else ($req | fromjson) end), metas: (.metas // {}), item: .,
       timings: (if $wall == "" then null else {wall_s: ($wall | tonumber)} end)}' <<<"$entry" >"${target%.*}.json"

@@ -94,10 +94,14 @@ next_sleep() {
 while true; do
   wait_or_poll
   polls=$((polls + 1))
-  item=$(jq -c --arg id "$task_id" '[.data[]? | select(.task_id == $id)][0] // .data[0] // {}' <<<"$answer")
-  status=$(jq -r '.status // 0' <<<"$item")
-  # `result` is a JSON string holding a list of items; decode it (tolerate an already-decoded list).
-  result=$(jq -c '.result // "[]" | if type == "string" then (try fromjson catch []) else . end | if type == "array" then . else [.] end' <<<"$item")
+  # One jq for the item's status and decoded result (`result` is a JSON string holding a list of
+  # items; an already-decoded list is tolerated): every process spawned here is latency.
+  { read -r status; read -r result; read -r item; } < <(jq -c --arg id "$task_id" '
+    ([.data[]? | select(.task_id == $id)][0] // .data[0] // {}) as $it
+    | ($it.status // 0),
+      ($it.result // "[]" | if type == "string" then (try fromjson catch []) else . end
+       | if type == "array" then . else [.] end),
+      $it' <<<"$answer")
   case $status in
     1)
       echo "succeeded after $(elapsed | awk '{ printf "%.1f", $1 }') s: $(jq length <<<"$result") file(s)" >&2

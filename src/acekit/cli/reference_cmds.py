@@ -24,6 +24,9 @@ def serve_reference(
     seconds_per_step: float = typer.Option(
         0.02, help="SIMULATED compute: seconds per diffusion step per minute of audio per batch item."
     ),
+    job_seconds: Optional[str] = typer.Option(
+        None, help="SIMULATED compute per job instead of --seconds-per-step: MIN:MAX seconds (or one number), "
+                   "drawn per task, e.g. 2:4 for GPU-like turbo jobs (benchmarks)."),
     task_timeout: float = typer.Option(3600.0, help="Tasks queued/running longer than this (s) are reported failed."),
     models: str = typer.Option(
         "acestep-v15-turbo,acestep-v15-base", help="Comma-separated DiT names to list; the first is the default."
@@ -44,9 +47,20 @@ def serve_reference(
     names = tuple(m.strip() for m in models.split(",") if m.strip())
     if not names:
         raise typer.BadParameter("give at least one model name, e.g. acestep-v15-turbo", param_hint="--models")
+    bounds = None
+    if job_seconds:
+        try:
+            lo, _, hi = job_seconds.partition(":")
+            bounds = (float(lo), float(hi or lo))
+        except ValueError:
+            raise typer.BadParameter(f"write MIN:MAX seconds, e.g. 2:4 (got {job_seconds!r})",
+                                     param_hint="--job-seconds") from None
+        if not 0 <= bounds[0] <= bounds[1]:
+            raise typer.BadParameter(f"need 0 <= MIN <= MAX (got {job_seconds!r})", param_hint="--job-seconds")
     settings = ReferenceSettings(
         output_dir=output_dir.resolve(), api_key=api_key or None, queue_maxsize=queue_maxsize, workers=workers,
         seconds_per_step=seconds_per_step, task_timeout_s=task_timeout, models=names, pretend_gpu=pretend_gpu,
+        job_seconds=bounds,
     )
     if pretend_gpu:
         from acekit import fit

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 import secrets
 import threading
 import time
@@ -286,6 +287,9 @@ class JobManager:
 
         # Simulated diffusion compute: the real model's time grows with steps, audio length and batch.
         sim_total = self.settings.seconds_per_step * req.inference_steps * (plan.spec.duration_s / 60.0) * len(seeds)
+        if self.settings.job_seconds is not None:  # GPU-like fixed job times (benchmarks of what surrounds a job)
+            lo, hi = self.settings.job_seconds
+            sim_total = lo + (hi - lo) * random.Random(job.task_id).random()
         per_step = sim_total / req.inference_steps
         for i in range(req.inference_steps):
             if per_step > 0:

@@ -33,6 +33,11 @@ class ReferenceSettings(BaseModel):
         default=0.02, ge=0.0,
         description="Simulated DiT compute: seconds per diffusion step per minute of audio per batch item.",
     )
+    job_seconds: tuple[float, float] | None = Field(
+        default=None,
+        description="SIMULATED compute per job, drawn between these bounds (per task, repeatable) instead of "
+                    "seconds_per_step: e.g. (2, 4) makes every job take 2-4 s, like a turbo DiT on a GPU.",
+    )
     task_timeout_s: float = Field(default=3600.0, gt=0)
     models: tuple[str, ...] = DEFAULT_MODELS
     initial_avg_job_seconds: float = 5.0
