@@ -24,7 +24,7 @@ from acekit.gateway import passthrough as passthrough_routes
 from acekit.gateway import telemetry as telemetry_routes
 from acekit.gateway.auth import KeyRejected
 from acekit.gateway.capabilities import CapabilitiesProvider
-from acekit.gateway.completion import CompletionHub, QueryBatcher, QueryFastPath
+from acekit.gateway.completion import CompletionHub, FastPaths, QueryBatcher
 from acekit.gateway.loopback import LoopbackClient, LoopbackUnsupported
 from acekit.gateway.envelope import error_response
 from acekit.gateway.gpu import MemorySampler, PretendSampler, detect_sampler
@@ -128,7 +128,7 @@ def create_app(
     async def _key_rejected(request: Request, exc: KeyRejected):
         return error_response(exc.status_code, str(exc.detail))
 
-    app.add_middleware(QueryFastPath)  # polls skip routing: see acekit.gateway.completion
+    app.add_middleware(FastPaths)  # polls and audio skip routing: see acekit.gateway.completion
     app.include_router(health_routes.router)
     app.include_router(capabilities_routes.router)
     app.include_router(telemetry_routes.router)

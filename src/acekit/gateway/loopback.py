@@ -112,3 +112,77 @@ class LoopbackClient:
         for _, writer in self._idle:
             writer.close()
         self._idle.clear()
+
+
+class LoopbackStream:
+    """An upstream answer whose body is read on demand (`chunks`), for relaying audio at constant memory."""
+
+    def __init__(self, status_code: int, headers: list[tuple[bytes, bytes]], reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter, *, length: int | None, chunked: bool) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self._reader, self._writer = reader, writer
+        self._length, self._chunked = length, chunked
+
+    async def chunks(self, size: int = 1 << 20):
+        """The body in pieces of at most ``size`` bytes."""
+        reader = self._reader
+        if self._chunked:
+            while True:
+                n = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+                if n == 0:
+                    break
+                while n:
+                    piece = await reader.read(min(size, n))
+                    if not piece:
+                        raise ConnectionError("upstream closed mid-body")
+                    n -= len(piece)
+                    yield piece
+                await reader.readexactly(2)
+        elif self._length is not None:
+            left = self._length
+            while left:
+                piece = await reader.read(min(size, left))
+                if not piece:
+                    raise ConnectionError("upstream closed mid-body")
+                left -= len(piece)
+                yield piece
+        else:
+            while piece := await reader.read(size):
+                yield piece
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+async def open_get(upstream: str, target: str, headers: list[tuple[bytes, bytes]], *,
+                   timeout_s: float) -> LoopbackStream:
+    """``GET target`` on a fresh connection (closed after the body); headers as given, plus host."""
+    parts = urlsplit(upstream)
+    if parts.scheme != "http" or not parts.hostname:
+        raise LoopbackUnsupported(f"{upstream}: only plain http")
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, parts.port or 80), timeout_s)
+    try:
+        head = [f"GET {parts.path.rstrip('/')}{target} HTTP/1.1\r\n".encode("latin-1"),
+                b"host: " + parts.netloc.encode() + b"\r\n", b"connection: close\r\n"]
+        head += [k + b": " + v + b"\r\n" for k, v in headers]
+        writer.write(b"".join(head) + b"\r\n")
+        status_line = await asyncio.wait_for(reader.readuntil(b"\r\n"), timeout_s)
+        fields = status_line.split(b" ", 2)
+        if len(fields) < 2 or not fields[0].startswith(b"HTTP/1.") or not fields[1].isdigit():
+            raise LoopbackUnsupported(f"not an HTTP/1.x answer: {status_line[:80]!r}")
+        out: list[tuple[bytes, bytes]] = []
+        length, chunked = None, False
+        while (line := await asyncio.wait_for(reader.readuntil(b"\r\n"), timeout_s)) != b"\r\n":
+            name, _, value = line.partition(b":")
+            name, value = name.strip().lower(), value.strip()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+                continue  # the gateway re-frames the body itself
+            out.append((name, value))
+        return LoopbackStream(int(fields[1]), out, reader, writer, length=length, chunked=chunked)
+    except BaseException:
+        writer.close()
+        raise
