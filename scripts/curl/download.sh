@@ -36,8 +36,11 @@ for ((i = 0; i < count; i++)); do
     *) path="/v1/audio?path=$(jq -rn --arg p "$file" '$p | @uri')" ;;
   esac
   # Keep the server's file name (as the acekit client does); fall back to TASKID_i.EXT.
-  encoded=$(sed -nE 's/.*[?&]path=([^&#]*).*/\1/p' <<<"$path")
-  name=$(basename -- "$(printf '%b' "${encoded//%/\\x}")" 2>/dev/null || true)
+  encoded=""
+  re='[?&]path=([^&#]*)'
+  [[ $path =~ $re ]] && encoded=${BASH_REMATCH[1]}
+  printf -v decoded '%b' "${encoded//%/\\x}"
+  name=${decoded##*/}
   if ! [[ $name =~ ^[A-Za-z0-9._-]+[.](mp3|wav|flac|ogg|opus|aac)$ ]]; then
     ext=$(sed -nE 's/.*[.](mp3|wav|flac|ogg|opus|aac)([&#].*)?$/\1/p' <<<"$path")
     name="${task_id}_$i.${ext:-mp3}"

@@ -25,7 +25,7 @@ hold_s=${WAIT_HOLD_S:-2}
 grace_s=${UNKNOWN_GRACE_S:-10}
 timeout_s=${TIMEOUT_S:-1800}
 query=$(jq -nc --arg id "$task_id" '{task_id_list: [$id]}')
-start=$(date +%s.%N)
+start=$(now_s)
 last_line=""
 unknown_since=""  # when the answers started saying "no such task" (the grace period runs from there)
 running_since=""  # when the task was first seen running (progress > 0 or a stage other than queued)
@@ -35,8 +35,18 @@ mode=""
 avg_job_s=""
 polls=0
 
-now() { date +%s.%N; }
+now() { now_s; }
 elapsed() { awk -v s="${1:-$start}" -v n="$(now)" 'BEGIN { printf "%.3f", n - s }'; }
+# elapsed_tenths: seconds since the start, one decimal; plain bash arithmetic when EPOCHREALTIME exists.
+elapsed_tenths() {
+  if [[ -n ${EPOCHREALTIME:-} && $start == *.?????? ]]; then
+    local now_us=${EPOCHREALTIME/[.,]/} start_us=${start/./}
+    local tenths=$(((10#$now_us - 10#$start_us) / 100000))
+    echo "$((tenths / 10)).$((tenths % 10))"
+  else
+    elapsed | awk '{ printf "%.1f", $1 }'
+  fi
+}
 # longer_than LIMIT_S [SINCE]: has more than LIMIT_S passed since SINCE (default: the start)?
 longer_than() { awk -v e="$(elapsed "${2:-$start}")" -v l="$1" 'BEGIN { exit !(e > l) }'; }
 
@@ -96,16 +106,15 @@ while true; do
   polls=$((polls + 1))
   # One jq for the item's status and decoded result (`result` is a JSON string holding a list of
   # items; an already-decoded list is tolerated): every process spawned here is latency.
-  { read -r status; read -r result; read -r item; } < <(jq -c --arg id "$task_id" '
+  { read -r status; read -r count; read -r result; read -r item; } < <(jq -c --arg id "$task_id" '
     ([.data[]? | select(.task_id == $id)][0] // .data[0] // {}) as $it
-    | ($it.status // 0),
-      ($it.result // "[]" | if type == "string" then (try fromjson catch []) else . end
-       | if type == "array" then . else [.] end),
-      $it' <<<"$answer")
+    | ($it.result // "[]" | if type == "string" then (try fromjson catch []) else . end
+       | if type == "array" then . else [.] end) as $res
+    | ($it.status // 0), ($res | length), $res, $it' <<<"$answer")
   case $status in
     1)
-      echo "succeeded after $(elapsed | awk '{ printf "%.1f", $1 }') s: $(jq length <<<"$result") file(s)" >&2
       echo "$result"
+      echo "succeeded after $(elapsed_tenths) s: $count file(s)" >&2
       exit 0
       ;;
     2)
@@ -114,7 +123,7 @@ while true; do
       die "$EXIT_TASK" "task $task_id failed: ${why:-no reason given} (check the source audio and request; see the server log)"
       ;;
   esac
-  if [[ $(jq length <<<"$result") -eq 0 ]]; then
+  if [[ $count -eq 0 ]]; then
     [[ -n $unknown_since ]] || unknown_since=$(now)
     if longer_than "$grace_s" "$unknown_since"; then
       die "$EXIT_TASK" "task $task_id is unknown to the server at $ACEKIT_SERVER (it answered 'queued' with no result for ${grace_s} s; was the server restarted?): submit the task again"
