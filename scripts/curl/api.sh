@@ -220,4 +220,13 @@ submit_and_collect() {
     "$CURL_DIR/download.sh" "$task_id" "${OUT_DIR:-acestep-out}"
 }
 
-_seconds_since() { awk -v s="$1" -v n="$(now_s)" 'BEGIN { printf "%.3f", n - s }'; }
+_seconds_since() {
+  local now
+  now=$(now_s)
+  if [[ $1 == *.?????? && $now == *.?????? ]]; then  # EPOCHREALTIME on both ends: bash arithmetic
+    local us=$((10#${now/./} - 10#${1/./}))
+    printf '%d.%03d' $((us / 1000000)) $(((us % 1000000) / 1000))
+  else
+    awk -v s="$1" -v n="$now" 'BEGIN { printf "%.3f", n - s }'
+  fi
+}

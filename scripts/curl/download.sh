@@ -22,12 +22,14 @@ else
   esac
   result=$(jq -c '.result // "[]" | if type == "string" then (try fromjson catch []) else . end' <<<"$item")
 fi
-count=$(jq length <<<"$result")
+files=()
+while IFS= read -r line; do files+=("$line"); done < <(jq -r '.[] | .file // ""' <<<"$result")
+count=${#files[@]}
 ((count > 0)) || die "$EXIT_TASK" "task $task_id succeeded but listed no files"
 mkdir -p "$out_dir"
 
 for ((i = 0; i < count; i++)); do
-  file=$(jq -r --argjson i "$i" '.[$i].file // empty' <<<"$result")
+  file=${files[$i]}
   [[ -n $file ]] || die "$EXIT_SERVER" "item $i of task $task_id has no file field"
   # Upstream gives "/v1/audio?path=..."; older stores give a bare server path: serve it through /v1/audio.
   case $file in

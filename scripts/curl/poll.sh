@@ -22,6 +22,7 @@ fixed_s=${POLL_S:-}
 min_s=${POLL_MIN_S:-0.05}
 max_s=${POLL_MAX_S:-2}
 hold_s=${WAIT_HOLD_S:-2}
+wait_max_s=$(awk -v h="$hold_s" 'BEGIN { print h + 30 }')  # curl's limit for one long-poll
 grace_s=${UNKNOWN_GRACE_S:-10}
 timeout_s=${TIMEOUT_S:-1800}
 query=$(jq -nc --arg id "$task_id" '{task_id_list: [$id]}')
@@ -52,19 +53,18 @@ longer_than() { awk -v e="$(elapsed "${2:-$start}")" -v l="$1" 'BEGIN { exit !(e
 
 # wait_or_poll: one answer about the task into $answer (long-poll on a gateway, else /query_result).
 wait_or_poll() {
-  local tmp code
+  local out code
   if [[ $mode != poll ]]; then
-    tmp=$(mktemp)
-    code=$(curl "${CURL_OPTS[@]}" --max-time "$(awk -v h="$hold_s" 'BEGIN { print h + 30 }')" -o "$tmp" \
-      -w '%{http_code}' "${ACEKIT_SERVER}/v1/wait/${task_id}?timeout_s=${hold_s}" 2>/dev/null) || code=000
+    # Body and status in one capture (no temporary file): every process here is latency.
+    out=$(curl "${CURL_OPTS[@]}" --max-time "$wait_max_s" -w $'\n%{http_code}' \
+      "${ACEKIT_SERVER}/v1/wait/${task_id}?timeout_s=${hold_s}" 2>/dev/null) || out=$'\n000'
+    code=${out##*$'\n'}
     if [[ $code == 200 ]]; then
-      answer=$(cat "$tmp")
-      rm -f "$tmp"
+      answer=${out%$'\n'*}
       [[ $mode == wait ]] || echo "waiting on the gateway's /v1/wait (pushed the moment the task ends)" >&2
       mode=wait
       return
     fi
-    rm -f "$tmp"
     if [[ $code == 404 || $code == 405 ]]; then
       mode=poll  # plain upstream: no wait endpoint
       echo "no gateway wait endpoint: polling /query_result adaptively" >&2
