@@ -238,6 +238,46 @@ def test_wait_raises_task_failed_with_reason() -> None:
     assert "src_audio is not audio" in str(exc.value) and exc.value.result is not None
 
 
+#: What upstream's /query_result answers for a failed job when its local cache is on (diskcache installed):
+#: the item has no error key at all, and progress_text is the server-wide last log line, here the previous job's.
+UPSTREAM_CACHED_FAILURE = [{"file": "", "wave": "", "status": 2, "create_time": 1, "env": "development",
+                            "progress": 0.0, "stage": "failed"}]
+OTHER_JOBS_LOG_LINE = "Saved audio to /tmp/api_audio/other-job_0.wav"
+
+
+def test_task_failed_without_its_own_error_quotes_the_log_line_as_such() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return _query("t", 2, UPSTREAM_CACHED_FAILURE, progress_text=OTHER_JOBS_LOG_LINE)
+
+    with Client("http://x", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(TaskFailed) as exc:
+            client.wait("t", poll_interval_s=0.01)
+    message = str(exc.value)
+    assert "the server reported no error for this task" in message
+    assert f"its last log line (server-wide, it may belong to another job) was: {OTHER_JOBS_LOG_LINE!r}" in message
+    # never presented as the task's own error
+    assert not message.endswith(f"failed on the server: {OTHER_JOBS_LOG_LINE}")
+
+
+def test_cli_and_json_say_the_server_reported_no_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from acekit.cli import task_cmds
+    from acekit.cli.main import app
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/release_task":
+            return httpx.Response(200, json=_env({"task_id": "t", "status": "queued", "queue_position": 1}))
+        return _query("t", 2, UPSTREAM_CACHED_FAILURE, progress_text=OTHER_JOBS_LOG_LINE)
+
+    monkeypatch.setattr(task_cmds, "_client", lambda server, api_key: Client("http://x", transport=httpx.MockTransport(handler)))
+    res = CliRunner().invoke(app, ["generate", "--prompt", "x", "--bpm", "90", "--key", "C major", "--time-signature", "4",
+                                   "--duration", "10", "--out", str(tmp_path), "--json", "--poll-interval-s", "0.01"])
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 4 and doc["ok"] is False
+    assert "the server reported no error for this task" in doc["error"] and OTHER_JOBS_LOG_LINE in doc["error"]
+
+
 def test_wait_gives_up_on_unknown_task_after_grace() -> None:
     polls: list[int] = []
 

@@ -138,3 +138,22 @@ def test_platform_data_matches_the_hardware_notes() -> None:
     # same torch minor on both
     assert {p.torch_pins["torch"].split("+")[0] for p in (SPARK, T4)} == {"2.10.0"}
     assert {p.torch_pins["torchvision"].split("+")[0] for p in (SPARK, T4)} == {"0.25.0"}
+
+
+#: Upstream main on 17 Apr 2026, verified with `git cat-file -t` in the snapshot maxgraf96/ACE-Step-1.5
+#: (upstream's own history) and vetted against upstream's own api_server (issue 7 part 5).
+VETTED_REF = "53067ab73ba11d32299fa55687497b570b20a4d1"
+#: The old default: found in no upstream snapshot, so `docker build` failed at its download.
+UNKNOWN_REF = "83e0a8fa38bb33e5dcc67675343923fa8d77f3d5"
+
+
+def test_default_ref_is_the_vetted_upstream_commit_everywhere() -> None:
+    assert DEFAULT_ACESTEP_REF == VETTED_REF
+    for rel in ("docker/spark/Dockerfile", "docker/t4/Dockerfile", "docker/compose.yaml", "docs/bringup.md"):
+        text = (ROOT / rel).read_text()
+        assert VETTED_REF in text, f"{rel} does not pin {VETTED_REF}"
+        assert UNKNOWN_REF not in text, f"{rel} still names the unknown ref {UNKNOWN_REF}"
+    bringup = (ROOT / "docs" / "bringup.md").read_text()
+    # where the pin comes from and how to move it (vet with the conformance tier first)
+    assert "acekit conformance --upstream-src" in bringup
+    assert "maxgraf96/ACE-Step-1.5" in bringup

@@ -31,7 +31,7 @@ __all__ = [
     "ExtractRequest", "CompleteRequest", "REQUEST_CLASSES", "make_request",
     "Envelope", "Metas", "AudioItem", "TaskResult", "Progress", "SubmitResult",
     "Health", "ModelEntry", "ModelList", "JobCounts", "Stats", "GenerationOutcome",
-    "parse_time_signature", "parse_task_result",
+    "parse_time_signature", "parse_task_result", "no_task_error_message",
 ]
 
 
@@ -435,8 +435,9 @@ class TaskResult(BaseModel):
     """One entry of ``/query_result``, parsed.
 
     ``items`` holds the generated audios (those with a ``file``); ``progress``/``stage``
-    come from the running item, ``error`` from a failed one. ``progress_text`` is upstream's
-    global log line and may describe another job. ``raw`` is the entry as received.
+    come from the running item, ``error`` from a failed one: the item's own error when it has one,
+    else a sentence saying the server reported none and quoting ``progress_text`` as its last
+    log line (upstream's global log: it may describe another job). ``raw`` is the entry as received.
     """
 
     model_config = ConfigDict(protected_namespaces=())
@@ -469,6 +470,18 @@ def _result_is_empty(result: Any) -> bool:
         except ValueError:
             return False
     return False
+
+
+def no_task_error_message(progress_text: str) -> str:
+    """A failed task's reason when the server gave none of its own, only its global log line.
+
+    Upstream's result cache (on whenever ``diskcache`` is installed) stores a failed job without an
+    error; ``progress_text`` is the server-wide last log line, which can be another job's (a thinking
+    job that failed with "5Hz LM init failed" was once shown as the previous job's "Saved audio to ...").
+    So it is quoted as what it is, never presented as the task's error.
+    """
+    return ("the server reported no error for this task; its last log line (server-wide, it may belong "
+            f"to another job) was: {progress_text!r}")
 
 
 def parse_task_result(entry: dict[str, Any]) -> TaskResult:
@@ -511,7 +524,10 @@ def parse_task_result(entry: dict[str, Any]) -> TaskResult:
         error = (f"the server gave up on the task while it was unfinished{stage}: "
                  "it ran past the server's task timeout")
     if status == TaskStatus.failed and error is None:
-        error = unparsed_text or (str(progress_text) if progress_text else None)
+        if unparsed_text:
+            error = unparsed_text
+        elif progress_text:
+            error = no_task_error_message(str(progress_text))
     items = [AudioItem.model_validate(d) for d in dicts if d.get("file")]
     return TaskResult(
         task_id=str(entry.get("task_id", "")),

@@ -14,9 +14,9 @@ from pydantic import BaseModel
 
 from acekit.deploy.platforms import get_platform, with_torch_spec
 
-#: Upstream ACE-Step ref the images build by default (a commit of ace-step/ACE-Step-1.5 seen in
-#: the upstream snapshot we read; override with --ref for a newer one).
-DEFAULT_ACESTEP_REF = "83e0a8fa38bb33e5dcc67675343923fa8d77f3d5"
+#: Upstream ACE-Step ref the images build by default: upstream main at 53067ab (17 Apr 2026), verified to exist
+#: in upstream history and vetted against upstream's own api_server. docs/bringup.md says how to move it.
+DEFAULT_ACESTEP_REF = "53067ab73ba11d32299fa55687497b570b20a4d1"
 
 
 class BuildPlan(BaseModel):
