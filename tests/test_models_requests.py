@@ -108,7 +108,39 @@ def test_none_is_omitted_and_names_are_upstreams() -> None:
     assert fields == {
         "task_type": "text2music", "prompt": "lofi", "lyrics": "", "audio_duration": 20.0,
         "audio_format": "wav", "thinking": False,
+        "use_cot_caption": False, "use_cot_language": False, "use_cot_metas": False,
     }
+
+
+@pytest.mark.parametrize("task,extra", [
+    ("text2music", {}), ("repaint", {}), ("cover", {}), ("lego", {"track": "bass"}), ("extract", {"track": "drums"}),
+    ("complete", {"tracks": ["drums"]}),
+])
+def test_every_request_sets_the_lm_switches_explicitly(task: str, extra: dict) -> None:
+    # Upstream's defaults are use_cot_caption=true and use_cot_language=true (the LM rewrites the caption):
+    # acekit never leaves them to the server (issue 7 part 1).
+    default = make_request(task, prompt="my caption", **extra).to_api_fields()
+    assert {k: default[k] for k in ("thinking", "use_cot_caption", "use_cot_language", "use_cot_metas")} == {
+        "thinking": False, "use_cot_caption": False, "use_cot_language": False, "use_cot_metas": False}
+    assert default["prompt"] == "my caption"
+    fill = make_request(task, lm_fill=True, **extra).to_api_fields()
+    assert (fill["use_cot_metas"], fill["use_cot_language"], fill["use_cot_caption"], fill["thinking"]) == (
+        True, True, False, False)
+    codes = make_request(task, thinking=True, lm_rewrite_caption=True, **extra).to_api_fields()
+    assert (codes["thinking"], codes["use_cot_caption"], codes["use_cot_metas"]) == (True, True, False)
+    for flag in ("lm_fill", "lm_rewrite_caption", "measured"):
+        assert flag not in fill  # acekit's own fields are never sent
+    # --extra can still override a switch on purpose
+    assert make_request(task, extra={"use_cot_caption": True}, **extra).to_api_fields()["use_cot_caption"] is True
+
+
+def test_meta_sources_say_user_or_server() -> None:
+    req = make_request("lego", track="bass", bpm=84, key_scale="Am")
+    sources = req.meta_sources()
+    assert (sources["bpm"].source, sources["bpm"].value) == ("user", 84)
+    assert (sources["key_scale"].source, sources["key_scale"].value) == ("user", "A minor")
+    assert sources["time_signature"].source == "server" and "LM" in sources["time_signature"].note
+    assert "off" in req.lm_mode() and "on" in make_request("lego", track="bass", lm_fill=True).lm_mode()
 
 
 def test_upstream_aliases_are_accepted_on_input() -> None:

@@ -27,7 +27,7 @@ from acekit.contract import TaskStatus, TaskType
 from acekit.keys import parse_key
 
 __all__ = [
-    "TaskRequest", "Text2MusicRequest", "RepaintRequest", "CoverRequest", "LegoRequest",
+    "META_FIELDS", "LM_TASKS", "MetaSource", "TaskRequest", "Text2MusicRequest", "RepaintRequest", "CoverRequest", "LegoRequest",
     "ExtractRequest", "CompleteRequest", "REQUEST_CLASSES", "make_request",
     "Envelope", "Metas", "AudioItem", "TaskResult", "Progress", "SubmitResult",
     "Health", "ModelEntry", "ModelList", "JobCounts", "Stats", "GenerationOutcome",
@@ -66,12 +66,46 @@ def _track_name(value: str) -> str:
     return name
 
 
+#: The metas a DAW sets, as request field names, in the order acekit reports them.
+META_FIELDS = ("bpm", "key_scale", "time_signature", "duration_s")
+MetaOrigin = Literal["user", "measured", "server"]
+
+
+class MetaSource(BaseModel):
+    """Where one meta of a request came from, for the sidecar and the matrix record.
+
+    ``user``: given by the caller (the DAW), sent as is. ``measured``: measured from the source audio
+    by acekit's analysers before submitting (`acekit.source_metas`), sent. ``server``: not sent; the
+    server decides (upstream's LM fills it when loaded, for text2music, lego and complete).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: MetaOrigin
+    value: Any = None
+    confidence: float | None = None
+    note: str | None = None
+
+
 class TaskRequest(BaseModel):
     """Fields every task shares. Use a subclass per task (`Text2MusicRequest`, ...).
 
     ``None`` means "let the server decide" and is not sent. ``extra`` carries upstream
     fields acekit does not model (e.g. ``{"lm_temperature": 0.7}``); it is merged last,
     so it can also override a modelled field on purpose.
+
+    The 5 Hz LM's switches are always sent, so no server default decides them (upstream's
+    defaults are ``use_cot_caption=true``, ``use_cot_language=true``: the LM rewrites the caption):
+
+    * ``thinking`` (default false): the LM writes audio codes for the DiT.
+    * ``lm_fill`` (default false): the LM may fill the metas left empty (``use_cot_metas``) and
+      detect the vocal language (``use_cot_language``).
+    * ``lm_rewrite_caption`` (default false): the LM may replace the caption (``use_cot_caption``).
+
+    So by default the DiT gets the caption and metas as given. Upstream 53067ab does not read
+    ``use_cot_metas`` (it is always on there): a loaded LM fills *every* empty meta of a text2music,
+    lego or complete request whatever acekit sends. That is why edit tasks send metas measured from
+    the source (`acekit.source_metas`), and why `meta_sources` says which metas were left to the server.
     """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=(), validate_assignment=True)
@@ -79,7 +113,8 @@ class TaskRequest(BaseModel):
     #: Fields whose API name differs from ours.
     _API_NAMES: ClassVar[dict[str, str]] = {"duration_s": "audio_duration"}
     #: Fields that are not sent as they are (handled by `_task_fields` or the client).
-    _NOT_SENT: ClassVar[frozenset[str]] = frozenset({"extra", "seed", "track", "tracks"})
+    _NOT_SENT: ClassVar[frozenset[str]] = frozenset(
+        {"extra", "seed", "track", "tracks", "lm_fill", "lm_rewrite_caption", "measured"})
 
     task_type: TaskType = TaskType.text2music
     prompt: str = Field(default="", validation_alias=AliasChoices("prompt", "caption"))
@@ -96,7 +131,9 @@ class TaskRequest(BaseModel):
     shift: float | None = None
     infer_method: str | None = None
     seed: int | None = None
-    thinking: bool | None = None
+    thinking: bool = False
+    lm_fill: bool = False
+    lm_rewrite_caption: bool = False
     model: str | None = None
     lm_model_path: str | None = None
     audio_format: str | None = None
@@ -106,6 +143,8 @@ class TaskRequest(BaseModel):
     #: pass ``src_audio=``/``reference_audio=`` to `Client.submit` instead.
     src_audio_path: str | None = None
     reference_audio_path: str | None = None
+    #: Metas acekit measured from the source audio (set by `acekit.source_metas.fill_from_source`); not sent.
+    measured: dict[str, MetaSource] = Field(default_factory=dict)
     extra: dict[str, Any] = Field(default_factory=dict)
 
     # -- validation (messages say the allowed range)
@@ -192,15 +231,66 @@ class TaskRequest(BaseModel):
             # Upstream ignores ``seed`` unless use_random_seed is false.
             out["seed"] = self.seed
             out["use_random_seed"] = False
+        out.update(self.lm_switches())
         for key, value in self._task_fields().items():
             out.setdefault(key, value)
         out.update(self.extra)
+        return out
+
+    def lm_switches(self) -> dict[str, bool]:
+        """The LM's switches as sent: ``thinking`` and every ``use_cot_*``, always explicit."""
+        return {
+            "thinking": self.thinking,
+            "use_cot_caption": self.lm_rewrite_caption,
+            "use_cot_language": self.lm_fill,
+            "use_cot_metas": self.lm_fill,
+        }
+
+    def lm_mode(self) -> str:
+        """One line for humans: what the 5 Hz LM may do with this request."""
+        parts = []
+        if self.thinking:
+            parts.append("writes audio codes (--thinking)")
+        if self.lm_fill:
+            parts.append("fills the metas left empty and detects the vocal language (--lm-fill)")
+        if self.lm_rewrite_caption:
+            parts.append("may rewrite the caption (--lm-rewrite-caption)")
+        if not parts:
+            return ("off: caption and metas reach the DiT as sent (thinking=false, use_cot_*=false); "
+                    "a metas left empty is still filled by a loaded LM on upstream 53067ab")
+        return "on: the LM " + "; ".join(parts)
+
+    def meta_sources(self) -> dict[str, MetaSource]:
+        """Per meta (`META_FIELDS`): given by the user, measured from the source, or left to the server."""
+        out: dict[str, MetaSource] = {}
+        for name in META_FIELDS:
+            value = getattr(self, name)
+            if name in self.measured:
+                out[name] = self.measured[name]
+            elif value is not None:
+                out[name] = MetaSource(source="user", value=value)
+            else:
+                out[name] = MetaSource(source="server", note=_server_meta_note(self.task_type, name))
         return out
 
     @property
     def needs_source(self) -> bool:
         """True for tasks that edit a source audio (repaint, cover, lego, extract, complete)."""
         return self.task_type in contract.SOURCE_TASKS
+
+
+#: Tasks for which upstream runs the 5 Hz LM before the DiT (it skips cover, repaint and extract).
+LM_TASKS = frozenset({TaskType.text2music, TaskType.lego, TaskType.complete})
+#: Tasks whose output length upstream locks to the source (it ignores audio_duration for them).
+DURATION_FROM_SOURCE_TASKS = frozenset({TaskType.cover, TaskType.repaint, TaskType.lego, TaskType.extract})
+
+
+def _server_meta_note(task: TaskType, name: str) -> str:
+    if name == "duration_s" and task in DURATION_FROM_SOURCE_TASKS:
+        return "not sent: upstream makes the output as long as the source"
+    if task in LM_TASKS:
+        return "not sent: a server with the 5 Hz LM loaded fills it (upstream always does), else the DiT goes without"
+    return "not sent: upstream runs no LM for this task, the DiT goes without it"
 
 
 class Text2MusicRequest(TaskRequest):

@@ -67,6 +67,9 @@ def sidecar_for(
         "task_id": outcome.task_id,
         "task_type": request.task_type.value,
         "request": request.to_api_fields(),
+        # what the 5 Hz LM was allowed to do, and where each meta came from (user / measured / server)
+        "lm": {"mode": request.lm_mode(), "switches": request.lm_switches()},
+        "meta_sources": {k: v.model_dump(mode="json", exclude_none=True) for k, v in request.meta_sources().items()},
         "uploads": {k: (str(Path(v).resolve()) if v else None) for k, v in uploads.items()},
         "metas": item.metas.model_dump(mode="json"),
         "seed_value": item.seed_value,

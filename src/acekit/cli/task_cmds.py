@@ -49,20 +49,33 @@ PromptOpt = Annotated[str, typer.Option("--prompt", "-p", help="Caption: style, 
 LyricsOpt = Annotated[str, typer.Option("--lyrics", help="Lyrics text ('[Instrumental]' for none).")]
 LyricsFileOpt = Annotated[Optional[Path], typer.Option(
     "--lyrics-file", help="Read the lyrics from this text file (instead of --lyrics).")]
+_META_DEFAULT = "default: edit tasks send SRC's own, measured by acekit when confident; text2music leaves it to the server"
 BpmOpt = Annotated[Optional[int], typer.Option(
-    "--bpm", help=f"Tempo, {contract.BPM_MIN}-{contract.BPM_MAX} (default: the server chooses).")]
+    "--bpm", help=f"Tempo, {contract.BPM_MIN}-{contract.BPM_MAX}; the DAW's host tempo always wins ({_META_DEFAULT}).")]
 KeyOpt = Annotated[Optional[str], typer.Option(
-    "--key", help="Key in any common spelling: 'A minor', 'Am', 'a:min', 'F#m', 'Gb major'.")]
+    "--key", help=f"Key in any common spelling: 'A minor', 'Am', 'a:min', 'F#m', 'Gb major' ({_META_DEFAULT}).")]
 MeterOpt = Annotated[Optional[str], typer.Option(
-    "--time-signature", help="Meter: 2/4, 3/4, 4/4 or 6/8 (or 2, 3, 4, 6).")]
+    "--time-signature", help=f"Meter: 2/4, 3/4, 4/4 or 6/8 (or 2, 3, 4, 6) ({_META_DEFAULT}; acekit measures "
+                             "only 3/4 vs 4/4).")]
 StepsOpt = Annotated[Optional[int], typer.Option(
     "--steps", help=f"Diffusion steps (turbo 1-{contract.MAX_STEPS_TURBO}, default {contract.DEFAULT_STEPS_TURBO}; "
                     f"base up to {contract.MAX_STEPS_BASE}).")]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for a repeatable result; -1 = random.")]
 ModelOpt = Annotated[Optional[str], typer.Option(
     "--model", help="DiT model name (see `acekit models`; default: the server's default).")]
-ThinkingOpt = Annotated[Optional[bool], typer.Option(
-    "--thinking/--no-thinking", help="Let the 5 Hz LM plan audio codes and fill missing metas.")]
+ThinkingOpt = Annotated[bool, typer.Option(
+    "--thinking/--no-thinking",
+    help="Let the 5 Hz LM write audio codes for the DiT (sends thinking=true; default off). Caption and metas "
+         "stay as given. On lego and complete the LM's codes can override SRC (upstream issue 1286).")]
+LmFillOpt = Annotated[bool, typer.Option(
+    "--lm-fill",
+    help="Let the 5 Hz LM fill the metas you left empty (bpm, key, meter, duration) and detect the vocal language "
+         "(sends use_cot_metas/use_cot_language=true; default off). Without it, edit tasks send SRC's own metas, "
+         "measured by acekit; the sidecar's meta_sources says where each came from.")]
+LmCaptionOpt = Annotated[bool, typer.Option(
+    "--lm-rewrite-caption",
+    help="Let the 5 Hz LM replace your caption with its own (sends use_cot_caption=true; default off: "
+         "the DiT gets your caption).")]
 FormatOpt = Annotated[Optional[str], typer.Option("--format", help=f"Audio format: {', '.join(contract.AUDIO_FORMATS)} (server default mp3).")]
 BatchOpt = Annotated[Optional[int], typer.Option(
     "--batch", help=f"Audios per task, {contract.BATCH_MIN}-{contract.BATCH_MAX} "
@@ -190,7 +203,8 @@ def _check_out(out: Path) -> None:
 def _common_fields(
     *, prompt: str, lyrics: str, lyrics_file: Path | None, bpm: int | None, key: str | None,
     time_signature: str | None, steps: int | None, seed: int | None, model: str | None,
-    thinking: bool | None, audio_format: str | None, batch: int | None, extra: list[str] | None,
+    thinking: bool, audio_format: str | None, batch: int | None, extra: list[str] | None,
+    lm_fill: bool = False, lm_rewrite_caption: bool = False,
 ) -> dict[str, Any]:
     if lyrics_file is not None:
         if lyrics:
@@ -200,7 +214,8 @@ def _common_fields(
     fields: dict[str, Any] = {
         "prompt": prompt, "lyrics": lyrics, "bpm": bpm, "key_scale": key, "time_signature": time_signature,
         "inference_steps": steps, "seed": seed, "model": model, "thinking": thinking, "audio_format": audio_format,
-        "batch_size": batch, "extra": _parse_extra(extra),
+        "batch_size": batch, "extra": _parse_extra(extra), "lm_fill": lm_fill,
+        "lm_rewrite_caption": lm_rewrite_caption,
     }
     return {k: v for k, v in fields.items() if v is not None}
 
@@ -243,13 +258,19 @@ def _describe(item: Any, index: int, batch_size: int) -> str:
 def _region_warnings(request: Any, src: Path | None) -> list[str]:
     """Check a repaint region against the source's length: past the end is an error for --start, a warning for --end."""
     start, end = getattr(request, "repainting_start", None), getattr(request, "repainting_end", None)
-    if src is None or start is None:
+    if src is None:
         return []
     try:
         import soundfile
 
         length_s = soundfile.info(str(src)).duration
     except Exception:  # a format libsndfile cannot read: the server decides
+        return []
+    if request.task_type == TaskType.complete and request.duration_s is not None \
+            and abs(request.duration_s - length_s) > 1.0:
+        return [f"--duration {request.duration_s:g} s differs from SRC ({length_s:.1f} s): upstream still returns "
+                f"audio as long as SRC; the value only reaches the 5 Hz LM"]
+    if start is None:
         return []
     if start >= length_s:
         raise _UsageError(f"--start ({start:g} s) is at or past the end of SRC ({length_s:.1f} s): "
@@ -260,6 +281,27 @@ def _region_warnings(request: Any, src: Path | None) -> list[str]:
                     f"{end:g} s (use --end -1 to repaint to the end without extending)"]
         return [f"--end ({end:g} s) is past the end of SRC ({length_s:.1f} s): the new stem stops where SRC does"]
     return []
+
+
+def _meta_warnings(request: Any) -> list[str]:
+    """Say which metas the server will choose, and why acekit did not send them."""
+    from acekit.models import LM_TASKS
+
+    if request.lm_fill:
+        return []
+    out = []
+    for name, src in request.meta_sources().items():
+        if src.source != "server" or (name == "duration_s" and request.needs_source):
+            continue
+        option = {"bpm": "--bpm", "key_scale": "--key", "time_signature": "--time-signature",
+                  "duration_s": "--duration"}[name]
+        who = ("a server with the 5 Hz LM loaded chooses it (upstream always lets its LM fill empty metas)"
+               if request.task_type in LM_TASKS else "the DiT goes without it")
+        if name in request.measured:  # acekit tried to measure it from SRC: say why it was not sent
+            out.append(f"{name} not given and not taken from SRC ({src.note}): {who}")
+        else:
+            out.append(f"{name} not given: {who}; pass {option}")
+    return out
 
 
 def _run_task(
@@ -285,6 +327,12 @@ def _run_task(
         _check_out(out)
         request = make_request(task, **fields)
         warnings = _region_warnings(request, src)
+        if src is not None:
+            # Metas the user left empty default to SRC's own, measured here (unless --lm-fill): see acekit.source_metas.
+            from acekit.source_metas import fill_from_source
+
+            request = fill_from_source(request, src)
+        warnings += _meta_warnings(request)
         uploads = {"src_audio": src, "reference_audio": reference}
 
         with _client(server, api_key) as client, TaskProgress(task.value, quiet=as_json) as progress:
@@ -317,12 +365,18 @@ def _run_task(
     timings = {"wall_s": round(outcome.wall_s, 3),
                "queue_wait_s": None if outcome.queue_wait_s is None else round(outcome.queue_wait_s, 3),
                "download_s": round(outcome.download_s, 3), "polls": outcome.polls}
+    sources = {k: v.model_dump(mode="json", exclude_none=True) for k, v in request.meta_sources().items()}
     if as_json:
         print_json({"ok": True, "task_id": outcome.task_id, "task_type": task.value, "server": server_url,
-                    "files": files, "timings": timings, "warnings": warnings})
+                    "files": files, "timings": timings, "warnings": warnings,
+                    "lm": {"mode": request.lm_mode(), "switches": request.lm_switches()}, "meta_sources": sources})
         return
     for i, (path, item) in enumerate(zip(paths, outcome.result.items)):
         stdout.print(f"{path}  ({_describe(item, i, len(paths))})")
+    stdout.print(f"LM: {request.lm_mode()}")
+    stdout.print("metas sent: " + ", ".join(
+        f"{name} {v['value']} ({v['source']})" if v["source"] != "server" else f"{name} left to the server"
+        for name, v in sources.items()))
     queued = "" if outcome.queue_wait_s is None else f", queued {outcome.queue_wait_s:.1f} s"
     stdout.print(
         f"task {outcome.task_id}: {len(paths)} file(s) + .json sidecar(s) in {out}, "
@@ -346,7 +400,9 @@ def generate(
     steps: StepsOpt = None,
     seed: SeedOpt = None,
     model: ModelOpt = None,
-    thinking: ThinkingOpt = None,
+    thinking: ThinkingOpt = False,
+    lm_fill: LmFillOpt = False,
+    lm_rewrite_caption: LmCaptionOpt = False,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -362,7 +418,8 @@ def generate(
     with cli_errors(json_output=as_json):
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
-                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
     if duration is not None:
         fields["duration_s"] = duration
     _run_task(TaskType.text2music, fields, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
@@ -382,7 +439,9 @@ def repaint(
     steps: StepsOpt = None,
     seed: SeedOpt = None,
     model: ModelOpt = None,
-    thinking: ThinkingOpt = None,
+    thinking: ThinkingOpt = False,
+    lm_fill: LmFillOpt = False,
+    lm_rewrite_caption: LmCaptionOpt = False,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -398,7 +457,8 @@ def repaint(
     with cli_errors(json_output=as_json):
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
-                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
     fields.update(repainting_start=start, repainting_end=end)
     _run_task(TaskType.repaint, fields, src=src, out=out, name=name, server=server, api_key=api_key,
               as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
@@ -419,7 +479,9 @@ def cover(
     steps: StepsOpt = None,
     seed: SeedOpt = None,
     model: ModelOpt = None,
-    thinking: ThinkingOpt = None,
+    thinking: ThinkingOpt = False,
+    lm_fill: LmFillOpt = False,
+    lm_rewrite_caption: LmCaptionOpt = False,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -435,7 +497,8 @@ def cover(
     with cli_errors(json_output=as_json):
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
-                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
     if strength is not None:
         fields["audio_cover_strength"] = strength
     _run_task(TaskType.cover, fields, src=src, reference=reference, out=out, name=name, server=server,
@@ -457,7 +520,9 @@ def lego(
     steps: StepsOpt = None,
     seed: SeedOpt = None,
     model: ModelOpt = None,
-    thinking: ThinkingOpt = None,
+    thinking: ThinkingOpt = False,
+    lm_fill: LmFillOpt = False,
+    lm_rewrite_caption: LmCaptionOpt = False,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -474,7 +539,8 @@ def lego(
     with cli_errors(json_output=as_json):
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
-                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
     fields.update(track=track, repainting_start=start, repainting_end=end)
     _run_task(TaskType.lego, fields, src=src, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
               poll_interval_s=poll_interval_s, timeout_s=timeout_s)
@@ -492,7 +558,9 @@ def extract(
     steps: StepsOpt = None,
     seed: SeedOpt = None,
     model: ModelOpt = None,
-    thinking: ThinkingOpt = None,
+    thinking: ThinkingOpt = False,
+    lm_fill: LmFillOpt = False,
+    lm_rewrite_caption: LmCaptionOpt = False,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -508,7 +576,8 @@ def extract(
     with cli_errors(json_output=as_json):
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
-                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
     fields["track"] = track  # the request model builds the instruction (contract.instruction_for)
     _run_task(TaskType.extract, fields, src=src, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
               poll_interval_s=poll_interval_s, timeout_s=timeout_s)
@@ -520,8 +589,10 @@ def complete(
         "--track", help=f"A stem to add; repeat (or comma-separate) for several ({_TRACKS_HELP}).",
         show_default=False)] = None,
     duration: Annotated[Optional[float], typer.Option(
-        "--duration", help=f"Total length in seconds, {contract.DURATION_MIN_S:g}-{contract.DURATION_MAX_S:g} "
-                           "(default: the server chooses).")] = None,
+        "--duration", help="Sent as audio_duration (default: SRC's length, measured). It does NOT change the output's "
+                           "length: upstream (53067ab) renders complete over SRC and returns audio as long as SRC; "
+                           "the value only reaches the 5 Hz LM (with --thinking the LM's codes, written for this "
+                           "length, replace SRC: upstream issue 1286).")] = None,
     prompt: PromptOpt = "",
     lyrics: LyricsOpt = "",
     lyrics_file: LyricsFileOpt = None,
@@ -531,7 +602,9 @@ def complete(
     steps: StepsOpt = None,
     seed: SeedOpt = None,
     model: ModelOpt = None,
-    thinking: ThinkingOpt = None,
+    thinking: ThinkingOpt = False,
+    lm_fill: LmFillOpt = False,
+    lm_rewrite_caption: LmCaptionOpt = False,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -543,15 +616,17 @@ def complete(
     poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
 ) -> None:
-    """Add accompaniment stems (--track, repeatable) to SRC, e.g. a vocal -> full song; as long as SRC unless
-    --duration asks for more. To extend a clip instead, repaint past its end. Upstream says this needs a base model."""
+    """Add accompaniment stems (--track, repeatable) to SRC, e.g. a vocal -> full song. The result is as long as
+    SRC (upstream ignores --duration for the length); to extend a clip, repaint past its end. Upstream says this
+    needs a base model."""
     if not track:
         fail(f"complete needs at least one --track, e.g. --track drums --track bass (stems: {_TRACKS_HELP})",
              ExitCode.usage, json_output=as_json)
     with cli_errors(json_output=as_json):
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
-                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra)
+                                thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
     # "--track drums,bass" reads like the curl kit's TRACKS argument: accept it too.
     fields["tracks"] = [t for item in track for t in item.split(",") if t.strip()]
     if duration is not None:
