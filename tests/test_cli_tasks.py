@@ -163,7 +163,7 @@ EDIT_CASES = {
                                       "track_name": "bass"}, 10.0),
     "complete": (["--track", "drums", "--track", "guitar,keyboard", "--duration", "12"],
                  {"instruction": contract.instruction_for("complete", ["drums", "guitar", "keyboard"]),
-                  "track_classes": ["drums", "guitar", "keyboard"], "audio_duration": 12.0}, 12.0),
+                  "track_classes": ["drums", "guitar", "keyboard"], "audio_duration": 12.0}, 10.0),
 }
 
 

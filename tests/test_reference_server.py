@@ -238,8 +238,8 @@ def test_edit_tasks_run_on_an_uploaded_source(reference_server: str) -> None:
         assert done["status"] == 1, (task, done)
         item = json.loads(done["result"])[0]
         audio, _ = fetch_audio(reference_server, item)
-        expected_s = 14 if task == "complete" else 10
-        assert audio.shape == (expected_s * 48000, 2), task
+        # every edit comes back as long as the source: upstream ignores audio_duration for complete's length too
+        assert audio.shape == (10 * 48000, 2), task
         assert np.abs(audio).max() > 1000, task  # not silent
     assert item["dit_model"] == "acestep-v15-turbo"  # complete sent no model: the default serves it
 

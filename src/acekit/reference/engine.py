@@ -471,14 +471,14 @@ def extract(source: np.ndarray, *, track: str) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def complete(source: np.ndarray, spec: MusicSpec, *, seed: int, tracks: list[str],
-             duration_s: float | None = None) -> np.ndarray:
+def complete(source: np.ndarray, spec: MusicSpec, *, seed: int, tracks: list[str]) -> np.ndarray:
     """Upstream's complete: ``source`` with accompaniment for ``tracks`` added on ``spec``'s grid and key
-    (e.g. vocals -> full song). As long as the source, unless ``duration_s`` asks for more: then the
-    accompaniment carries on alone past the source's end. No tracks named: drums, bass and keys.
+    (e.g. vocals -> full song), exactly as long as the source: upstream (53067ab) renders complete over the
+    source audio without padding and takes the length from it, whatever ``audio_duration`` says.
+    No tracks named: drums, bass and keys.
     """
-    n_out = max(_pos(duration_s), len(source)) if duration_s else len(source)
-    out = _fit_length(source.astype(np.float32), n_out) * np.float32(0.8)
+    n_out = len(source)
+    out = source.astype(np.float32) * np.float32(0.8)
     stems = sorted({STEM_FOR_TRACK.get(t.lower(), "lead") for t in tracks}) or ["bass", "drums", "keys"]
     sub = MusicSpec(spec.bpm, spec.key, spec.time_signature, n_out / SAMPLE_RATE)
     for stem in stems:

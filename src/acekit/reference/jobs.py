@@ -24,6 +24,7 @@ from acekit.contract import SOURCE_TASKS, TaskStatus, TaskType
 from acekit.keys import Key, parse_key
 from acekit.reference import engine
 from acekit.reference.audio_io import AudioDecodeError, load_audio, write_audio
+from acekit.reference.lm import CotOutcome, LmUnavailable, imitate_cot
 from acekit.reference.params import TaskRequest, track_from_instruction, tracks_from_instruction
 from acekit.reference.settings import ReferenceSettings
 
@@ -62,8 +63,9 @@ class Plan:
     spec: engine.MusicSpec
     seeds: tuple[int, ...]
     dit_model: str
-    key_source: str  # "request" | "seed" | "estimated"
+    key_source: str  # "request" | "seed" | "estimated" | "lm"
     bpm_source: str
+    lm: CotOutcome = CotOutcome(ran=False)
 
 
 class SimulatedOutOfMemory(RuntimeError):
@@ -116,33 +118,41 @@ def estimate_bpm_key(audio: np.ndarray) -> tuple[int | None, Key | None]:
         return None, None
 
 
-def plan_job(req: TaskRequest, seeds: tuple[int, ...], *, source: np.ndarray | None, models: tuple[str, ...]) -> Plan:
-    """Resolve missing metas: from the request, else estimated from the source, else chosen by the first seed."""
+def plan_job(req: TaskRequest, seeds: tuple[int, ...], *, source: np.ndarray | None, models: tuple[str, ...],
+             lm_loaded: bool = False) -> Plan:
+    """Resolve missing metas: from the request, else filled by the LM imitation (`acekit.reference.lm`, when
+    loaded, as upstream's LM does for text2music/lego/complete), else estimated from the source, else chosen by
+    the first seed."""
     seed0 = seeds[0]
+    lm = imitate_cot(req, seed0, lm_loaded=lm_loaded)
     rng = np.random.default_rng([seed0, 3])
     est_bpm, est_key = (None, None)
     if source is not None and (req.bpm is None or req.key is None):
         est_bpm, est_key = estimate_bpm_key(source)
     if req.bpm is not None:
         bpm, bpm_source = req.bpm, "request"
+    elif "bpm" in lm.filled:
+        bpm, bpm_source = lm.filled["bpm"], "lm"
     elif est_bpm is not None:
         bpm, bpm_source = est_bpm, "estimated"
     else:
         bpm, bpm_source = int(rng.integers(80, 141)), "seed"
     if req.key is not None:
         key, key_source = req.key, "request"
+    elif "key" in lm.filled:
+        key, key_source = lm.filled["key"], "lm"
     elif est_key is not None:
         key, key_source = est_key, "estimated"
     else:
         key, key_source = engine.random_key(seed0), "seed"
-    ts = req.time_signature or "4"
+    ts = req.time_signature or lm.filled.get("time_signature") or "4"
     if source is None:
-        duration = req.audio_duration or _DEFAULT_TEXT2MUSIC_S
+        duration = req.audio_duration or lm.filled.get("duration") or _DEFAULT_TEXT2MUSIC_S
     else:
         duration = len(source) / engine.SAMPLE_RATE
     # Upstream silently serves an unknown or unloaded model with the primary one; so do we.
     dit = req.model if req.model in models else models[0]
-    return Plan(engine.MusicSpec(float(bpm), key, ts, duration), seeds, dit, key_source, bpm_source)
+    return Plan(engine.MusicSpec(float(bpm), key, ts, duration), seeds, dit, key_source, bpm_source, lm)
 
 
 def render(req: TaskRequest, plan: Plan, seed: int, source: np.ndarray | None) -> np.ndarray:
@@ -166,7 +176,7 @@ def render(req: TaskRequest, plan: Plan, seed: int, source: np.ndarray | None) -
         return engine.extract(source, track=track)
     if task == TaskType.complete:
         tracks = tracks_from_instruction(req.instruction, req.track_classes)
-        return engine.complete(source, spec, seed=seed, tracks=tracks, duration_s=req.audio_duration)
+        return engine.complete(source, spec, seed=seed, tracks=tracks)
     raise ValueError(f"unhandled task {task}")
 
 
@@ -258,7 +268,7 @@ class JobManager:
             started = time.time()
             try:
                 self._run(job)
-            except (AudioDecodeError, SimulatedOutOfMemory) as exc:  # expected: no traceback in the log
+            except (AudioDecodeError, SimulatedOutOfMemory, LmUnavailable) as exc:  # expected: no traceback in the log
                 log.warning("[acekit reference engine (not ACE-Step)] task %s failed: %s", job.task_id, exc)
                 self._set(job, status="failed", stage="failed", error=str(exc), finished_at=time.time())
             except Exception as exc:  # a job failure must never kill the worker
@@ -281,7 +291,7 @@ class JobManager:
                 raise ValueError(f"task_type {req.task_type.value} needs source audio")
             source = load_audio(job.src_path, display_name=job.src_name)
         seeds = choose_seeds(req)
-        plan = plan_job(req, seeds, source=source, models=self.settings.models)
+        plan = plan_job(req, seeds, source=source, models=self.settings.models, lm_loaded=self.settings.lm_loaded)
         if self.settings.pretend_gpu:
             check_pretended_memory(self.settings.pretend_gpu, plan, batch=len(seeds), thinking=req.thinking)
 
@@ -335,6 +345,8 @@ class JobManager:
                 f"repaint: mode {req.repaint_mode}, strength {req.repaint_strength:g}, latent crossfade "
                 f"{req.repaint_latent_crossfade_frames} frames, wav crossfade {req.repaint_wav_crossfade_sec:g} s"
             )
+        if plan.lm.ran:
+            info_lines.append(plan.lm.describe())
         if fallback:
             info_lines.append(f"audio_format: {req.audio_format} not writable here, wrote {fallback[0][1]}")
         metas = {
@@ -354,6 +366,7 @@ class JobManager:
                 "status": int(TaskStatus.succeeded),
                 "create_time": int(job.created_at),
                 "env": "development",
+                # upstream reports the caption as sent even when its LM rewrote the one the DiT got
                 "prompt": req.prompt,
                 "lyrics": req.lyrics,
                 "metas": metas,

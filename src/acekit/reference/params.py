@@ -46,6 +46,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "instruction": ("instruction",),
     "track_name": ("track_name", "trackName"),
     "track_classes": ("track_classes", "trackClasses", "instruments"),
+    "use_cot_caption": ("use_cot_caption", "cot_caption", "cot-caption"),
+    "use_cot_language": ("use_cot_language", "cot_language", "cot-language"),
 }
 _METAS_KEYS = ("metas", "meta", "metadata", "user_metadata", "userMetadata")
 
@@ -154,6 +156,10 @@ class TaskRequest(BaseModel):
     seeds: list[int] = []  # explicit seeds (one per batch item, or one for all)
     batch_size: int = contract.DEFAULT_BATCH
     thinking: bool = False
+    # Upstream's defaults (true: a loaded LM rewrites the caption). Upstream 53067ab has no use_cot_metas
+    # request field: filling empty metas is always on there, so it is not read here either.
+    use_cot_caption: bool = True
+    use_cot_language: bool = True
     lm_model_path: str | None = None
     instruction: str = ""
     track_name: str = ""
@@ -306,6 +312,8 @@ def parse_task_request(raw: dict[str, Any]) -> TaskRequest:
         seeds=_seeds(q.get("seed", -1)),
         batch_size=batch,
         thinking=q.flag("thinking"),
+        use_cot_caption=q.flag("use_cot_caption", True),
+        use_cot_language=q.flag("use_cot_language", True),
         lm_model_path=q.text("lm_model_path").strip() or None,
         instruction=q.text("instruction"),
         track_name=q.text("track_name"),

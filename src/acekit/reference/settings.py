@@ -46,6 +46,10 @@ class ReferenceSettings(BaseModel):
     pretend_gpu: str | None = None
     #: The LM the server names in every result's ``lm_model`` (upstream: ACESTEP_LM_MODEL_PATH), used or not.
     lm_model: str = Field(default_factory=lambda: os.environ.get("ACESTEP_LM_MODEL_PATH") or DEFAULT_LM_MODEL)
+    #: Whether the LM imitation (`acekit.reference.lm`) is "loaded", as upstream's LM is on GPUs of 16 GB and up;
+    #: ACESTEP_INIT_LLM=false turns it off as it does upstream's.
+    lm_loaded: bool = Field(default_factory=lambda: os.environ.get("ACESTEP_INIT_LLM", "auto").strip().lower()
+                            not in {"0", "false", "no", "n", "off"})
 
     @property
     def default_model(self) -> str:

@@ -1,0 +1,154 @@
+"""What the DAW asks for reaches the DiT unaltered (issue 7 part 1), end to end against the reference backend.
+
+The reference backend imitates upstream's 5 Hz LM (`acekit.reference.lm`): loaded by default, it fills every
+meta a text2music, lego or complete request leaves empty, from the seed, never from the source. So a lego
+whose metas were left empty comes back at the LM's tempo, and one with SRC's measured metas at SRC's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from acekit import contract
+from acekit.analysis.meter import MIN_CONFIDENCE, estimate_meter
+from acekit.cli.main import app
+from acekit.keys import parse_key
+from acekit.models import make_request
+from acekit.reference import engine
+from acekit.source_metas import SourceMetas, decide, fill_from_source, measure_source_metas
+
+POLL = ["--poll-interval-s", "0.05"]
+SRC_BPM, SRC_KEY = 96, "D major"
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args), env={contract.SERVER_ENV: None, contract.API_KEY_ENV: None})
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 s of the reference engine at 96 bpm, D major, 4/4: a DAW clip whose metas are known."""
+    path = tmp_path_factory.mktemp("song") / "song.wav"
+    spec = engine.MusicSpec(SRC_BPM, parse_key(SRC_KEY), "4", 20.0)
+    sf.write(path, engine.render_text2music(spec, seed=11), engine.SAMPLE_RATE, subtype="FLOAT")
+    return path
+
+
+def _lego(server: str, song: Path, out: Path, *extra: str) -> dict:
+    res = run("lego", str(song), "--track", "bass", "--model", "acestep-v15-base", "--seed", "3", "--batch", "1",
+              "--format", "wav", "--server", server, "--out", str(out), "--json", *POLL, *extra)
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    doc["card"] = json.loads(Path(doc["files"][0]["audio"]).with_suffix(".json").read_text())
+    return doc
+
+
+def test_lego_sends_the_sources_own_metas_and_no_lm(reference_server: str, song: Path, tmp_path: Path) -> None:
+    doc = _lego(reference_server, song, tmp_path)
+    sent, sources = doc["card"]["request"], doc["card"]["meta_sources"]
+    assert (sent["thinking"], sent["use_cot_caption"], sent["use_cot_language"], sent["use_cot_metas"]) == (
+        False, False, False, False)
+    assert (sent["bpm"], sent["key_scale"], sent["time_signature"]) == (SRC_BPM, SRC_KEY, "4")
+    assert sent["audio_duration"] == pytest.approx(20.0, abs=0.05)
+    assert {k: v["source"] for k, v in sources.items()} == {
+        "bpm": "measured", "key_scale": "measured", "time_signature": "measured", "duration_s": "measured"}
+    # the server rendered at the source's tempo and key: nothing came from the LM
+    metas = doc["card"]["metas"]
+    assert (metas["bpm"], metas["keyscale"], metas["timesignature"]) == (SRC_BPM, SRC_KEY, "4")
+    assert "LM imitation" not in doc["card"]["result"]["generation_info"]
+    assert doc["lm"]["switches"]["use_cot_metas"] is False and doc["lm"]["mode"].startswith("off")
+
+
+def test_daw_bpm_always_wins_over_the_measurement(reference_server: str, song: Path, tmp_path: Path) -> None:
+    doc = _lego(reference_server, song, tmp_path, "--bpm", "84", "--key", "A minor")
+    sent, sources = doc["card"]["request"], doc["card"]["meta_sources"]
+    assert (sent["bpm"], sent["key_scale"], sent["time_signature"]) == (84, "A minor", "4")
+    assert (sources["bpm"]["source"], sources["key_scale"]["source"], sources["time_signature"]["source"]) == (
+        "user", "user", "measured")
+    assert doc["card"]["metas"]["bpm"] == 84
+
+
+def test_lm_fill_leaves_the_metas_to_the_lm(reference_server: str, song: Path, tmp_path: Path) -> None:
+    doc = _lego(reference_server, song, tmp_path, "--lm-fill")
+    sent, sources = doc["card"]["request"], doc["card"]["meta_sources"]
+    assert not {"bpm", "key_scale", "time_signature", "audio_duration"} & set(sent)
+    assert sent["use_cot_metas"] is True and sent["use_cot_language"] is True and sent["use_cot_caption"] is False
+    assert {v["source"] for v in sources.values()} == {"server"}
+    # the LM imitation filled them from the seed, not from the source: the reference says so
+    assert "LM imitation" in doc["card"]["result"]["generation_info"]
+    assert doc["card"]["metas"]["bpm"] != SRC_BPM or doc["card"]["metas"]["keyscale"] != SRC_KEY
+
+
+def test_text2music_says_which_metas_the_server_will_choose(reference_server: str, tmp_path: Path) -> None:
+    res = run("generate", "--prompt", "lofi", "--bpm", "90", "--format", "wav", "--batch", "1", "--server",
+              reference_server, "--out", str(tmp_path), "--json", *POLL)
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 0, res.stderr
+    warned = " ".join(doc["warnings"])
+    assert "key_scale not given" in warned and "time_signature not given" in warned and "bpm" not in warned
+    assert doc["meta_sources"]["bpm"] == {"source": "user", "value": 90}
+    full = run("generate", "--prompt", "lofi", "--bpm", "90", "--key", "Am", "--time-signature", "3/4",
+               "--duration", "10", "--format", "wav", "--batch", "1", "--server", reference_server,
+               "--out", str(tmp_path / "full"), "--json", *POLL)
+    assert json.loads(full.stdout)["warnings"] == []
+
+
+def test_complete_duration_does_not_change_the_length(reference_server: str, song: Path, tmp_path: Path) -> None:
+    res = run("complete", str(song), "--track", "drums", "--duration", "40", "--model", "acestep-v15-base",
+              "--batch", "1", "--format", "wav", "--server", reference_server, "--out", str(tmp_path), "--json", *POLL)
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert any("--duration 40 s differs from SRC" in w for w in doc["warnings"])
+    audio, sr = sf.read(doc["files"][0]["audio"])
+    assert len(audio) / sr == pytest.approx(20.0, abs=0.05)
+    assert doc["meta_sources"]["duration_s"] == {"source": "user", "value": 40.0}
+
+
+def test_thinking_without_a_loaded_lm_fails_like_upstream(start_reference, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ACESTEP_INIT_LLM", "false")
+    server = start_reference()
+    res = run("generate", "--prompt", "x", "--thinking", "--format", "wav", "--batch", "1", "--server", server,
+              "--out", str(tmp_path), "--json", *POLL)
+    assert res.exit_code == 4 and "5Hz LM init failed" in json.loads(res.stdout)["error"]
+
+
+# --------------------------------------------------------------------------- the library pieces
+
+
+def test_measure_source_metas_on_a_known_clip(song: Path) -> None:
+    m = measure_source_metas(song)
+    assert m.bpm == pytest.approx(SRC_BPM, rel=0.02) and m.key == SRC_KEY and m.time_signature == "4"
+    assert m.duration_s == pytest.approx(20.0, abs=0.01)
+
+
+def test_unreliable_estimates_are_not_sent_and_say_why() -> None:
+    weak = SourceMetas(path="x.wav", duration_s=5.0, bpm=123.0, bpm_confidence=0.1, key="C major", key_strength=0.4,
+                       time_signature="3", meter_confidence=0.05)
+    d = decide(weak)
+    assert {k: v.source for k, v in d.items()} == {
+        "bpm": "server", "key_scale": "server", "time_signature": "server", "duration_s": "server"}
+    assert "--bpm" in d["bpm"].note and "ambiguous" in d["key_scale"].note and "--time-signature" in d[
+        "time_signature"].note and "10-600" in d["duration_s"].note
+    req = fill_from_source(make_request("lego", track="bass"), "x.wav", measured=weak)
+    assert req.bpm is None and req.meta_sources()["key_scale"].note.startswith("key estimate C major")
+    # a file the analysers cannot read: nothing sent, and the reason recorded
+    broken = fill_from_source(make_request("cover"), "/nonexistent.wav")
+    assert all(s.source == "server" and "could not measure" in s.note for s in broken.meta_sources().values())
+
+
+@pytest.mark.parametrize("time_signature,bpm", [("3", 96), ("3", 150), ("4", 72), ("4", 120)])
+def test_meter_estimate_on_reference_clips(time_signature: str, bpm: int) -> None:
+    spec = engine.MusicSpec(bpm, parse_key("A minor"), time_signature, 20.0)
+    res = estimate_meter(engine.render_text2music(spec, seed=1), engine.SAMPLE_RATE)
+    assert res.time_signature == time_signature and res.confidence >= MIN_CONFIDENCE
+
+
+def test_meter_estimate_declines_noise() -> None:
+    noise = np.random.default_rng(0).normal(0, 0.1, (20 * engine.SAMPLE_RATE, 2)).astype(np.float32)
+    assert estimate_meter(noise, engine.SAMPLE_RATE).confidence < MIN_CONFIDENCE
