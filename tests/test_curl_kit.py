@@ -37,6 +37,7 @@ _KIT_VARS = frozenset({
     "POLL_MIN_S", "POLL_MAX_S", "WAIT_HOLD_S", "TASK_RESULT",
     "PROMPT", "LYRICS", "BPM", "KEY_SCALE", "TIME_SIGNATURE", "AUDIO_DURATION", "AUDIO_FORMAT",
     "INFERENCE_STEPS", "SEED", "BATCH_SIZE", "MODEL", "THINKING", "VOCAL_LANGUAGE", "START", "END", "RETRIES_429",
+    "LM_FILL", "LM_REWRITE_CAPTION",
 })
 
 _missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
@@ -219,8 +220,31 @@ def test_complete_adds_tracks_and_can_extend(reference_server: str, source_wav: 
     assert out.shape == src.shape  # upstream keeps the source's length by default
     assert 0.1 < np.corrcoef(src[:, 0], out[:, 0])[0, 1] < 0.99  # the source, with something added
     (tmp_path / "long").mkdir()
-    _, longer = run_edit("complete.sh", source_wav, "drums", "15", server=reference_server, cwd=tmp_path / "long")
-    assert longer.shape == (15 * SR, 2) and np.sqrt(np.mean(longer[11 * SR:] ** 2)) > 0.02
+    card, longer = run_edit("complete.sh", source_wav, "drums", "15", server=reference_server, cwd=tmp_path / "long")
+    # DURATION is sent, but upstream takes complete's length from SRC (issue 7 part 1)
+    assert card["request"]["audio_duration"] == 15 and longer.shape == src.shape
+
+
+def test_every_kit_request_says_what_the_lm_may_do(reference_server: str, source_wav: Path, tmp_path: Path) -> None:
+    switches = ("thinking", "use_cot_caption", "use_cot_language", "use_cot_metas")
+    card, _ = run_edit("lego.sh", source_wav, "bass", server=reference_server, cwd=tmp_path)
+    assert {k: card["request"][k] for k in switches} == dict.fromkeys(switches, False)
+    (tmp_path / "fill").mkdir()
+    proc = run_kit("lego.sh", source_wav, "bass", server=reference_server, cwd=tmp_path / "fill", LM_FILL="1",
+                   MODEL="acestep-v15-base", BATCH_SIZE="1", AUDIO_FORMAT="wav", OUT_DIR="out")
+    assert proc.returncode == EXIT_OK, proc.stderr
+    filled = sidecar(tmp_path / "fill" / outputs(proc)[1][0])["request"]
+    assert (filled["use_cot_metas"], filled["use_cot_language"], filled["use_cot_caption"]) == (True, True, False)
+    assert "LM imitation" in sidecar(tmp_path / "fill" / outputs(proc)[1][0])["item"]["generation_info"]
+    # text2music: off by default under the body file; a body file's own switch survives; the environment wins
+    default = run_kit("text2music.sh", server=reference_server, cwd=tmp_path, AUDIO_DURATION="10", OUT_DIR="t1")
+    assert {k: sidecar(tmp_path / outputs(default)[1][0])["request"][k] for k in switches} == dict.fromkeys(
+        switches, False)
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"prompt": "x", "audio_duration": 10, "batch_size": 1, "use_cot_caption": True}))
+    own = run_kit("text2music.sh", body, server=reference_server, cwd=tmp_path, OUT_DIR="t2", THINKING="1")
+    sent = sidecar(tmp_path / outputs(own)[1][0])["request"]
+    assert (sent["use_cot_caption"], sent["thinking"], sent["use_cot_metas"]) == (True, True, False)
 
 
 def test_a_file_that_is_not_audio_fails_the_task_with_the_servers_reason(

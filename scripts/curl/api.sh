@@ -135,9 +135,23 @@ require_track() {
 
 # The musical options every task takes, from the environment (the DAW sets BPM/KEY_SCALE/TIME_SIGNATURE):
 #   PROMPT LYRICS BPM KEY_SCALE TIME_SIGNATURE AUDIO_DURATION AUDIO_FORMAT INFERENCE_STEPS
-#   SEED BATCH_SIZE MODEL THINKING VOCAL_LANGUAGE
-# Only the ones set are sent; the server's defaults apply to the rest, as with the CLI.
-_MUSICAL_VARS="PROMPT LYRICS BPM KEY_SCALE TIME_SIGNATURE AUDIO_DURATION AUDIO_FORMAT INFERENCE_STEPS SEED BATCH_SIZE MODEL THINKING VOCAL_LANGUAGE"
+#   SEED BATCH_SIZE MODEL VOCAL_LANGUAGE
+# Only the ones set are sent; the server's defaults apply to the rest. Unlike the CLI, the curl kit does
+# not measure SRC: for lego and complete pass BPM, KEY_SCALE, TIME_SIGNATURE and AUDIO_DURATION, or a
+# server with the 5 Hz LM loaded fills the missing ones itself (upstream always does; its LM never hears SRC).
+_MUSICAL_VARS="PROMPT LYRICS BPM KEY_SCALE TIME_SIGNATURE AUDIO_DURATION AUDIO_FORMAT INFERENCE_STEPS SEED BATCH_SIZE MODEL VOCAL_LANGUAGE"
+
+# The 5 Hz LM's switches, ALWAYS sent, all off unless set to 1/true (upstream's own defaults,
+# use_cot_caption=true and use_cot_language=true, would let its LM rewrite the caption):
+#   THINKING=1            the LM writes audio codes (thinking)
+#   LM_FILL=1             the LM fills the metas left empty and detects the language (use_cot_metas, use_cot_language)
+#   LM_REWRITE_CAPTION=1  the LM replaces the caption (use_cot_caption)
+# Same switches and defaults as the CLI's --thinking, --lm-fill, --lm-rewrite-caption.
+lm_switches_json() {
+  jq -nc --arg t "${THINKING:-false}" --arg f "${LM_FILL:-false}" --arg c "${LM_REWRITE_CAPTION:-false}" '
+    def on: . == "true" or . == "1";
+    {thinking: ($t | on), use_cot_caption: ($c | on), use_cot_language: ($f | on), use_cot_metas: ($f | on)}'
+}
 
 _field_for() {
   # The API field name for an environment variable (prompt, key_scale, ...).
@@ -163,10 +177,18 @@ _validate_musical_env() {
   fi
 }
 
-# musical_json: the set options as one JSON object (numbers and booleans typed as the API expects).
+# musical_json [--env-lm-only]: the set options plus the LM switches as one JSON object (numbers and
+# booleans typed as the API expects). --env-lm-only: only the LM switches whose variable is set (so a
+# body file's own switches survive; text2music.sh puts lm_switches_json under the body instead).
 musical_json() {
   _validate_musical_env
-  local var obj='{}'
+  local var obj='{}' lm
+  lm=$(lm_switches_json)
+  if [[ ${1:-} == --env-lm-only ]]; then
+    [[ -n ${THINKING:-} ]] || lm=$(jq -c 'del(.thinking)' <<<"$lm")
+    [[ -n ${LM_FILL:-} ]] || lm=$(jq -c 'del(.use_cot_language, .use_cot_metas)' <<<"$lm")
+    [[ -n ${LM_REWRITE_CAPTION:-} ]] || lm=$(jq -c 'del(.use_cot_caption)' <<<"$lm")
+  fi
   for var in $_MUSICAL_VARS; do
     [[ -n ${!var:-} ]] || continue
     obj=$(jq -c --arg k "$(_field_for "$var")" --arg v "${!var}" '. + {($k): $v}' <<<"$obj")
@@ -177,8 +199,9 @@ musical_json() {
     | (if has("audio_duration") then .audio_duration |= tonumber else . end)
     | (if has("inference_steps") then .inference_steps |= tonumber else . end)
     | (if has("batch_size") then .batch_size |= tonumber else . end)
-    | (if has("thinking") then .thinking |= (. == "true" or . == "1") else . end)
-    | (if has("seed") then (.seed |= tonumber) | (if .seed >= 0 then . + {use_random_seed: false} else del(.seed) end) else . end)' <<<"$obj"
+    | (if has("seed") then (.seed |= tonumber) | (if .seed >= 0 then . + {use_random_seed: false} else del(.seed) end) else . end)' <<<"$obj" \
+    | jq -c --argjson lm "$lm" '. + $lm'
+
 }
 
 # form_args_from_json JSON: the request fields as multipart --form-string arguments, into the array FORM_ARGS

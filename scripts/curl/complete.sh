@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # complete.sh SRC TRACKS [DURATION]: add accompaniment TRACKS (comma-separated, e.g. drums,bass) to SRC
-# (e.g. a vocal -> full song); the output is as long as SRC unless DURATION asks for more. Musical options from the environment as in text2music.sh.
+# (e.g. a vocal -> full song). The output is as long as SRC: DURATION is sent as audio_duration but upstream
+# (53067ab) takes complete's length from SRC; the value only reaches the 5 Hz LM (with THINKING=1 the LM's codes,
+# written for that length, replace SRC: upstream issue 1286). To extend a clip, repaint past its end.
+# Musical options from the environment as in text2music.sh.
 # stdout: the task id, then one audio path per line. Exit: 0 ok, 2 usage, 3 server error, 4 task failed.
 set -euo pipefail
 source "$(dirname "$0")/api.sh"
