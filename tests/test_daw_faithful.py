@@ -152,3 +152,53 @@ def test_meter_estimate_on_reference_clips(time_signature: str, bpm: int) -> Non
 def test_meter_estimate_declines_noise() -> None:
     noise = np.random.default_rng(0).normal(0, 0.1, (20 * engine.SAMPLE_RATE, 2)).astype(np.float32)
     assert estimate_meter(noise, engine.SAMPLE_RATE).confidence < MIN_CONFIDENCE
+
+
+# --------------------------------------------------------------------------- the matrix's LM-CoT arm
+
+COT_SPEC = """
+name = "cot"
+[grid]
+models = ["acestep-v15-base"]
+bpm = [96]
+keys = ["D major"]
+durations_s = [20.0]
+steps = [4]
+seeds = [5]
+audio_format = "wav"
+[tasks.text2music]
+[[arms]]
+name = "lm-cot"
+tasks = ["lego", "complete"]
+tracks = ["bass"]
+omit = ["bpm", "key", "time_signature", "duration"]
+lm_cot = [false, true]
+"""
+
+
+def test_matrix_lm_cot_arm_measures_a_real_difference(reference_server: str, tmp_path: Path) -> None:
+    from acekit.matrix.runner import parse_server, run_matrix
+    from acekit.matrix.spec import parse_spec
+    from acekit.matrix.store import RunStore
+
+    spec = parse_spec(COT_SPEC)
+    summary = run_matrix(spec, COT_SPEC, [parse_server(f"ref={reference_server}")], out_dir=tmp_path,
+                         progress=False, poll_interval_s=0.05)
+    assert summary.failed == 0
+    records = [r for r in RunStore(tmp_path / "cot").latest().values() if r.arm == "lm-cot"]
+    assert len(records) == 4
+    for rec in records:
+        cot = rec.case["lm_cot"]
+        assert rec.request["use_cot_metas"] is cot and rec.request["use_cot_caption"] is cot
+        assert rec.lm["use_cot_metas"] is cot
+        if cot:  # the LM imitation filled the metas: nothing measured, nothing sent
+            assert "bpm" not in rec.request and rec.meta_sources["bpm"]["source"] == "server"
+        else:  # acekit measured the source and sent its metas
+            assert rec.request["bpm"] == 96 and rec.request["key_scale"] == "D major"
+            assert rec.meta_sources["bpm"]["source"] == "measured"
+            assert rec.passed["tempo"] and rec.passed["key"]
+    # CoT on: the LM's metas (from seed 5) are not the source's, and the analysis against the source says so
+    # (complete keeps SRC in its mix, so its tempo can still read as SRC's; its added stems are in the LM's key)
+    on = [r for r in records if r.case["lm_cot"]]
+    assert all(r.metas["bpm"] != 96 and r.metas["keyscale"] != "D major" for r in on)
+    assert all(not (r.passed["tempo"] and r.passed["beat_grid"] and r.passed["key"]) for r in on)

@@ -26,7 +26,13 @@ def test_default_spec_grid_and_arms() -> None:
     assert counts[("extract", "stems")] == 4
     assert counts[("complete", "stems")] == 4
     assert {c.model for c in cases if c.arm == "stems"} == {"acestep-v15-base"}
-    assert len(cases) == 46
+    # lm-cot arm: lego and complete, CoT off and on, metas omitted but kept as the source's truth
+    cot = [c for c in cases if c.arm == "lm-cot"]
+    assert Counter((c.task.value, c.lm_cot) for c in cot) == {
+        ("lego", False): 1, ("lego", True): 1, ("complete", False): 1, ("complete", True): 1}
+    assert all((c.bpm, c.key, c.time_signature, c.duration_s) == (90, "A minor", "4", 20.0) for c in cot)
+    assert all(set(c.omit) == {"bpm", "key", "time_signature", "duration"} for c in cot)
+    assert len(cases) == 50
     assert {c.bpm for c in cases if c.arm == "grid"} == {90, 120, 140}
     assert {c.key for c in cases if c.arm == "grid"} == {"C major", "A minor"}
     repaint = next(c for c in cases if c.task.value == "repaint")

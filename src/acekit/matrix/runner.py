@@ -79,17 +79,25 @@ ProgressHook = Callable[[str, CaseRecord | None], None]
 # --------------------------------------------------------------------------- requests
 
 
-def build_request(case: Case):
-    """The acekit request object for a case (validated by the client's models)."""
+def build_request(case: Case, source: Path | None = None, *, measured: Any = None):
+    """The acekit request object for a case (validated by the client's models).
+
+    Metas the case omits are left out; for an edit task with ``lm_cot`` off they are then measured from
+    ``source`` as the CLI does (`acekit.source_metas.fill_from_source`; ``measured`` reuses a measurement),
+    with ``lm_cot`` on they are left to the LM.
+    """
     from acekit.models import make_request
 
+    omit = set(case.omit)
     fields: dict[str, Any] = {
         "prompt": case.prompt,
         "lyrics": case.lyrics,
-        "bpm": case.bpm,
-        "key_scale": case.key,
-        "time_signature": case.time_signature,
-        "duration_s": case.duration_s,
+        "bpm": None if "bpm" in omit else case.bpm,
+        "key_scale": None if "key" in omit else case.key,
+        "time_signature": None if "time_signature" in omit else case.time_signature,
+        "duration_s": None if "duration" in omit else case.duration_s,
+        "lm_fill": case.lm_cot,
+        "lm_rewrite_caption": case.lm_cot,
         "inference_steps": case.steps,
         "seed": case.seed,
         "thinking": case.thinking,
@@ -114,7 +122,12 @@ def build_request(case: Case):
         fields["track"] = case.track
     if case.task == TaskType.complete:
         fields["tracks"] = [case.track] if case.track else []
-    return make_request(case.task, **{k: v for k, v in fields.items() if v is not None})
+    request = make_request(case.task, **{k: v for k, v in fields.items() if v is not None})
+    if source is not None:
+        from acekit.source_metas import fill_from_source
+
+        request = fill_from_source(request, source, measured=measured)
+    return request
 
 
 _TEXT_TIMINGS = re.compile(r"(?:simulated compute|render|total(?: time)?):\s*([0-9]+(?:\.[0-9]+)?)\s*s\b")
@@ -187,6 +200,7 @@ class _ServerRun:
         self.http = httpx.Client(headers={"Authorization": f"Bearer {target.api_key}"} if target.api_key else None)
         self.unreachable_in_a_row = 0
         self.stopped_reason: str | None = None
+        self._measured: dict[Path, Any] = {}  # source clip -> its measured metas (measured once per run)
 
     def close(self) -> None:
         self.http.close()
@@ -229,7 +243,7 @@ class _ServerRun:
         request = None
         tmp = self.store.run_dir / "audio" / ".partial" / f"{self.target.label}-{case.id}"
         try:
-            request = build_request(case)
+            request = build_request(case, src, measured=self._source_metas(case, src))
             sent = request.to_api_fields()
             if src is not None:
                 sent["src_audio"] = src.name
@@ -241,7 +255,9 @@ class _ServerRun:
             self.unreachable_in_a_row = 0
             rel_paths = self._keep_audio(case, outcome.paths)
             rec_fields: dict[str, Any] = dict(
-                request=sent, wall_s=round(outcome.wall_s, 4),
+                request=sent, wall_s=round(outcome.wall_s, 4), lm=request.lm_switches(),
+                meta_sources={k: v.model_dump(mode="json", exclude_none=True)
+                              for k, v in request.meta_sources().items()},
                 queue_wait_s=round(outcome.queue_wait_s, 4) if outcome.queue_wait_s is not None else None,
                 server_job_s=_server_job_seconds(outcome.result), audio=rel_paths,
                 source_audio=str(src.relative_to(self.store.run_dir)) if src and src.is_relative_to(self.store.run_dir)
@@ -314,6 +330,19 @@ class _ServerRun:
         for f in self.in_flight:
             f.result()  # a store that cannot be written must not pass silently
         self.in_flight.clear()
+
+    def _source_metas(self, case: Case, src: Path | None) -> Any:
+        """The source's measured metas, once per clip, when this case will need them."""
+        if src is None or not case.omit or case.lm_cot:
+            return None
+        if src not in self._measured:
+            from acekit.source_metas import measure_source_metas
+
+            try:
+                self._measured[src] = measure_source_metas(src)
+            except Exception:  # fill_from_source records why nothing was sent
+                return None
+        return self._measured[src]
 
     def _keep_audio(self, case: Case, paths: list[Path]) -> list[str]:
         out_dir = self.store.audio_dir(self.target.label)

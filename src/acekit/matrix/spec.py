@@ -50,6 +50,10 @@ class Axes(BaseModel):
     steps: list[int] | None = None
     seeds: list[int] | None = None
     thinking: list[bool] | None = None
+    #: The LM's chain of thought: false = acekit's default (LM switches off; metas a case omits are measured
+    #: from the source for edit tasks); true = upstream's default (use_cot_caption/language/metas on: the LM
+    #: fills what the request omits and may rewrite the caption).
+    lm_cot: list[bool] | None = None
     lm_model_path: str | None = None
     guidance_scales: list[float | None] | None = None
     prompt: str | None = None
@@ -70,7 +74,7 @@ class Axes(BaseModel):
     extra: dict[str, Any] | None = None
 
     @field_validator(
-        "models", "bpm", "keys", "time_signatures", "durations_s", "steps", "seeds", "thinking",
+        "models", "bpm", "keys", "time_signatures", "durations_s", "steps", "seeds", "thinking", "lm_cot",
         "guidance_scales", "repaint_starts_s", "repaint_lengths_s", "repaint_latent_crossfade_frames",
         "repaint_wav_crossfade_s", "repaint_strengths", "cover_strengths", "tracks",
         mode="before",
@@ -160,7 +164,10 @@ class Arm(Axes):
 
     name: str
     tasks: list[TaskType] = Field(default_factory=lambda: [TaskType.text2music])
-    #: Request fields to leave out so the LM fills them: "bpm", "key", "time_signature", "duration".
+    #: Request fields to leave out, as a DAW that passes none: "bpm", "key", "time_signature", "duration".
+    #: text2music: the server (its LM) chooses them. Edit tasks: the source keeps the case's values (they are
+    #: what the output is judged against); with lm_cot false acekit measures them from the source, with
+    #: lm_cot true the LM fills them.
     omit: list[Literal["bpm", "key", "time_signature", "duration"]] = Field(default_factory=list)
 
     @field_validator("tasks", "omit", mode="before")
@@ -226,6 +233,7 @@ BUILTIN_AXES = Axes(
     steps=[contract.DEFAULT_STEPS_TURBO],
     seeds=[42],
     thinking=[False],
+    lm_cot=[False],
     guidance_scales=[None],
     prompt="instrumental pop, drums, bass, synth",
     lyrics="[instrumental]",
@@ -258,6 +266,11 @@ class Case(BaseModel):
     thinking: bool = False
     lm_model_path: str | None = None
     guidance_scale: float | None = None
+    #: See `Axes.lm_cot`. Not part of the id when false (ids of older runs stay valid).
+    lm_cot: bool = False
+    #: Edit tasks: metas the request leaves out (the case's values stay, as the source's truth). Not part of
+    #: the id when empty.
+    omit: tuple[str, ...] = ()
     prompt: str
     lyrics: str
     audio_format: str = "mp3"
@@ -292,6 +305,10 @@ class Case(BaseModel):
         parts = [self.task.value, self.model]
         if self.arm != "grid":
             parts.insert(1, f"[{self.arm}]")
+        if self.omit:
+            parts.append("metas omitted: " + ("LM fills them" if self.lm_cot else "measured from source"))
+        elif self.lm_cot:
+            parts.append("LM CoT on")
         parts += [f"{self.bpm} bpm" if self.bpm else "bpm: LM", self.key or "key: LM", f"{self.steps} steps"]
         if self.track:
             parts.append(self.track)
@@ -304,7 +321,11 @@ class Case(BaseModel):
 
 def case_id(case: Case) -> str:
     """Stable 12-hex id: sha256 of the case's parameters as canonical JSON."""
-    payload = json.dumps(case.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    fields = case.model_dump(mode="json")
+    for name, default in (("lm_cot", False), ("omit", [])):  # added later: absent at their default
+        if fields.get(name) == default:
+            fields.pop(name)
+    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
@@ -387,9 +408,11 @@ def _file_source_token(spec: MatrixSpec) -> str | None:
 
 def _cases_for(task: TaskType, axes: Axes, *, arm: str, omit: list[str], spec: MatrixSpec,
                file_token: str | None) -> list[Case]:
-    bpms = [None] if "bpm" in omit else axes.bpm
-    keys = [None] if "key" in omit else axes.keys
-    tss = [None] if "time_signature" in omit else axes.time_signatures
+    # text2music: an omitted meta is None (the server chooses it); an edit task keeps it as the source's truth.
+    edit = task in contract.SOURCE_TASKS
+    bpms = [None] if "bpm" in omit and not edit else axes.bpm
+    keys = [None] if "key" in omit and not edit else axes.keys
+    tss = [None] if "time_signature" in omit and not edit else axes.time_signatures
     durations = axes.durations_s
     tracks = axes.tracks if task in (TaskType.lego, TaskType.extract, TaskType.complete) else [None]
     strengths = axes.cover_strengths if task == TaskType.cover else [None]
@@ -400,9 +423,10 @@ def _cases_for(task: TaskType, axes: Axes, *, arm: str, omit: list[str], spec: M
     xfade_wav = axes.repaint_wav_crossfade_s if is_repaint else [None]
     rstrengths = axes.repaint_strengths if is_repaint else [None]
     out = []
-    for (model, bpm, key, ts, dur, steps, seed, thinking, gs, track, cs, start, length, xf, xw, rs) in itertools.product(
-        axes.models, bpms, keys, tss, durations, axes.steps, axes.seeds, axes.thinking, axes.guidance_scales,
-        tracks, strengths, starts, lengths, xfade_frames, xfade_wav, rstrengths,
+    for (model, bpm, key, ts, dur, steps, seed, thinking, cot, gs, track, cs, start, length, xf, xw,
+         rs) in itertools.product(
+        axes.models, bpms, keys, tss, durations, axes.steps, axes.seeds, axes.thinking, axes.lm_cot,
+        axes.guidance_scales, tracks, strengths, starts, lengths, xfade_frames, xfade_wav, rstrengths,
     ):
         end = None
         if is_repaint:
@@ -414,8 +438,9 @@ def _cases_for(task: TaskType, axes: Axes, *, arm: str, omit: list[str], spec: M
                 )
         case = Case(
             task=task, arm=arm, model=model, bpm=bpm, key=key, time_signature=ts,
-            duration_s=None if "duration" in omit else dur, steps=steps, seed=seed, thinking=thinking,
-            lm_model_path=axes.lm_model_path if thinking else None, guidance_scale=gs,
+            duration_s=None if "duration" in omit and not edit else dur, steps=steps, seed=seed, thinking=thinking,
+            lm_model_path=axes.lm_model_path if thinking or cot else None, guidance_scale=gs, lm_cot=cot,
+            omit=tuple(omit) if edit else (),
             prompt=axes.prompt, lyrics=axes.lyrics, audio_format=axes.audio_format,
             repaint_start_s=start, repaint_end_s=end, repaint_latent_crossfade_frames=xf,
             repaint_wav_crossfade_s=xw, repaint_strength=rs, cover_strength=cs, track=track,
