@@ -202,3 +202,12 @@ def test_matrix_lm_cot_arm_measures_a_real_difference(reference_server: str, tmp
     on = [r for r in records if r.case["lm_cot"]]
     assert all(r.metas["bpm"] != 96 and r.metas["keyscale"] != "D major" for r in on)
     assert all(not (r.passed["tempo"] and r.passed["beat_grid"] and r.passed["key"]) for r in on)
+
+    # the report states which setting the plugin should use, from these records
+    from acekit.report.build import build_report
+
+    files = build_report([tmp_path / "cot"])
+    md, html = files.markdown.read_text(), files.html.read_text()
+    assert "## LM chain of thought for lego and complete" in md
+    assert "send the LM switches off" in md and "reference engine, NOT ACE-Step" in md
+    assert 'id="lm-cot"' in html and "send the LM switches off" in html

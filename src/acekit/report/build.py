@@ -18,6 +18,8 @@ from acekit.matrix.store import CaseRecord
 from acekit.report import figures as fig
 from acekit.report.audio_embed import embed_audio
 from acekit.matrix.runs import LoadedRun, all_records, load_runs, run_of
+from acekit.report.lm_cot import lm_cot_findings
+from acekit.report.lm_cot import markdown_lines as lm_cot_markdown
 from acekit.verdicts import (
     DEFAULT_THRESHOLDS,
     TaskJudgement,
@@ -170,13 +172,15 @@ def build_report(
         figures=figures, memory_known=any(r.peak_gpu_memory_mb is not None for r in records),
         task_sections=[dict(task=t, rows=sections[t]) for t in order if t in sections],
         thresholds=th_rows, n_embedded=n_embedded, pct=_fmt_pct, num=_fmt_num, mem=_fmt_mem, limits=limits,
+        lm_cot=lm_cot_findings(records),
     )
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, out)
     md_path = out.with_suffix(".md")
     md_path.write_text(markdown_summary(runs, backends, judgements, thresholds, html_name=out.name)
-                       + does_not_fit_section(records) + limits_section(limits), encoding="utf-8")
+                       + does_not_fit_section(records) + limits_section(limits)
+                       + "\n".join(lm_cot_markdown(lm_cot_findings(records))) + "\n", encoding="utf-8")
     return ReportFiles(html=out, markdown=md_path, html_bytes=out.stat().st_size, embedded_audio=n_embedded,
                        judgements=judgements)
 
