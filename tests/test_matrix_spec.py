@@ -121,3 +121,26 @@ def test_user_source_file_replaces_generated_sources(tmp_path: Path) -> None:
     missing.write_text('[source]\nfile = "nope.wav"\n[tasks.cover]\n')
     with pytest.raises(SpecError, match="does not exist"):
         load_spec(missing)
+
+
+def test_xl_models_repaint_modes_and_model_typos() -> None:
+    from acekit.matrix.runner import build_request
+
+    spec = parse_spec(
+        """
+        [grid]
+        models = ["acestep-v15-xl-turbo", "acestep-v15-xl-base", "my-own-finetune"]
+        [tasks.repaint]
+        repaint_modes = ["conservative", "aggressive"]
+        repaint_strengths = [0.2]
+        """
+    )
+    cases = [c for c in expand_cases(spec) if c.task.value == "repaint"]
+    assert {(c.model, c.repaint_mode) for c in cases} >= {("acestep-v15-xl-base", "aggressive"),
+                                                           ("acestep-v15-xl-turbo", "conservative")}
+    sent = build_request(cases[0]).to_api_fields()
+    assert sent["repaint_mode"] in ("conservative", "aggressive") and sent["repaint_strength"] == 0.2
+    with pytest.raises(SpecError, match="did you mean 'acestep-v15-xl-turbo'"):
+        parse_spec('[grid]\nmodels = ["acestep-v15-xl-turb"]\n[tasks.text2music]\n')
+    with pytest.raises(SpecError, match="repaint_modes"):
+        parse_spec('[tasks.repaint]\nrepaint_modes = ["gentle"]\n')

@@ -26,8 +26,34 @@ class TaskType(str, Enum):
 
 #: Tasks that take a source audio (``src_audio``).
 SOURCE_TASKS = frozenset({TaskType.repaint, TaskType.cover, TaskType.lego, TaskType.extract, TaskType.complete})
-#: Upstream marks these as needing a base (non-turbo) DiT; our matrix decides what really works.
+#: Upstream marks these as needing a base (non-turbo) DiT (base, sft, xl-base, xl-sft); our matrix decides
+#: what really works.
 BASE_ONLY_TASKS = frozenset({TaskType.lego, TaskType.extract, TaskType.complete})
+
+#: DiT checkpoints upstream knows (acestep/model_downloader.py at 53067ab): name -> (family, parameters).
+#: Turbo checkpoints (config ``is_turbo``) are distilled for few steps; base and sft run CFG and up to
+#: MAX_STEPS_BASE steps. The XL models are 4B-parameter DiTs; xl-base and xl-sft count as base.
+DIT_MODELS: dict[str, tuple[str, str]] = {
+    "acestep-v15-turbo": ("turbo", "2B"),
+    "acestep-v15-base": ("base", "2B"),
+    "acestep-v15-sft": ("sft", "2B"),
+    "acestep-v15-turbo-shift1": ("turbo", "2B"),
+    "acestep-v15-turbo-shift3": ("turbo", "2B"),
+    "acestep-v15-turbo-continuous": ("turbo", "2B"),
+    "acestep-v15-xl-turbo": ("turbo", "4B"),
+    "acestep-v15-xl-base": ("base", "4B"),
+    "acestep-v15-xl-sft": ("sft", "4B"),
+}
+#: What help texts name: the main checkpoints of each size.
+MAIN_DIT_MODELS = ("acestep-v15-turbo", "acestep-v15-base", "acestep-v15-sft",
+                   "acestep-v15-xl-turbo", "acestep-v15-xl-base", "acestep-v15-xl-sft")
+
+
+def is_turbo_model_name(name: str) -> bool:
+    """A turbo DiT by its name (upstream reads ``is_turbo`` from the checkpoint; every turbo name says turbo)."""
+    known = DIT_MODELS.get(name)
+    return known[0] == "turbo" if known else "turbo" in name.lower()
+
 
 #: Newer upstream's extra task type: cover without the FSQ round trip (stays closer to the source).
 #: Not a `TaskType` (acekit does not drive it), but servers list it and accept it.
@@ -59,6 +85,13 @@ TIME_SIGNATURES = {"2": "2/4", "3": "3/4", "4": "4/4", "6": "6/8"}
 AUDIO_FORMATS = ("mp3", "wav", "flac", "opus", "aac", "wav32")
 SERVED_AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".aac")
 INFER_METHODS = ("ode", "sde")
+#: Repaint modes (upstream GenerateMusicRequest.repaint_mode). At 53067ab the mode and repaint_strength set
+#: the boundary crossfades (conservative: 25 latent frames + 0.05 s; balanced: both scaled by 1 - strength;
+#: aggressive: none); repaint_latent_crossfade_frames / repaint_wav_crossfade_sec are accepted but unused.
+REPAINT_MODES = ("conservative", "balanced", "aggressive")
+#: Guidance variants upstream PR 1129 registers (open, not in 53067ab, which ignores guidance_variant and
+#: guidance_params); the registry is pluggable, so other names are passed through too.
+GUIDANCE_VARIANTS = ("apg_classic", "cfg", "adg", "adg_w_norm", "adg_wo_clip")
 DEFAULT_STEPS_TURBO = 8
 MAX_STEPS_TURBO = 20
 MAX_STEPS_BASE = 200

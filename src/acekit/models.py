@@ -137,6 +137,10 @@ class TaskRequest(BaseModel):
     model: str | None = None
     lm_model_path: str | None = None
     audio_format: str | None = None
+    #: Upstream PR 1129 (not in 53067ab, which ignores both): a registered guidance variant
+    #: (`contract.GUIDANCE_VARIANTS`, others passed through) and its parameter overrides.
+    guidance_variant: str | None = None
+    guidance_params: dict[str, Any] | None = None
     vocal_language: str | None = None
     instruction: str | None = None
     #: Server-side paths (the server must be able to read them); to upload a local file
@@ -200,6 +204,13 @@ class TaskRequest(BaseModel):
         if v is not None and v not in contract.INFER_METHODS:
             raise ValueError(f"infer_method must be one of {', '.join(contract.INFER_METHODS)} (got {v!r})")
         return v
+
+    @field_validator("guidance_variant")
+    @classmethod
+    def _variant(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError(f"guidance_variant must be a name, e.g. one of {', '.join(contract.GUIDANCE_VARIANTS)}")
+        return None if v is None else v.strip()
 
     @field_validator("audio_format")
     @classmethod
@@ -321,6 +332,8 @@ class RepaintRequest(TaskRequest):
     repainting_start: float = 0.0
     repainting_end: float = -1.0
     # Newer upstream knobs; None = server default (balanced, 0.5, 10 frames, 0 s).
+    # At 53067ab mode + strength set both boundary crossfades and the two crossfade knobs are unused
+    # (`contract.REPAINT_MODES`); newer servers may read the knobs.
     repaint_mode: Literal["conservative", "balanced", "aggressive"] | None = None
     repaint_strength: float | None = None
     repaint_latent_crossfade_frames: int | None = None

@@ -50,7 +50,7 @@ def is_turbo_model(model: ModelInfo) -> bool:
     """Turbo checkpoints list no base-only task (upstream derives the list from ``is_turbo``); else by name."""
     if model.supported_task_types:
         return not (set(model.supported_task_types) & BASE_ONLY_TASKS)
-    return "turbo" in model.name.lower()
+    return contract.is_turbo_model_name(model.name)
 
 
 def models_from_payload(data: Any) -> list[ModelInfo]:

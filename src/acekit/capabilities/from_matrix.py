@@ -63,7 +63,7 @@ def _models(runs: list[LoadedRun], label: str) -> list[ModelInfo]:
                 name=name,
                 is_default=bool(m.get("is_default")),
                 supported_task_types=[TaskType(t) for t in claimed if t in valid],
-                max_steps=contract.MAX_STEPS_TURBO if "turbo" in name.lower() else contract.MAX_STEPS_BASE,
+                max_steps=contract.MAX_STEPS_TURBO if contract.is_turbo_model_name(name) else contract.MAX_STEPS_BASE,
             )
     return list(rows.values())
 

@@ -62,7 +62,16 @@ StepsOpt = Annotated[Optional[int], typer.Option(
                     f"base up to {contract.MAX_STEPS_BASE}).")]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed for a repeatable result; -1 = random.")]
 ModelOpt = Annotated[Optional[str], typer.Option(
-    "--model", help="DiT model name (see `acekit models`; default: the server's default).")]
+    "--model", help="DiT model name, as `acekit models` lists it (default: the server's default): e.g. "
+                    f"{', '.join(contract.MAIN_DIT_MODELS)}. The xl models are 4B DiTs; base, sft, xl-base and "
+                    "xl-sft are base models (lego, extract, complete need one upstream).")]
+GuidanceVariantOpt = Annotated[Optional[str], typer.Option(
+    "--guidance-variant", help=f"Guidance variant ({', '.join(contract.GUIDANCE_VARIANTS)}, or another registered "
+                               "one). Newer upstream only (PR 1129); 53067ab ignores it.")]
+GuidanceParamsOpt = Annotated[Optional[str], typer.Option(
+    "--guidance-params", metavar="JSON",
+    help='The variant\'s parameter overrides as a JSON object, e.g. \'{"eta": 0.0, "momentum": -0.75}\'. '
+         "Newer upstream only (PR 1129); 53067ab ignores it.")]
 ThinkingOpt = Annotated[bool, typer.Option(
     "--thinking/--no-thinking",
     help="Let the 5 Hz LM write audio codes for the DiT (sends thinking=true; default off). Caption and metas "
@@ -184,6 +193,18 @@ def _parse_extra(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise _UsageError(f"{option} is not JSON ({exc}): write an object, e.g. '{{\"eta\": 0.0}}'") from None
+    if not isinstance(value, dict):
+        raise _UsageError(f"{option} must be a JSON object, e.g. '{{\"eta\": 0.0}}' (got {text!r})")
+    return value
+
+
 def _check_file(path: Path | None, what: str, option: str) -> None:
     if path is None:
         return
@@ -205,6 +226,7 @@ def _common_fields(
     time_signature: str | None, steps: int | None, seed: int | None, model: str | None,
     thinking: bool, audio_format: str | None, batch: int | None, extra: list[str] | None,
     lm_fill: bool = False, lm_rewrite_caption: bool = False,
+    guidance_variant: str | None = None, guidance_params: str | None = None,
 ) -> dict[str, Any]:
     if lyrics_file is not None:
         if lyrics:
@@ -215,7 +237,8 @@ def _common_fields(
         "prompt": prompt, "lyrics": lyrics, "bpm": bpm, "key_scale": key, "time_signature": time_signature,
         "inference_steps": steps, "seed": seed, "model": model, "thinking": thinking, "audio_format": audio_format,
         "batch_size": batch, "extra": _parse_extra(extra), "lm_fill": lm_fill,
-        "lm_rewrite_caption": lm_rewrite_caption,
+        "lm_rewrite_caption": lm_rewrite_caption, "guidance_variant": guidance_variant,
+        "guidance_params": _json_object(guidance_params, "--guidance-params"),
     }
     return {k: v for k, v in fields.items() if v is not None}
 
@@ -355,7 +378,7 @@ def _run_task(
     if asked and served and served != {asked}:
         warnings.append(f"asked for model {asked!r} but the server used {', '.join(sorted(served))} (see `acekit models`)")
     # Upstream accepts these on a turbo model too, and the result is poor: say so rather than stay silent.
-    turbo = sorted(m for m in served if "turbo" in m.lower())
+    turbo = sorted(m for m in served if contract.is_turbo_model_name(m))
     if task in contract.BASE_ONLY_TASKS and turbo:
         warnings.append(f"upstream marks {task.value} as base-model only but {', '.join(turbo)} served it: "
                         "pass --model with a base DiT (e.g. acestep-v15-base; see `acekit models`)")
@@ -403,6 +426,8 @@ def generate(
     thinking: ThinkingOpt = False,
     lm_fill: LmFillOpt = False,
     lm_rewrite_caption: LmCaptionOpt = False,
+    guidance_variant: GuidanceVariantOpt = None,
+    guidance_params: GuidanceParamsOpt = None,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -419,7 +444,8 @@ def generate(
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
                                 thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
-                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption,
+                                guidance_variant=guidance_variant, guidance_params=guidance_params)
     if duration is not None:
         fields["duration_s"] = duration
     _run_task(TaskType.text2music, fields, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
@@ -430,6 +456,13 @@ def repaint(
     src: SourceArg,
     start: Annotated[float, typer.Option("--start", help="Start of the region to regenerate, seconds.")] = 0.0,
     end: Annotated[float, typer.Option("--end", help="End of the region, seconds; -1 = to the end.")] = -1.0,
+    repaint_mode: Annotated[Optional[str], typer.Option(
+        "--repaint-mode", help="conservative (keeps most of SRC), balanced or aggressive (pure diffusion); server "
+                               "default balanced. At upstream 53067ab mode and --repaint-strength also set the "
+                               "boundary crossfades (conservative 1 s latent + 0.05 s audio, aggressive none).")] = None,
+    repaint_strength: Annotated[Optional[float], typer.Option(
+        "--repaint-strength", min=0.0, max=1.0,
+        help="Balanced mode only: 0.0 keeps the most of SRC, 1.0 is pure diffusion (server default 0.5).")] = None,
     prompt: PromptOpt = "",
     lyrics: LyricsOpt = "",
     lyrics_file: LyricsFileOpt = None,
@@ -442,6 +475,8 @@ def repaint(
     thinking: ThinkingOpt = False,
     lm_fill: LmFillOpt = False,
     lm_rewrite_caption: LmCaptionOpt = False,
+    guidance_variant: GuidanceVariantOpt = None,
+    guidance_params: GuidanceParamsOpt = None,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -458,8 +493,13 @@ def repaint(
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
                                 thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
-                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption,
+                                guidance_variant=guidance_variant, guidance_params=guidance_params)
     fields.update(repainting_start=start, repainting_end=end)
+    if repaint_mode is not None:
+        fields["repaint_mode"] = repaint_mode
+    if repaint_strength is not None:
+        fields["repaint_strength"] = repaint_strength
     _run_task(TaskType.repaint, fields, src=src, out=out, name=name, server=server, api_key=api_key,
               as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
 
@@ -482,6 +522,8 @@ def cover(
     thinking: ThinkingOpt = False,
     lm_fill: LmFillOpt = False,
     lm_rewrite_caption: LmCaptionOpt = False,
+    guidance_variant: GuidanceVariantOpt = None,
+    guidance_params: GuidanceParamsOpt = None,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -498,7 +540,8 @@ def cover(
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
                                 thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
-                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption,
+                                guidance_variant=guidance_variant, guidance_params=guidance_params)
     if strength is not None:
         fields["audio_cover_strength"] = strength
     _run_task(TaskType.cover, fields, src=src, reference=reference, out=out, name=name, server=server,
@@ -523,6 +566,8 @@ def lego(
     thinking: ThinkingOpt = False,
     lm_fill: LmFillOpt = False,
     lm_rewrite_caption: LmCaptionOpt = False,
+    guidance_variant: GuidanceVariantOpt = None,
+    guidance_params: GuidanceParamsOpt = None,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -540,7 +585,8 @@ def lego(
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
                                 thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
-                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption,
+                                guidance_variant=guidance_variant, guidance_params=guidance_params)
     fields.update(track=track, repainting_start=start, repainting_end=end)
     _run_task(TaskType.lego, fields, src=src, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
               poll_interval_s=poll_interval_s, timeout_s=timeout_s)
@@ -561,6 +607,8 @@ def extract(
     thinking: ThinkingOpt = False,
     lm_fill: LmFillOpt = False,
     lm_rewrite_caption: LmCaptionOpt = False,
+    guidance_variant: GuidanceVariantOpt = None,
+    guidance_params: GuidanceParamsOpt = None,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -577,7 +625,8 @@ def extract(
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
                                 thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
-                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption,
+                                guidance_variant=guidance_variant, guidance_params=guidance_params)
     fields["track"] = track  # the request model builds the instruction (contract.instruction_for)
     _run_task(TaskType.extract, fields, src=src, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
               poll_interval_s=poll_interval_s, timeout_s=timeout_s)
@@ -605,6 +654,8 @@ def complete(
     thinking: ThinkingOpt = False,
     lm_fill: LmFillOpt = False,
     lm_rewrite_caption: LmCaptionOpt = False,
+    guidance_variant: GuidanceVariantOpt = None,
+    guidance_params: GuidanceParamsOpt = None,
     audio_format: FormatOpt = None,
     batch: BatchOpt = None,
     out: OutOpt = Path("."),
@@ -626,7 +677,8 @@ def complete(
         fields = _common_fields(prompt=prompt, lyrics=lyrics, lyrics_file=lyrics_file, bpm=bpm, key=key,
                                 time_signature=time_signature, steps=steps, seed=seed, model=model,
                                 thinking=thinking, audio_format=audio_format, batch=batch, extra=extra,
-                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption)
+                                lm_fill=lm_fill, lm_rewrite_caption=lm_rewrite_caption,
+                                guidance_variant=guidance_variant, guidance_params=guidance_params)
     # "--track drums,bass" reads like the curl kit's TRACKS argument: accept it too.
     fields["tracks"] = [t for item in track for t in item.split(",") if t.strip()]
     if duration is not None:

@@ -115,6 +115,7 @@ def build_request(case: Case, source: Path | None = None, *, measured: Any = Non
             repaint_latent_crossfade_frames=case.repaint_latent_crossfade_frames,
             repaint_wav_crossfade_sec=case.repaint_wav_crossfade_s,
             repaint_strength=case.repaint_strength,
+            repaint_mode=case.repaint_mode,
         )
     if case.task == TaskType.cover:
         fields["audio_cover_strength"] = case.cover_strength

@@ -66,6 +66,9 @@ class Axes(BaseModel):
     repaint_latent_crossfade_frames: list[int | None] | None = None
     repaint_wav_crossfade_s: list[float | None] | None = None
     repaint_strengths: list[float | None] | None = None
+    #: conservative / balanced / aggressive (None = server default, balanced). At upstream 53067ab mode and
+    #: strength set the boundary crossfades and the two crossfade axes above are not used (`contract.REPAINT_MODES`).
+    repaint_modes: list[Literal["conservative", "balanced", "aggressive"] | None] | None = None
     # cover
     cover_strengths: list[float] | None = None
     # lego / extract / complete
@@ -76,7 +79,7 @@ class Axes(BaseModel):
     @field_validator(
         "models", "bpm", "keys", "time_signatures", "durations_s", "steps", "seeds", "thinking", "lm_cot",
         "guidance_scales", "repaint_starts_s", "repaint_lengths_s", "repaint_latent_crossfade_frames",
-        "repaint_wav_crossfade_s", "repaint_strengths", "cover_strengths", "tracks",
+        "repaint_wav_crossfade_s", "repaint_strengths", "repaint_modes", "cover_strengths", "tracks",
         mode="before",
     )
     @classmethod
@@ -88,6 +91,18 @@ class Axes(BaseModel):
     def _ts_str(cls, value: Any) -> Any:
         value = _as_list(value)
         return [str(v).split("/")[0] if isinstance(v, (str, int)) else v for v in value] if value else value
+
+    @field_validator("models")
+    @classmethod
+    def _models_spelled(cls, value: list[str] | None) -> list[str] | None:
+        # Servers may list other checkpoints, so unknown names pass; a near miss of a known one is a typo.
+        for m in value or []:
+            if m not in contract.DIT_MODELS:
+                close = difflib.get_close_matches(m, list(contract.DIT_MODELS), n=1, cutoff=0.85)
+                if close:
+                    raise ValueError(f"model {m!r} is not a DiT upstream knows: did you mean {close[0]!r}? "
+                                     f"(known: {', '.join(contract.MAIN_DIT_MODELS)}; see `acekit models`)")
+        return value
 
     @field_validator("bpm")
     @classmethod
@@ -243,6 +258,7 @@ BUILTIN_AXES = Axes(
     repaint_latent_crossfade_frames=[None],
     repaint_wav_crossfade_s=[None],
     repaint_strengths=[None],
+    repaint_modes=[None],
     cover_strengths=[0.3],
     tracks=["bass"],
     extra={},
@@ -279,6 +295,8 @@ class Case(BaseModel):
     repaint_latent_crossfade_frames: int | None = None
     repaint_wav_crossfade_s: float | None = None
     repaint_strength: float | None = None
+    #: Not part of the id when None.
+    repaint_mode: str | None = None
     cover_strength: float | None = None
     track: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
@@ -322,7 +340,7 @@ class Case(BaseModel):
 def case_id(case: Case) -> str:
     """Stable 12-hex id: sha256 of the case's parameters as canonical JSON."""
     fields = case.model_dump(mode="json")
-    for name, default in (("lm_cot", False), ("omit", [])):  # added later: absent at their default
+    for name, default in (("lm_cot", False), ("omit", []), ("repaint_mode", None)):  # added later: absent at default
         if fields.get(name) == default:
             fields.pop(name)
     payload = json.dumps(fields, sort_keys=True, separators=(",", ":"))
@@ -422,11 +440,12 @@ def _cases_for(task: TaskType, axes: Axes, *, arm: str, omit: list[str], spec: M
     xfade_frames = axes.repaint_latent_crossfade_frames if is_repaint else [None]
     xfade_wav = axes.repaint_wav_crossfade_s if is_repaint else [None]
     rstrengths = axes.repaint_strengths if is_repaint else [None]
+    rmodes = axes.repaint_modes if is_repaint else [None]
     out = []
     for (model, bpm, key, ts, dur, steps, seed, thinking, cot, gs, track, cs, start, length, xf, xw,
-         rs) in itertools.product(
+         rs, rm) in itertools.product(
         axes.models, bpms, keys, tss, durations, axes.steps, axes.seeds, axes.thinking, axes.lm_cot,
-        axes.guidance_scales, tracks, strengths, starts, lengths, xfade_frames, xfade_wav, rstrengths,
+        axes.guidance_scales, tracks, strengths, starts, lengths, xfade_frames, xfade_wav, rstrengths, rmodes,
     ):
         end = None
         if is_repaint:
@@ -443,7 +462,7 @@ def _cases_for(task: TaskType, axes: Axes, *, arm: str, omit: list[str], spec: M
             omit=tuple(omit) if edit else (),
             prompt=axes.prompt, lyrics=axes.lyrics, audio_format=axes.audio_format,
             repaint_start_s=start, repaint_end_s=end, repaint_latent_crossfade_frames=xf,
-            repaint_wav_crossfade_s=xw, repaint_strength=rs, cover_strength=cs, track=track,
+            repaint_wav_crossfade_s=xw, repaint_strength=rs, repaint_mode=rm, cover_strength=cs, track=track,
             extra=axes.extra or {}, nominal_duration_s=dur,
         )
         if case.needs_source:

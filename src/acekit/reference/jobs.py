@@ -155,6 +155,16 @@ def plan_job(req: TaskRequest, seeds: tuple[int, ...], *, source: np.ndarray | N
     return Plan(engine.MusicSpec(float(bpm), key, ts, duration), seeds, dit, key_source, bpm_source, lm)
 
 
+def upstream_repaint_crossfade_s(mode: str, strength: float) -> float:
+    """The boundary crossfade upstream 53067ab uses (``_resolve_repaint_config``): mode and strength decide it,
+    the request's repaint_latent_crossfade_frames / repaint_wav_crossfade_sec are accepted but unused there.
+    conservative: 25 latent frames + 0.05 s; balanced: both times (1 - strength); aggressive: none."""
+    if mode == "aggressive":
+        return 0.0
+    keep = 1.0 if mode == "conservative" else 1.0 - min(max(strength, 0.0), 1.0)
+    return round(25 * keep) / engine.LATENT_FRAMES_PER_S + 0.05 * keep
+
+
 def render(req: TaskRequest, plan: Plan, seed: int, source: np.ndarray | None) -> np.ndarray:
     """Dispatch one batch item to the engine."""
     spec = plan.spec
@@ -164,7 +174,7 @@ def render(req: TaskRequest, plan: Plan, seed: int, source: np.ndarray | None) -
     assert source is not None
     if task == TaskType.repaint:
         end = req.repainting_end if req.repainting_end is not None else len(source) / engine.SAMPLE_RATE
-        crossfade = req.repaint_wav_crossfade_sec + req.repaint_latent_crossfade_frames / engine.LATENT_FRAMES_PER_S
+        crossfade = upstream_repaint_crossfade_s(req.repaint_mode, req.repaint_strength)
         return engine.repaint(source, spec, seed=seed, start_s=req.repainting_start, end_s=end, crossfade_s=crossfade)
     if task == TaskType.cover:
         return engine.cover(source, spec, seed=seed, strength=req.audio_cover_strength)
@@ -340,10 +350,12 @@ class JobManager:
             f"simulated compute: {sim_s:.2f} s; render: {render_s:.2f} s",
         ]
         if req.task_type == TaskType.repaint:
-            # Accepted and echoed like upstream's knobs; the procedural engine only uses the two crossfades.
+            # As upstream 53067ab: mode and strength set the crossfade; the two crossfade knobs are echoed, unused.
             info_lines.append(
-                f"repaint: mode {req.repaint_mode}, strength {req.repaint_strength:g}, latent crossfade "
-                f"{req.repaint_latent_crossfade_frames} frames, wav crossfade {req.repaint_wav_crossfade_sec:g} s"
+                f"repaint: mode {req.repaint_mode}, strength {req.repaint_strength:g} -> crossfade "
+                f"{upstream_repaint_crossfade_s(req.repaint_mode, req.repaint_strength):.2f} s (requested latent "
+                f"crossfade {req.repaint_latent_crossfade_frames} frames, wav crossfade "
+                f"{req.repaint_wav_crossfade_sec:g} s: unused, as upstream)"
             )
         if plan.lm.ran:
             info_lines.append(plan.lm.describe())

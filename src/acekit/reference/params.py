@@ -131,7 +131,7 @@ class _Lookup:
 
 
 #: Upstream's repaint_mode values (GenerateMusicRequest.repaint_mode, a Literal).
-REPAINT_MODES = ("conservative", "balanced", "aggressive")
+REPAINT_MODES = contract.REPAINT_MODES
 
 
 class TaskRequest(BaseModel):

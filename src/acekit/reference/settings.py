@@ -20,7 +20,7 @@ def supported_task_types(model: str) -> list[str]:
 
     Upstream reads ``is_turbo`` from the checkpoint's config.json; we have no checkpoints, so the name decides.
     """
-    turbo = "turbo" in model.lower()
+    turbo = contract.is_turbo_model_name(model)
     return list(contract.UPSTREAM_TASK_TYPES_TURBO if turbo else contract.UPSTREAM_TASK_TYPES_BASE)
 
 
