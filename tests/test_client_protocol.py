@@ -72,7 +72,10 @@ def test_json_submit_body() -> None:
         sub = client.submit(Text2MusicRequest(prompt="p", bpm=100, key_scale="Am", seed=7))
     assert (sub.task_id, sub.status, sub.queue_position) == ("abc", "queued", 1)
     assert bodies[0] == {"task_type": "text2music", "prompt": "p", "lyrics": "", "bpm": 100,
-                         "key_scale": "A minor", "seed": 7, "use_random_seed": False}
+                         "key_scale": "A minor", "seed": 7, "use_random_seed": False,
+                         # the LM switches always go out, off (issue 7 part 1)
+                         "thinking": False, "use_cot_caption": False, "use_cot_language": False,
+                         "use_cot_metas": False}
 
 
 def test_multipart_submit_sends_files_and_string_fields(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def test_default_spec_grid_and_arms() -> None:
     thinking = next(c for c in cases if c.arm == "thinking")
     assert thinking.thinking and thinking.lm_model_path == "acestep-5Hz-lm-0.6B"
     lm = next(c for c in cases if c.arm == "lm-fills-metas")
-    assert lm.bpm is None and lm.key is None and lm.thinking
+    assert lm.bpm is None and lm.key is None and lm.thinking and lm.lm_cot
 
 
 def test_case_ids_are_stable_unique_and_sources_come_first() -> None:

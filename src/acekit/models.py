@@ -268,7 +268,7 @@ class TaskRequest(BaseModel):
             parts.append("may rewrite the caption (--lm-rewrite-caption)")
         if not parts:
             return ("off: caption and metas reach the DiT as sent (thinking=false, use_cot_*=false); "
-                    "a metas left empty is still filled by a loaded LM on upstream 53067ab")
+                    "a meta left empty is still filled by a loaded LM on upstream 53067ab")
         return "on: the LM " + "; ".join(parts)
 
     def meta_sources(self) -> dict[str, MetaSource]:
@@ -300,7 +300,8 @@ def _server_meta_note(task: TaskType, name: str) -> str:
     if name == "duration_s" and task in DURATION_FROM_SOURCE_TASKS:
         return "not sent: upstream makes the output as long as the source"
     if task in LM_TASKS:
-        return "not sent: a server with the 5 Hz LM loaded fills it (upstream always does), else the DiT goes without"
+        without = "upstream's DiT falls back to 120 s" if name == "duration_s" else "the DiT goes without it"
+        return f"not sent: a server with the 5 Hz LM loaded fills it (upstream always does), else {without}"
     return "not sent: upstream runs no LM for this task, the DiT goes without it"
 
 
