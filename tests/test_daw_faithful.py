@@ -211,3 +211,15 @@ def test_matrix_lm_cot_arm_measures_a_real_difference(reference_server: str, tmp
     assert "## LM chain of thought for lego and complete" in md
     assert "send the LM switches off" in md and "reference engine, NOT ACE-Step" in md
     assert 'id="lm-cot"' in html and "send the LM switches off" in html
+
+
+def test_verdicts_judge_the_setting_acekit_sends() -> None:
+    from acekit.matrix.store import CaseRecord
+    from acekit.verdicts import judge_task
+
+    def rec(case_id: str, cot: bool) -> CaseRecord:
+        return CaseRecord(case_id=case_id, server="s", server_url="http://s", engine="e", task="lego", model="m",
+                          case={"lm_cot": cot, "omit": ["bpm"]}, status="ok", passed={"tempo": not cot})
+
+    judged = judge_task([rec("a", False), rec("b", True)], backend="s", task="lego")
+    assert judged.cases == 1  # the CoT-on case is compared in the report's LM section, not in the verdict

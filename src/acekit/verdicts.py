@@ -339,8 +339,12 @@ def cost_of(records: Sequence[CaseRecord]) -> TaskCost:
 
 def judge_task(records: Sequence[CaseRecord], *, backend: str, task: str,
                thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TaskJudgement:
-    """Verdict for one task on one backend: judge each model, keep the best one."""
-    recs = [r for r in records if r.server == backend and r.task == task]
+    """Verdict for one task on one backend: judge each model, keep the best one.
+
+    Cases run with the LM's chain of thought on (``lm_cot``, upstream's default) are left out: they measure
+    a setting acekit does not send; the report's LM section (`acekit.report.lm_cot`) compares them.
+    """
+    recs = [r for r in records if r.server == backend and r.task == task and not r.case.get("lm_cot")]
     if not recs:
         return TaskJudgement(backend=backend, task=task, verdict=Verdict.untested,
                              reasons=["not in the matrix"])
