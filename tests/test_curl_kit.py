@@ -37,7 +37,7 @@ _KIT_VARS = frozenset({
     "POLL_MIN_S", "POLL_MAX_S", "WAIT_HOLD_S", "TASK_RESULT",
     "PROMPT", "LYRICS", "BPM", "KEY_SCALE", "TIME_SIGNATURE", "AUDIO_DURATION", "AUDIO_FORMAT",
     "INFERENCE_STEPS", "SEED", "BATCH_SIZE", "MODEL", "THINKING", "VOCAL_LANGUAGE", "START", "END", "RETRIES_429",
-    "LM_FILL", "LM_REWRITE_CAPTION",
+    "LM_FILL", "LM_REWRITE_CAPTION", "REPAINT_MODE", "REPAINT_STRENGTH",
 })
 
 _missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
@@ -223,6 +223,20 @@ def test_complete_adds_tracks_and_can_extend(reference_server: str, source_wav: 
     card, longer = run_edit("complete.sh", source_wav, "drums", "15", server=reference_server, cwd=tmp_path / "long")
     # DURATION is sent, but upstream takes complete's length from SRC (issue 7 part 1)
     assert card["request"]["audio_duration"] == 15 and longer.shape == src.shape
+
+
+def test_repaint_mode_and_strength_from_the_environment(reference_server: str, source_wav: Path,
+                                                       tmp_path: Path) -> None:
+    proc = run_kit("repaint.sh", source_wav, "2", "5", server=reference_server, cwd=tmp_path, REPAINT_MODE="balanced",
+                   REPAINT_STRENGTH="0.2", BATCH_SIZE="1", AUDIO_FORMAT="wav", OUT_DIR="out")
+    assert proc.returncode == EXIT_OK, proc.stderr
+    card = sidecar(tmp_path / outputs(proc)[1][0])
+    assert (card["request"]["repaint_mode"], card["request"]["repaint_strength"]) == ("balanced", 0.2)
+    assert "crossfade 0.84 s" in card["item"]["generation_info"]  # upstream 53067ab's resolution, imitated
+    bad = run_kit("repaint.sh", source_wav, "2", "5", server=reference_server, cwd=tmp_path, REPAINT_MODE="gentle")
+    assert bad.returncode == EXIT_USAGE and "REPAINT_MODE" in bad.stderr
+    bad = run_kit("repaint.sh", source_wav, "2", "5", server=reference_server, cwd=tmp_path, REPAINT_STRENGTH="1.5")
+    assert bad.returncode == EXIT_USAGE and "REPAINT_STRENGTH" in bad.stderr
 
 
 def test_every_kit_request_says_what_the_lm_may_do(reference_server: str, source_wav: Path, tmp_path: Path) -> None:
