@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from acekit.cli import analysis_cmds, deploy_cmds, gateway_cmds, matrix_cmds, plan_cmds, reference_cmds, task_cmds
+from acekit.cli import (
+    analysis_cmds,
+    conformance_cmds,
+    deploy_cmds,
+    gateway_cmds,
+    matrix_cmds,
+    plan_cmds,
+    reference_cmds,
+    task_cmds,
+)
 
 app = typer.Typer(
     name="acekit",
@@ -23,7 +32,9 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for module in (task_cmds, reference_cmds, analysis_cmds, matrix_cmds, deploy_cmds, gateway_cmds, plan_cmds):
+for module in (
+    task_cmds, reference_cmds, analysis_cmds, matrix_cmds, deploy_cmds, gateway_cmds, plan_cmds, conformance_cmds,
+):
     module.register(app)
 
 if __name__ == "__main__":

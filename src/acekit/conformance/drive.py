@@ -1,0 +1,485 @@
+"""Drive upstream's server through every acekit surface and turn each job into checks.
+
+Surfaces: the Python client, the CLI (every task command), the curl kit (every task script), the
+gateway in front of upstream, and a small matrix. Jobs run one at a time, so the records the
+stand-ins append while a job runs belong to that job.
+
+Each job states the user's intent once (`Intent`), and its `Expectation` is derived from that
+intent, never from what acekit happened to send: a field acekit dropped or rewrote fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import soundfile as sf
+
+from acekit import contract
+from acekit.conformance.checks import COT_SWITCHES, Check, Expectation, compare, sniff_format, values_equal
+from acekit.conformance.upstream_server import FAKE_DIT_MODELS, UpstreamServer, free_port
+
+TURBO, BASE = list(FAKE_DIT_MODELS)
+SRC_SECONDS = 9.5  # at 44.1 kHz, so upstream's loader has to resample it
+REF_SECONDS = 6.0
+JOB_TIMEOUT_S = 300.0
+KIT_DIR = Path(__file__).resolve().parents[3] / "scripts" / "curl"
+#: Source-locked tasks: upstream drops the duration and the DiT renders the source's length.
+SOURCE_LOCKED = ("repaint", "cover", "lego", "extract")
+#: The CLI spelling of the task (text2music is `generate`).
+CLI_COMMAND = {"text2music": "generate"}
+#: Signature of the Feb 2026 upstream bug (f30aee4): every multipart /release_task answers 500.
+KNOWN_UPSTREAM_BUGS = {
+    "got multiple values for keyword argument 'reference_audio_path'":
+        "upstream bug at this ref: every multipart /release_task fails with a 500 "
+        "(GenerateMusicRequest() got multiple values for keyword argument 'reference_audio_path'; "
+        "seen in ace-step/ACE-Step-1.5 f30aee4, fixed in later upstream): uploads cannot work against this ref",
+}
+
+
+@dataclass
+class Intent:
+    """What a DAW user asks for in one job: the values that must reach the model unaltered."""
+
+    name: str
+    task: str
+    prompt: str
+    bpm: int | None = None
+    key: str | None = None
+    time_signature: str | None = None
+    duration_s: float | None = None
+    steps: int | None = None
+    seed: int | None = None
+    audio_format: str = "wav"
+    batch: int = 1
+    model: str | None = None
+    lyrics: str | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    strength: float | None = None
+    tracks: list[str] = field(default_factory=list)
+    thinking: bool = False
+    reference: bool = False
+
+    @property
+    def needs_source(self) -> bool:
+        return self.task != "text2music"
+
+    def expectation(self, surface: str) -> Expectation:
+        dit: dict[str, Any] = {"task_type": self.task, "captions": self.prompt, "batch_size": self.batch}
+        for name, value in (("bpm", self.bpm), ("key_scale", self.key), ("time_signature", self.time_signature),
+                            ("inference_steps", self.steps), ("lyrics", self.lyrics)):
+            if value is not None:
+                dit[name] = value
+        if self.seed is not None:
+            dit["seed"] = self.seed
+            dit["use_random_seed"] = False
+        if self.task in SOURCE_LOCKED:
+            dit["audio_duration"] = None  # upstream locks the length to the source
+        elif self.duration_s is not None:
+            dit["audio_duration"] = self.duration_s
+        if self.task in ("repaint", "lego") and self.start_s is not None:
+            dit["repainting_start"] = self.start_s
+            dit["repainting_end"] = -1 if self.end_s is None else self.end_s
+        if self.task == "cover" and self.strength is not None:
+            dit["audio_cover_strength"] = self.strength
+        if self.task in ("lego", "extract", "complete"):
+            dit["instruction"] = contract.instruction_for(self.task, self.tracks)
+        pipeline: dict[str, Any] = {"thinking": self.thinking}
+        if not self.thinking:
+            # part 1 of issue 7: acekit sends the CoT switches explicitly, off unless asked
+            pipeline.update({name: False for name in COT_SWITCHES})
+        if self.task in SOURCE_LOCKED:
+            output = SRC_SECONDS
+        else:
+            output = self.duration_s
+        return Expectation(
+            surface=surface, job=self.name, dit=dit, model=self.model, pipeline=pipeline,
+            config={"audio_format": self.audio_format},
+            lm_called=self.thinking,
+            src_seconds=SRC_SECONDS if self.needs_source else None,
+            reference_seconds=REF_SECONDS if self.reference else None,
+            output_seconds=output, files=self.batch, audio_format=self.audio_format,
+        )
+
+
+def task_intents(*, mp3: bool) -> list[Intent]:
+    """One job per task, every DAW-facing field set to a value no default would produce."""
+    return [
+        Intent("text2music", "text2music", "conformance text2music: dusty lofi piano", bpm=96, key="D minor",
+               time_signature="3", duration_s=12.0, steps=6, seed=42, audio_format="flac", batch=2, model=TURBO,
+               lyrics="[Instrumental]"),
+        Intent("repaint", "repaint", "conformance repaint: drum fill", bpm=96, key="D minor", time_signature="4",
+               steps=7, seed=7, start_s=2.0, end_s=6.0, model=TURBO),
+        Intent("cover", "cover", "conformance cover: bossa nova guitar", bpm=104, key="G major", time_signature="4",
+               steps=8, seed=11, strength=0.3, audio_format="mp3" if mp3 else "wav", model=TURBO),
+        Intent("lego", "lego", "conformance lego: round bass", bpm=84, key="A minor", time_signature="4", steps=20,
+               seed=5, tracks=["bass"], model=BASE),
+        Intent("extract", "extract", "conformance extract: the drums", bpm=90, key="E minor", time_signature="4",
+               steps=16, seed=9, tracks=["drums"], model=BASE),
+        Intent("complete", "complete", "conformance complete: drums and bass", bpm=100, key="E minor",
+               time_signature="4", duration_s=15.0, steps=24, seed=3, tracks=["drums", "bass"], model=BASE),
+    ]
+
+
+def write_fixtures(folder: Path) -> tuple[Path, Path]:
+    """A source clip (9.5 s, 44.1 kHz stereo) and a reference clip (6 s, 48 kHz mono), both real audio."""
+    folder.mkdir(parents=True, exist_ok=True)
+    src, ref = folder / "source.wav", folder / "reference.wav"
+    sr = 44100
+    t = np.arange(int(SRC_SECONDS * sr)) / sr
+    clicks = (np.mod(t, 60 / 96) < 0.01).astype(float)
+    wave = 0.3 * np.sin(2 * np.pi * 146.83 * t) + 0.4 * clicks
+    sf.write(src, np.stack([wave, wave * 0.8], axis=1), sr)
+    t2 = np.arange(int(REF_SECONDS * 48000)) / 48000
+    sf.write(ref, 0.3 * np.sin(2 * np.pi * 392.0 * t2), 48000)
+    return src, ref
+
+
+def describe_files(paths: list[Path]) -> list[dict[str, Any]]:
+    out = []
+    for path in paths:
+        head = path.read_bytes()[:64]
+        try:
+            seconds: float | None = sf.info(str(path)).duration
+        except Exception:  # noqa: BLE001 - a format libsndfile cannot read: length not compared
+            seconds = None
+        out.append({"path": str(path), "format": sniff_format(head), "seconds": seconds})
+    return out
+
+
+def audio_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*") if p.suffix.lower().lstrip(".") in {*contract.AUDIO_FORMATS, "ogg", "m4a"})
+
+
+class JobError(RuntimeError):
+    """A surface failed to run a job; the message says where and why."""
+
+
+@dataclass
+class Driver:
+    """Runs jobs against one server URL and collects checks."""
+
+    server: UpstreamServer
+    work: Path
+    src: Path
+    ref: Path
+    checks: list[Check] = field(default_factory=list)
+    upstream_bugs: set[str] = field(default_factory=set)
+    log: Callable[[str], None] = print
+
+    def run_job(self, surface: str, intent: Intent, submit: Callable[[Path], list[Path]], *, url: str | None = None) -> None:
+        """Run one job through ``submit(out_dir) -> audio paths`` and compare what upstream got."""
+        out_dir = self.work / surface / intent.name
+        shutil.rmtree(out_dir, ignore_errors=True)
+        out_dir.mkdir(parents=True)
+        start = self.server.record_count()
+        expectation = intent.expectation(surface)
+        try:
+            paths = submit(out_dir)
+        except Exception as exc:  # noqa: BLE001 - one failed job is one failed check, the tier goes on
+            self.checks.append(Check(surface=surface, job=intent.name, parameter="job ran", expected="success",
+                                     actual=f"{type(exc).__name__}: {exc}"[:600], passed=False, note=self._bug_note()))
+            self.log(f"  {surface}/{intent.name}: FAILED to run: {exc}"[:400])
+            return
+        records = self.server.records(start)
+        checks = compare(expectation, records, describe_files(paths))
+        self.checks.extend(checks)
+        bad = [c for c in checks if not c.passed]
+        self.log(f"  {surface}/{intent.name}: {len(checks) - len(bad)}/{len(checks)} checks passed"
+                 + ("" if not bad else "; differs: " + ", ".join(c.parameter for c in bad)))
+
+    def _bug_note(self) -> str:
+        log = self.server.log_tail(200)
+        for signature, message in KNOWN_UPSTREAM_BUGS.items():
+            if signature in log:
+                self.upstream_bugs.add(message)
+                return message
+        return ""
+
+    # ------------------------------------------------------------------ client
+
+    def client_submit(self, intent: Intent, url: str) -> Callable[[Path], list[Path]]:
+        from acekit import Client, make_request
+
+        def submit(out_dir: Path) -> list[Path]:
+            fields: dict[str, Any] = {
+                "prompt": intent.prompt, "bpm": intent.bpm, "key_scale": intent.key,
+                "time_signature": intent.time_signature, "duration_s": intent.duration_s,
+                "inference_steps": intent.steps, "seed": intent.seed, "audio_format": intent.audio_format,
+                "batch_size": intent.batch, "model": intent.model, "thinking": intent.thinking or None,
+            }
+            if intent.lyrics is not None:
+                fields["lyrics"] = intent.lyrics
+            if intent.task in ("repaint", "lego") and intent.start_s is not None:
+                fields["repainting_start"] = intent.start_s
+                fields["repainting_end"] = -1.0 if intent.end_s is None else intent.end_s
+            if intent.task == "cover":
+                fields["audio_cover_strength"] = intent.strength
+            if intent.task in ("lego", "extract"):
+                fields["track"] = intent.tracks[0]
+            if intent.task == "complete":
+                fields["tracks"] = intent.tracks
+            request = make_request(intent.task, **{k: v for k, v in fields.items() if v is not None})
+            with Client(url, timeout=60.0) as client:
+                outcome = client.generate(
+                    request, src_audio=self.src if intent.needs_source else None,
+                    reference_audio=self.ref if intent.reference else None,
+                    out_dir=out_dir, poll_interval_s=0.3, timeout_s=JOB_TIMEOUT_S,
+                )
+            return list(outcome.paths)
+
+        return submit
+
+    # ------------------------------------------------------------------ CLI
+
+    def cli_submit(self, intent: Intent, url: str) -> Callable[[Path], list[Path]]:
+        def submit(out_dir: Path) -> list[Path]:
+            cmd = [sys.executable, "-m", "acekit", CLI_COMMAND.get(intent.task, intent.task)]
+            if intent.needs_source:
+                cmd.append(str(self.src))
+            cmd += ["--prompt", intent.prompt, "--server", url, "--out", str(out_dir), "--json",
+                    "--format", intent.audio_format, "--batch", str(intent.batch), "--poll-interval-s", "0.3",
+                    "--timeout-s", str(JOB_TIMEOUT_S)]
+            for option, value in (("--bpm", intent.bpm), ("--key", intent.key), ("--time-signature", intent.time_signature),
+                                  ("--steps", intent.steps), ("--seed", intent.seed), ("--model", intent.model),
+                                  ("--lyrics", intent.lyrics)):
+                if value is not None:
+                    cmd += [option, str(value)]
+            if intent.duration_s is not None and intent.task in ("text2music", "complete"):
+                cmd += ["--duration", str(intent.duration_s)]
+            if intent.task in ("repaint", "lego") and intent.start_s is not None:
+                cmd += ["--start", str(intent.start_s), "--end", str(-1 if intent.end_s is None else intent.end_s)]
+            if intent.task == "cover" and intent.strength is not None:
+                cmd += ["--strength", str(intent.strength)]
+            if intent.reference:
+                cmd += ["--reference", str(self.ref)]
+            for track in intent.tracks:
+                cmd += ["--track", track]
+            if intent.thinking:
+                cmd.append("--thinking")
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=JOB_TIMEOUT_S + 60, env=_clean_env())
+            if proc.returncode != 0:
+                raise JobError(f"`acekit {cmd[3]}` exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-500:]}")
+            return audio_files(out_dir)
+
+        return submit
+
+    # ------------------------------------------------------------------ curl kit
+
+    def curl_submit(self, intent: Intent, url: str) -> Callable[[Path], list[Path]]:
+        def submit(out_dir: Path) -> list[Path]:
+            env = {**_clean_env(), "ACEKIT_SERVER": url, "OUT_DIR": str(out_dir), "POLL_S": "0.3",
+                   "TIMEOUT_S": str(int(JOB_TIMEOUT_S)), "PROMPT": intent.prompt, "AUDIO_FORMAT": intent.audio_format,
+                   "BATCH_SIZE": str(intent.batch)}
+            for var, value in (("BPM", intent.bpm), ("KEY_SCALE", intent.key), ("TIME_SIGNATURE", intent.time_signature),
+                               ("INFERENCE_STEPS", intent.steps), ("SEED", intent.seed), ("MODEL", intent.model),
+                               ("LYRICS", intent.lyrics)):
+                if value is not None:
+                    env[var] = str(value)
+            if intent.thinking:
+                env["THINKING"] = "true"
+            script = KIT_DIR / f"{intent.task}.sh"
+            args: list[str] = []
+            if intent.task == "text2music":
+                if intent.duration_s is not None:
+                    env["AUDIO_DURATION"] = str(intent.duration_s)
+            elif intent.task == "repaint":
+                args = [str(self.src), str(intent.start_s), str(-1 if intent.end_s is None else intent.end_s)]
+            elif intent.task == "cover":
+                args = [str(self.src), str(intent.strength)] + ([str(self.ref)] if intent.reference else [])
+            elif intent.task in ("lego", "extract"):
+                args = [str(self.src), intent.tracks[0]]
+                if intent.task == "lego" and intent.start_s is not None:
+                    env["START"], env["END"] = str(intent.start_s), str(-1 if intent.end_s is None else intent.end_s)
+            elif intent.task == "complete":
+                args = [str(self.src), ",".join(intent.tracks)]
+                if intent.duration_s is not None:
+                    args.append(str(intent.duration_s))
+            proc = subprocess.run(["bash", str(script), *args], capture_output=True, text=True,
+                                  timeout=JOB_TIMEOUT_S + 60, env=env, cwd=out_dir)
+            if proc.returncode != 0:
+                raise JobError(f"{script.name} exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
+            lines = [line for line in proc.stdout.splitlines() if line.strip()]
+            return [Path(p) if Path(p).is_absolute() else out_dir / p for p in lines[1:]]
+
+        return submit
+
+
+def _clean_env() -> dict[str, str]:
+    """The environment minus a developer's own server/key/musical settings."""
+    drop = {"ACEKIT_SERVER", "ACESTEP_URL", "ACESTEP_API_KEY", "PROMPT", "LYRICS", "BPM", "KEY_SCALE", "TIME_SIGNATURE",
+            "AUDIO_DURATION", "AUDIO_FORMAT", "INFERENCE_STEPS", "SEED", "BATCH_SIZE", "MODEL", "THINKING",
+            "VOCAL_LANGUAGE", "START", "END", "OUT_DIR"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+# ---------------------------------------------------------------------- gateway
+
+
+class Gateway:
+    """`acekit gateway` in front of upstream, started as a user starts it."""
+
+    def __init__(self, upstream_url: str, log_file: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_file = log_file
+        self.process: subprocess.Popen | None = None
+        self.upstream_url = upstream_url
+
+    def __enter__(self) -> "Gateway":
+        log = self.log_file.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "acekit", "gateway", "--upstream", self.upstream_url, "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning"],
+            stdout=log, stderr=subprocess.STDOUT, env=_clean_env(),
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise JobError(f"`acekit gateway` exited {self.process.returncode}: {self.log_file.read_text()[-500:]}")
+            try:
+                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise JobError(f"`acekit gateway` did not answer /health within 60 s: {self.log_file.read_text()[-500:]}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def gateway_capabilities_check(url: str) -> Check:
+    """The gateway's own document, served while upstream is behind it."""
+    try:
+        response = httpx.get(url + "/v1/capabilities", timeout=10)
+        body = response.json()
+        ok = response.status_code == 200 and isinstance(body, dict) and bool(body)
+        actual = f"HTTP {response.status_code}, keys {sorted(body)[:8] if isinstance(body, dict) else type(body).__name__}"
+    except (httpx.HTTPError, ValueError) as exc:
+        ok, actual = False, f"{type(exc).__name__}: {exc}"
+    return Check(surface="gateway", job="capabilities", parameter="/v1/capabilities", expected="HTTP 200, a JSON document",
+                 actual=actual, passed=ok)
+
+
+# ---------------------------------------------------------------------- matrix
+
+MATRIX_SPEC = """\
+# acekit conformance: a small matrix against upstream's own server (model calls stood in).
+name = "conformance"
+description = "text2music, repaint, lego against upstream's api_server with stand-in model calls"
+
+[grid]
+models = ["{turbo}"]
+bpm = [100]
+keys = ["C major"]
+time_signatures = ["4"]
+durations_s = [10.0]
+steps = [4]
+seeds = [3]
+prompt = "conformance matrix: bright synth pop"
+lyrics = "[instrumental]"
+audio_format = "wav"
+
+[tasks.text2music]
+
+[tasks.repaint]
+repaint_starts_s = [2.0]
+repaint_lengths_s = [3.0]
+
+[tasks.lego]
+models = ["{base}"]
+steps = [10]
+tracks = ["bass"]
+
+[source]
+mode = "generate"
+"""
+
+
+def run_matrix(driver: Driver, url: str) -> None:
+    """Run the small matrix with `acekit matrix` and match every case to the DiT call it made."""
+    folder = driver.work / "matrix"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    spec = folder / "conformance.toml"
+    spec.write_text(MATRIX_SPEC.format(turbo=TURBO, base=BASE))
+    start = driver.server.record_count()
+    cmd = [sys.executable, "-m", "acekit", "matrix", str(spec), "--server", url, "--out", str(folder / "runs"),
+           "--poll-interval-s", "0.3", "--timeout-s", str(JOB_TIMEOUT_S), "--no-resume"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=_clean_env())
+    results = sorted((folder / "runs").glob("*/results.jsonl"))
+    if proc.returncode != 0 or not results:
+        driver.checks.append(Check(surface="matrix", job="run", parameter="job ran", expected="exit 0",
+                                   actual=f"exit {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-500:]}",
+                                   passed=False, note=driver._bug_note()))
+        if not results:
+            return
+    records = driver.server.records(start)
+    dits = [r for r in records if r.get("call") == "dit"]
+    lms = [r for r in records if r.get("call") == "lm"]
+    cases = [json.loads(line) for line in results[0].read_text().splitlines() if line.strip()]
+    for rec in cases:
+        driver.checks.extend(matrix_case_checks(rec, dits))
+    driver.checks.append(Check(surface="matrix", job="all cases", parameter="lm_called", expected=False, actual=bool(lms),
+                               passed=not lms, note="no case asked for the LM"))
+    passed = sum(c.passed for c in driver.checks if c.surface == "matrix")
+    total = sum(1 for c in driver.checks if c.surface == "matrix")
+    driver.log(f"  matrix: {len(cases)} cases, {passed}/{total} checks passed")
+
+
+def matrix_case_checks(rec: dict[str, Any], dits: list[dict[str, Any]]) -> list[Check]:
+    """Checks for one matrix case: it succeeded, and a DiT call carries its every parameter."""
+    case = rec.get("case", {})
+    job = f"{rec.get('task')} {rec.get('case_id', '')[:8]}"
+    checks = [Check(surface="matrix", job=job, parameter="case status", expected="ok", actual=rec.get("status"),
+                    passed=rec.get("status") == "ok", note=str(rec.get("reason") or ""))]
+    want: dict[str, Any] = {"task_type": case.get("task"), "captions": case.get("prompt"), "bpm": case.get("bpm"),
+                            "key_scale": case.get("key"), "time_signature": case.get("time_signature"),
+                            "inference_steps": case.get("steps"), "seed": case.get("seed")}
+    if case.get("task") == "text2music":
+        want["audio_duration"] = case.get("duration_s")
+    if case.get("task") == "repaint":
+        want["repainting_start"] = case.get("repaint_start_s")
+        want["repainting_end"] = case.get("repaint_end_s")
+    if case.get("task") == "lego":
+        want["instruction"] = contract.instruction_for("lego", [case.get("track")])
+    want = {k: v for k, v in want.items() if v is not None}
+    candidates = [d for d in dits if d.get("params", {}).get("task_type") == case.get("task") and d.get("model") == case.get("model")]
+    if not candidates:
+        checks.append(Check(surface="matrix", job=job, parameter="dit_calls", expected=f"a {case.get('task')} call on {case.get('model')}",
+                            actual="none", passed=False))
+        return checks
+
+    def misses(d: dict[str, Any]) -> int:
+        return sum(not values_equal(k, v, d["params"].get(k)) for k, v in want.items())
+
+    best = min(candidates, key=misses)
+    for name, value in want.items():
+        got = best["params"].get(name)
+        checks.append(Check(surface="matrix", job=job, parameter=name, expected=value, actual=got, passed=values_equal(name, value, got)))
+    checks.append(Check(surface="matrix", job=job, parameter="model", expected=case.get("model"), actual=best.get("model"),
+                        passed=best.get("model") == case.get("model")))
+    return checks
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    return tomllib.loads(path.read_text())
