@@ -50,11 +50,16 @@ class Expectation(BaseModel):
     dit: dict[str, Any] = Field(default_factory=dict)
     #: DiT model (the loaded config name) the job must run on; None = the server's default.
     model: str | None = None
-    #: Upstream pipeline params (``thinking``, CoT switches) -> intended value.
+    #: Raw /release_task fields acekit must send explicitly (``thinking``, the CoT switches) -> value.
+    sent: dict[str, Any] = Field(default_factory=dict)
+    #: Upstream pipeline params (``thinking``, CoT switches) -> intended value. ``use_cot_metas`` is
+    #: compared only where upstream honours the request's value (see `upstream_limitations`).
     pipeline: dict[str, Any] = Field(default_factory=dict)
     #: Pipeline config (``audio_format``) -> intended value.
     config: dict[str, Any] = Field(default_factory=dict)
-    #: Whether the 5 Hz LM must run (None: not checked).
+    #: Whether the 5 Hz LM must run (None: not checked). False also accepts the metas-only CoT that
+    #: upstream forces when it ignores ``use_cot_metas``, provided it ran with acekit's switches and
+    #: got every meta the user gave (so it could invent none).
     lm_called: bool | None = None
     #: Length of the uploaded source / reference the DiT must receive (None: no upload).
     src_seconds: float | None = None
@@ -76,8 +81,12 @@ def _close(a: Any, b: Any, tol: float = 1e-6) -> bool:
         return False
 
 
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
 def values_equal(parameter: str, expected: Any, actual: Any) -> bool:
-    """Equality as the model sees it: numbers numerically, seeds as the first seed, ends of -1/None alike."""
+    """Equality as the model sees it: numbers numerically, seeds as the first seed, ends of -1/None alike,
+    booleans also as multipart sends them ("false")."""
     if parameter in _TO_THE_END and expected in (None, -1, -1.0):
         return actual in (None, -1, -1.0)
     if parameter == "seed":
@@ -86,7 +95,9 @@ def values_equal(parameter: str, expected: Any, actual: Any) -> bool:
     if expected is None:
         return actual is None
     if isinstance(expected, bool):
-        return actual is expected or actual == expected
+        if isinstance(actual, str):
+            return actual.strip().lower() in (_TRUE if expected else _FALSE)
+        return isinstance(actual, bool) and actual is expected
     if isinstance(expected, (int, float)) and not isinstance(expected, bool):
         return _close(expected, actual)
     if isinstance(expected, str):
@@ -95,7 +106,7 @@ def values_equal(parameter: str, expected: Any, actual: Any) -> bool:
 
 
 def split_records(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {"pipeline": [], "lm": [], "dit": []}
+    out: dict[str, list[dict[str, Any]]] = {"request": [], "pipeline": [], "lm": [], "dit": []}
     for rec in records:
         out.setdefault(rec.get("call", "?"), []).append(rec)
     return out
@@ -131,20 +142,34 @@ def compare(expectation: Expectation, records: list[dict[str, Any]], downloads: 
             if values_equal(name, invented, got):
                 checks.append(check(f"{name} (not LM-invented)", f"not {invented!r}", got, False,
                                     "the LM's invention reached the DiT although the user did not ask for the LM"))
+    request = calls["request"][0].get("fields", {}) if calls["request"] else None
+    for name, want in e.sent.items():
+        got = None if request is None else request.get(name)
+        checks.append(check(f"{name} (sent)", want, got, values_equal(name, want, got),
+                            "sent explicitly in /release_task" if got is not None else "not sent: the server default decides"))
     pipeline = calls["pipeline"][-1] if calls["pipeline"] else None
+    forced_metas = forced_metas_cot(records)
     for name, want in e.pipeline.items():
         got = None if pipeline is None else pipeline.get("params", {}).get(name)
+        if name == "use_cot_metas" and forced_metas:
+            continue  # upstream ignores the request's value at this ref: reported as a limitation
         checks.append(check(name, want, got, values_equal(name, want, got), "as upstream's HTTP layer built it"))
     for name, want in e.config.items():
         got = None if pipeline is None else pipeline.get("config", {}).get(name)
         checks.append(check(name, want, got, values_equal(name, want, got), "as upstream's HTTP layer built it"))
     if e.lm_called is not None:
         lm = calls["lm"]
-        note = ""
+        note, passed = "", bool(lm) == e.lm_called
         if lm:
             p = lm[-1].get("params", {})
             note = "LM ran with " + ", ".join(f"{k}={p.get(k)}" for k in ("infer_type", *COT_SWITCHES))
-        checks.append(check("lm_called", e.lm_called, bool(lm), bool(lm) == e.lm_called, note))
+            if not e.lm_called and forced_metas:
+                missing = _metas_not_passed(e, p)
+                passed = (p.get("infer_type") == "dit" and p.get("use_cot_caption") is False
+                          and p.get("use_cot_language") is False and not missing)
+                note += ("; only upstream's forced metas CoT, every given meta passed to it as the user's"
+                         if passed else f"; metas the LM was not told: {', '.join(missing) or 'none'}")
+        checks.append(check("lm_called", e.lm_called, bool(lm), passed, note))
     if e.src_seconds is not None:
         info = dit.get("src_audio_info") or {}
         got = info.get("seconds")
@@ -170,6 +195,35 @@ def compare(expectation: Expectation, records: list[dict[str, Any]], downloads: 
                 checks.append(check(f"file {i} seconds", want, d["seconds"], _close(want, d["seconds"], LENGTH_TOLERANCE_S),
                                     "saved by upstream's own AudioSaver"))
     return checks
+
+
+#: DiT argument -> the LM's user_metadata key for the same meta.
+_LM_META_KEYS = {"bpm": "bpm", "key_scale": "keyscale", "time_signature": "timesignature"}
+
+
+def _metas_not_passed(e: Expectation, lm_params: dict[str, Any]) -> list[str]:
+    """Metas the user gave that the LM call did not receive as user metadata (so it could overwrite them)."""
+    user = lm_params.get("user_metadata") or {}
+    return [name for name, key in _LM_META_KEYS.items() if e.dit.get(name) is not None and key not in user]
+
+
+def forced_metas_cot(records: list[dict[str, Any]]) -> bool:
+    """True when acekit sent ``use_cot_metas`` false and upstream's pipeline still built it true."""
+    calls = split_records(records)
+    if not calls["request"] or not calls["pipeline"]:
+        return False
+    sent = calls["request"][0].get("fields", {}).get("use_cot_metas")
+    built = calls["pipeline"][-1].get("params", {}).get("use_cot_metas")
+    return sent is not None and values_equal("use_cot_metas", False, sent) and built is True
+
+
+def upstream_limitations(records: list[dict[str, Any]]) -> list[str]:
+    """What upstream does with acekit's request that acekit cannot change (reported, not counted)."""
+    if forced_metas_cot(records):
+        return ["upstream ignores the request's use_cot_metas at this ref (it builds use_cot_metas = not sample_mode): "
+                "with the LM loaded, text2music, lego and complete still run a metas-only CoT; acekit sends every meta "
+                "(given or measured from the source) so the LM has nothing left to fill"]
+    return []
 
 
 def sniff_format(head: bytes) -> str | None:

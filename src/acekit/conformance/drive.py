@@ -27,7 +27,15 @@ import numpy as np
 import soundfile as sf
 
 from acekit import contract
-from acekit.conformance.checks import COT_SWITCHES, Check, Expectation, compare, sniff_format, values_equal
+from acekit.conformance.checks import (
+    COT_SWITCHES,
+    Check,
+    Expectation,
+    compare,
+    sniff_format,
+    upstream_limitations,
+    values_equal,
+)
 from acekit.conformance.upstream_server import FAKE_DIT_MODELS, UpstreamServer, free_port
 
 TURBO, BASE = list(FAKE_DIT_MODELS)
@@ -96,16 +104,15 @@ class Intent:
             dit["audio_cover_strength"] = self.strength
         if self.task in ("lego", "extract", "complete"):
             dit["instruction"] = contract.instruction_for(self.task, self.tracks)
-        pipeline: dict[str, Any] = {"thinking": self.thinking}
-        if not self.thinking:
-            # part 1 of issue 7: acekit sends the CoT switches explicitly, off unless asked
-            pipeline.update({name: False for name in COT_SWITCHES})
+        # issue 7 part 1: acekit sends thinking and the CoT switches explicitly, off unless asked
+        sent: dict[str, Any] = {"thinking": self.thinking, **{name: False for name in COT_SWITCHES}}
+        pipeline = dict(sent)
         if self.task in SOURCE_LOCKED:
             output = SRC_SECONDS
         else:
             output = self.duration_s
         return Expectation(
-            surface=surface, job=self.name, dit=dit, model=self.model, pipeline=pipeline,
+            surface=surface, job=self.name, dit=dit, model=self.model, sent=sent, pipeline=pipeline,
             config={"audio_format": self.audio_format},
             lm_called=self.thinking,
             src_seconds=SRC_SECONDS if self.needs_source else None,
@@ -177,6 +184,7 @@ class Driver:
     ref: Path
     checks: list[Check] = field(default_factory=list)
     upstream_bugs: set[str] = field(default_factory=set)
+    upstream_limitations: set[str] = field(default_factory=set)
     log: Callable[[str], None] = print
 
     def run_job(self, surface: str, intent: Intent, submit: Callable[[Path], list[Path]], *, url: str | None = None) -> None:
@@ -195,6 +203,7 @@ class Driver:
             return
         records = self.server.records(start)
         checks = compare(expectation, records, describe_files(paths))
+        self.upstream_limitations.update(upstream_limitations(records))
         self.checks.extend(checks)
         bad = [c for c in checks if not c.passed]
         self.log(f"  {surface}/{intent.name}: {len(checks) - len(bad)}/{len(checks)} checks passed"

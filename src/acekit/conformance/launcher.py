@@ -23,7 +23,10 @@ upstream's own code from RUN_TREE):
 is not replaced, only wrapped to record the ``GenerationParams``/``GenerationConfig`` upstream's
 HTTP layer built (thinking, the CoT switches, seeds, format) before it runs.
 
-Each call appends one JSON line to the record file: ``{"call": "dit" | "lm" | ..., ...}``.
+``RequestParser.__init__`` is wrapped the same way to record the raw ``/release_task`` fields, so
+the checks can tell what acekit sent from what upstream made of it.
+
+Each call appends one JSON line to the record file: ``{"call": "request" | "pipeline" | "lm" | "dit", ...}``.
 """
 
 from __future__ import annotations
@@ -240,6 +243,30 @@ def install_stand_ins() -> None:
     LLMHandler.generate_with_stop_condition = generate_with_stop_condition
 
 
+def record_requests(api_server) -> None:
+    """Record the raw /release_task fields as upstream's parser receives them (not replaced, wrapped).
+
+    Both the Feb 2026 tree (class in api_server) and newer ones (imported into api_server) name it
+    ``RequestParser``; a tree without it still runs, only without this record.
+    """
+    parser_cls = getattr(api_server, "RequestParser", None)
+    if parser_cls is None:
+        return
+    original_init = parser_cls.__init__
+
+    @functools.wraps(original_init)
+    def init(self, raw, *args, **kwargs):
+        fields = {}
+        for key, value in dict(raw or {}).items():
+            if hasattr(value, "filename"):
+                value = {"upload": getattr(value, "filename", None)}
+            fields[str(key)] = value
+        record({"call": "request", "fields": fields})
+        original_init(self, raw, *args, **kwargs)
+
+    parser_cls.__init__ = init
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--upstream-src", required=True, type=Path)
@@ -254,6 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     install_stand_ins()
     from acestep import api_server
 
+    record_requests(api_server)
     sys.argv = ["acestep-api", *args.server_args]
     api_server.main()
 

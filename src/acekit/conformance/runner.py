@@ -45,6 +45,7 @@ class ConformanceReport(BaseModel):
     parameters_compared: list[str] = Field(default_factory=list)
     failures: list[Check] = Field(default_factory=list)
     upstream_bugs: list[str] = Field(default_factory=list)
+    upstream_limitations: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list)
 
@@ -72,6 +73,8 @@ class ConformanceReport(BaseModel):
         lines.append("parameters compared: " + ", ".join(self.parameters_compared))
         for bug in self.upstream_bugs:
             lines.append(f"UPSTREAM BUG: {bug}")
+        for limitation in self.upstream_limitations:
+            lines.append(f"upstream limitation: {limitation}")
         if self.failures:
             lines.append("failures:")
             for c in self.failures:
@@ -180,6 +183,7 @@ def run_conformance(
     finally:
         server.stop()
     report.upstream_bugs = sorted(driver.upstream_bugs)
+    report.upstream_limitations = sorted(driver.upstream_limitations)
     report.finish(driver.checks)
     _write(report, report_path, log)
     return report
