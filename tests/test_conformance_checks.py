@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from acekit.cli.main import app
 from acekit.conformance import checks, launcher
 from acekit.conformance.checks import Expectation, compare, sniff_format, values_equal
-from acekit.conformance.drive import Intent, matrix_case_checks
+from acekit.conformance.drive import Intent, job_groups, matrix_case_checks
 from acekit.conformance.upstream_server import FAKE_DIT_MODELS, prepare_run_tree, server_env
 from acekit.conformance.upstream_venv import requirement_texts, venv_key
 
@@ -127,16 +127,23 @@ def test_sniff_format() -> None:
     assert sniff_format(b"<html>") is None
 
 
-def test_matrix_case_is_matched_to_its_dit_call() -> None:
+def test_matrix_case_is_matched_to_its_upstream_job() -> None:
     rec = {"task": "lego", "case_id": "abc", "status": "ok", "model": "acestep-v15-base",
            "case": {"task": "lego", "model": "acestep-v15-base", "bpm": 100, "key": "C major", "time_signature": "4",
                     "steps": 10, "seed": 3, "prompt": "p", "track": "bass"}}
     good = _dit(task_type="lego", captions="p", bpm=100, key_scale="C major", time_signature="4", inference_steps=10,
-                seed="3", instruction="Generate the BASS track based on the audio context:")
+                seed="3", instruction="Generate the BASS track based on the audio context:", batch_size=1,
+                use_random_seed=False, audio_duration=None)
     other = _dit(task_type="lego", captions="p", bpm=137, key_scale="F# minor", time_signature="6", inference_steps=10,
-                 seed="3", instruction="x")
-    assert all(c.passed for c in matrix_case_checks(rec, [other, good]))
-    assert {c.parameter for c in matrix_case_checks(rec, [other]) if not c.passed} == {"bpm", "key_scale", "time_signature", "instruction"}
+                 seed="3", instruction="x", batch_size=1, use_random_seed=False, audio_duration=None)
+    pipeline = {**_pipeline(**COT_OFF), "config": {"audio_format": "mp3"}}
+    records = [_request(**SENT_OFF), pipeline, other, _request(**SENT_OFF), pipeline, good]
+    jobs = job_groups(records)
+    assert len(jobs) == 2
+    got = matrix_case_checks(rec, jobs)
+    assert all(c.passed for c in got), [c for c in got if not c.passed]
+    failed = {c.parameter for c in matrix_case_checks(rec, jobs[:1]) if not c.passed}
+    assert {"bpm", "key_scale", "time_signature", "instruction"} <= failed
 
 
 def test_upstream_venv_recipe_pins_cpu_torch_and_keeps_upstream_pins_out() -> None:

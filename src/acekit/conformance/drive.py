@@ -425,7 +425,7 @@ mode = "generate"
 
 
 def run_matrix(driver: Driver, url: str) -> None:
-    """Run the small matrix with `acekit matrix` and match every case to the DiT call it made."""
+    """Run the small matrix with `acekit matrix` and match every case to the job upstream ran for it."""
     folder = driver.work / "matrix"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -442,52 +442,68 @@ def run_matrix(driver: Driver, url: str) -> None:
                                    passed=False, note=driver._bug_note()))
         if not results:
             return
-    records = driver.server.records(start)
-    dits = [r for r in records if r.get("call") == "dit"]
-    lms = [r for r in records if r.get("call") == "lm"]
+    jobs = job_groups(driver.server.records(start))
     cases = [json.loads(line) for line in results[0].read_text().splitlines() if line.strip()]
     for rec in cases:
-        driver.checks.extend(matrix_case_checks(rec, dits))
-    driver.checks.append(Check(surface="matrix", job="all cases", parameter="lm_called", expected=False, actual=bool(lms),
-                               passed=not lms, note="no case asked for the LM"))
-    passed = sum(c.passed for c in driver.checks if c.surface == "matrix")
-    total = sum(1 for c in driver.checks if c.surface == "matrix")
-    driver.log(f"  matrix: {len(cases)} cases, {passed}/{total} checks passed")
+        driver.checks.extend(matrix_case_checks(rec, jobs))
+    for job in jobs:
+        driver.upstream_limitations.update(upstream_limitations(job))
+    mine = [c for c in driver.checks if c.surface == "matrix"]
+    driver.log(f"  matrix: {len(cases)} cases, {sum(c.passed for c in mine)}/{len(mine)} checks passed")
 
 
-def matrix_case_checks(rec: dict[str, Any], dits: list[dict[str, Any]]) -> list[Check]:
-    """Checks for one matrix case: it succeeded, and a DiT call carries its every parameter."""
+def job_groups(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split records into jobs: each /release_task request record starts one (jobs run one at a time)."""
+    groups: list[list[dict[str, Any]]] = []
+    for rec in records:
+        if rec.get("call") == "request":
+            groups.append([rec])
+        elif groups:
+            groups[-1].append(rec)
+    return groups
+
+
+def case_expectation(rec: dict[str, Any]) -> Expectation:
+    """What one matrix case must deliver, from the case's own parameters (not from the request sent)."""
     case = rec.get("case", {})
-    job = f"{rec.get('task')} {rec.get('case_id', '')[:8]}"
-    checks = [Check(surface="matrix", job=job, parameter="case status", expected="ok", actual=rec.get("status"),
-                    passed=rec.get("status") == "ok", note=str(rec.get("reason") or ""))]
-    want: dict[str, Any] = {"task_type": case.get("task"), "captions": case.get("prompt"), "bpm": case.get("bpm"),
-                            "key_scale": case.get("key"), "time_signature": case.get("time_signature"),
-                            "inference_steps": case.get("steps"), "seed": case.get("seed")}
-    if case.get("task") == "text2music":
-        want["audio_duration"] = case.get("duration_s")
-    if case.get("task") == "repaint":
-        want["repainting_start"] = case.get("repaint_start_s")
-        want["repainting_end"] = case.get("repaint_end_s")
-    if case.get("task") == "lego":
-        want["instruction"] = contract.instruction_for("lego", [case.get("track")])
-    want = {k: v for k, v in want.items() if v is not None}
-    candidates = [d for d in dits if d.get("params", {}).get("task_type") == case.get("task") and d.get("model") == case.get("model")]
+    task = case.get("task")
+    track = case.get("track")
+    intent = Intent(
+        name=f"{task} {rec.get('case_id', '')[:8]}", task=task, prompt=case.get("prompt"), bpm=case.get("bpm"),
+        key=case.get("key"), time_signature=case.get("time_signature"), duration_s=case.get("duration_s"),
+        steps=case.get("steps"), seed=case.get("seed"), audio_format=case.get("audio_format") or "mp3",
+        model=case.get("model"), start_s=case.get("repaint_start_s"), end_s=case.get("repaint_end_s"),
+        strength=case.get("cover_strength"), tracks=[track] if track else [], thinking=bool(case.get("thinking")),
+    )
+    e = intent.expectation("matrix")
+    # the matrix's own source clip is generated per case: its length is not this tier's fixture's
+    return e.model_copy(update={"src_seconds": None, "output_seconds": None if intent.needs_source else e.output_seconds,
+                                "files": None, "audio_format": None})
+
+
+def matrix_case_checks(rec: dict[str, Any], jobs: list[list[dict[str, Any]]]) -> list[Check]:
+    """Checks for one matrix case: it succeeded, and the upstream job that carries its parameters got them all."""
+    expectation = case_expectation(rec)
+    checks = [Check(surface="matrix", job=expectation.job, parameter="case status", expected="ok",
+                    actual=rec.get("status"), passed=rec.get("status") == "ok", note=str(rec.get("reason") or ""))]
+
+    def dit_of(job: list[dict[str, Any]]) -> dict[str, Any] | None:
+        return next((r for r in job if r.get("call") == "dit"), None)
+
+    candidates = [j for j in jobs if (d := dit_of(j)) is not None
+                  and d.get("params", {}).get("task_type") == expectation.dit.get("task_type")
+                  and d.get("model") == expectation.model]
     if not candidates:
-        checks.append(Check(surface="matrix", job=job, parameter="dit_calls", expected=f"a {case.get('task')} call on {case.get('model')}",
-                            actual="none", passed=False))
+        checks.append(Check(surface="matrix", job=expectation.job, parameter="dit_calls",
+                            expected=f"a {expectation.dit.get('task_type')} job on {expectation.model}", actual="none",
+                            passed=False))
         return checks
 
-    def misses(d: dict[str, Any]) -> int:
-        return sum(not values_equal(k, v, d["params"].get(k)) for k, v in want.items())
+    def misses(job: list[dict[str, Any]]) -> int:
+        params = (dit_of(job) or {}).get("params", {})
+        return sum(not values_equal(k, v, params.get(k)) for k, v in expectation.dit.items())
 
-    best = min(candidates, key=misses)
-    for name, value in want.items():
-        got = best["params"].get(name)
-        checks.append(Check(surface="matrix", job=job, parameter=name, expected=value, actual=got, passed=values_equal(name, value, got)))
-    checks.append(Check(surface="matrix", job=job, parameter="model", expected=case.get("model"), actual=best.get("model"),
-                        passed=best.get("model") == case.get("model")))
-    return checks
+    return checks + compare(expectation, min(candidates, key=misses))
 
 
 def read_toml(path: Path) -> dict[str, Any]:
