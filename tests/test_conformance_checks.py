@@ -190,3 +190,16 @@ def test_cli_refuses_a_folder_that_is_not_upstream(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["conformance", "--upstream-src", str(tmp_path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "not an ACE-Step 1.5 source tree" in result.output
+
+
+@pytest.mark.parametrize(("task", "params", "src_s", "seconds"), [
+    ("complete", {"audio_duration": 15.0}, 9.5, 9.5),  # upstream renders the source's length for complete
+    ("lego", {"audio_duration": None}, 9.5, 9.5),
+    ("repaint", {"repainting_start": 2.0, "repainting_end": 14.0}, 9.5, 14.0),  # outpainting pads the source
+    ("repaint", {"repainting_start": -1.0, "repainting_end": -1}, 9.5, 10.5),
+    ("text2music", {"audio_duration": 12.0}, None, 12.0),
+    ("text2music", {"audio_duration": -1}, None, launcher.FALLBACK_DURATION_S),
+])
+def test_stand_in_renders_the_length_upstreams_dit_would(task, params, src_s, seconds) -> None:
+    src = {"seconds": src_s} if src_s else None
+    assert launcher.output_seconds(task, params, src)[0] == pytest.approx(seconds)

@@ -107,10 +107,9 @@ class Intent:
         # issue 7 part 1: acekit sends thinking and the CoT switches explicitly, off unless asked
         sent: dict[str, Any] = {"thinking": self.thinking, **{name: False for name in COT_SWITCHES}}
         pipeline = dict(sent)
-        if self.task in SOURCE_LOCKED:
-            output = SRC_SECONDS
-        else:
-            output = self.duration_s
+        # with a source, upstream's DiT renders the source's length (complete included, whatever
+        # audio_duration says); repaint/lego regions here stay inside the source, so no padding
+        output = SRC_SECONDS if self.needs_source else self.duration_s
         return Expectation(
             surface=surface, job=self.name, dit=dit, model=self.model, sent=sent, pipeline=pipeline,
             config={"audio_format": self.audio_format},

@@ -14,7 +14,7 @@ upstream's own code from RUN_TREE):
 - ``AceStepHandler.generate_music`` (DiT + VAE): keeps upstream's signature (upstream filters the
   kwargs it passes by that signature), records every argument, reads the source audio with
   upstream's own loader, and returns a real stereo 48 kHz waveform of the length upstream's DiT
-  would produce, which upstream's own code then saves in the requested format.
+  would produce (`output_seconds`), which upstream's own code then saves in the requested format.
 - ``LLMHandler.initialize`` / ``LLMHandler.generate_with_stop_condition``: record the call and
   answer with deliberately odd metas (see ``LM_INVENTED``) so any LM value reaching the DiT is
   recognisable.
@@ -55,11 +55,8 @@ LM_INVENTED = {
     "genres": "lm-invented",
 }
 SAMPLE_RATE = 48000
-#: Duration upstream's DiT falls back to when neither request nor LM gives one (stand-in choice,
-#: recorded so the checks never mistake it for a requested value).
-FALLBACK_DURATION_S = 30.0
-#: Tasks for which upstream's DiT locks the output length to the source audio.
-SOURCE_LOCKED_TASKS = ("cover", "repaint", "lego", "extract")
+#: Duration upstream's DiT falls back to when neither request nor LM gives one (53067ab padding_utils).
+FALLBACK_DURATION_S = 120.0
 
 _record_lock = threading.Lock()
 _record_path: Path | None = None
@@ -106,6 +103,24 @@ def _audio_seconds(handler, path) -> dict:
     return info
 
 
+def output_seconds(task_type: str, params: dict, src: dict | None) -> tuple[float, str]:
+    """The length upstream's DiT renders (53067ab ``prepare_padding_info``): with a source, the source
+    (repaint/lego padded when the region reaches outside it), whatever ``audio_duration`` says; without
+    one, ``audio_duration``, else the fallback."""
+    src_s = (src or {}).get("seconds")
+    if src_s:
+        if task_type in ("repaint", "lego"):
+            start = float(params.get("repainting_start") or 0.0)
+            end = params.get("repainting_end")
+            end = src_s if end is None or float(end) < 0 else float(end)
+            return max(0.0, -start) + src_s + max(0.0, end - src_s), "source (padded to the region)"
+        return src_s, "source"
+    duration = params.get("audio_duration")
+    if duration is not None and float(duration) > 0:
+        return float(duration), "request"
+    return FALLBACK_DURATION_S, "upstream's fallback"
+
+
 def _tone(seconds: float, index: int):
     """A real, quiet two-partial tone: decodable, analysable, distinct per batch item."""
     import torch
@@ -147,15 +162,7 @@ def install_stand_ins() -> None:
         src = _audio_seconds(self, params.get("src_audio")) if params.get("src_audio") else None
         ref = _audio_seconds(self, params.get("reference_audio")) if params.get("reference_audio") else None
         batch = int(params.get("batch_size") or 1)
-        seconds_from = "request"
-        duration = params.get("audio_duration")
-        if src and src.get("seconds") and task_type in SOURCE_LOCKED_TASKS:
-            duration, seconds_from = src["seconds"], "source"
-        elif duration is None or float(duration) <= 0:
-            if src and src.get("seconds"):
-                duration, seconds_from = src["seconds"], "source"
-            else:
-                duration, seconds_from = FALLBACK_DURATION_S, "stand-in fallback"
+        duration, seconds_from = output_seconds(task_type, params, src)
         record(
             {
                 "call": "dit",
