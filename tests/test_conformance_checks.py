@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from acekit.cli.main import app
 from acekit.conformance import checks, launcher
 from acekit.conformance.checks import Expectation, compare, sniff_format, values_equal
-from acekit.conformance.drive import Intent, job_groups, matrix_case_checks
+from acekit.conformance.drive import SRC_SECONDS, Intent, job_groups, matrix_case_checks, plain_edit_intents
 from acekit.conformance.upstream_server import FAKE_DIT_MODELS, prepare_run_tree, server_env
 from acekit.conformance.upstream_venv import requirement_texts, venv_key
 
@@ -23,8 +23,8 @@ FIXTURE_UPSTREAM = Path(__file__).parent / "fixtures" / "upstream"
 
 
 def _dit(**params):
-    return {"call": "dit", "model": "acestep-v15-base", "params": params, "output_seconds": 9.5,
-            "output_seconds_from": "source", "src_audio_info": {"seconds": 9.5, "reader": "upstream process_src_audio"}}
+    return {"call": "dit", "model": "acestep-v15-base", "params": params, "output_seconds": SRC_SECONDS,
+            "output_seconds_from": "source", "src_audio_info": {"seconds": SRC_SECONDS, "reader": "upstream process_src_audio"}}
 
 
 def _request(**fields):
@@ -48,7 +48,7 @@ LEGO_DIT = dict(task_type="lego", captions="round bass", batch_size=1, bpm=84, k
 
 def test_a_faithful_lego_passes_every_check() -> None:
     got = compare(LEGO.expectation("client"), [_request(**SENT_OFF), _pipeline(**COT_OFF), _dit(**LEGO_DIT)],
-                  [{"path": "x.wav", "format": "wav", "seconds": 9.5}])
+                  [{"path": "x.wav", "format": "wav", "seconds": SRC_SECONDS}])
     assert got and all(c.passed for c in got), [c for c in got if not c.passed]
     assert {"bpm", "key_scale", "time_signature", "captions", "instruction", "lm_called", "src_audio seconds",
             "use_cot_caption", "use_cot_metas (sent)", "audio_format", "file 0 format"} <= {c.parameter for c in got}
@@ -91,7 +91,7 @@ def test_a_dropped_upload_and_a_wrong_file_format_fail() -> None:
     rec = _dit(**LEGO_DIT)
     rec["src_audio_info"] = {"seconds": None, "reader": "nobody"}
     got = compare(LEGO.expectation("curl"), [_request(**SENT_OFF), _pipeline(**COT_OFF), rec],
-                  [{"path": "x.mp3", "format": "mp3", "seconds": 9.5}])
+                  [{"path": "x.mp3", "format": "mp3", "seconds": SRC_SECONDS}])
     failed = {c.parameter for c in got if not c.passed}
     assert {"src_audio seconds", "file 0 format"} <= failed
 
@@ -203,3 +203,16 @@ def test_cli_refuses_a_folder_that_is_not_upstream(tmp_path: Path) -> None:
 def test_stand_in_renders_the_length_upstreams_dit_would(task, params, src_s, seconds) -> None:
     src = {"seconds": src_s} if src_s else None
     assert launcher.output_seconds(task, params, src)[0] == pytest.approx(seconds)
+
+
+def test_plain_edit_must_send_the_sources_own_metas() -> None:
+    plain = plain_edit_intents()[0].expectation("cli")
+    dit = {**LEGO_DIT, "captions": "", "bpm": 96, "key_scale": "D minor", "time_signature": "4"}
+    lm = _forced_lm({"bpm": 96, "keyscale": "D minor", "timesignature": "4"})
+    records = [_request(**SENT_OFF), _pipeline(**{**COT_OFF, "use_cot_metas": True}), lm, _dit(**dit)]
+    assert all(c.passed for c in compare(plain, records)), [c for c in compare(plain, records) if not c.passed]
+    # meter not measured: the LM was not told, and its invention reached the DiT
+    records[2] = _forced_lm({"bpm": 96, "keyscale": "D minor"})
+    records[3] = _dit(**{**dit, "time_signature": checks.LM_INVENTED["time_signature"]})
+    failed = {c.parameter for c in compare(plain, records) if not c.passed}
+    assert {"time_signature (measured from source)", "time_signature (not LM-invented)", "lm_called"} <= failed

@@ -69,6 +69,9 @@ class Expectation(BaseModel):
     #: Audio files the client must end up with, and their format.
     files: int | None = None
     audio_format: str | None = None
+    #: Metas the user left empty that acekit must measure from the source and send (CLI edit tasks):
+    #: DiT argument -> the source's true value (the fixture is made with it).
+    measured_metas: dict[str, Any] = Field(default_factory=dict)
     #: User-given DiT values: those must never be the LM's invention. Fields not listed here are
     #: still checked against the LM's inventions when the LM was not asked for.
     guard_invented: bool = True
@@ -134,6 +137,10 @@ def compare(expectation: Expectation, records: list[dict[str, Any]], downloads: 
     for name, want in e.dit.items():
         got = params.get(name)
         checks.append(check(name, want, got, values_equal(name, want, got)))
+    for name, want in e.measured_metas.items():
+        got = params.get(name)
+        checks.append(check(f"{name} (measured from source)", want, got, values_equal(name, want, got),
+                            "the user gave none: acekit measures it from SRC"))
     if e.model is not None:
         checks.append(check("model", e.model, dit.get("model"), dit.get("model") == e.model, "the DiT the job ran on"))
     if e.guard_invented and not e.lm_called:
@@ -169,7 +176,10 @@ def compare(expectation: Expectation, records: list[dict[str, Any]], downloads: 
                           and p.get("use_cot_language") is False and not missing)
                 note += ("; only upstream's forced metas CoT, every given meta passed to it as the user's"
                          if passed else f"; metas the LM was not told: {', '.join(missing) or 'none'}")
-        checks.append(check("lm_called", e.lm_called, bool(lm), passed, note))
+        expected: Any = e.lm_called
+        if not e.lm_called and forced_metas:
+            expected = "False, or only upstream's forced metas CoT told every meta"
+        checks.append(check("lm_called", expected, bool(lm), passed, note))
     if e.src_seconds is not None:
         info = dit.get("src_audio_info") or {}
         got = info.get("seconds")
@@ -204,7 +214,8 @@ _LM_META_KEYS = {"bpm": "bpm", "key_scale": "keyscale", "time_signature": "times
 def _metas_not_passed(e: Expectation, lm_params: dict[str, Any]) -> list[str]:
     """Metas the user gave that the LM call did not receive as user metadata (so it could overwrite them)."""
     user = lm_params.get("user_metadata") or {}
-    return [name for name, key in _LM_META_KEYS.items() if e.dit.get(name) is not None and key not in user]
+    wanted = [name for name in _LM_META_KEYS if e.dit.get(name) is not None or name in e.measured_metas]
+    return [name for name in wanted if _LM_META_KEYS[name] not in user]
 
 
 def forced_metas_cot(records: list[dict[str, Any]]) -> bool:

@@ -39,7 +39,10 @@ from acekit.conformance.checks import (
 from acekit.conformance.upstream_server import FAKE_DIT_MODELS, UpstreamServer, free_port
 
 TURBO, BASE = list(FAKE_DIT_MODELS)
-SRC_SECONDS = 9.5  # at 44.1 kHz, so upstream's loader has to resample it
+SRC_SECONDS = 20.5  # at 44.1 kHz, so upstream's loader has to resample it; long enough to measure a meter
+SRC_BPM = 96
+#: What the source fixture is (DiT argument names): what acekit must measure and send when the user gives nothing.
+SRC_METAS = {"bpm": SRC_BPM, "key_scale": "D minor", "time_signature": "4"}
 REF_SECONDS = 6.0
 JOB_TIMEOUT_S = 300.0
 KIT_DIR = Path(__file__).resolve().parents[3] / "scripts" / "curl"
@@ -79,6 +82,8 @@ class Intent:
     tracks: list[str] = field(default_factory=list)
     thinking: bool = False
     reference: bool = False
+    #: No bpm/key/meter given: acekit must measure them from the source (CLI edit tasks).
+    measured_metas: bool = False
 
     @property
     def needs_source(self) -> bool:
@@ -117,6 +122,7 @@ class Intent:
             src_seconds=SRC_SECONDS if self.needs_source else None,
             reference_seconds=REF_SECONDS if self.reference else None,
             output_seconds=output, files=self.batch, audio_format=self.audio_format,
+            measured_metas=SRC_METAS if self.measured_metas else {},
         )
 
 
@@ -139,15 +145,38 @@ def task_intents(*, mp3: bool) -> list[Intent]:
     ]
 
 
+def plain_edit_intents() -> list[Intent]:
+    """Issue 7's own examples: edits with no metas at all, as a DAW user first tries them."""
+    return [
+        Intent("lego-plain", "lego", "", tracks=["bass"], model=BASE, measured_metas=True),
+        Intent("complete-plain", "complete", "", tracks=["drums", "bass"], model=BASE, measured_metas=True),
+    ]
+
+
 def write_fixtures(folder: Path) -> tuple[Path, Path]:
-    """A source clip (9.5 s, 44.1 kHz stereo) and a reference clip (6 s, 48 kHz mono), both real audio."""
+    """A source clip and a reference clip, both real music-like audio.
+
+    Source: 20.5 s, 44.1 kHz stereo, 96 bpm 4/4 in D minor: a kick and a chord change on every
+    downbeat, a tick on every beat, so acekit's analysers can measure tempo, key and meter (the CLI
+    sends measured metas for edits the user gave none for). Reference: 6 s, 48 kHz mono.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     src, ref = folder / "source.wav", folder / "reference.wav"
     sr = 44100
-    t = np.arange(int(SRC_SECONDS * sr)) / sr
-    clicks = (np.mod(t, 60 / 96) < 0.01).astype(float)
-    wave = 0.3 * np.sin(2 * np.pi * 146.83 * t) + 0.4 * clicks
-    sf.write(src, np.stack([wave, wave * 0.8], axis=1), sr)
+    n = int(SRC_SECONDS * sr)
+    t = np.arange(n) / sr
+    beat_s = 60 / SRC_BPM
+    beat = (t / beat_s).astype(int)
+    in_beat = t - beat * beat_s
+    chords = [(146.83, 174.61, 220.0), (116.54, 146.83, 174.61), (98.0, 116.54, 146.83), (110.0, 138.59, 164.81)]  # Dm Bb Gm A
+    chord = np.array([chords[(b // 4) % 4] for b in range(beat.max() + 1)])[beat]
+    wave = sum(0.12 * np.sin(2 * np.pi * chord[:, i] * t) for i in range(3))
+    downbeat = (beat % 4 == 0)
+    wave = wave + downbeat * 0.8 * np.exp(-in_beat / 0.08) * np.sin(2 * np.pi * 55.0 * in_beat)
+    rng = np.random.default_rng(0)
+    wave = wave + 0.15 * np.exp(-in_beat / 0.01) * rng.standard_normal(n)
+    wave = 0.8 * wave / np.max(np.abs(wave))
+    sf.write(src, np.stack([wave, wave * 0.9], axis=1), sr)
     t2 = np.arange(int(REF_SECONDS * 48000)) / 48000
     sf.write(ref, 0.3 * np.sin(2 * np.pi * 392.0 * t2), 48000)
     return src, ref

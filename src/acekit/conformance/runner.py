@@ -22,6 +22,7 @@ from acekit.conformance.drive import (
     Intent,
     JobError,
     gateway_capabilities_check,
+    plain_edit_intents,
     run_matrix,
     task_intents,
     write_fixtures,
@@ -160,7 +161,7 @@ def run_conformance(
             driver.run_job("client", cover_ref, driver.client_submit(cover_ref, server.url))
         if "cli" in surfaces:
             log("CLI (acekit generate|repaint|cover|lego|extract|complete):")
-            for intent in intents:
+            for intent in intents + plain_edit_intents():
                 driver.run_job("cli", intent, driver.cli_submit(intent, server.url))
         if "curl" in surfaces:
             log("curl kit (scripts/curl):")
