@@ -237,13 +237,18 @@ class Driver:
         self.log(f"  {surface}/{intent.name}: {len(checks) - len(bad)}/{len(checks)} checks passed"
                  + ("" if not bad else "; differs: " + ", ".join(c.parameter for c in bad)))
 
-    def _bug_note(self) -> str:
-        log = self.server.log_tail(200)
-        for signature, message in KNOWN_UPSTREAM_BUGS.items():
-            if signature in log:
-                self.upstream_bugs.add(message)
-                return message
-        return ""
+    def _bug_note(self, wait_s: float = 3.0) -> str:
+        """Name a known upstream bug when the server log shows it (the traceback may land after the 500)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            log = self.server.log_tail(300)
+            for signature, message in KNOWN_UPSTREAM_BUGS.items():
+                if signature in log:
+                    self.upstream_bugs.add(message)
+                    return message
+            if time.monotonic() >= deadline:
+                return ""
+            time.sleep(0.5)
 
     # ------------------------------------------------------------------ client
 
