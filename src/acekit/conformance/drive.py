@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -537,7 +536,3 @@ def matrix_case_checks(rec: dict[str, Any], jobs: list[list[dict[str, Any]]]) ->
         return sum(not values_equal(k, v, params.get(k)) for k, v in expectation.dit.items())
 
     return checks + compare(expectation, min(candidates, key=misses))
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    return tomllib.loads(path.read_text())

@@ -11,7 +11,6 @@ import subprocess
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -196,7 +195,3 @@ def _write(report: ConformanceReport, path: Path | None, log: Callable[[str], No
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report.model_dump(mode="json"), indent=2, default=str) + "\n")
     log(f"report: {path}")
-
-
-def report_dict(report: ConformanceReport) -> dict[str, Any]:
-    return report.model_dump(mode="json")
