@@ -81,6 +81,8 @@ class Intent:
     tracks: list[str] = field(default_factory=list)
     thinking: bool = False
     reference: bool = False
+    repaint_mode: str | None = None
+    repaint_strength: float | None = None
     #: No bpm/key/meter given: acekit must measure them from the source (CLI edit tasks).
     measured_metas: bool = False
 
@@ -106,6 +108,10 @@ class Intent:
             dit["repainting_end"] = -1 if self.end_s is None else self.end_s
         if self.task == "cover" and self.strength is not None:
             dit["audio_cover_strength"] = self.strength
+        if self.repaint_mode is not None:
+            dit["repaint_mode"] = self.repaint_mode
+        if self.repaint_strength is not None:
+            dit["repaint_strength"] = self.repaint_strength
         if self.task in ("lego", "extract", "complete"):
             dit["instruction"] = contract.instruction_for(self.task, self.tracks)
         # issue 7 part 1: acekit sends thinking and the CoT switches explicitly, off unless asked
@@ -142,6 +148,13 @@ def task_intents(*, mp3: bool) -> list[Intent]:
         Intent("complete", "complete", "conformance complete: drums and bass", bpm=100, key="E minor",
                time_signature="4", duration_s=15.0, steps=24, seed=3, tracks=["drums", "bass"], model=BASE),
     ]
+
+
+def repaint_knob_intents() -> list[Intent]:
+    """Newer upstream's repaint knobs (53067ab's DiT takes them), from the surfaces that expose them."""
+    return [Intent("repaint-mode", "repaint", "conformance repaint: conservative fill", bpm=96, key="D minor",
+                   time_signature="4", steps=8, seed=17, start_s=4.0, end_s=8.0, model=TURBO,
+                   repaint_mode="conservative", repaint_strength=0.7)]
 
 
 def plain_edit_intents() -> list[Intent]:
@@ -268,6 +281,10 @@ class Driver:
                 fields["repainting_end"] = -1.0 if intent.end_s is None else intent.end_s
             if intent.task == "cover":
                 fields["audio_cover_strength"] = intent.strength
+            if intent.repaint_mode is not None:
+                fields["repaint_mode"] = intent.repaint_mode
+            if intent.repaint_strength is not None:
+                fields["repaint_strength"] = intent.repaint_strength
             if intent.task in ("lego", "extract"):
                 fields["track"] = intent.tracks[0]
             if intent.task == "complete":
@@ -304,6 +321,10 @@ class Driver:
                 cmd += ["--start", str(intent.start_s), "--end", str(-1 if intent.end_s is None else intent.end_s)]
             if intent.task == "cover" and intent.strength is not None:
                 cmd += ["--strength", str(intent.strength)]
+            if intent.repaint_mode is not None:
+                cmd += ["--repaint-mode", intent.repaint_mode]
+            if intent.repaint_strength is not None:
+                cmd += ["--repaint-strength", str(intent.repaint_strength)]
             if intent.reference:
                 cmd += ["--reference", str(self.ref)]
             for track in intent.tracks:

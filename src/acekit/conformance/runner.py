@@ -22,6 +22,7 @@ from acekit.conformance.drive import (
     JobError,
     gateway_capabilities_check,
     plain_edit_intents,
+    repaint_knob_intents,
     run_matrix,
     task_intents,
     write_fixtures,
@@ -149,7 +150,7 @@ def run_conformance(
         intents = task_intents(mp3=mp3)
         if "client" in surfaces:
             log("client (acekit.Client):")
-            for intent in intents:
+            for intent in intents + repaint_knob_intents():
                 driver.run_job("client", intent, driver.client_submit(intent, server.url))
             thinking = Intent("text2music-thinking", "text2music", "conformance thinking: user metas must win", bpm=120,
                               key="A minor", time_signature="4", duration_s=10.0, steps=8, seed=21, model="acestep-v15-turbo",
@@ -160,7 +161,7 @@ def run_conformance(
             driver.run_job("client", cover_ref, driver.client_submit(cover_ref, server.url))
         if "cli" in surfaces:
             log("CLI (acekit generate|repaint|cover|lego|extract|complete):")
-            for intent in intents + plain_edit_intents():
+            for intent in intents + repaint_knob_intents() + plain_edit_intents():
                 driver.run_job("cli", intent, driver.cli_submit(intent, server.url))
         if "curl" in surfaces:
             log("curl kit (scripts/curl):")
