@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from acekit.conformance.checks import Check
 from acekit.conformance.drive import (
+    TURBO,
     Driver,
     Gateway,
     Intent,
@@ -153,11 +154,11 @@ def run_conformance(
             for intent in intents + repaint_knob_intents():
                 driver.run_job("client", intent, driver.client_submit(intent, server.url))
             thinking = Intent("text2music-thinking", "text2music", "conformance thinking: user metas must win", bpm=120,
-                              key="A minor", time_signature="4", duration_s=10.0, steps=8, seed=21, model="acestep-v15-turbo",
+                              key="A minor", time_signature="4", duration_s=10.0, steps=8, seed=21, model=TURBO,
                               thinking=True)
             driver.run_job("client", thinking, driver.client_submit(thinking, server.url))
             cover_ref = Intent("cover-reference", "cover", "conformance cover with a reference", bpm=110, key="C major",
-                               time_signature="4", steps=8, seed=13, strength=0.6, reference=True, model="acestep-v15-turbo")
+                               time_signature="4", steps=8, seed=13, strength=0.6, reference=True, model=TURBO)
             driver.run_job("client", cover_ref, driver.client_submit(cover_ref, server.url))
         if "cli" in surfaces:
             log("CLI (acekit generate|repaint|cover|lego|extract|complete):")
