@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# System packages the tests and the calibration set need: fluidsynth + two GM soundfonts
-# (rendering music with known ground truth), curl + jq (the curl kit), libsndfile (soundfile).
+# System packages the tests and the calibration set need: fluidsynth + GM soundfonts
+# (rendering music with known ground truth: FluidR3 for the songs thresholds are tuned on,
+# TimGM6mb and MuseScore General for the held-out songs), curl + jq (the curl kit), libsndfile (soundfile).
 # Idempotent: installs only what is missing; uses sudo when not root.
 set -euo pipefail
 need=()
 command -v fluidsynth >/dev/null || need+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
-# a second GM soundfont: the held-out calibration clips are rendered with it (docs/analysis.md)
 [ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || need+=(timgm6mb-soundfont)
+[ -f /usr/share/sounds/sf3/MuseScore_General_Lite.sf3 ] || need+=(musescore-general-soundfont-small)
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)
 # no grep -q: it exits at the first match, ldconfig dies of SIGPIPE and pipefail reads that as "missing"

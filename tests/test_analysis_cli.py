@@ -39,13 +39,31 @@ def test_analyze_human_output(cal: CalibrationSet) -> None:
         assert word in res.stdout, word
 
 
+def test_analyze_meter_reaches_the_tempo_check(cal: CalibrationSet) -> None:
+    """Issue 11: 6/8 at 120 quarter-note BPM expects the dotted quarter at 80; without the meter
+    the same clip fails; an unreliable verdict and antiphase stereo are said in words."""
+    res = run("analyze", cal.path("folk_six_eight"), "--bpm", "120", "--time-signature", "6/8", "--json")
+    data = json.loads(res.stdout)
+    assert data["tempo"]["pulse"] == "dotted_quarter" and data["tempo"]["pulse_bpm"] == 80
+    assert data["passed"]["tempo"] is True and "tempo" not in data["unreliable"]
+    plain = json.loads(run("analyze", cal.path("folk_six_eight"), "--bpm", "120", "--json").stdout)
+    assert plain["tempo"]["relation"] == "two_thirds" and "tempo" not in plain["passed"] or \
+        plain["passed"]["tempo"] is False
+    human = run("analyze", cal.path("folk_six_eight"), "--bpm", "120", "--time-signature", "6")
+    assert "expect the dotted quarter at 80" in human.stdout and "pass" in human.stdout
+    slow = run("analyze", cal.path("nocturne_60"), "--bpm", "60", "--time-signature", "4/4")
+    assert "unreliable" in slow.stdout
+    anti = run("analyze", cal.path("waltz_strings__antiphase"), "--bpm", "96", "--time-signature", "3")
+    assert "ANTIPHASE" in anti.stdout and "analysed the left channel" in anti.stdout and "FAIL" in anti.stdout
+
+
 def test_analyze_json_repaint(cal: CalibrationSet) -> None:
     res = run("analyze", cal.path("pop_120__repaint_regenerated"), "--bpm", "120", "--key", "Eb major",
               "--source", cal.path("pop_120"), "--region", "8:13", "--duration", "20", "--json")
     assert res.exit_code == 0, res.stderr
     data = json.loads(res.stdout)  # stdout holds the JSON document and nothing else
     assert data["region_s"] == [8.0, 13.0]
-    assert data["tempo"]["relation"] in ("match", "double", "half", "three_halves", "two_thirds", "off")
+    assert data["tempo"]["relation"] in ("match", "double", "half", "triple", "third", "three_halves", "two_thirds", "off")
     for field in ("phase_s", "median_abs_offset_ms", "share_within_tol", "drift_ms_per_bar"):
         assert field in data["beat_grid"]
     assert data["key"]["mirex_score"] in (0.0, 0.2, 0.3, 0.5, 1.0)
@@ -116,6 +134,8 @@ def test_calibrate_command(cal: CalibrationSet) -> None:
     human = run("calibrate", cal.root.parent)
     assert human.exit_code == 0
     assert "pop_116_for_120" in human.stdout and "rendered 116 BPM" in human.stdout
+    assert "holdout" in human.stdout and "timgm6mb" in human.stdout  # the split is visible
+    assert {c["split"] for c in data["clips"]} == {"calibrate", "holdout"}
 
 
 def test_analyze_repaint_judges_edges_against_the_source(cal: CalibrationSet) -> None:

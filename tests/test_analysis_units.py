@@ -84,7 +84,9 @@ def test_flat_record_uses_the_names_the_report_reads() -> None:
                  "health.duration_s", "health.integrated_lufs", "health.clipping_share", "health.silence_share"):
         assert name in flat, name
     assert all(not isinstance(v, (dict, np.generic)) for v in flat.values())
-    assert set(res.passed) == {"tempo", "beat_grid", "key", "boundaries", "preservation", "health"}
+    # noise has no steady pulse and no key: those checks are unreliable, not passed or failed
+    assert set(res.passed) | set(res.unreliable) == {"tempo", "beat_grid", "key", "boundaries", "preservation", "health"}
+    assert not set(res.passed) & set(res.unreliable) and flat["tempo.verdict"] in ("fail", "unreliable")
     assert res.passed["preservation"]  # identical source
     assert res.thresholds == Thresholds()
 
@@ -150,3 +152,73 @@ def test_preservation_reports_the_worst_window() -> None:
     assert o.snr_db > 5  # the mean over the outside dilutes it
     assert not preserved_outside(res)
     assert preserved_outside(analyze_preservation(src, sr, src, region_s=(5.0, 9.0)))
+
+
+# ---- issue 11: meter-aware tempo, key correlations, DC and antiphase ------------------------------
+
+def test_expected_pulse_per_meter() -> None:
+    from acekit.analysis.tempo import expected_pulse
+
+    assert expected_pulse(120, "6/8") == ("dotted_quarter", 80.0, (80.0,))
+    assert expected_pulse(120, "6")[0] == "dotted_quarter"  # ACE-Step's "6" is 6/8
+    assert expected_pulse(150, "9/8")[1] == pytest.approx(100) and expected_pulse(90, "12/8")[1] == pytest.approx(60)
+    assert expected_pulse(200, "2/2") == ("half", 100.0, (100.0, 200.0))
+    assert expected_pulse(96, "3/4") == ("quarter", 96.0, (96.0,)) == expected_pulse(96, "3")
+    assert expected_pulse(100, None)[0] == "quarter"
+    with pytest.raises(ValueError, match="time signature"):
+        expected_pulse(100, "7/5")
+
+
+def test_tempo_verdict_rules() -> None:
+    from acekit.analysis.tempo import tempo_verdict
+
+    assert tempo_verdict("match", 0.1, None, None)[0] == "pass"
+    assert tempo_verdict("double", 0.7, 0.8, 0.78)[0] == "unreliable"  # both readings fit the onsets
+    assert tempo_verdict("triple", 0.4, 0.79, 0.25)[0] == "pass"  # onsets pulse at the request
+    assert tempo_verdict("two_thirds", 0.7, 0.26, 0.78)[0] == "fail"  # they do not
+    assert tempo_verdict("off", 0.7, None, None)[0] == "fail"
+    assert tempo_verdict("off", 0.2, None, None)[0] == "unreliable"  # no steady pulse
+
+
+def test_onset_salience_finds_the_period() -> None:
+    from acekit.analysis.tempo import onset_salience
+
+    fps = 100.0
+    env = np.zeros(2000)
+    env[::50] = 1.0  # an onset every 0.5 s: 120 BPM
+    assert onset_salience(env, fps, 120) > 0.9 and onset_salience(env, fps, 60) > 0.9
+    assert onset_salience(env, fps, 90) < 0.1 and onset_salience(env, fps, 80) < 0.1
+    assert onset_salience(np.zeros(10), fps, 120) == 0.0
+    with pytest.raises(ValueError):
+        onset_salience(env, fps, 0)
+
+
+def test_key_correlations_pick_the_profile_key() -> None:
+    from acekit.analysis.key import PROFILES, key_correlations
+
+    for mode, prof in enumerate(PROFILES["krumhansl"]):
+        for tonic in (0, 3, 10):
+            corr = key_correlations(np.roll(np.asarray(prof), tonic))
+            assert int(np.argmax(corr)) == mode * 12 + tonic
+    assert not key_correlations(np.zeros(12)).any()
+    with pytest.raises(ValueError, match="12 bins"):
+        key_correlations(np.ones(24))
+
+
+def test_dc_offset_and_antiphase_are_measured() -> None:
+    from acekit.analysis import analyze_audio
+    from acekit.analysis.health import dc_offset, stereo_correlation
+
+    sr = 44100
+    t = np.arange(sr * 5) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    assert dc_offset(tone + 0.3) == pytest.approx(0.3, abs=1e-3)
+    assert stereo_correlation(np.stack([tone, -tone], axis=1)) == pytest.approx(-1.0)
+    assert stereo_correlation(tone) is None
+    shifted = analyze_audio(tone + 0.3, sr)
+    assert not shifted.passed["health"] and shifted.health.dc_offset == pytest.approx(0.3, abs=1e-3)
+    anti = analyze_audio(np.stack([tone, -tone], axis=1), sr)
+    assert anti.health.antiphase and not anti.passed["health"]
+    assert anti.analysed_channel == "left" and anti.health.silence_share == 0.0  # not "100 % silent"
+    ok = analyze_audio(np.stack([tone, tone], axis=1), sr)
+    assert ok.passed["health"] and ok.analysed_channel == "mono mean"

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from acekit.calibration import build
-from acekit.calibration.songs import SONGS, TEMPO_RAMP_123, compose
+from acekit.calibration.songs import HOLDOUT_SONGS, SONGS, TEMPO_RAMP_123, compose
 
 
-@pytest.mark.parametrize("spec", [*SONGS, TEMPO_RAMP_123], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", [*SONGS, *HOLDOUT_SONGS, TEMPO_RAMP_123], ids=lambda s: s.name)
 def test_midi_is_valid_and_beats_match_its_tempo_map(spec, tmp_path) -> None:
     comp = compose(spec)
     path = tmp_path / "x.mid"
@@ -21,11 +21,14 @@ def test_midi_is_valid_and_beats_match_its_tempo_map(spec, tmp_path) -> None:
     mid = mido.MidiFile(str(path))  # parses: the hand-written SMF writer is valid
     assert mid.ticks_per_beat == 480
     # mido integrates the same tempo events fluidsynth plays: the last note ends in the last bar
-    assert comp.end_s - 60 / spec.bpm * spec.beats_per_bar < mid.length <= comp.end_s + 1e-6
-    # beat times from mido's tempo map equal the truth we record
+    assert comp.end_s - 60 / spec.bpm * spec.bar_ticks / 480 < mid.length <= comp.end_s + 1e-6
+    # beat times (the felt pulse: dotted quarters in 6/8, 9/8, 12/8) from mido's tempo map equal the truth
     tempo_events = [(abs_t, msg.tempo) for abs_t, msg in _abs(mid.tracks[0]) if msg.type == "set_tempo"]
     for i in (0, len(comp.beats_s) // 2, len(comp.beats_s) - 1):
-        assert _tick_to_s(i * 480, tempo_events) == pytest.approx(comp.beats_s[i], abs=1e-6)
+        assert _tick_to_s(i * spec.pulse_ticks, tempo_events) == pytest.approx(comp.beats_s[i], abs=1e-6)
+    assert len(comp.beats_s) == spec.bars * spec.beats_per_bar
+    if spec.compound:
+        assert spec.pulse_bpm == pytest.approx(spec.bpm * 2 / 3)
     meter = next(m for _, m in _abs(mid.tracks[0]) if m.type == "time_signature")
     assert (meter.numerator, meter.denominator) == spec.meter
     assert compose(spec).midi == comp.midi  # reproducible across calls (no salted hash())

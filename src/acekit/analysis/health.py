@@ -17,6 +17,13 @@ from acekit.analysis.audio import as_mono
 CLIP_LEVEL = 0.999
 #: 50 ms frames quieter than this (dBFS RMS) count as silent.
 SILENCE_DBFS = -60.0
+#: |mean of a channel| above this is a DC offset. Calibrate split: rendered songs up to 0.021
+#: (a FluidR3 synth-bass sample carries DC), the constructed faults 0.1 and 0.3.
+MAX_DC_OFFSET = 0.05
+#: L/R correlation below this is cancellation (antiphase): the mono mean loses the music.
+#: Calibrate split: rendered songs down to -0.72 (FluidR3 synth patches with phase-spread
+#: stereo samples: the mono mean keeps them audible), L = -R is -1.0.
+ANTIPHASE_CORRELATION = -0.9
 _FRAME_S = 0.05
 
 
@@ -33,6 +40,30 @@ class HealthResult(BaseModel):
     silence_share: float  # share of 50 ms frames below SILENCE_DBFS
     nonfinite_samples: int
     has_nonfinite: bool
+    dc_offset: float = 0.0  # largest |mean| of a channel (full scale 1.0), signed
+    stereo_correlation: float | None = None  # Pearson L/R correlation; None for mono
+    antiphase: bool = False  # stereo_correlation < ANTIPHASE_CORRELATION: the mono mix cancels
+
+
+def stereo_correlation(stereo: np.ndarray) -> float | None:
+    """Pearson correlation of the first two channels of ``(n, channels)`` audio; None for mono or
+    when a channel is constant. +1 identical, 0 unrelated, -1 antiphase (L = -R): the phase
+    correlation a goniometer's correlation meter shows."""
+    x = np.asarray(stereo, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] < 2 or x.shape[0] < 2:
+        return None
+    left, right = x[:, 0] - x[:, 0].mean(), x[:, 1] - x[:, 1].mean()
+    denom = float(np.sqrt(np.dot(left, left) * np.dot(right, right)))
+    return float(np.dot(left, right) / denom) if denom > 0 else None
+
+
+def dc_offset(y: np.ndarray) -> float:
+    """The mean of the channel whose mean is farthest from 0 (signed; ``(n,)`` or ``(n, channels)``)."""
+    x = np.asarray(y, dtype=np.float64)
+    if x.size == 0:
+        return 0.0
+    means = x.mean(axis=0) if x.ndim == 2 else np.array([x.mean()])
+    return float(means[int(np.argmax(np.abs(means)))])
 
 
 def _db(x: float) -> float | None:
@@ -143,7 +174,11 @@ def analyze_health(
         silence_share = float(np.mean(rms < 10 ** (SILENCE_DBFS / 20)))
     else:
         silence_share = 1.0
+    corr = stereo_correlation(clean) if clean.ndim == 2 else None
     res = HealthResult(
+        dc_offset=round(dc_offset(clean), 6),
+        stereo_correlation=None if corr is None else round(corr, 4),
+        antiphase=corr is not None and corr < ANTIPHASE_CORRELATION,
         duration_s=round(duration, 4),
         integrated_lufs=lufs,
         # too short to gate (< 400 ms) is not silence unless there is no signal at all

@@ -23,6 +23,7 @@ import soundfile as sf
 from acekit.calibration import edits
 from acekit.calibration.manifest import CalibrationClip, CalibrationSet, ClipTruth
 from acekit.calibration.songs import (
+    HOLDOUT_SONGS,
     REGENERATED,
     REPAINT_BASES,
     SONGS,
@@ -34,11 +35,20 @@ from acekit.calibration.songs import (
     compose,
 )
 
-CALIBRATION_VERSION = "3.2"
+CALIBRATION_VERSION = "3.3"
 SOUNDFONT = Path(os.environ.get("ACEKIT_SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
-#: Held-out clips are rendered with another GM soundfont (Debian timgm6mb-soundfont): no
-#: threshold was tuned on its sounds (docs/analysis.md, "How data is held out").
+#: Held-out clips are rendered with other GM soundfonts (Debian timgm6mb-soundfont,
+#: musescore-general-soundfont-small): no threshold was tuned on their sounds (docs/analysis.md).
 HOLDOUT_SOUNDFONT = Path(os.environ.get("ACEKIT_HOLDOUT_SOUNDFONT", "/usr/share/sounds/sf2/TimGM6mb.sf2"))
+#: Soundfonts by the name a `SongSpec` gives. FluidR3 renders everything thresholds are tuned on.
+SOUNDFONTS = {
+    "fluidr3": SOUNDFONT,
+    "timgm6mb": HOLDOUT_SOUNDFONT,
+    "musescore": Path("/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"),
+}
+_SOUNDFONT_HINTS = {"fluidr3": "fluid-soundfont-gm) or set ACEKIT_SOUNDFONT",
+                    "timgm6mb": "timgm6mb-soundfont) or set ACEKIT_HOLDOUT_SOUNDFONT",
+                    "musescore": "musescore-general-soundfont-small)"}
 SR = 44100
 #: Gain 0.3: analysis.md found 0.5 clipped some clips.
 FLUIDSYNTH_ARGS = ("-ni", "-g", "0.3", "-r", str(SR))
@@ -60,15 +70,12 @@ def _check_tools() -> str:
     exe = shutil.which("fluidsynth")
     if exe is None:
         raise RenderError("fluidsynth is not installed: run `bash scripts/install-system-deps.sh` (apt-get install fluidsynth)")
-    if not SOUNDFONT.is_file():
-        raise RenderError(
-            f"no General MIDI soundfont at {SOUNDFONT}: `apt-get install fluid-soundfont-gm` or set ACEKIT_SOUNDFONT"
-        )
-    if not HOLDOUT_SOUNDFONT.is_file():
-        raise RenderError(
-            f"no held-out soundfont at {HOLDOUT_SOUNDFONT}: run `bash scripts/install-system-deps.sh` "
-            "(apt-get install timgm6mb-soundfont) or set ACEKIT_HOLDOUT_SOUNDFONT"
-        )
+    for name, path in SOUNDFONTS.items():
+        if not path.is_file():
+            raise RenderError(
+                f"no {name} soundfont at {path}: run `bash scripts/install-system-deps.sh` "
+                f"(apt-get install {_SOUNDFONT_HINTS[name]}"
+            )
     return exe
 
 
@@ -147,6 +154,19 @@ _HEALTH = [
     {"id": "pop_piano__dies_to_silence", "base": "pop_piano", "problem": "silence"},
     {"id": "digital_silence", "base": "pop_piano", "problem": "silence"},
     {"id": "pop_piano__nan", "base": "pop_piano", "problem": "nan"},
+    # issue 11: a DC offset of +0.3 passed as healthy; antiphase stereo (L = -R) read as silence
+    {"id": "funk_tight__dc_offset", "base": "funk_tight", "problem": "dc_offset", "dc": 0.3},
+    {"id": "ballad_piano__dc_offset_small", "base": "ballad_piano", "problem": "dc_offset", "dc": -0.1},
+    {"id": "waltz_strings__antiphase", "base": "waltz_strings", "problem": "antiphase"},
+    {"id": "edm_128__antiphase", "base": "edm_128", "problem": "antiphase"},
+    # held out: other songs, other soundfonts
+    {"id": "garage_rock_132__clipped", "base": "garage_rock_132", "problem": "clipping"},
+    {"id": "hymn_72__dies_to_silence", "base": "hymn_72", "problem": "silence"},
+    {"id": "neo_soul_88__nan", "base": "neo_soul_88", "problem": "nan"},
+    {"id": "neo_soul_88__dc_offset", "base": "neo_soul_88", "problem": "dc_offset", "dc": 0.3},
+    {"id": "lament_54__dc_offset", "base": "lament_54", "problem": "dc_offset", "dc": 0.3},
+    {"id": "disco_124__antiphase", "base": "disco_124", "problem": "antiphase"},
+    {"id": "lament_54__antiphase", "base": "lament_54", "problem": "antiphase"},
 ]
 
 
@@ -155,12 +175,19 @@ def _repaint_specs() -> list[SongSpec]:
 
 
 def _all_specs() -> list[SongSpec]:
-    return [*SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED, *_repaint_specs()]
+    return [*SONGS, *HOLDOUT_SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED, *_repaint_specs()]
 
 
 def _soundfont_of(spec: SongSpec) -> Path:
+    if spec.soundfont != "fluidr3":
+        return SOUNDFONTS[spec.soundfont]
     holdout = {s.name for b in REPAINT_BASES if b.split == "holdout" for s in (b.song, b.other_take, b.revoiced)}
     return HOLDOUT_SOUNDFONT if spec.name in holdout else SOUNDFONT
+
+
+def _soundfont_name(spec: SongSpec) -> str:
+    path = _soundfont_of(spec)
+    return next(name for name, p in SOUNDFONTS.items() if p == path)
 
 
 _REPAINT_EDITS = ("untouched_exact", "untouched", "crossfade", "hard_cut", "spike", "dropout", "revoiced",
@@ -249,12 +276,12 @@ def content_hash() -> str:
     for spec in _all_specs():
         h.update(spec.name.encode())
         h.update(compose(spec).midi)
-        h.update(repr(spec.lead_in_s).encode())
+        h.update(repr((spec.lead_in_s, spec.soundfont, spec.split, spec.key_ambiguous)).encode())
     h.update(json.dumps([_recipes(), _PRESERVATION, _HEALTH, _REPAINT_EDITS, _REPAINT_TRUTH,
                          [(b.song.name, b.region_bars, b.split, b.edge_on_downbeat) for b in REPAINT_BASES]],
                         sort_keys=True, default=str).encode())
     h.update(" ".join(FLUIDSYNTH_ARGS).encode())
-    for sf2 in (SOUNDFONT, HOLDOUT_SOUNDFONT):
+    for sf2 in SOUNDFONTS.values():
         h.update(str(sf2.stat().st_size if sf2.is_file() else 0).encode())
     return h.hexdigest()[:16]
 
@@ -318,15 +345,18 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
         c = comps[spec.name]
         return ClipTruth(
             duration_s=y.shape[0] / SR, bpm_requested=spec.bpm, bpm_true=spec.bpm, bpm_end=spec.tempo_end_bpm,
+            pulse_bpm=round(spec.pulse_bpm, 6),
             time_signature=spec.time_signature, beats_per_bar=spec.beats_per_bar, key=spec.parsed_key.canonical,
-            key_ambiguous=not spec.dominant_major and spec.parsed_key.mode == "minor",
+            key_ambiguous=spec.key_ambiguous or (not spec.dominant_major and spec.parsed_key.mode == "minor"
+                                                 and spec.minor_scale == "natural"),
             beats_s=[round(b + spec.lead_in_s, 5) for b in c.beats_s],
             downbeats_s=[round(b + spec.lead_in_s, 5) for b in c.downbeats_s], **kw,
         )
 
-    for spec in SONGS:
+    for spec in (*SONGS, *HOLDOUT_SONGS):
         y = audio[spec.name]
         clips.append(CalibrationClip(id=spec.name, kind="song", style=spec.style, file=_write(root, spec.name, y),
+                                     split=spec.split, soundfont=spec.soundfont,
                                      truth=song_truth(spec, y, grid_should_pass=True)))
     for spec in (TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123):
         y = audio[spec.name]
@@ -388,10 +418,12 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
                           region_s=nominal,
                           source_clip=spec.name, preserved=preserved)
             clips.append(CalibrationClip(id=cid, kind="repaint", style=spec.style, split=base.split,
+                                         soundfont=_soundfont_name(spec),
                                          file=_write(root, cid, out.astype(np.float32)), derived_from=spec.name,
                                          truth=t))
         # the source itself (kind "source", not "song": the tempo/key accuracy sets stay as they are)
         clips.append(CalibrationClip(id=spec.name, kind="source", style=spec.style, split=base.split, file=src_rel,
+                                     soundfont=_soundfont_name(spec),
                                      truth=song_truth(spec, audio[spec.name], grid_should_pass=True)))
     for r in _HEALTH:
         spec, y = by[r["base"]], audio[r["base"]]
@@ -401,10 +433,16 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
             out = edits.hard_clip(y)
         elif r["problem"] == "silence":
             out = edits.silence_from(y, SR, start_s=0.4 * y.shape[0] / SR)
+        elif r["problem"] == "dc_offset":
+            out = edits.dc_offset(y, r["dc"])
+        elif r["problem"] == "antiphase":
+            out = edits.antiphase(y)
         else:
             out = edits.inject_nan(y, SR, start_s=5.0)
-        t = ClipTruth(duration_s=out.shape[0] / SR, health_problem=r["problem"])
-        clips.append(CalibrationClip(id=r["id"], kind="health", style=spec.style,
+        t = ClipTruth(duration_s=out.shape[0] / SR, health_problem=r["problem"], key=spec.parsed_key.canonical,
+                      bpm_requested=spec.bpm, time_signature=spec.time_signature)
+        clips.append(CalibrationClip(id=r["id"], kind="health", style=spec.style, split=spec.split,
+                                     soundfont=spec.soundfont,
                                      file=_write(root, r["id"], out.astype(np.float32), float_wav=r["problem"] == "nan"),
                                      derived_from=r["base"], truth=t))
     return clips

@@ -118,3 +118,16 @@ def dropout(y: np.ndarray, sr: int, *, start_s: float, length_s: float = 0.04) -
     out = y.copy()
     out[_idx(start_s, sr) : _idx(start_s + length_s, sr)] = 0.0
     return out
+
+
+def dc_offset(y: np.ndarray, offset: float) -> np.ndarray:
+    """``y`` shifted by a constant ``offset`` (a DC fault), scaled down first if it would clip."""
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    scale = min(1.0, (0.98 - abs(offset)) / peak) if peak > 0 else 1.0
+    return (y * scale + offset).astype(np.float32)
+
+
+def antiphase(y: np.ndarray) -> np.ndarray:
+    """Stereo with the right channel the left one inverted (L = -R): the mono sum cancels."""
+    left = y[:, 0] if y.ndim == 2 else y
+    return np.stack([left, -left], axis=1).astype(np.float32)

@@ -8,8 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 ClipKind = Literal["song", "tempo", "edit", "preservation", "repaint", "source", "health"]
+HealthProblem = Literal["clipping", "silence", "nan", "dc_offset", "antiphase"]
+#: ``calibrate``: thresholds may be tuned on the clip. ``holdout``: material no threshold was
+#: tuned on (other songs and arrangements, another soundfont than FluidR3; docs/analysis.md).
 Split = Literal["calibrate", "holdout"]
-HealthProblem = Literal["clipping", "silence", "nan"]
 
 
 class ClipTruth(BaseModel):
@@ -17,11 +19,12 @@ class ClipTruth(BaseModel):
     bpm_requested: float | None = None  # what a user would have asked for
     bpm_true: float | None = None  # the rendered tempo (start tempo of a ramp)
     bpm_end: float | None = None  # end tempo of a ramp
+    pulse_bpm: float | None = None  # tempo of the felt beat: the dotted quarter (2/3 bpm) in 6/8, 9/8, 12/8
     time_signature: str | None = None
-    beats_per_bar: int | None = None
+    beats_per_bar: int | None = None  # felt beats (pulses) per bar: 6/8 -> 2, 12/8 -> 4
     key: str | None = None
-    key_ambiguous: bool = False  # relative-ambiguous harmony (i-VI-III-VII)
-    beats_s: list[float] = Field(default_factory=list)
+    key_ambiguous: bool = False  # relative- or dominant-ambiguous harmony (i-VI-III-VII, V-heavy, vi-heavy)
+    beats_s: list[float] = Field(default_factory=list)  # the felt beats (see pulse_bpm)
     downbeats_s: list[float] = Field(default_factory=list)
     grid_should_pass: bool | None = None
     boundaries_s: list[float] = Field(default_factory=list)
@@ -44,6 +47,7 @@ class CalibrationClip(BaseModel):
     #: "holdout": material no threshold was tuned on (other songs and arrangements, another
     #: soundfont); thresholds are chosen on "calibrate" only (docs/analysis.md)
     split: Split = "calibrate"
+    soundfont: str | None = None  # the soundfont's name in acekit.calibration.build.SOUNDFONTS
     truth: ClipTruth
 
 

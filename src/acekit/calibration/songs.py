@@ -3,8 +3,13 @@
 Each `SongSpec` is a short arrangement (chords, bass, optional melody, GM drums on channel 10)
 in one style. `compose` turns it into MIDI bytes plus the exact beat and downbeat times,
 computed from the same tempo map that fluidsynth plays, so ground truth never comes from an
-analyser. Tempo is in quarter notes per minute in every meter (the DAW convention), so a 6/8
-bar holds three beats.
+analyser. Tempo is in quarter notes per minute in every meter (what a DAW's tempo field holds);
+the recorded beats are the meter's felt pulse: the dotted quarter in 6/8, 9/8 and 12/8 (at 2/3
+of the quarter-note tempo), the quarter note otherwise (2/2 bars hold four of them).
+
+Songs come in two splits (`acekit.calibration.manifest.Split`): ``calibrate`` songs (rendered
+with FluidR3) are the only ones thresholds are tuned on; ``holdout`` songs are other tunes,
+rendered with other soundfonts (TimGM6mb, MuseScore General), and only tested on.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from acekit.keys import Key, parse_key
 
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
+#: Minor-key colours: natural (aeolian), harmonic (raised 7th: V major, leading tone in the
+#: melody) and dorian (raised 6th: IV major).
+_MINOR_SCALES = {"natural": _MINOR, "harmonic": (0, 2, 3, 5, 7, 8, 11), "dorian": (0, 2, 3, 5, 7, 9, 10)}
 
 # GM drum notes
 KICK, SNARE, SIDE, CLAP, HAT, OPEN_HAT, RIDE, CRASH, TAMB = 36, 38, 37, 39, 42, 46, 51, 49, 54
@@ -55,11 +63,36 @@ class SongSpec:
     melody_rest_bars: tuple[int, ...] = ()
     #: draw the notes from this name's seed instead of ``name``: same notes, other instruments
     seed_from: str | None = None
+    minor_scale: str = "natural"  # natural | harmonic | dorian (minor keys only)
+    split: str = "calibrate"  # calibrate | holdout
+    soundfont: str = "fluidr3"  # a name in acekit.calibration.build.SOUNDFONTS
+    key_ambiguous: bool = False  # harmony that invites the relative key or the dominant
+
+    @property
+    def compound(self) -> bool:
+        """6/8, 9/8, 12/8: three eighths per felt beat."""
+        num, den = self.meter
+        return den == 8 and num % 3 == 0 and num >= 6
+
+    @property
+    def bar_ticks(self) -> int:
+        num, den = self.meter
+        return num * 4 * PPQ // den
+
+    @property
+    def pulse_ticks(self) -> int:
+        """Ticks per felt beat: a dotted quarter in compound meters, else a quarter."""
+        return 3 * PPQ // 2 if self.compound else PPQ
 
     @property
     def beats_per_bar(self) -> int:
-        num, den = self.meter
-        return num * 4 // den  # quarter-note beats: 4/4 -> 4, 3/4 -> 3, 6/8 -> 3
+        """Felt beats per bar: 4/4 -> 4, 3/4 -> 3, 2/2 -> 4 quarters, 6/8 -> 2, 9/8 -> 3, 12/8 -> 4."""
+        return self.bar_ticks // self.pulse_ticks
+
+    @property
+    def pulse_bpm(self) -> float:
+        """Tempo of the felt beat: ``bpm`` (quarter notes) × 2/3 in compound meters."""
+        return self.bpm * PPQ / self.pulse_ticks
 
     @property
     def time_signature(self) -> str:
@@ -85,9 +118,13 @@ def _rng(spec: SongSpec) -> random.Random:
     return random.Random(zlib.crc32(((spec.seed_from or spec.name) + spec.seed_salt).encode()))
 
 
-def _chord(key: Key, degree: int, *, dominant_major: bool) -> list[int]:
+def _scale(spec: SongSpec) -> tuple[int, ...]:
+    return _MAJOR if spec.parsed_key.mode == "major" else _MINOR_SCALES[spec.minor_scale]
+
+
+def _chord(key: Key, degree: int, *, dominant_major: bool, scale: tuple[int, ...] | None = None) -> list[int]:
     """Pitch classes of the diatonic triad on ``degree`` (root first)."""
-    scale = _MAJOR if key.mode == "major" else _MINOR
+    scale = scale or (_MAJOR if key.mode == "major" else _MINOR)
     pcs = [(key.pitch_class + scale[(degree + i) % 7]) % 12 for i in (0, 2, 4)]
     if key.mode == "minor" and dominant_major and degree % 7 == 4:
         pcs[1] = (pcs[1] + 1) % 12  # raised leading tone: V major in harmonic minor
@@ -113,9 +150,10 @@ def compose(spec: SongSpec) -> Composition:
     """MIDI bytes and exact beat times (seconds, before ``lead_in_s``) for ``spec``."""
     rng = _rng(spec)
     key = spec.parsed_key
-    bpb = spec.beats_per_bar
-    bar_ticks = bpb * PPQ
-    total_beats = spec.bars * bpb
+    bar_ticks = spec.bar_ticks
+    bpb = bar_ticks // PPQ  # whole quarter notes per bar (patterns in quarters)
+    eighths_per_bar = bar_ticks // (PPQ // 2)
+    total_beats = -(-spec.bars * bar_ticks // PPQ)
     tmap = _tempo_map(spec, total_beats)
 
     conductor = Track("conductor")
@@ -129,12 +167,12 @@ def compose(spec: SongSpec) -> Composition:
         melody.program(2, spec.melody_program)
 
     eighth, sixteenth = PPQ // 2, PPQ // 4
-    scale = _MAJOR if key.mode == "major" else _MINOR
+    scale = _scale(spec)
     scale_pcs = [(key.pitch_class + s) % 12 for s in scale]
     prev_mel = _near(key.pitch_class, 67)
     for bar in range(spec.bars):
         degree = spec.progression[bar % len(spec.progression)]
-        pcs = _chord(key, degree, dominant_major=spec.dominant_major)
+        pcs = _chord(key, degree, dominant_major=spec.dominant_major, scale=scale)
         root = pcs[0]
         t0 = bar * bar_ticks
         voicing = sorted(_near(pc, 55) for pc in pcs)
@@ -161,9 +199,9 @@ def compose(spec: SongSpec) -> Composition:
             for b in (1, 2):
                 for p in voicing:
                     chords.note(0, p + 12, vel(64), t0 + b * PPQ, t0 + b * PPQ + PPQ - 60)
-        elif spec.chord_pattern == "strum68":  # 6/8: chords on eighths 1 and 4, lighter on the rest
-            for i in range(6):
-                v = 84 if i in (0, 3) else 58
+        elif spec.chord_pattern == "strum68":  # compound: chords on every eighth, accent on each pulse
+            for i in range(eighths_per_bar):
+                v = 84 if i % 3 == 0 else 58
                 for j, p in enumerate(voicing):
                     chords.note(0, p, vel(v), t0 + i * eighth + j * 12, t0 + (i + 1) * eighth)
         elif spec.chord_pattern == "pad":
@@ -192,9 +230,10 @@ def compose(spec: SongSpec) -> Composition:
             bass.note(1, b_root, vel(84), t0, t0 + bar_ticks - 20)
         elif spec.bass_pattern == "waltz":
             bass.note(1, b_root, vel(90), t0, t0 + PPQ - 30)
-        elif spec.bass_pattern == "six_eight":
-            bass.note(1, b_root, vel(90), t0, t0 + 3 * eighth - 20)
-            bass.note(1, b_fifth, vel(80), t0 + 3 * eighth, t0 + 6 * eighth - 20)
+        elif spec.bass_pattern == "six_eight":  # compound: root, then fifth, on each dotted quarter
+            for i in range(eighths_per_bar // 3):
+                p = b_root if i % 2 == 0 else b_fifth
+                bass.note(1, p, vel(90 if i == 0 else 80), t0 + 3 * i * eighth, t0 + 3 * (i + 1) * eighth - 20)
         elif spec.bass_pattern == "funk":  # syncopated sixteenths around the root
             for s, octave in ((0, 0), (3, 0), (6, 12), (8, 0), (10, 0), (14, 12)):
                 if s < bpb * 4:
@@ -208,7 +247,7 @@ def compose(spec: SongSpec) -> Composition:
             for i in range(n):
                 if rng.random() < 0.2:
                     continue  # a rest now and then
-                if i % (PPQ // step * (2 if bpb % 2 == 0 else 3)) == 0:
+                if i % (PPQ // step * (2 if bpb % 2 == 0 else 3)) == 0:  # every 2nd (3rd) quarter
                     cands = [_near(pc, 60) for pc in pcs] + [_near(pc, 72) for pc in pcs]
                 else:
                     cands = [p for p in range(60, 84) if p % 12 in scale_pcs]
@@ -218,24 +257,25 @@ def compose(spec: SongSpec) -> Composition:
                 prev_mel = p
         # --- drums
         if spec.drums and bar >= spec.drums_from_bar:
-            _drum_bar(drums, spec.drums, t0, bpb, bar, rng)
+            _drum_bar(drums, spec.drums, t0, bpb, bar, rng, eighths=eighths_per_bar)
     # final chord ring-out is cut by the renderer's trim; a last downbeat closes the song
     tracks = [conductor, chords, bass] + ([melody] if spec.melody_program is not None else []) + (
         [drums] if spec.drums else []
     )
-    beats_s = [tmap.seconds(b * PPQ) for b in range(total_beats)]
+    pulses = spec.bars * spec.beats_per_bar
+    beats_s = [tmap.seconds(b * spec.pulse_ticks) for b in range(pulses)]
     downbeats_s = [tmap.seconds(b * bar_ticks) for b in range(spec.bars)]
     return Composition(
         midi=write_smf(tracks),
         beats_s=beats_s,
         downbeats_s=downbeats_s,
-        end_s=tmap.seconds(total_beats * PPQ),
+        end_s=tmap.seconds(spec.bars * bar_ticks),
         notes=sum(len(t.events) for t in tracks),
     )
 
 
-def _drum_bar(tr: Track, style: str, t0: int, bpb: int, bar: int, rng: random.Random) -> None:
-    """One bar of GM drums on channel 10 in ``style``."""
+def _drum_bar(tr: Track, style: str, t0: int, bpb: int, bar: int, rng: random.Random, *, eighths: int = 0) -> None:
+    """One bar of GM drums on channel 10 in ``style`` (``bpb`` quarters, ``eighths`` eighths per bar)."""
     ch, e, s = DRUM_CHANNEL, PPQ // 2, PPQ // 4
 
     def hit(note: int, tick: int, v: int) -> None:
@@ -300,6 +340,16 @@ def _drum_bar(tr: Track, style: str, t0: int, bpb: int, bar: int, rng: random.Ra
             hit(HAT, i * e, 70 if i % 3 == 0 else 50)
         hit(KICK, 0, 100)
         hit(SNARE, 3 * e, 92)
+    elif style in ("compound", "shuffle"):  # 6/8, 9/8, 12/8: kick on 1, snare on the backbeat pulses
+        pulses = eighths // 3
+        for i in range(eighths):
+            if style == "compound" or i % 3 != 1:  # shuffle: the triplet's middle eighth is silent
+                hit(RIDE if style == "shuffle" else HAT, i * e, 72 if i % 3 == 0 else 48)
+        for p in range(pulses):
+            if p % 2 == 0 and not (pulses == 3 and p == 2):
+                hit(KICK, 3 * p * e, 102)
+            else:
+                hit(SNARE, 3 * p * e, 94)
     else:
         raise ValueError(f"unknown drum style {style!r}")
 
@@ -342,6 +392,98 @@ SONGS: tuple[SongSpec, ...] = (
     SongSpec("country_160", "country", 160, "A major", progression=(0, 3, 4, 0), chord_program=25,
              chord_pattern="stabs", bass_program=32, bass_pattern="root_fifth", melody_program=110,
              drums="pop", bars=12),
+    # --- issue 11: slow without drums, compound and cut-time meters, fast 3/4, minor colours, ambiguity
+    SongSpec("nocturne_60", "romantic piano", 60, "E minor", progression=(0, 3, 4, 0, 5, 3, 4, 0),
+             chord_program=0, chord_pattern="arp", bass_program=0, bass_pattern="sustained", melody_program=73,
+             drums=None, bars=6, minor_scale="harmonic"),
+    SongSpec("chorale_66", "chorale", 66, "Ab major", progression=(0, 3, 4, 0, 5, 1, 4, 0), chord_program=19,
+             chord_pattern="block", bass_program=19, bass_pattern="root_fifth", melody_program=52, drums=None,
+             bars=6),
+    SongSpec("jig_9_8", "celtic jig", 150, "D minor", meter=(9, 8), progression=(0, 6, 0, 4), chord_program=22,
+             chord_pattern="strum68", bass_program=32, bass_pattern="six_eight", melody_program=72,
+             drums="compound", bars=10, minor_scale="dorian", dominant_major=False),
+    SongSpec("blues_12_8", "slow blues", 84, "C minor", meter=(12, 8), progression=(0, 3, 0, 4), chord_program=16,
+             chord_pattern="strum68", bass_program=33, bass_pattern="six_eight", melody_program=66,
+             drums="shuffle", bars=6, minor_scale="harmonic"),
+    SongSpec("march_2_2", "march", 208, "Bb major", meter=(2, 2), progression=(0, 4, 0, 3, 0, 4, 0, 0),
+             chord_program=61, chord_pattern="stabs", bass_program=58, bass_pattern="root_fifth", melody_program=56,
+             drums="pop", bars=14),
+    SongSpec("waltz_fast_192", "viennese waltz", 192, "F major", meter=(3, 4), progression=(0, 0, 4, 4, 4, 4, 0, 0),
+             chord_program=48, chord_pattern="waltz", bass_program=43, bass_pattern="waltz", melody_program=73,
+             drums="waltz", bars=20),
+    SongSpec("minor_dominant_heavy", "baroque", 96, "B minor", progression=(0, 4, 0, 4, 5, 4, 4, 0),
+             chord_program=6, chord_pattern="arp", bass_program=32, bass_pattern="root_fifth", melody_program=40,
+             drums="brush", bars=8, minor_scale="harmonic", key_ambiguous=True),
+    SongSpec("major_vi_heavy", "indie", 116, "G major", progression=(5, 3, 0, 4), chord_program=25,
+             chord_pattern="stabs", bass_program=34, bass_pattern="root_beats", melody_program=0,
+             drums="pop", bars=8, key_ambiguous=True),
+    SongSpec("dorian_groove", "soul", 92, "E minor", progression=(0, 3, 0, 3), chord_program=4,
+             chord_pattern="offbeat", bass_program=33, bass_pattern="funk", drums="funk", bars=8,
+             minor_scale="dorian", dominant_major=False, melody_program=65),
+)
+
+#: Held-out songs: other tunes, other soundfonts (TimGM6mb, MuseScore General). No threshold is
+#: chosen on them; tests/test_analysis_calibration.py asserts issue 11's targets on them.
+HOLDOUT_SONGS: tuple[SongSpec, ...] = tuple(
+    SongSpec(*a, **{"split": "holdout", **kw}) for a, kw in (
+        (("lament_54", "lament", 54, "C# minor"), dict(
+            progression=(0, 5, 3, 4, 0, 3, 4, 0), chord_program=0, chord_pattern="arp", bass_program=0,
+            bass_pattern="sustained", melody_program=40, drums=None, bars=5, minor_scale="harmonic",
+            soundfont="timgm6mb")),
+        (("hymn_72", "hymn", 72, "Db major"), dict(
+            progression=(0, 4, 5, 3, 0, 1, 4, 0), chord_program=48, chord_pattern="pad", bass_program=42,
+            bass_pattern="root_fifth", melody_program=68, drums=None, bars=6, soundfont="musescore")),
+        (("barcarolle_6_8", "barcarolle", 105, "Bb minor"), dict(
+            meter=(6, 8), progression=(0, 3, 4, 0), chord_program=46, chord_pattern="strum68", bass_program=32,
+            bass_pattern="six_eight", melody_program=71, drums="compound", bars=10, minor_scale="harmonic",
+            soundfont="timgm6mb")),
+        (("reel_9_8", "slip jig", 165, "A minor"), dict(
+            meter=(9, 8), progression=(0, 3, 0, 6), chord_program=21, chord_pattern="strum68", bass_program=32,
+            bass_pattern="six_eight", melody_program=73, drums="compound", bars=10, minor_scale="dorian",
+            dominant_major=False, soundfont="musescore")),
+        (("shuffle_12_8", "doo-wop shuffle", 108, "F major"), dict(
+            meter=(12, 8), progression=(0, 5, 3, 4), chord_program=0, chord_pattern="strum68", bass_program=32,
+            bass_pattern="six_eight", melody_program=65, drums="shuffle", bars=6, soundfont="timgm6mb")),
+        (("hornpipe_6_8", "sea shanty", 138, "E major"), dict(
+            meter=(6, 8), progression=(0, 3, 4, 0), chord_program=21, chord_pattern="strum68", bass_program=58,
+            bass_pattern="six_eight", melody_program=72, drums="six_eight", bars=12, soundfont="musescore")),
+        (("polka_2_2", "polka", 184, "E major"), dict(
+            meter=(2, 2), progression=(0, 4, 4, 0, 0, 3, 4, 0), chord_program=21, chord_pattern="offbeat",
+            bass_program=58, bass_pattern="root_fifth", melody_program=71, drums="pop", bars=14,
+            soundfont="timgm6mb")),
+        (("mazurka_204", "fast waltz", 204, "G minor"), dict(
+            meter=(3, 4), progression=(0, 0, 4, 4, 3, 3, 4, 0), chord_program=0, chord_pattern="waltz",
+            bass_program=32, bass_pattern="waltz", melody_program=40, drums="waltz", bars=20,
+            minor_scale="harmonic", soundfont="timgm6mb")),
+        (("garage_rock_132", "garage rock", 132, "F# major"), dict(
+            progression=(0, 3, 4, 3), chord_program=29, chord_pattern="power", bass_program=34,
+            bass_pattern="eighths", drums="rock", bars=10, soundfont="musescore")),
+        (("neo_soul_88", "neo-soul", 88, "G minor"), dict(
+            progression=(0, 3, 0, 3), chord_program=4, chord_pattern="offbeat", bass_program=33,
+            bass_pattern="funk", melody_program=11, drums="funk", bars=8, minor_scale="dorian",
+            dominant_major=False, soundfont="timgm6mb")),
+        (("synthwave_118", "synthwave", 118, "Eb minor"), dict(
+            progression=(0, 5, 3, 4), chord_program=90, chord_pattern="offbeat", bass_program=38,
+            bass_pattern="eighths", melody_program=81, drums="edm", bars=10, minor_scale="harmonic",
+            soundfont="musescore")),
+        (("aria_84", "baroque aria", 84, "D minor"), dict(
+            progression=(0, 4, 0, 4, 3, 4, 4, 0), chord_program=6, chord_pattern="arp", bass_program=32,
+            bass_pattern="root_fifth", melody_program=68, drums=None, bars=7, minor_scale="harmonic",
+            key_ambiguous=True, soundfont="timgm6mb")),
+        (("bluegrass_152", "bluegrass", 152, "A major"), dict(
+            progression=(0, 3, 4, 0), chord_program=105, chord_pattern="stabs", bass_program=32,
+            bass_pattern="root_fifth", melody_program=110, drums="pop", bars=12, soundfont="timgm6mb")),
+        (("ballad_vi_76", "power ballad", 76, "D major"), dict(
+            progression=(5, 3, 0, 4), chord_program=0, chord_pattern="arp", bass_program=33,
+            bass_pattern="sustained", melody_program=52, drums="ballad", bars=7, key_ambiguous=True,
+            soundfont="musescore")),
+        (("aeolian_pop_112", "pop", 112, "F minor"), dict(
+            progression=(0, 5, 2, 6), chord_program=27, chord_pattern="stabs", bass_program=34,
+            bass_pattern="root_beats", drums="pop", bars=8, dominant_major=False, soundfont="timgm6mb")),
+        (("disco_124", "disco", 124, "B major"), dict(
+            progression=(0, 5, 1, 4), chord_program=62, chord_pattern="offbeat", bass_program=38,
+            bass_pattern="eighths", melody_program=56, drums="edm", bars=10, soundfont="musescore")),
+    )
 )
 
 #: Variants of pop_120 with a known tempo problem (requested 120 in both).

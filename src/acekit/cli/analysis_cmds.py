@@ -43,7 +43,10 @@ def analyze(
                                                  "share one start-up."),
     bpm: Optional[float] = typer.Option(None, "--bpm", help="Requested tempo (quarter notes per minute)."),
     key: Optional[str] = typer.Option(None, "--key", help='Requested key: "A minor", "Am", "F#m", "Gb major" ...'),
-    time_signature: Optional[str] = typer.Option(None, "--time-signature", help="4, 3, 6 (6/8) or 4/4, 3/4, 6/8."),
+    time_signature: Optional[str] = typer.Option(
+        None, "--time-signature",
+        help="Meter of the request: 4, 3, 6 (6/8), 2 (2/4) or 4/4, 3/4, 2/2, 6/8, 9/8, 12/8. The tempo check "
+             "expects the dotted quarter (2/3 of --bpm) in 6/8, 9/8, 12/8 and the half or quarter in 2/2."),
     duration: Optional[float] = typer.Option(None, "--duration", help="Requested duration in seconds."),
     source: Optional[Path] = typer.Option(None, "--source", help="Repaint source: compare outside --region with it."),
     region: Optional[str] = typer.Option(None, "--region", help="Repainted region START:END in seconds, e.g. 8:16."),
@@ -112,7 +115,9 @@ def _at(t: float | None) -> str:
     return "" if t is None else f" at {t:.1f} s"
 
 
-def _ok(passed: dict[str, bool], name: str) -> str:
+def _ok(passed: dict[str, bool], name: str, unreliable: list[str] | None = None) -> str:
+    if unreliable and name in unreliable:
+        return "[yellow]unreliable[/yellow]"
     if name not in passed:
         return ""
     return "[green]pass[/green]" if passed[name] else "[red]FAIL[/red]"
@@ -125,11 +130,17 @@ def tables(res) -> list[Table]:  # noqa: ANN001 - ClipAnalysis, imported lazily 
     t.add_column("check", style="bold", overflow="fold")
     t.add_column("figures", overflow="fold")
     t.add_column("result")
+    u = res.unreliable
     tm = res.tempo
     if tm is not None:
-        want = "" if tm.target_bpm is None else f" (asked {tm.target_bpm:g}, {_f(tm.error_pct, '{:+.1f}', ' %')}"
-        want += "" if tm.relation is None else f", {tm.relation})"
-        t.add_row("tempo", f"{tm.bpm:.1f} BPM{want}, confidence {tm.confidence:.2f}", _ok(p, "tempo"))
+        want = ""
+        if tm.target_bpm is not None:
+            pulse = tm.pulse.replace("_", " ") if tm.pulse else "quarter"
+            want = f" (asked {tm.target_bpm:g} quarter-note BPM in {tm.time_signature}: expect the {pulse} at " \
+                   f"{_f(tm.pulse_bpm, '{:g}')}, {_f(tm.error_pct, '{:+.1f}', ' %')}"
+            want += "" if tm.relation is None else f", {tm.relation})"
+        why = f"; {tm.reason}" if tm.reason and tm.relation not in (None, "match") else ""
+        t.add_row("tempo", f"{tm.bpm:.1f} BPM{want}, confidence {tm.confidence:.2f}{why}", _ok(p, "tempo", u))
     g = res.beat_grid
     if g is not None:
         t.add_row(
@@ -141,10 +152,12 @@ def tables(res) -> list[Table]:  # noqa: ANN001 - ClipAnalysis, imported lazily 
             _ok(p, "beat_grid"),
         )
     k = res.key
-    kt = f"{k.key or 'none (silent)'}, strength {k.strength:.2f}{' (ambiguous)' if k.ambiguous else ''}"
+    kt = f"{k.key or 'none (silent)'}, strength {k.strength:.2f}"
+    if k.ambiguous:
+        kt += f" (ambiguous: {k.ambiguity})"
     if k.target_key:
         kt += f"; asked {k.target_key}: MIREX {k.mirex_score:.1f} ({k.relation})"
-    t.add_row("key", kt, _ok(p, "key"))
+    t.add_row("key", kt, _ok(p, "key", u))
     pr = res.preservation
     if pr is not None:
         t.add_row(
@@ -175,8 +188,10 @@ def tables(res) -> list[Table]:  # noqa: ANN001 - ClipAnalysis, imported lazily 
         "health",
         f"{_f(h.integrated_lufs, '{:.1f}', ' LUFS') if not h.silent else 'silent'}, true peak "
         f"{_f(h.true_peak_dbfs, '{:.1f}', ' dBTP')}, clipped {100 * h.clipping_share:.3f} %, "
-        f"silence {100 * h.silence_share:.1f} %, {dur}" + (f", {h.nonfinite_samples} NaN/inf samples" if
-                                                          h.has_nonfinite else ""),
+        f"silence {100 * h.silence_share:.1f} %, DC {h.dc_offset:+.3f}, {dur}"
+        + (f", {h.nonfinite_samples} NaN/inf samples" if h.has_nonfinite else "")
+        + (f", ANTIPHASE stereo (L/R correlation {h.stereo_correlation:+.2f}): analysed the {res.analysed_channel} "
+           "channel" if h.antiphase else ""),
         _ok(p, "health"),
     )
     out = [t]
@@ -207,7 +222,10 @@ def calibrate(
     workers: int = typer.Option(4, "--workers", min=1, max=32, help="Parallel fluidsynth renders."),
     json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
-    """Render the calibration set (MIDI -> fluidsynth -> WAV, plus splice/crossfade/level edits) with its truth."""
+    """Render the calibration set (MIDI -> fluidsynth -> WAV, plus splice/crossfade/level edits) with its truth.
+
+    Thresholds are tuned on the ``calibrate`` split (FluidR3) only; the ``holdout`` split (other
+    songs, other soundfonts) tests them."""
     from acekit.calibration.build import RenderError, build_calibration_set
 
     try:
@@ -218,7 +236,7 @@ def calibrate(
         print_json(cal)
         return
     t = Table(title=f"calibration set {cal.content_hash}: {cal.root}", title_justify="left")
-    for col in ("clip", "kind", "split", "style", "bpm", "meter", "key", "truth"):
+    for col in ("clip", "kind", "split", "soundfont", "style", "bpm", "meter", "key", "truth"):
         t.add_column(col, overflow="fold")
     for c in cal.clips:
         tr = c.truth
@@ -230,6 +248,7 @@ def calibrate(
                 note = f"{tr.edit}: {edges}, outside {'preserved' if tr.preserved else 'changed'}"
         if tr.bpm_true and tr.bpm_requested and tr.bpm_true != tr.bpm_requested:
             note = f"rendered {tr.bpm_true:g} BPM"
-        t.add_row(c.id, c.kind, c.split, c.style, "" if tr.bpm_requested is None else f"{tr.bpm_requested:g}",
+        t.add_row(c.id, c.kind, c.split, c.soundfont or "", c.style,
+                  "" if tr.bpm_requested is None else f"{tr.bpm_requested:g}",
                   tr.time_signature or "", tr.key or "", note)
     stdout.print(t)

@@ -48,7 +48,7 @@ def analyse_file(audio: str, *, source: str | None, bpm: float | None, key: str 
     except Exception as exc:  # the clip could not be judged: that is a health failure, not a crash
         return {"analysis": {}, "passed": {"health": False}, "analysis_error": f"{type(exc).__name__}: {exc}"}
     return {"analysis": {k: _jsonable(v) for k, v in result.flat().items()},
-            "passed": {k: bool(v) for k, v in result.passed.items()}}
+            "passed": {k: bool(v) for k, v in result.passed.items()}, "unreliable": list(result.unreliable)}
 
 
 def _jsonable(v: Any) -> Any:

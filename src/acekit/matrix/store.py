@@ -59,6 +59,8 @@ class CaseRecord(BaseModel):
     metas: dict[str, Any] = Field(default_factory=dict, description="metas the server returned (LM-filled values)")
     analysis: dict[str, Any] = Field(default_factory=dict, description="ClipAnalysis.flat()")
     passed: dict[str, bool] = Field(default_factory=dict)
+    unreliable: list[str] = Field(
+        default_factory=list, description="checks the analysers could not judge reliably (not in passed)")
     audio: list[str] = Field(default_factory=list, description="paths relative to the run dir")
     source_audio: str | None = None
     started_at: str | None = None

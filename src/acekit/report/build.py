@@ -88,6 +88,8 @@ def _row(record: CaseRecord, *, audio_src: str | None, embedded: bool, threshold
         peak=record.peak_gpu_memory_mb, bpm_req=record.case.get("bpm"), bpm_got=fig.field(record, *fig.MEASURED_BPM),
         key_req=record.case.get("key"), key_got=key_got, key_score=fig.field(record, *fig.KEY_SCORE),
         beat_ms=fig.field(record, *fig.BEAT_OFFSET), checks=relevant_checks(record, thresholds),
+        unreliable=[c for c in record.unreliable
+                    if any(c == w or c.startswith(w + ".") for w in thresholds.checks.get(record.task, ()))],
         quality=quality_passed(record, thresholds), audio_src=audio_src, embedded=embedded,
     )
 

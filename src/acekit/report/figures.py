@@ -138,7 +138,9 @@ def memory_plot(records: Sequence[CaseRecord], *, colors: dict[str, str] | None 
 
 def tempo_plot(records: Sequence[CaseRecord], *, tolerance_pct: float = 4.0,
                colors: dict[str, str] | None = None) -> Figure | None:
-    pts = [(r, r.case.get("bpm"), field(r, *MEASURED_BPM)) for r in records if r.status == "ok"]
+    # x: the pulse the meter implies (6/8 at 120 quarter-note bpm is felt at 80), else the request
+    pts = [(r, field(r, "tempo.pulse_bpm") or r.case.get("bpm"), field(r, *MEASURED_BPM))
+           for r in records if r.status == "ok"]
     pts = [(r, req, got) for r, req, got in pts if req and got]
     if not pts:
         return None
@@ -160,7 +162,7 @@ def tempo_plot(records: Sequence[CaseRecord], *, tolerance_pct: float = 4.0,
                    edgecolors="none")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
-    _style(ax, "Tempo adherence", "requested bpm", "measured bpm")
+    _style(ax, "Tempo adherence", "expected pulse bpm (requested; ×2/3 in 6/8)", "measured bpm")
     handles = [plt.Line2D([], [], color=colors[b], marker="o", ls="", label=b) for b in backends]
     ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper left")
     return Figure("Tempo", f"Measured vs requested tempo; the band is the ±{tolerance_pct:g} % acceptance, dotted "
