@@ -30,6 +30,7 @@ from acekit.analysis import (
 )
 from acekit.analysis.beatgrid import TRACKER_LAG_MS
 from acekit.calibration import CalibrationSet, build_calibration_set
+from acekit.calibration.songs import HOLDOUT_SONGS
 
 
 def calibration_parent(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -364,8 +365,13 @@ def test_repaint_set_is_split_and_covers_issue_11(calibration: CalibrationSet) -
     held = {c.derived_from for c in reps if c.split == "holdout"}
     tuned = {c.derived_from for c in reps if c.split == "calibrate"}
     assert held and not held & tuned  # no song is in both splits
-    # every clip outside the repaint set stays in "calibrate": only repaint material is held out so far
-    assert all(c.split == "calibrate" for c in calibration.clips if c.kind not in ("repaint", "source"))
+    # outside the repaint set, only the held-out songs (tempo, key) and the health cases made from
+    # them are held out, all rendered with another soundfont than FluidR3
+    held_songs = {s.name for s in HOLDOUT_SONGS}
+    for c in calibration.clips:
+        if c.kind not in ("repaint", "source") and c.split == "holdout":
+            assert (c.id if c.kind == "song" else c.derived_from) in held_songs, c.id
+            assert c.soundfont in ("timgm6mb", "musescore"), c.id
 
 
 @pytest.mark.slow
