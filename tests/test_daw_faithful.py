@@ -196,12 +196,13 @@ def test_matrix_lm_cot_arm_measures_a_real_difference(reference_server: str, tmp
         else:  # acekit measured the source and sent its metas
             assert rec.request["bpm"] == 96 and rec.request["key_scale"] == "D major"
             assert rec.meta_sources["bpm"]["source"] == "measured"
-            assert rec.passed["tempo"] and rec.passed["key"]
+            # the analysers may call a key too close to judge ("unreliable"); a wrong key still fails
+            assert rec.passed["tempo"] and rec.passed.get("key", "key" in rec.unreliable)
     # CoT on: the LM's metas (from seed 5) are not the source's, and the analysis against the source says so
     # (complete keeps SRC in its mix, so its tempo can still read as SRC's; its added stems are in the LM's key)
     on = [r for r in records if r.case["lm_cot"]]
     assert all(r.metas["bpm"] != 96 and r.metas["keyscale"] != "D major" for r in on)
-    assert all(not (r.passed["tempo"] and r.passed["beat_grid"] and r.passed["key"]) for r in on)
+    assert all(not all(r.passed.get(c, False) for c in ("tempo", "beat_grid", "key")) for r in on)
 
     # the report states which setting the plugin should use, from these records
     from acekit.report.build import build_report
