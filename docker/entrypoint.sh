@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Container start: smoke test, then upstream's API (direct python entry, so stack traces show),
+# Container start: smoke test, then upstream's API (direct python entry, so stack traces show,
+# through acekit's dtype launcher, which applies ACESTEP_DTYPE where upstream's ref ignores it),
 # then the acekit gateway in front of it. Either process exiting stops the container, so the
 # orchestrator (compose restart policy) sees the failure instead of a half-alive container.
 set -euo pipefail
@@ -26,7 +27,16 @@ if [ -z "${ACESTEP_USE_FLASH_ATTENTION:-}" ]; then
     export ACESTEP_USE_FLASH_ATTENTION=false
   fi
 fi
-echo "entrypoint: platform=${ACEKIT_PLATFORM} dtype=${ACESTEP_DTYPE:-auto} flash_attention=${ACESTEP_USE_FLASH_ATTENTION} checkpoints=${ACESTEP_CHECKPOINTS_DIR}"
+# The dtype ACE-Step will actually run: who applies ACESTEP_DTYPE at this ref (upstream itself, or
+# acekit's launcher), or why it cannot be applied (then the container refuses to start).
+launcher=/opt/acekit-docker/dtype_launcher.py
+if ! dtype_plan="$(/opt/venv/bin/python "${launcher}" --upstream-src /opt/acestep --plan 2>&1)"; then
+  echo "entrypoint: ${dtype_plan}" >&2
+  echo "entrypoint: not starting: ACESTEP_DTYPE cannot be applied at this upstream ref (docs/bringup.md, dtype on T4)" >&2
+  exit 1
+fi
+echo "entrypoint: platform=${ACEKIT_PLATFORM} flash_attention=${ACESTEP_USE_FLASH_ATTENTION} checkpoints=${ACESTEP_CHECKPOINTS_DIR}"
+echo "entrypoint: ${dtype_plan#\[acekit dtype_launcher\] }"
 
 case "${ACEKIT_SMOKE_TEST}" in
   0) echo "entrypoint: smoke test skipped (ACEKIT_SMOKE_TEST=0)" ;;
@@ -46,7 +56,7 @@ stop() {
 trap stop TERM INT
 
 cd /opt/acestep
-/opt/venv/bin/python acestep/api_server.py &
+/opt/venv/bin/python "${launcher}" --upstream-src /opt/acestep &
 pids+=("$!")
 
 if [ "${ACEKIT_GATEWAY}" = "1" ]; then
