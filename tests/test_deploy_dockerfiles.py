@@ -243,20 +243,26 @@ def test_ports_healthcheck_and_entry(target: tuple[Platform, Dockerfile]) -> Non
     assert entry.args == '["/usr/bin/tini", "--", "/opt/acekit-docker/entrypoint.sh"]'
     copied = " ".join(c.args for c in runtime.all("COPY"))
     assert "docker/entrypoint.sh" in copied and "docker/smoke_test.py" in copied
+    assert "src/acekit/deploy/dtype_launcher.py /opt/acekit-docker/" in copied  # entrypoint.sh starts the API through it
 
 
 def test_entrypoint_starts_the_api_with_the_direct_python_entry() -> None:
     script = (DOCKER / "entrypoint.sh").read_text()
     lines = [line.strip() for line in script.splitlines() if line.strip() and not line.strip().startswith("#")]
     assert "cd /opt/acestep" in lines
-    api = [line for line in lines if "acestep/api_server.py" in line]
-    assert api == ["/opt/venv/bin/python acestep/api_server.py &"]
+    # upstream's API through acekit's dtype launcher (it imports acestep.api_server and calls its main)
+    assert "launcher=/opt/acekit-docker/dtype_launcher.py" in lines
+    api = [line for line in lines if line.endswith("&") and "${launcher}" in line]
+    assert api == ['/opt/venv/bin/python "${launcher}" --upstream-src /opt/acestep &']
+    # the dtype decision is printed (and a refusal stops the container) before anything starts
+    plan = script.index('"${launcher}" --upstream-src /opt/acestep --plan')
+    assert plan < script.index("smoke_test.py") and 'echo "entrypoint: ${dtype_plan' in script
     assert not any("acestep-api" in line or "uvicorn" in line for line in lines)
     gateway = [line for line in lines if "acekit gateway" in line]
     assert gateway and '--upstream "http://127.0.0.1:${ACESTEP_API_PORT}"' in gateway[0]
     assert '--port "${ACEKIT_GATEWAY_PORT}"' in gateway[0]
     # smoke test first; it refuses to start on failure unless told otherwise
-    assert script.index("smoke_test.py") < script.index("acestep/api_server.py")
+    assert script.index("smoke_test.py") < script.index(api[0])
     proc = subprocess.run(["bash", "-n", str(DOCKER / "entrypoint.sh")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
@@ -352,6 +358,8 @@ def test_acekit_venv_requirements_cover_the_build_tooling() -> None:
             continue
         # other concerns' CLI modules only need to import (`acekit --help`): their top level counts, not their bodies
         deep = mod == "acekit.cli.deploy_cmds" or not mod.startswith("acekit.cli.")
+        # the dtype launcher's function bodies import torch/acestep: they run only in upstream's venv
+        deep = deep and mod != "acekit.deploy.dtype_launcher"
         third, internal = _third_party_imports(file, top_level_only=not deep)
         for name in third:
             needed.setdefault(name, mod)

@@ -98,7 +98,7 @@ def test_run_executes_exactly_the_printed_command(tmp_path: Path, monkeypatch: p
     assert res.exit_code == 3 and "docker build exited 3" in res.output
 
 
-def _upstream_tree(root: Path, *, reads_dtype: bool) -> Path:
+def _upstream_tree(root: Path, *, reads_dtype: bool, launcher_seams: bool = False) -> Path:
     """The parts of an upstream checkout the images rely on (paths as in ace-step/ACE-Step-1.5)."""
     (root / "acestep" / "third_parts" / "nano-vllm").mkdir(parents=True)
     (root / "acestep" / "core" / "generation" / "handler").mkdir(parents=True)
@@ -111,6 +111,11 @@ def _upstream_tree(root: Path, *, reads_dtype: bool) -> Path:
         body += "env_dtype_str = os.environ.get(\"ACESTEP_DTYPE\", \"\").strip().lower()\n"
     else:
         body += "# set ACESTEP_DTYPE=float32 if you see NaN  (a hint, not a read)\n"
+    if launcher_seams:  # what acekit's dtype launcher wraps (as at 53067ab)
+        (root / "acestep" / "handler.py").write_text("class AceStepHandler(InitServiceMixin):\n    pass\n")
+        body += "\nclass InitServiceMixin:\n"
+        for name in ("initialize_service", "_load_main_model_from_checkpoint", "_get_vae_dtype"):
+            body += f"    def {name}(self, *args, **kwargs):\n        pass\n"
     (root / "acestep" / "core" / "generation" / "handler" / "init_service_orchestrator.py").write_text(body)
     return root
 
@@ -123,6 +128,12 @@ def test_check_source(tmp_path: Path) -> None:
     assert "ACESTEP_DTYPE=float32 is read by acestep/core/generation/handler/init_service_orchestrator.py" in ok.output
     refused = CliRunner().invoke(app, ["image", "check-source", str(old), "--platform", "t4"])
     assert refused.exit_code == 1 and "never reads ACESTEP_DTYPE" in refused.output and "ALLOW_DEFAULT_DTYPE=1" in refused.output
+    assert "launcher cannot enforce it (missing class AceStepHandler" in refused.output
+    # a ref like the 53067ab pin: ignores ACESTEP_DTYPE, but the launcher's seams are there
+    pinned = _upstream_tree(tmp_path / "pinned", reads_dtype=False, launcher_seams=True)
+    launched = CliRunner().invoke(app, ["image", "check-source", str(pinned), "--platform", "t4"])
+    assert launched.exit_code == 0, launched.output
+    assert "acekit's dtype launcher enforces float32" in launched.output
     allowed = CliRunner().invoke(app, ["image", "check-source", str(old), "--platform", "t4", "--allow-default-dtype"])
     assert allowed.exit_code == 0
     # the Spark lets upstream choose (bf16), so the dtype override does not matter there

@@ -162,15 +162,15 @@ def plan_for_source(source: Path, env: dict[str, str] | os._Environ) -> DtypePla
 
 def install(handler_cls, dtype_name: str):
     """Wrap ``handler_cls`` (upstream's AceStepHandler) so it runs in ``dtype_name``. Returns the torch dtype."""
-    import torch
-
-    target = getattr(torch, dtype_name)
     absent = [name for name in SEAMS if not callable(getattr(handler_cls, name, None))]
     if absent:
         raise DtypeError(f"{handler_cls.__name__} has no {', '.join(absent)}: acekit's launcher cannot enforce "
                          f"ACESTEP_DTYPE={dtype_name} at this upstream ref")
     if getattr(handler_cls, "_acekit_dtype", None) is not None:
         raise DtypeError(f"{handler_cls.__name__} is already wrapped for {handler_cls._acekit_dtype}")
+    import torch
+
+    target = getattr(torch, dtype_name)
 
     original_load = handler_cls._load_main_model_from_checkpoint
     original_vae_dtype = handler_cls._get_vae_dtype
