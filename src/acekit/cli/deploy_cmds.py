@@ -195,7 +195,9 @@ def image_check_source(
     source: Annotated[Path, typer.Argument(help="Upstream ACE-Step checkout.", exists=True, file_okay=False)],
     platform: Annotated[str, typer.Option(help="spark or t4.")],
     allow_default_dtype: Annotated[
-        bool, typer.Option(help="Accept a ref that ignores ACESTEP_DTYPE (T4 then runs upstream's float16).")
+        bool,
+        typer.Option(help="Accept a ref where neither upstream nor acekit's dtype launcher applies "
+                     "ACESTEP_DTYPE (T4 then runs float16)."),
     ] = False,
 ) -> None:
     """Check an upstream tree has what the platform's image relies on (API entry, nano-vllm, dtype override)."""

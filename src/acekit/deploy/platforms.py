@@ -82,7 +82,8 @@ T4 = Platform(
     supports_bf16=False,  # Turing sm_75
     supports_flash_attn=False,  # FlashAttention 2 needs sm_80+
     # Upstream picks float16 on pre-Ampere GPUs, and float16 gives NaN audio on Turing (upstream
-    # issue 1274); float32 is the dtype that works, at twice the weight memory.
+    # issue 1274); float32 is the dtype that works, at twice the weight memory. Applied through
+    # ACESTEP_DTYPE: read by upstream from PR 1312 on, enforced by acekit.deploy.dtype_launcher before.
     acestep_dtype="float32",
 )
 
