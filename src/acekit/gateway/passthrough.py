@@ -87,6 +87,10 @@ async def passthrough(request: Request, path: str) -> Response:
     limit = settings.max_upload_bytes
     route = request.url.path
 
+    if "\x00" in route or any("\x00" in k + v for k, v in request.query_params.multi_items()):
+        # No file or field name holds a NUL; servers that hand it to os.path answer 500 ("embedded null byte").
+        return error_response(400, "the URL contains a NUL byte (%00): remove it from the path and query")
+
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         # Refuse before reading a byte of it.

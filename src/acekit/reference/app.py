@@ -76,6 +76,8 @@ def _resolve_server_path(settings: ReferenceSettings, text: str) -> Path:
     """A server-side source path: a file under the output dir, given as a path or as a ``/v1/audio?path=`` URL."""
     if "/v1/audio" in text and "path=" in text:
         text = parse_qs(urlparse(text).query).get("path", [""])[0]
+    if "\x00" in unquote(text):  # os.path would raise "embedded null byte": a 500 instead of this 400
+        raise RequestError(f"src_audio_path {text!r} contains a NUL byte: give a plain file path")
     p = Path(unquote(text)).expanduser()
     if not p.is_absolute():
         p = settings.output_dir / p
@@ -251,6 +253,8 @@ def create_app(settings: ReferenceSettings) -> FastAPI:
         _check_token(settings, request.headers.get("authorization"))
         if not path:
             raise HTTPException(status_code=400, detail="give ?path= of a generated file")
+        if "\x00" in path:  # os.path.realpath raises on it; no real file name holds one
+            raise HTTPException(status_code=400, detail="path contains a NUL byte: give the path of a generated file")
         root = Path(os.path.realpath(settings.output_dir))
         real = Path(os.path.realpath(path))  # the query string is already URL-decoded once
         # realpath resolves ../ and symlinks first, so neither can step outside the output dir.
