@@ -45,3 +45,130 @@ def test_nul_byte_in_src_audio_path_is_400(reference_server: str) -> None:
     with _http(reference_server) as http:
         r = http.post("/release_task", json={"task_type": "repaint", "src_audio_path": "a\x00b.wav"})
     assert r.status_code == 400 and "NUL" in r.json()["detail"]
+
+
+# --------------------------------------------------------------------------- helpers for memory checks
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM), MiB: what a kernel OOM decision would have seen."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM in /proc/PID/status")
+
+
+class _Server:
+    """``python -m acekit ARGS`` as a child process whose pid the test can watch (and kill)."""
+
+    def __init__(self, args: list[str], log: Path, *, port: int | None = None) -> None:
+        self.args, self.log, self.port = args, log, port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, *, wait: str = "reference") -> "_Server":
+        with open(self.log, "ab") as fh:
+            self.proc = subprocess.Popen([sys.executable, "-m", "acekit", *self.args, "--host", "127.0.0.1",
+                                          "--port", str(self.port)], stdout=fh, stderr=subprocess.STDOUT)
+        if wait == "reference":
+            wait_healthy(self.url, proc=self.proc)
+        else:
+            wait_gateway(self.url, proc=self.proc)
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _multipart_chunks(fields: dict[str, str], file_field: str, size: int, *, boundary: str = "acekitfuzz"):
+    """A multipart body with one large file part, generated chunk by chunk (the test holds none of it)."""
+    for name, value in fields.items():
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").encode()
+    yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"big.wav\"\r\n"
+           "Content-Type: audio/wav\r\n\r\n").encode()
+    block = b"\x01" * (1024 * 1024)
+    for _ in range(size // len(block)):
+        yield block
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+MULTIPART = "multipart/form-data; boundary=acekitfuzz"
+
+
+# --------------------------------------------------------------------------- 10: uploads go to disk
+
+
+def test_reference_streams_uploads_to_disk(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    server = _Server(["serve-reference", "--output-dir", str(out), "--queue-maxsize", "1",
+                      "--seconds-per-step", "0"], tmp_path / "ref.log").start()
+    try:
+        with _http(server.url) as http:
+            http.get("/health")
+            before = _peak_rss_mb(server.proc.pid)
+            for _ in range(6):  # refused after the upload is read (repaint without a region end is fine; bad bpm)
+                r = http.post("/release_task", headers={"content-type": MULTIPART},
+                              content=_multipart_chunks({"task_type": "repaint", "bpm": "9999"}, "src_audio",
+                                                        40 * 1024 * 1024))
+                assert r.status_code == 400, r.text
+            grown = _peak_rss_mb(server.proc.pid) - before
+    finally:
+        server.stop()
+    # Holding one 40 MiB upload in memory costs 40 MiB at least; streamed, the server grows by its buffers only.
+    assert grown < 15, f"peak RSS grew {grown:.0f} MiB over 40 MiB uploads"
+
+
+# --------------------------------------------------------------------------- 4: refused uploads are deleted
+
+
+def test_refused_multipart_release_leaves_no_upload(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    server = _Server(["serve-reference", "--output-dir", str(out), "--api-key", "k"], tmp_path / "ref.log").start()
+    try:
+        with _http(server.url) as http:
+            for fields, headers, status in (
+                ({"task_type": "repaint", "bpm": "9999"}, {"authorization": "Bearer k"}, 400),  # validation
+                ({"task_type": "repaint"}, {"authorization": "Bearer wrong"}, 401),              # auth
+            ):
+                r = http.post("/release_task", files={"src_audio": ("a.wav", b"RIFF" + b"\0" * 5000, "audio/wav")},
+                              data=fields, headers=headers)
+                assert r.status_code == status, r.text
+    finally:
+        server.stop()
+    assert sorted(p.name for p in (out / ".uploads").glob("*")) == []
+
+
+# --------------------------------------------------------------------------- 9: expected events log one line
+
+
+def test_upload_cut_off_mid_body_logs_one_line_no_traceback(tmp_path: Path) -> None:
+    import socket
+
+    log = tmp_path / "ref.log"
+    server = _Server(["serve-reference", "--output-dir", str(tmp_path / "out")], log).start()
+    try:
+        head = (f"POST /release_task HTTP/1.1\r\nHost: x\r\nContent-Type: {MULTIPART}\r\n"
+                "Content-Length: 10000000\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(head + next(_multipart_chunks({"task_type": "repaint"}, "src_audio", 0)) + b"x" * 50_000)
+            time.sleep(0.3)
+        with _http(server.url) as http:  # one more round trip: the log line is written by then
+            deadline = time.monotonic() + 5
+            while "went away" not in log.read_text() and time.monotonic() < deadline:
+                http.get("/health")
+                time.sleep(0.1)
+    finally:
+        server.stop()
+    text = log.read_text()
+    assert "Traceback" not in text
+    assert [line for line in text.splitlines() if "went away" in line] != []

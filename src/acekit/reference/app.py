@@ -6,9 +6,11 @@ Routes and shapes follow upstream ``acestep/api_server.py`` and ``acestep/api/ht
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import shutil
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -17,7 +19,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
+from starlette.requests import ClientDisconnect
 
 from acekit.contract import SOURCE_TASKS
 from acekit.reference import engine
@@ -112,6 +115,12 @@ def _form_fields(form: Any) -> dict[str, Any]:
     return body
 
 
+def _copy_upload(src: Any, dest: Path) -> None:
+    src.seek(0)
+    with open(dest, "wb") as fh:
+        shutil.copyfileobj(src, fh, 1024 * 1024)
+
+
 async def _read_body(
     request: Request, settings: ReferenceSettings
 ) -> tuple[dict[str, Any], dict[str, tuple[Path, str]]]:
@@ -133,7 +142,8 @@ async def _read_body(
             settings.uploads_dir.mkdir(parents=True, exist_ok=True)
             suffix = Path(upload.filename or "upload").suffix[:8]
             dest = settings.uploads_dir / f"{uuid.uuid4().hex}{suffix}"
-            dest.write_bytes(await upload.read())
+            # The form parser spooled the part to a temp file; copy it over in blocks, never whole in memory.
+            await asyncio.to_thread(_copy_upload, upload.file, dest)
             uploads["src"] = (dest, upload.filename or "src_audio")
         return _form_fields(form), uploads
     if ctype.startswith("application/x-www-form-urlencoded"):
@@ -177,6 +187,13 @@ def create_app(settings: ReferenceSettings) -> FastAPI:
     app.state.manager = manager
     app.state.settings = settings
 
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # Expected (a gateway cutting off an oversized upload, a closed DAW): one line, not a traceback.
+        log.warning("client went away before its %s %s body was complete; request dropped",
+                    request.method, request.url.path)
+        return Response(status_code=400)
+
     @app.get("/health")
     async def health() -> dict:
         return wrap({
@@ -203,7 +220,17 @@ def create_app(settings: ReferenceSettings) -> FastAPI:
     @app.post("/release_task")
     async def release_task(request: Request) -> dict:
         body, uploads = await _read_body(request, settings)
-        _check_token(settings, request.headers.get("authorization"), body)
+        try:
+            return _release(body, uploads, request.headers.get("authorization"))
+        except BaseException:
+            # A refused request (auth, validation, queue full) must not leave its upload behind:
+            # only a queued job owns one (its worker deletes it when done).
+            for path, _ in uploads.values():
+                path.unlink(missing_ok=True)
+            raise
+
+    def _release(body: dict[str, Any], uploads: dict[str, tuple[Path, str]], authorization: str | None) -> dict:
+        _check_token(settings, authorization, body)
         try:
             req = parse_task_request(body)
             src, src_name = uploads.get("src", (None, None))
@@ -268,7 +295,9 @@ def create_app(settings: ReferenceSettings) -> FastAPI:
 
     @app.post("/format_input")
     async def format_input(request: Request) -> dict:
-        body, _ = await _read_body(request, settings)
+        body, uploads = await _read_body(request, settings)
+        for path, _ in uploads.values():  # no job to hand an upload to here
+            path.unlink(missing_ok=True)
         _check_token(settings, request.headers.get("authorization"), body)
         # No language model here: echo the input with the metas the engine would choose filled in.
         try:
