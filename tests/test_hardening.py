@@ -7,9 +7,11 @@ gateway in front of it), driven as a client would drive them.
 from __future__ import annotations
 
 import subprocess
+import threading
 import sys
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -172,3 +174,40 @@ def test_upload_cut_off_mid_body_logs_one_line_no_traceback(tmp_path: Path) -> N
     text = log.read_text()
     assert "Traceback" not in text
     assert [line for line in text.splitlines() if "went away" in line] != []
+
+
+class _CutUpstream(BaseHTTPRequestHandler):
+    """An upstream that dies mid-download: promises 100 000 bytes, sends 1 000, hangs up."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200)
+        self.send_header("content-type", "audio/wav")
+        self.send_header("content-length", "100000")
+        self.end_headers()
+        self.wfile.write(b"RIFF" + b"\0" * 996)
+        self.wfile.flush()
+        self.close_connection = True
+
+
+def test_upstream_dying_mid_download_logs_one_line_no_traceback(tmp_path: Path) -> None:
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _CutUpstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    log = tmp_path / "gateway.log"
+    try:
+        with running_gateway(f"http://127.0.0.1:{upstream.server_address[1]}", log_path=log) as url, _http(url) as gw:
+            with pytest.raises(httpx.RemoteProtocolError):  # the client still learns the body is short
+                with gw.stream("GET", "/v1/audio", params={"path": "x.wav"}) as r:
+                    for _ in r.iter_raw():
+                        pass
+            gw.get("/gateway/health")  # one more round trip: the log is written by then
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
+    text = log.read_text()
+    assert "Traceback" not in text and "Exception in ASGI application" not in text
+    assert len([line for line in text.splitlines() if "broke off" in line]) == 1

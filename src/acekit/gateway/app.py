@@ -93,6 +93,9 @@ def create_app(
             completion=CompletionHub(batcher, interval_s=settings.wait_poll_s),
         )
         app.state.gateway = state
+        # Here, not at import: uvicorn configures its loggers after importing the app.
+        if not any(isinstance(f, passthrough_routes.QuietBrokenRelays) for f in logging.getLogger("uvicorn.error").filters):
+            logging.getLogger("uvicorn.error").addFilter(passthrough_routes.QuietBrokenRelays())
         loops = [
             asyncio.create_task(sample_forever(state.tracker, sampler, interval_s=settings.sampler_interval_s)),
             asyncio.create_task(follow_tasks(state.tracker, state.client, upstream=settings.upstream,

@@ -175,6 +175,19 @@ async def passthrough(request: Request, path: str) -> Response:
     return response
 
 
+class UpstreamBrokeOff(Exception):
+    """The upstream stopped mid-body; already logged in one line. Raised so the server cuts the
+    connection (the client sees a short body) instead of ending the response as if it were whole."""
+
+
+class QuietBrokenRelays(logging.Filter):
+    """Drops uvicorn's "Exception in ASGI application" traceback for an `UpstreamBrokeOff`:
+    an upstream dying mid-download is an expected event, and `_relay` already said so in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], UpstreamBrokeOff))
+
+
 async def _relay(upstream: httpx.Response):
     try:
         async for chunk in upstream.aiter_raw():
@@ -183,6 +196,7 @@ async def _relay(upstream: httpx.Response):
         # Headers are already out; all we can do is cut the body short (the client sees a
         # length mismatch) and leave a trace.
         log.warning("upstream broke off %s mid-body: %s", upstream.request.url, exc)
+        raise UpstreamBrokeOff(str(exc)) from None
     finally:
         await upstream.aclose()
 
