@@ -211,3 +211,41 @@ def test_upstream_dying_mid_download_logs_one_line_no_traceback(tmp_path: Path) 
     text = log.read_text()
     assert "Traceback" not in text and "Exception in ASGI application" not in text
     assert len([line for line in text.splitlines() if "broke off" in line]) == 1
+
+
+# --------------------------------------------------------------------------- 5: body ai_token at a keyed gateway
+
+
+@pytest.fixture
+def keyed_gateway(reference_server: str, tmp_path: Path) -> Iterator[_Server]:
+    server = _Server(["gateway", "--upstream", reference_server, "--api-key", "gw-key"],
+                     tmp_path / "gw.log").start(wait="gateway")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_keyed_gateway_spools_a_body_ai_token_upload_instead_of_holding_it(keyed_gateway: _Server) -> None:
+    with _http(keyed_gateway.url) as http:
+        http.get("/gateway/health")
+        before = _peak_rss_mb(keyed_gateway.proc.pid)
+        # bpm 9999: the upstream refuses it (400), which proves the body got through the key check.
+        r = http.post("/release_task", headers={"content-type": MULTIPART},
+                      content=_multipart_chunks({"ai_token": "gw-key", "task_type": "repaint", "bpm": "9999"},
+                                                "src_audio", 60 * 1024 * 1024))
+        grown = _peak_rss_mb(keyed_gateway.proc.pid) - before
+    assert r.status_code == 400 and "bpm" in r.json()["detail"], r.text
+    assert grown < 20, f"gateway peak RSS grew {grown:.0f} MiB while passing on a 60 MiB upload"
+
+
+def test_wrong_body_ai_token_is_invalid_not_missing(keyed_gateway: _Server) -> None:
+    with _http(keyed_gateway.url) as http:
+        wrong = http.post("/release_task", data={"ai_token": "nope", "prompt": "x"},
+                          files={"src_audio": ("a.wav", b"RIFF" + b"\0" * 100, "audio/wav")})
+        none = http.post("/release_task", data={"prompt": "x"},
+                         files={"src_audio": ("a.wav", b"RIFF" + b"\0" * 100, "audio/wav")})
+        wrong_json = http.post("/release_task", json={"ai_token": "nope", "prompt": "x"})
+    for r in (wrong, wrong_json):
+        assert r.status_code == 401 and r.json()["detail"].startswith("Invalid API key"), r.text
+    assert none.status_code == 401 and none.json()["detail"].startswith("Missing API key"), none.text

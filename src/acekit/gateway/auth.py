@@ -2,8 +2,9 @@
 
 ``ai_token`` is accepted in the query string and, for pass-through requests, in a JSON,
 urlencoded or multipart body (older upstream read it there). A request that authenticates
-with a header is streamed; one that relies on a body ``ai_token`` is read first (within the
-upload limit), because the key has to be known before anything reaches the upstream.
+with a header is streamed; one that relies on a body ``ai_token`` is spooled first (within the
+upload limit; to a temp file past 1 MiB), because the key has to be known before anything
+reaches the upstream.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def header_or_query_ok(expected: str, request: Request) -> bool:
         expected, request.query_params.get("ai_token"))
 
 
-def rejection_detail(request: Request) -> str:
-    if request.headers.get("authorization") or request.query_params.get("ai_token"):
+def rejection_detail(request: Request, *, body_token: Any = None) -> str:
+    """"Invalid" when the request carried a key anywhere (header, query, body ``ai_token``), else "Missing"."""
+    if request.headers.get("authorization") or request.query_params.get("ai_token") or body_token:
         return "Invalid API key for this gateway: send the key the gateway was started with (--api-key / ACEKIT_GATEWAY_API_KEY)"
     return ("Missing API key: this gateway requires 'Authorization: Bearer <key>' "
             "(or ai_token in the body or query string)")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import gzip
 import logging
-from typing import Any
+import tempfile
+from collections.abc import AsyncIterator
+from typing import IO, Any
 
 import httpx
 from fastapi import APIRouter, Request
@@ -40,6 +42,10 @@ _DROP_RESPONSE = HOP_BY_HOP | {"date", "server"}  # uvicorn writes its own
 #: Upstream paths whose JSON answers feed telemetry.
 RELEASE_PATH = "/release_task"
 QUERY_PATH = "/query_result"
+
+#: A body spooled for its ai_token stays in memory up to this size, then goes to a temp file.
+SPOOL_MEMORY_BYTES = 1024 * 1024
+SPOOL_BLOCK_BYTES = 256 * 1024
 
 router = APIRouter()
 
@@ -98,33 +104,36 @@ async def passthrough(request: Request, path: str) -> Response:
 
     sniffer = FieldSniffer(request.headers.get("content-type")) if route == RELEASE_PATH else None
     body: Any = None
+    spool: IO[bytes] | None = None
     needs_key = settings.api_key is not None and route not in OPEN_PATHS
     if needs_key and not header_or_query_ok(settings.api_key, request):
-        # Only a body ai_token can still authenticate this request: read the body (bounded) to look.
+        # Only a body ai_token can still authenticate this request: spool the body (bounded; on
+        # disk past SPOOL_MEMORY_BYTES, so a 100 MB upload never sits in memory) to look.
         sniffer = sniffer or FieldSniffer(request.headers.get("content-type"))
-        try:
-            body = b"".join([chunk async for chunk in limited(request.stream(), limit, sniffer)])
-        except BodyTooLarge:
-            return error_response(413, too_large_message(limit))
-        except ClientDisconnect:
-            return Response(status_code=400)
-        if not key_matches(settings.api_key, sniffer.fields().get("ai_token")):
-            return error_response(401, rejection_detail(request))
+        spool, refused = await _spool(request, limit, sniffer)
+        if refused is not None:
+            return refused
+        token = sniffer.fields().get("ai_token")
+        if not key_matches(settings.api_key, token):
+            spool.close()
+            return error_response(401, rejection_detail(request, body_token=token))
     if settings.admission and route == RELEASE_PATH and request.method == "POST":
-        # Admission needs the request's fields before anything goes upstream: read the body (bounded).
-        if body is None:
+        # Admission needs the request's fields before anything goes upstream: spool the body (bounded).
+        if spool is None:
             sniffer = sniffer or FieldSniffer(request.headers.get("content-type"))
-            try:
-                body = b"".join([chunk async for chunk in limited(request.stream(), limit, sniffer)])
-            except BodyTooLarge:
-                return error_response(413, too_large_message(limit))
-            except ClientDisconnect:
-                return Response(status_code=400)
+            spool, refused = await _spool(request, limit, sniffer)
+            if refused is not None:
+                return refused
         doc, _ = await state.capabilities.get(state.client, authorization=request.headers.get("authorization"))
         why = refusal(sniffer.fields(), doc)
         if why:
+            spool.close()
             log.info("admission refused a request: %s", why)
             return error_response(422, why, extra={"admission": "refused; the gateway's --no-admission turns this off"})
+    if spool is not None:
+        size = spool.tell()
+        spool.seek(0)
+        body = _replay(spool) if size else b""
     has_body = bool(request.headers.get("transfer-encoding")) or declared not in (None, "0")
     if body is None and has_body:
         body = limited(request.stream(), limit, sniffer)
@@ -145,6 +154,9 @@ async def passthrough(request: Request, path: str) -> Response:
         return error_response(504, timeout_message(settings.upstream, exc, settings))
     except httpx.TransportError as exc:
         return error_response(502, unreachable_message(settings.upstream, exc))
+    finally:
+        if spool is not None:  # the request body is sent in full before the answer's head arrives
+            spool.close()
 
     headers = relay_headers(upstream)
     if route in (RELEASE_PATH, QUERY_PATH) and request.method == "POST":
@@ -186,6 +198,27 @@ class QuietBrokenRelays(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (record.exc_info and isinstance(record.exc_info[1], UpstreamBrokeOff))
+
+
+async def _spool(request: Request, limit: int, sniffer: FieldSniffer) -> tuple[IO[bytes], Response | None]:
+    """The request body in a temp file (in memory up to SPOOL_MEMORY_BYTES), fed to ``sniffer`` on
+    the way; or the answer that refuses it (too large, client gone)."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)
+    try:
+        async for chunk in limited(request.stream(), limit, sniffer):
+            spool.write(chunk)
+    except BodyTooLarge:
+        spool.close()
+        return spool, error_response(413, too_large_message(limit))
+    except ClientDisconnect:
+        spool.close()
+        return spool, Response(status_code=400)
+    return spool, None
+
+
+async def _replay(spool: IO[bytes]) -> AsyncIterator[bytes]:
+    while block := spool.read(SPOOL_BLOCK_BYTES):
+        yield block
 
 
 async def _relay(upstream: httpx.Response):
