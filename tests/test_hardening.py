@@ -6,6 +6,7 @@ gateway in front of it), driven as a client would drive them.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import sys
@@ -246,6 +247,27 @@ def test_wrong_body_ai_token_is_invalid_not_missing(keyed_gateway: _Server) -> N
         none = http.post("/release_task", data={"prompt": "x"},
                          files={"src_audio": ("a.wav", b"RIFF" + b"\0" * 100, "audio/wav")})
         wrong_json = http.post("/release_task", json={"ai_token": "nope", "prompt": "x"})
+        right_query = http.post("/query_result", json={"ai_token": "gw-key", "task_id_list": ["t1"]})
+    assert right_query.status_code == 200 and right_query.json()["data"][0]["task_id"] == "t1"
     for r in (wrong, wrong_json):
         assert r.status_code == 401 and r.json()["detail"].startswith("Invalid API key"), r.text
     assert none.status_code == 401 and none.json()["detail"].startswith("Missing API key"), none.text
+
+
+# --------------------------------------------------------------------------- 8: /query_result is capped
+
+
+@pytest.mark.parametrize("via", ["direct", "gateway"])
+def test_query_result_caps_the_number_of_ids(via: str, reference_server: str, gateway: str) -> None:
+    from acekit.contract import MAX_QUERY_TASK_IDS
+
+    with _http(reference_server if via == "direct" else gateway) as http:
+        at_cap = http.post("/query_result", json={"task_id_list": [f"t{i}" for i in range(MAX_QUERY_TASK_IDS)]})
+        over = http.post("/query_result", json={"task_id_list": [f"t{i}" for i in range(MAX_QUERY_TASK_IDS + 1)]})
+        as_text = http.post("/query_result", data={"task_id_list": json.dumps(["t"] * (MAX_QUERY_TASK_IDS + 1))})
+        huge = http.post("/query_result", json={"task_id_list": [f"id-{i}" for i in range(200_000)]})
+    assert at_cap.status_code == 200 and len(at_cap.json()["data"]) == MAX_QUERY_TASK_IDS
+    for r in (over, as_text):
+        assert r.status_code == 400, r.text
+        assert f"at most {MAX_QUERY_TASK_IDS}" in r.json()["detail"]
+    assert huge.status_code in (400, 413) and f"at most {MAX_QUERY_TASK_IDS}" in huge.json()["detail"]

@@ -92,6 +92,17 @@ REPAINT_MODES = ("conservative", "balanced", "aggressive")
 #: Guidance variants upstream PR 1129 registers (open, not in 53067ab, which ignores guidance_variant and
 #: guidance_params); the registry is pluggable, so other names are passed through too.
 GUIDANCE_VARIANTS = ("apg_classic", "cfg", "adg", "adg_w_norm", "adg_wo_clip")
+#: Most task ids one ``/query_result`` may ask about. Upstream sets no cap; acekit's servers (reference
+#: backend, gateway) do, so one request cannot hold a worker for seconds. Clients poll one task, or a
+#: DAW's handful: a thousand is far above any real use.
+MAX_QUERY_TASK_IDS = 1000
+
+
+def too_many_task_ids(count: int) -> str:
+    return (f"task_id_list has {count} ids; ask about at most {MAX_QUERY_TASK_IDS} per /query_result "
+            "call (split the list)")
+
+
 DEFAULT_STEPS_TURBO = 8
 MAX_STEPS_TURBO = 20
 MAX_STEPS_BASE = 200

@@ -148,3 +148,29 @@ class FieldSniffer:
             self._fields = {k: v[-1] for k, v in parsed.items()}
             self._buffer.clear()
         return dict(self._fields)
+
+
+#: A ``/query_result`` body is read whole (to count its ids); one asking about the most ids allowed
+#: (`contract.MAX_QUERY_TASK_IDS`, ~40 bytes each) is ~40 KiB.
+QUERY_BODY_LIMIT_BYTES = 256 * 1024
+
+
+def count_task_ids(raw: bytes, content_type: str | None) -> int:
+    """How many ids a JSON or urlencoded ``/query_result`` body asks about (0 when unreadable: the
+    upstream says what is wrong). ``task_id_list`` is a list, or a JSON string holding one."""
+    mime, _ = parse_options_header(content_type or "")
+    value: Any = None
+    if b"json" in mime.lower():
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            return 0
+        value = doc.get("task_id_list") if isinstance(doc, dict) else None
+    elif mime.lower() == b"application/x-www-form-urlencoded":
+        value = (parse_qs(raw.decode("utf-8", "replace")).get("task_id_list") or [None])[-1]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return 0
+    return len(value) if isinstance(value, list) else 0

@@ -24,7 +24,15 @@ from starlette.responses import Response, StreamingResponse
 
 from acekit.gateway.admission import refusal
 from acekit.gateway.auth import OPEN_PATHS, header_or_query_ok, key_matches, rejection_detail
-from acekit.gateway.body import BodyTooLarge, FieldSniffer, limited, too_large_message
+from acekit.contract import MAX_QUERY_TASK_IDS, too_many_task_ids
+from acekit.gateway.body import (
+    QUERY_BODY_LIMIT_BYTES,
+    BodyTooLarge,
+    FieldSniffer,
+    count_task_ids,
+    limited,
+    too_large_message,
+)
 from acekit.gateway.completion import WAIT_HEADER, WAIT_PATH
 from acekit.gateway.envelope import error_response
 from acekit.gateway.telemetry import parse_json_body
@@ -135,6 +143,22 @@ async def passthrough(request: Request, path: str) -> Response:
         spool.seek(0)
         body = _replay(spool) if size else b""
     has_body = bool(request.headers.get("transfer-encoding")) or declared not in (None, "0")
+    if route == QUERY_PATH and request.method == "POST" and (has_body or body is not None):
+        # Refuse a query for more ids than the contract allows before the upstream spends time on it.
+        try:
+            body = b"".join([c async for c in limited(body if body is not None else request.stream(),
+                                                      QUERY_BODY_LIMIT_BYTES)])
+        except BodyTooLarge:
+            return error_response(413, f"the /query_result body is larger than {QUERY_BODY_LIMIT_BYTES // 1024} KiB: "
+                                       f"ask about at most {MAX_QUERY_TASK_IDS} task ids per call (split the list)")
+        except ClientDisconnect:
+            return Response(status_code=400)
+        finally:
+            if spool is not None:
+                spool.close()
+        count = count_task_ids(body, request.headers.get("content-type"))
+        if count > MAX_QUERY_TASK_IDS:
+            return error_response(400, too_many_task_ids(count))
     if body is None and has_body:
         body = limited(request.stream(), limit, sniffer)
 

@@ -32,7 +32,7 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from acekit.contract import TaskStatus
+from acekit.contract import MAX_QUERY_TASK_IDS, TaskStatus
 from acekit.gateway.auth import require_key
 from acekit.gateway.envelope import error_response, ok
 from acekit.gateway.gpu import SOURCE_DETAILS, MemorySampler
@@ -178,7 +178,9 @@ async def follow_tasks(tracker: TaskTracker, client: httpx.AsyncClient, *, upstr
     while True:
         await asyncio.sleep(interval_s)
         tracker.expire()
-        for (authorization, token), ids in tracker.in_flight_by_credentials().items():
+        groups = tracker.in_flight_by_credentials().items()
+        for (authorization, token), ids in ((cred, all_ids[i:i + MAX_QUERY_TASK_IDS]) for cred, all_ids in groups
+                                             for i in range(0, len(all_ids), MAX_QUERY_TASK_IDS)):
             body: dict[str, Any] = {"task_id_list": ids}
             headers: dict[str, str] = {}
             if upstream_key:

@@ -22,7 +22,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 from starlette.requests import ClientDisconnect
 
-from acekit.contract import SOURCE_TASKS
+from acekit.contract import MAX_QUERY_TASK_IDS, SOURCE_TASKS, too_many_task_ids
 from acekit.reference import engine
 from acekit.reference.jobs import JobManager, QueueFull, query_item
 from acekit.reference.params import RequestError, parse_task_request
@@ -273,6 +273,8 @@ def create_app(settings: ReferenceSettings) -> FastAPI:
                 ids = []
         if not isinstance(ids, list):
             ids = []
+        if len(ids) > MAX_QUERY_TASK_IDS:
+            raise HTTPException(status_code=400, detail=too_many_task_ids(len(ids)))
         return wrap([query_item(str(t), manager.get(str(t))) for t in ids])
 
     @app.get("/v1/audio")
