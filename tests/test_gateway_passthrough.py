@@ -168,14 +168,14 @@ def test_create_random_sample_passes_through(gateway: str) -> None:
     assert r.status_code == 200 and set(r.json()["data"]) >= {"caption", "bpm", "key_scale"}
 
 
-def test_upstream_down_is_502_with_a_clear_message() -> None:
+def test_upstream_down_is_503_retry_after_with_a_clear_message() -> None:
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     with TestClient(create_app(GatewaySettings(upstream=dead), sampler=NullSampler())) as gw:
         for method, path in (("GET", "/health"), ("POST", "/release_task"), ("GET", "/v1/audio?path=x")):
             r = gw.request(method, path, json={} if method == "POST" else None)
-            assert r.status_code == 502
+            assert r.status_code == 503 and r.headers["retry-after"] == "2"  # transient: clients wait it out
             body = r.json()
-            assert body["code"] == 502 and body["data"] is None
+            assert body["code"] == 503 and body["data"] is None
             assert f"ACE-Step server at {dead} is unreachable" in body["detail"]
             assert "still starting? check its logs" in body["error"]
         health = gw.get("/gateway/health")

@@ -271,3 +271,53 @@ def test_query_result_caps_the_number_of_ids(via: str, reference_server: str, ga
         assert r.status_code == 400, r.text
         assert f"at most {MAX_QUERY_TASK_IDS}" in r.json()["detail"]
     assert huge.status_code in (400, 413) and f"at most {MAX_QUERY_TASK_IDS}" in huge.json()["detail"]
+
+
+# --------------------------------------------------------------------------- 1: upstream restart mid-task
+
+
+@pytest.mark.parametrize("via", ["direct", "gateway"])
+def test_restart_mid_task_ends_the_same_with_or_without_the_gateway(via: str, tmp_path: Path) -> None:
+    """Fault injection: kill the server while a task runs, restart it 1 s later on the same port.
+
+    Direct, the client waits out the outage and then learns the server lost the task (UnknownTask:
+    resubmit). Through the gateway it must not give up earlier on the gateway's answer for the outage.
+    """
+    from acekit import Client, Text2MusicRequest, UnknownTask
+
+    # ~20 s of simulated compute: the task is still running when the server dies.
+    ref_args = ["serve-reference", "--output-dir", str(tmp_path / "out"), "--seconds-per-step", "15"]
+    ref = _Server(ref_args, tmp_path / "ref.log").start()
+    gw = _Server(["gateway", "--upstream", ref.url], tmp_path / "gw.log").start(wait="gateway") \
+        if via == "gateway" else None
+    running = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def client_side() -> None:
+        with Client((gw or ref).url) as client:
+            try:
+                client.generate(Text2MusicRequest(prompt="x", duration_s=10, inference_steps=8, batch_size=1),
+                                out_dir=tmp_path / "dl", poll_interval_s=0.1, unknown_grace_s=8.0,
+                                on_progress=lambda p: running.set() if (p.progress or 0) > 0 else None)
+            except Exception as exc:  # noqa: BLE001 - the test inspects it
+                outcome["error"] = exc
+            outcome["ended"] = time.monotonic()
+
+    worker = threading.Thread(target=client_side)
+    try:
+        worker.start()
+        assert running.wait(15), "the task never started running"
+        ref.kill()
+        killed_at = time.monotonic()
+        time.sleep(1.0)
+        ref.start()
+        worker.join(30)
+        assert not worker.is_alive()
+    finally:
+        if gw:
+            gw.stop()
+        ref.stop()
+    assert isinstance(outcome.get("error"), UnknownTask), outcome
+    assert "restarted" in str(outcome["error"])
+    # It waited out the outage (1 s + the restart) and then the 8 s grace for an id the new server does not know.
+    assert outcome["ended"] - killed_at >= 8

@@ -36,6 +36,7 @@ from acekit.errors import (
     RequestTimeout,
     ServerError,
     ServerUnreachable,
+    ServiceUnavailable,
     TaskFailed,
     TaskTimeout,
     UnknownTask,
@@ -424,8 +425,9 @@ class _Poller:
         self._check_timeout(now)
         return None
 
-    def unreachable(self, exc: ServerUnreachable) -> None:
-        """A poll could not connect: tolerate it for ``unknown_grace_s`` (a restart), then give up."""
+    def unreachable(self, exc: ServerUnreachable | ServiceUnavailable) -> None:
+        """A poll could not connect, directly or through a gateway (502/503): tolerate it for
+        ``unknown_grace_s`` (a restart), then give up."""
         now = time.monotonic()
         self._unreachable_since = self._unreachable_since if self._unreachable_since is not None else now
         if now - self._unreachable_since >= self.unknown_grace_s:
@@ -624,7 +626,7 @@ class Client(_ClientCore):
                 poller.expected_job_s = self._expected_job_s()
             try:
                 results = self.query([poller.task_id])
-            except ServerUnreachable as exc:
+            except (ServerUnreachable, ServiceUnavailable) as exc:
                 poller.unreachable(exc)
             else:
                 final = poller.observe(results)
@@ -832,7 +834,7 @@ class AsyncClient(_ClientCore):
                 poller.expected_job_s = await self._expected_job_s()
             try:
                 results = await self.query([poller.task_id])
-            except ServerUnreachable as exc:
+            except (ServerUnreachable, ServiceUnavailable) as exc:
                 poller.unreachable(exc)
             else:
                 final = poller.observe(results)

@@ -86,6 +86,11 @@ class ServerError(ApiError):
     """5xx, or an envelope whose ``code`` is an error."""
 
 
+class ServiceUnavailable(ServerError):
+    """502/503: a gateway (or proxy) answered but cannot reach the ACE-Step server behind it right now,
+    e.g. while it restarts. Transient: `wait()` tolerates it like a refused connection."""
+
+
 class TaskError(AceKitError):
     """A problem with one submitted task."""
 
@@ -151,6 +156,10 @@ def error_for_status(response: httpx.Response, *, attempts: int = 1) -> ApiError
             attempts=attempts,
             **kw,
         )
+    if code in (502, 503):
+        return ServiceUnavailable(
+            f"{where} could not reach the ACE-Step server ({code}: {detail}); it may be restarting: "
+            "retry in a few seconds, and see its log if it persists.", **kw)
     if code >= 500:
         return ServerError(f"{where} failed on the server ({code}: {detail}); see the server log.", **kw)
     hint = {

@@ -58,15 +58,23 @@ SPOOL_BLOCK_BYTES = 256 * 1024
 router = APIRouter()
 
 
+#: Seconds a client is told to wait (Retry-After) when the upstream cannot be reached: it is
+#: usually restarting or still loading, and a client that polls again finds it back.
+UNREACHABLE_RETRY_AFTER_S = 2
+
+
 def unreachable_message(upstream: str, exc: Exception) -> str:
-    return (f"the ACE-Step server at {upstream} is unreachable (still starting? check its logs): "
-            f"{type(exc).__name__}: {exc}".rstrip(": "))
+    return (f"the ACE-Step server at {upstream} is unreachable (restarting or still starting? check its logs; "
+            f"retry in a few seconds): {type(exc).__name__}: {exc}".rstrip(": "))
+
+
+def unreachable_response(upstream: str, exc: Exception) -> Response:
+    """503 + Retry-After, not 502: a transient state clients wait out (as they do a refused connection)."""
+    return error_response(503, unreachable_message(upstream, exc),
+                          headers={"Retry-After": str(UNREACHABLE_RETRY_AFTER_S)})
 
 
 def timeout_message(upstream: str, exc: httpx.TimeoutException, settings) -> str:
-    if isinstance(exc, httpx.ConnectTimeout):
-        return (f"the ACE-Step server at {upstream} did not accept a connection within "
-                f"{settings.connect_timeout_s:g} s (overloaded or still starting? check its logs)")
     return (f"the ACE-Step server at {upstream} did not answer within {settings.read_timeout_s:g} s: "
             "poll /query_result instead of waiting, or raise the gateway's read timeout")
 
@@ -174,10 +182,12 @@ async def passthrough(request: Request, path: str) -> Response:
         return error_response(413, too_large_message(limit))
     except ClientDisconnect:
         return Response(status_code=400)
+    except httpx.ConnectTimeout as exc:
+        return unreachable_response(settings.upstream, exc)
     except httpx.TimeoutException as exc:
         return error_response(504, timeout_message(settings.upstream, exc, settings))
     except httpx.TransportError as exc:
-        return error_response(502, unreachable_message(settings.upstream, exc))
+        return unreachable_response(settings.upstream, exc)
     finally:
         if spool is not None:  # the request body is sent in full before the answer's head arrives
             spool.close()
@@ -189,7 +199,7 @@ async def passthrough(request: Request, path: str) -> Response:
         except httpx.TimeoutException as exc:
             return error_response(504, timeout_message(settings.upstream, exc, settings))
         except httpx.TransportError as exc:
-            return error_response(502, unreachable_message(settings.upstream, exc))
+            return unreachable_response(settings.upstream, exc)
         finally:
             await upstream.aclose()
         if upstream.status_code == 200:
