@@ -321,3 +321,113 @@ def test_restart_mid_task_ends_the_same_with_or_without_the_gateway(via: str, tm
     assert "restarted" in str(outcome["error"])
     # It waited out the outage (1 s + the restart) and then the 8 s grace for an id the new server does not know.
     assert outcome["ended"] - killed_at >= 8
+
+
+# --------------------------------------------------------------------------- 2: the matrix and restarts
+
+RESTART_SPEC = """
+name = "restart"
+[grid]
+bpm = [100]
+keys = ["A minor"]
+durations_s = [10.0]
+steps = [4]
+audio_format = "wav"
+[tasks.text2music]
+[tasks.repaint]
+repaint_starts_s = [2.0]
+repaint_lengths_s = [4.0]
+"""
+
+
+def test_matrix_retries_a_case_lost_to_a_restart_and_its_edit(tmp_path: Path) -> None:
+    """Fault injection: the server dies while the matrix's source clip renders and is back 1 s later.
+
+    The lost case (UnknownTask once the new server says it never heard of it) is retried in the same
+    run, and the repaint that needs its clip runs after it: everything ends ok, exit 0.
+    """
+    from acekit.matrix.store import RunStore
+
+    spec = tmp_path / "restart.toml"
+    spec.write_text(RESTART_SPEC)
+    # ~2.7 s of simulated compute per case: long enough to be killed mid-render.
+    ref = _Server(["serve-reference", "--output-dir", str(tmp_path / "out"), "--seconds-per-step", "4"],
+                  tmp_path / "ref.log").start()
+    matrix = subprocess.Popen([sys.executable, "-m", "acekit", "matrix", str(spec), "--server", f"ref={ref.url}",
+                               "--out", str(tmp_path), "--poll-interval-s", "0.1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        with _http(ref.url) as http:
+            while http.get("/v1/stats").json()["data"]["jobs"]["running"] < 1:
+                assert matrix.poll() is None and time.monotonic() < deadline, "no case started running"
+                time.sleep(0.05)
+        ref.kill()
+        time.sleep(1.0)
+        ref.start()
+        out, err = matrix.communicate(timeout=120)
+    finally:
+        if matrix.poll() is None:
+            matrix.kill()
+        ref.stop()
+    records = RunStore(tmp_path / "restart").records()
+    assert [r.error_type for r in records if r.status == "failed"] == ["UnknownTask"], out + err
+    assert "retrying 1 case(s) lost to a server restart" in out + err
+    latest = RunStore(tmp_path / "restart").latest()
+    assert sorted(r.task for r in latest.values()) == ["repaint", "text2music"]
+    assert all(r.status == "ok" for r in latest.values()), [(r.task, r.reason) for r in latest.values()]
+    assert matrix.returncode == 0, out + err
+
+
+def test_resume_redoes_old_lost_cases_and_their_edits(reference_server: str, tmp_path: Path) -> None:
+    """Records written before this fix (UnknownTask not retryable, its edit SourceMissing) are redone."""
+    from acekit.matrix.runner import parse_server, run_matrix
+    from acekit.matrix.spec import parse_spec
+    from acekit.matrix.store import RunStore
+
+    spec = parse_spec(RESTART_SPEC)
+    servers = [parse_server(f"ref={reference_server}")]
+    run_matrix(spec, RESTART_SPEC, servers, out_dir=tmp_path, progress=False, poll_interval_s=0.1)
+    store = RunStore(tmp_path / "restart")
+    lines = []
+    for rec in store.records():  # rewrite history: as 1017abc recorded a restart
+        failed = {"text2music": ("UnknownTask", "the server does not know task t1"),
+                  "repaint": ("SourceMissing", "source clip failed: the server does not know task t1")}[rec.task]
+        lines.append(rec.model_copy(update={"status": "failed", "error_type": failed[0], "reason": failed[1],
+                                            "retryable": False, "audio": []}).model_dump_json() + "\n")
+    store.results_path.write_text("".join(lines))
+    summary = run_matrix(spec, RESTART_SPEC, servers, out_dir=tmp_path, progress=False, poll_interval_s=0.1)
+    assert summary.ran == 2 and summary.failures == []
+    assert all(r.status == "ok" for r in store.latest().values())
+
+
+FAILING_SPEC = """
+name = "failing"
+[grid]
+bpm = [100]
+keys = ["C major"]
+durations_s = [10.0]
+steps = [4]
+audio_format = "wav"
+[tasks.text2music]
+[tasks.cover]
+# aiff is no format upstream writes: the cover request is rejected (400), on purpose.
+extra = {audio_format = "aiff"}
+"""
+
+
+def test_matrix_with_failed_cases_exits_nonzero_and_says_which(reference_server: str, tmp_path: Path) -> None:
+    spec = tmp_path / "failing.toml"
+    spec.write_text(FAILING_SPEC)
+    cmd = [sys.executable, "-m", "acekit", "matrix", str(spec), "--server", f"ref={reference_server}",
+           "--out", str(tmp_path), "--poll-interval-s", "0.1"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "1 case(s) failed" in first.stderr
+    listed = [line for line in first.stderr.splitlines() if "BadRequest" in line]
+    assert len(listed) == 1 and "aiff" in listed[0] and "cover" in listed[0]
+    # A resume skips the recorded failure but still reports it; --allow-failures exits 0.
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "ran 0" in again.stdout and "1 case(s) failed" in again.stderr
+    allowed = subprocess.run([*cmd, "--allow-failures"], capture_output=True, text=True, timeout=60)
+    assert allowed.returncode == 0 and "1 case(s) failed" in allowed.stderr

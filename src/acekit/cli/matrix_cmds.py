@@ -58,8 +58,15 @@ def matrix(
         None, "--poll-interval-s", min=0.01,
         help="Poll at this fixed interval (s). Default: pushed by a gateway (/v1/wait), else adaptive polling."),
     print_default_spec: bool = typer.Option(False, "--print-default-spec", help="Print the built-in spec and exit."),
+    allow_failures: bool = typer.Option(
+        False, "--allow-failures",
+        help="Exit 0 even when cases end failed (they are still listed). Default: exit 1 if any case failed."),
 ) -> None:
-    """Run an exploration matrix (bpm x key x task x model x ...) and record one JSON line per case."""
+    """Run an exploration matrix (bpm x key x task x model x ...) and record one JSON line per case.
+
+    Cases lost to a server restart or outage are retried automatically (with the edits that need
+    their clip). Exit code: 0 when every case ended ok, 1 when any case failed (each is listed with
+    its reason; --allow-failures exits 0 anyway) or a server stopped answering, 2 on a usage error."""
     from acekit.matrix.runner import MatrixError, parse_server, run_matrix
     from acekit.matrix.spec import SpecError, default_spec_text, load_spec
 
@@ -92,11 +99,28 @@ def matrix(
         f"{summary.run_dir}: {summary.cases} case(s) x {len(summary.servers)} server(s); ran {summary.ran} "
         f"({summary.failed} failed), skipped {summary.skipped} already recorded, {summary.wall_s:.1f} s"
     )
+    _print_failures(summary.failures)
     for label, why in summary.stopped.items():
         typer.secho(f"{label}: stopped early ({why}); rerun the same command to finish", err=True,
                     fg=typer.colors.RED)
-    if summary.stopped:
+    if summary.stopped or (summary.failures and not allow_failures):
         raise typer.Exit(1)
+
+
+#: Failed cases listed one per line; past this many, a count and where to look.
+MAX_FAILURES_LISTED = 20
+
+
+def _print_failures(failures: list) -> None:
+    if not failures:
+        return
+    typer.secho(f"{len(failures)} case(s) failed (reasons are in results.jsonl; --retry-failed redoes them, "
+                "--allow-failures exits 0 anyway):", err=True, fg=typer.colors.RED)
+    for rec in failures[:MAX_FAILURES_LISTED]:
+        reason = " ".join(str(rec.reason or "no reason recorded").split())
+        typer.echo(f"  {rec.server} {rec.case_id} {rec.label or rec.task}: {rec.error_type}: {reason[:300]}", err=True)
+    if len(failures) > MAX_FAILURES_LISTED:
+        typer.echo(f"  ... and {len(failures) - MAX_FAILURES_LISTED} more", err=True)
 
 
 def report(

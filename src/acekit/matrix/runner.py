@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import threading
 import time
 import traceback
@@ -34,6 +35,8 @@ from acekit.matrix.store import CaseRecord, Manifest, RunStore, ServerEntry, ato
 #: Stop a server's remaining cases after this many "cannot reach it" failures in a row
 #: (they stay pending, so a rerun does them once the server is back).
 MAX_UNREACHABLE_IN_A_ROW = 2
+#: Rounds of automatic retries, within one run, for cases lost to a server restart or outage.
+LOST_CASE_RETRIES = 2
 
 
 class MatrixError(RuntimeError):
@@ -71,6 +74,8 @@ class RunSummary:
     pending: int = 0
     wall_s: float = 0.0
     stopped: dict[str, str] = field(default_factory=dict)
+    #: Cases whose latest record is a failure when the run ends (after automatic retries).
+    failures: list[CaseRecord] = field(default_factory=list)
 
 
 ProgressHook = Callable[[str, CaseRecord | None], None]
@@ -231,7 +236,7 @@ class _ServerRun:
 
     def run_case(self, case: Case, spec: MatrixSpec) -> CaseRecord | Future[CaseRecord]:
         """Generate one case; the record, or a future of it while its clip is being analysed."""
-        from acekit.errors import ServerUnreachable
+        from acekit.errors import ServerUnreachable, ServiceUnavailable, UnknownTask
 
         base = self._base_record(case)
         started = utc_now()
@@ -280,7 +285,7 @@ class _ServerRun:
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # any failure becomes a recorded reason, never a crashed run
-            if isinstance(exc, ServerUnreachable):
+            if isinstance(exc, (ServerUnreachable, ServiceUnavailable)):
                 self.unreachable_in_a_row += 1
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             # Out of GPU memory is a limit of the box for this case: "does not fit", kept by the capabilities.
@@ -288,12 +293,12 @@ class _ServerRun:
             rec = CaseRecord(
                 **base, status="does_not_fit" if oom else "failed", reason=str(reason),
                 error_type="OutOfMemory" if oom else type(exc).__name__,
-                # "could not connect" says nothing about the case: a rerun redoes it
-                retryable=isinstance(exc, ServerUnreachable),
+                # "could not connect" or "the server restarted and forgot it" says nothing about the case
+                retryable=isinstance(exc, (ServerUnreachable, ServiceUnavailable, UnknownTask)),
                 request=request.to_api_fields() if request is not None else {},
                 started_at=started, finished_at=utc_now(),
             )
-            if not isinstance(exc, (ServerUnreachable,)) and os.environ.get("ACEKIT_MATRIX_TRACEBACK"):
+            if not isinstance(exc, (ServerUnreachable, ServiceUnavailable)) and os.environ.get("ACEKIT_MATRIX_TRACEBACK"):
                 traceback.print_exc()
             if self.unreachable_in_a_row >= MAX_UNREACHABLE_IN_A_ROW:
                 self.stopped_reason = str(exc)
@@ -469,7 +474,7 @@ def run_matrix(
     summary = RunSummary(run_dir=run_dir, cases=len(cases), servers=[s.label for s in servers])
     t0 = time.monotonic()
     done = store.done()
-    pending = {s.label: [c for c in cases if (s.label, c.id) not in done] for s in servers}
+    pending = {s.label: _pending(cases, done, s.label) for s in servers}
     summary.skipped = sum(len(cases) - len(p) for p in pending.values())
     total = sum(len(p) for p in pending.values())
     analysis = AnalysisPool(analysis_workers if total else 0)
@@ -519,6 +524,19 @@ def run_matrix(
                 phases = [[c for c in todo if not c.needs_source], [c for c in todo if c.needs_source]]
                 for phase in phases:
                     _run_phase(runner, phase, spec, concurrency, summary, bar, bar_task, hook, lock)
+                    for _ in range(LOST_CASE_RETRIES):  # before the edits that need these clips
+                        latest = store.latest()
+                        lost = [c for c in phase if (rec := latest.get((target.label, c.id))) and rec.redo]
+                        if not lost or runner.stopped_reason:
+                            break
+                        message = (f"{target.label}: retrying {len(lost)} case(s) lost to a server restart or "
+                                   f"outage ({latest[(target.label, lost[0].id)].error_type})")
+                        if bar:
+                            bar.console.print(f"[yellow]{message}")
+                            bar.update(bar_task, total=(bar.tasks[0].total or 0) + len(lost))
+                        else:
+                            print(message, file=sys.stderr)
+                        _run_phase(runner, lost, spec, concurrency, summary, bar, bar_task, hook, lock)
                     if runner.stopped_reason:
                         break
                 runner.drain()
@@ -550,10 +568,24 @@ def run_matrix(
         manifest.sessions[-1]["finished_at"] = utc_now()
         manifest.sessions[-1]["ran"] = summary.ran
         final = store.done()
+        latest = store.latest()
+        summary.failures = [rec for s in servers for c in cases
+                            if (rec := latest.get((s.label, c.id))) is not None and rec.status == "failed"]
         if all((s.label, c.id) in final for s in servers for c in cases):
             manifest.finished_at = utc_now()
         store.write_manifest(manifest)
     return summary
+
+
+def _pending(cases: list[Case], done: dict[tuple[str, str], CaseRecord], label: str) -> list[Case]:
+    """Cases of one server to run now: those without a final record, plus edits recorded as
+    "source missing" whose source clip is among them (a source lost to a restart takes its edits along)."""
+    todo = {c.id for c in cases if (label, c.id) not in done}
+    for c in cases:
+        rec = done.get((label, c.id))
+        if rec is not None and rec.error_type == "SourceMissing" and c.source and c.source.split(":", 1)[1] in todo:
+            todo.add(c.id)
+    return [c for c in cases if c.id in todo]
 
 
 def _run_phase(runner: _ServerRun, phase: list[Case], spec: MatrixSpec, concurrency: int, summary: RunSummary,

@@ -24,6 +24,12 @@ SPEC_COPY = "spec.toml"
 AUDIO_DIR = "audio"
 
 
+#: Failures that say nothing about the case: the server was unreachable, or restarted and forgot
+#: the task. Such a case is redone (on resume, and retried within a run), whatever ``retryable`` an
+#: older record carries.
+LOST_ERRORS = frozenset({"ServerUnreachable", "ServiceUnavailable", "UnknownTask"})
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -69,6 +75,11 @@ class CaseRecord(BaseModel):
     @property
     def key(self) -> tuple[str, str]:
         return (self.server, self.case_id)
+
+    @property
+    def redo(self) -> bool:
+        """Failed for a reason outside the case: run it again."""
+        return self.status == "failed" and (self.retryable or self.error_type in LOST_ERRORS)
 
 
 class ServerEntry(BaseModel):
@@ -186,7 +197,7 @@ class RunStore:
 
     def done(self) -> dict[tuple[str, str], CaseRecord]:
         """Latest record per (server, case) that counts as done: ok, or failed for a reason of the case itself."""
-        return {k: r for k, r in self.latest().items() if not (r.status == "failed" and r.retryable)}
+        return {k: r for k, r in self.latest().items() if not r.redo}
 
     def records(self) -> list[CaseRecord]:
         """All complete records in file order (a partial last line is ignored, not repaired)."""
