@@ -329,19 +329,19 @@ def test_auth_failure_exits_3_and_a_key_from_env_or_option_works(
     assert audio.is_file() and "s3cret" not in audio.with_suffix(".json").read_text()  # keys stay out of sidecars
 
 
-def test_task_failure_exits_4_with_the_servers_reason(reference_server: str, tmp_path: Path) -> None:
-    bogus = tmp_path / "notes.wav"  # exists, so the CLI sends it; the server cannot decode it
-    bogus.write_text("this is not audio\n" * 50)
+def test_task_failure_exits_4_with_the_servers_reason(start_reference: Callable[..., str], source_wav: Path,
+                                                      tmp_path: Path) -> None:
+    # The server fails tasks that run past its own deadline: ~40 s of compute against a 1 s limit.
+    url = start_reference("--seconds-per-step", "30", "--task-timeout", "1")
     out = tmp_path / "out"
-    result = run("repaint", str(bogus), "--start", "1", "--end", "2", "--server", reference_server,
-                 "--out", str(out), *POLL)
+    result = run("repaint", str(source_wav), "--start", "1", "--end", "2", "--server", url, "--out", str(out), *POLL)
     assert result.exit_code == ExitCode.task, result.stderr
-    assert "failed on the server" in result.stderr and "cannot decode source audio 'notes.wav'" in result.stderr
-    assert not out.exists() or list(out.iterdir()) == []
+    assert "failed on the server" in result.stderr and "Task timed out after 1 s" in result.stderr
+    assert not out.exists()  # a failed task leaves no empty folder
 
-    doc = json.loads(run("lego", str(bogus), "--track", "bass", "--server", reference_server, "--out", str(out),
+    doc = json.loads(run("lego", str(source_wav), "--track", "bass", "--server", url, "--out", str(out),
                          "--json", *POLL).stdout)
-    assert doc["ok"] is False and doc["exit_code"] == 4 and doc["task_id"] and "cannot decode" in doc["error"]
+    assert doc["ok"] is False and doc["exit_code"] == 4 and doc["task_id"] and "timed out" in doc["error"]
 
 
 def test_task_that_outlives_timeout_exits_4(start_reference: Callable[..., str], tmp_path: Path) -> None:

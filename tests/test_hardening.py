@@ -431,3 +431,73 @@ def test_matrix_with_failed_cases_exits_nonzero_and_says_which(reference_server:
     assert again.returncode == 1 and "ran 0" in again.stdout and "1 case(s) failed" in again.stderr
     allowed = subprocess.run([*cmd, "--allow-failures"], capture_output=True, text=True, timeout=60)
     assert allowed.returncode == 0 and "1 case(s) failed" in allowed.stderr
+
+
+# --------------------------------------------------------------------------- 6 and 7: the CLI checks before it submits
+
+
+def _jobs_total(url: str) -> int:
+    with _http(url) as http:
+        return http.get("/v1/stats").json()["data"]["jobs"]["total"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "acekit", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_generate_checks_out_before_the_server_does_the_job(start_reference, tmp_path: Path) -> None:
+    url = start_reference()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for out, why in ((blocker / "sub", "Not a directory"), (Path("/proc/acekit-cannot-create"), "")):
+        result = _cli("generate", "--duration", "10", "--batch", "1", "--server", url, "--out", str(out),
+                      "--poll-interval-s", "0.05")
+        assert result.returncode == 2, result.stderr
+        assert f"--out {str(out)!r} cannot be used" in result.stderr and why in result.stderr
+    assert _jobs_total(url) == 0  # nothing was submitted
+
+
+def test_a_failed_task_still_leaves_no_folder_behind(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "deeper"
+    result = _cli("generate", "--duration", "10", "--server", f"http://127.0.0.1:{free_port()}", "--out", str(out))
+    assert result.returncode == 3 and not (tmp_path / "new").exists()
+
+
+def _corrupt_mp3(folder: Path) -> Path:
+    path = folder / "song.mp3"  # an ID3 tag, then no MPEG frames
+    path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x10" + bytes(range(256)) * 20)
+    return path
+
+
+def _text_as_wav(folder: Path) -> Path:
+    path = folder / "notes.wav"
+    path.write_text("this is not audio\n" * 50)
+    return path
+
+
+def _empty_flac(folder: Path) -> Path:
+    path = folder / "empty.flac"
+    path.write_bytes(b"")
+    return path
+
+
+@pytest.mark.parametrize(("make", "says"), [
+    (_text_as_wav, "is a text file, not audio"),
+    (_corrupt_mp3, "has a MP3 header but cannot be decoded"),
+    (_empty_flac, "is empty (0 bytes)"),
+], ids=["text-as-wav", "corrupt-mp3", "empty"])
+def test_edit_commands_check_audio_locally_before_upload(make, says: str, start_reference, tmp_path: Path) -> None:
+    url = start_reference()
+    bad = make(tmp_path)
+    for args in (["repaint", str(bad), "--start", "1", "--end", "2"], ["cover", "--reference", str(bad), str(bad)]):
+        result = _cli(*args, "--server", url, "--out", str(tmp_path / "out"))
+        assert result.returncode == 2, result.stderr
+        assert says in result.stderr and "possibly a pipe" not in result.stderr, result.stderr
+        assert "not readable audio" in result.stderr and bad.name in result.stderr
+    assert _jobs_total(url) == 0 and not (tmp_path / "out").exists()
+
+
+def test_analyze_says_what_is_wrong_with_a_corrupt_mp3(tmp_path: Path) -> None:
+    result = _cli("analyze", str(_corrupt_mp3(tmp_path)))
+    assert result.returncode == 2
+    assert "has a MP3 header but cannot be decoded" in result.stderr and "possibly a pipe" not in result.stderr

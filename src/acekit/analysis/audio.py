@@ -10,6 +10,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from acekit.audiofile import unreadable_reason
+
 #: Every analyser works at this rate; essentia's rhythm and key extractors are tuned for it.
 ANALYSIS_SR = 44100
 
@@ -31,10 +33,8 @@ def load_audio(path: str | Path, *, sr: int | None = ANALYSIS_SR, mono: bool = T
     try:
         y, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioLoadError(
-            f"cannot read {path} as audio ({exc}); acekit reads WAV/FLAC/OGG/MP3 through libsndfile >= 1.1: "
-            "convert it with e.g. `ffmpeg -i IN OUT.wav`"
-        ) from exc
+        # libsndfile's own message misleads (a corrupt .mp3 "does not exist"): say what the file is.
+        raise AudioLoadError(f"cannot read {path} as audio: {unreadable_reason(path)}") from exc
     if y.shape[0] == 0:
         raise AudioLoadError(f"{path} holds no samples")
     if mono:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -216,9 +217,29 @@ def _check_file(path: Path | None, what: str, option: str) -> None:
         raise _UsageError(f"{what} {str(path)!r} is not readable: check its permissions ({option})")
 
 
-def _check_out(out: Path) -> None:
+def _prepare_out(out: Path) -> list[Path]:
+    """Create --out now and prove a file can be written there, so a folder that cannot be used fails
+    before the server does the work. Returns the folders it created (removed again if the task fails)."""
     if out.exists() and not out.is_dir():
         raise _UsageError(f"--out {str(out)!r} is a file: give a folder (it is created if missing)")
+    created = [p for p in (out, *out.parents) if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        _remove_empty(created)
+        raise _UsageError(f"--out {str(out)!r} cannot be used: {exc.strerror or exc}; "
+                          "give a folder you can write to (it is created if missing)") from None
+    return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _common_fields(
@@ -341,13 +362,16 @@ def _run_task(
     poll_interval_s: float | None,
     timeout_s: float,
 ) -> None:
+    from acekit.audiofile import check_audio_file
     from acekit.models import make_request
 
     with cli_errors(json_output=as_json):
         # Everything the user typed is checked here, before any connection is made.
         _check_file(src, "source audio", "SRC")
         _check_file(reference, "reference audio", "--reference")
-        _check_out(out)
+        for path, what in ((src, "source audio (SRC)"), (reference, "reference audio (--reference)")):
+            if path is not None:  # decode it here: the server would only fail the task after the upload
+                check_audio_file(path, what=what)
         request = make_request(task, **fields)
         warnings = _region_warnings(request, src)
         if src is not None:
@@ -357,13 +381,18 @@ def _run_task(
             request = fill_from_source(request, src)
         warnings += _meta_warnings(request)
         uploads = {"src_audio": src, "reference_audio": reference}
+        created = _prepare_out(out)
 
-        with _client(server, api_key) as client, TaskProgress(task.value, quiet=as_json) as progress:
-            outcome = client.generate(
-                request, src_audio=src, reference_audio=reference, out_dir=out, on_progress=progress.update,
-                poll_interval_s=poll_interval_s, timeout_s=timeout_s,
-            )
-            server_url = client.server
+        try:
+            with _client(server, api_key) as client, TaskProgress(task.value, quiet=as_json) as progress:
+                outcome = client.generate(
+                    request, src_audio=src, reference_audio=reference, out_dir=out, on_progress=progress.update,
+                    poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+                )
+                server_url = client.server
+        except BaseException:
+            _remove_empty(created)  # a failed task leaves no empty folder
+            raise
         paths = _final_paths(outcome.paths, name)
         files = []
         for i, (path, item) in enumerate(zip(paths, outcome.result.items)):

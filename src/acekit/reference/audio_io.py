@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from acekit.audiofile import unreadable_reason
 from acekit.reference.engine import SAMPLE_RATE
 
 
@@ -19,8 +20,8 @@ def load_audio(path: Path | str, *, display_name: str | None = None) -> np.ndarr
     name = display_name or Path(path).name
     try:
         audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:  # libsndfile raises LibsndfileError / RuntimeError subclasses
-        reason = str(exc).split(":")[-1].strip() or exc.__class__.__name__
+    except Exception:  # libsndfile raises LibsndfileError / RuntimeError subclasses; its words mislead
+        reason = unreadable_reason(path)
         raise AudioDecodeError(
             f"cannot decode source audio {name!r}: {reason}; send wav, flac, ogg or mp3"
         ) from None
