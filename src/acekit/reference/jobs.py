@@ -273,7 +273,9 @@ class JobManager:
             if task_id is None:
                 return
             job = self.get(task_id)
-            if job is None or job.status == "failed":
+            if job is None or job.status == "failed":  # timed out while queued: nothing to run
+                if job is not None and job.src_path is not None and job.src_path.parent == self.settings.uploads_dir:
+                    job.src_path.unlink(missing_ok=True)
                 continue
             started = time.time()
             try:
