@@ -54,13 +54,11 @@ QUERY_PATH = "/query_result"
 #: A body spooled for its ai_token stays in memory up to this size, then goes to a temp file.
 SPOOL_MEMORY_BYTES = 1024 * 1024
 SPOOL_BLOCK_BYTES = 256 * 1024
-
-router = APIRouter()
-
-
 #: Seconds a client is told to wait (Retry-After) when the upstream cannot be reached: it is
 #: usually restarting or still loading, and a client that polls again finds it back.
 UNREACHABLE_RETRY_AFTER_S = 2
+
+router = APIRouter()
 
 
 def unreachable_message(upstream: str, exc: Exception) -> str:
