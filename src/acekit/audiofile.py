@@ -64,7 +64,8 @@ def unreadable_reason(path: Path | str) -> str:
         return (f"it has a {kind} header but cannot be decoded ({size} bytes): the file is corrupt or "
                 f"truncated; export it again or {CONVERT_HINT}")
     if _looks_like_text(head):
-        return f"it is a text file, not audio (it starts with {head[:40].decode('utf-8', 'replace')!r})"
+        return (f"it is a text file, not audio (it starts with {head[:40].decode('utf-8', 'replace')!r}): give a "
+                f"{READABLE_FORMATS} file, or {CONVERT_HINT}")
     return (f"its content is not {READABLE_FORMATS} audio (first bytes {head[:8].hex(' ')}): the file is corrupt or "
             f"in another format; {CONVERT_HINT}")
 
