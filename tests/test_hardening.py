@@ -227,14 +227,23 @@ def keyed_gateway(reference_server: str, tmp_path: Path) -> Iterator[_Server]:
         server.stop()
 
 
-def test_keyed_gateway_spools_a_body_ai_token_upload_instead_of_holding_it(keyed_gateway: _Server) -> None:
+@pytest.mark.parametrize("key_in", ["body", "header"])
+def test_keyed_gateway_spools_a_body_ai_token_upload_instead_of_holding_it(keyed_gateway: _Server,
+                                                                           key_in: str) -> None:
+    """With the key as a body ai_token the gateway must read the body before forwarding it (and, with
+    admission on, it reads a /release_task's fields even when the key came as a header): to a temp file."""
+    fields = {"task_type": "repaint", "bpm": "9999"}
+    headers = {"content-type": MULTIPART}
+    if key_in == "body":
+        fields["ai_token"] = "gw-key"
+    else:
+        headers["authorization"] = "Bearer gw-key"
     with _http(keyed_gateway.url) as http:
         http.get("/gateway/health")
         before = _peak_rss_mb(keyed_gateway.proc.pid)
         # bpm 9999: the upstream refuses it (400), which proves the body got through the key check.
-        r = http.post("/release_task", headers={"content-type": MULTIPART},
-                      content=_multipart_chunks({"ai_token": "gw-key", "task_type": "repaint", "bpm": "9999"},
-                                                "src_audio", 60 * 1024 * 1024))
+        r = http.post("/release_task", headers=headers,
+                      content=_multipart_chunks(fields, "src_audio", 60 * 1024 * 1024))
         grown = _peak_rss_mb(keyed_gateway.proc.pid) - before
     assert r.status_code == 400 and "bpm" in r.json()["detail"], r.text
     assert grown < 20, f"gateway peak RSS grew {grown:.0f} MiB while passing on a 60 MiB upload"

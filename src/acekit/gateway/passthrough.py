@@ -152,8 +152,9 @@ async def passthrough(request: Request, path: str) -> Response:
     if route == QUERY_PATH and request.method == "POST" and (has_body or body is not None):
         # Refuse a query for more ids than the contract allows before the upstream spends time on it.
         try:
-            body = b"".join([c async for c in limited(body if body is not None else request.stream(),
-                                                      QUERY_BODY_LIMIT_BYTES)])
+            if not isinstance(body, bytes):  # a spooled body (or none read yet): read it, bounded
+                body = b"".join([c async for c in limited(body if body is not None else request.stream(),
+                                                          QUERY_BODY_LIMIT_BYTES)])
         except BodyTooLarge:
             return error_response(413, f"the /query_result body is larger than {QUERY_BODY_LIMIT_BYTES // 1024} KiB: "
                                        f"ask about at most {MAX_QUERY_TASK_IDS} task ids per call (split the list)")
