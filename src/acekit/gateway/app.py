@@ -26,7 +26,7 @@ from acekit.gateway.auth import KeyRejected
 from acekit.gateway.capabilities import CapabilitiesProvider
 from acekit.gateway.completion import CompletionHub, FastPaths, QueryBatcher
 from acekit.gateway.loopback import LoopbackClient, LoopbackUnsupported
-from acekit.gateway.envelope import error_response
+from acekit.gateway.envelope import QuietBrokenRelays, error_response
 from acekit.gateway.gpu import MemorySampler, PretendSampler, detect_sampler
 from acekit.gateway.settings import GatewaySettings
 from acekit.gateway.telemetry import TaskTracker, follow_tasks, sample_forever
@@ -94,8 +94,8 @@ def create_app(
         )
         app.state.gateway = state
         # Here, not at import: uvicorn configures its loggers after importing the app.
-        if not any(isinstance(f, passthrough_routes.QuietBrokenRelays) for f in logging.getLogger("uvicorn.error").filters):
-            logging.getLogger("uvicorn.error").addFilter(passthrough_routes.QuietBrokenRelays())
+        if not any(isinstance(f, QuietBrokenRelays) for f in logging.getLogger("uvicorn.error").filters):
+            logging.getLogger("uvicorn.error").addFilter(QuietBrokenRelays())
         loops = [
             asyncio.create_task(sample_forever(state.tracker, sampler, interval_s=settings.sampler_interval_s)),
             asyncio.create_task(follow_tasks(state.tracker, state.client, upstream=settings.upstream,

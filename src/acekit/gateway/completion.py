@@ -34,9 +34,9 @@ import httpx
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from acekit.contract import TaskStatus
+from acekit.contract import MAX_QUERY_TASK_IDS, TaskStatus, too_many_task_ids
 from acekit.gateway.auth import bearer_token, key_matches, require_key
-from acekit.gateway.envelope import error_response, ok
+from acekit.gateway.envelope import UpstreamBrokeOff, error_response, ok, unreachable_response
 from acekit.gateway.loopback import LoopbackClient, LoopbackUnsupported, open_get
 
 log = logging.getLogger("acekit.gateway")
@@ -417,8 +417,8 @@ async def _relay_audio(scope: dict, send: Any) -> bool:
     or the gateway key is not in the header or query string)."""
     state = scope["app"].state.gateway
     settings = state.settings
-    if state.completion.batcher.loopback is None:
-        return False
+    if state.completion.batcher.loopback is None or b"%00" in scope.get("query_string", b"").lower():
+        return False  # a NUL byte: the pass-through refuses it with a 400
     headers = [(k.lower(), v) for k, v in scope["headers"] if k.lower() not in _HOP]
     if settings.api_key is not None:
         auth = next((v.decode("latin-1") for k, v in headers if k == b"authorization"), None)
@@ -440,8 +440,7 @@ async def _relay_audio(scope: dict, send: Any) -> bool:
                                   f"{settings.read_timeout_s:g} s")(scope, None, send)
         return True
     except OSError as exc:
-        await error_response(502, f"the ACE-Step server at {settings.upstream} is unreachable (still starting? "
-                                  f"check its logs): {type(exc).__name__}: {exc}")(scope, None, send)
+        await unreachable_response(settings.upstream, exc)(scope, None, send)
         return True
     try:
         await send({"type": "http.response.start", "status": upstream.status_code,
@@ -451,7 +450,9 @@ async def _relay_audio(scope: dict, send: Any) -> bool:
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
         except (OSError, asyncio.IncompleteReadError) as exc:
             # Headers are out: all we can do is cut the body short (the client sees a length mismatch).
+            # Ending the response as if whole would make uvicorn log a traceback: raise the quiet kind.
             log.warning("upstream broke off %s%s mid-body: %s", settings.upstream, target, exc)
+            raise UpstreamBrokeOff(str(exc)) from None
         with contextlib.suppress(OSError):  # the client may be gone already
             await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:
@@ -472,6 +473,8 @@ async def batched_query(headers: dict[str, str], query_token: str | None, raw: b
     if parsed is None:
         return None
     ids, token = parsed
+    if len(ids) > MAX_QUERY_TASK_IDS:
+        return error_response(400, too_many_task_ids(len(ids)))
     creds = (headers.get("authorization"), token or query_token)
     try:
         answer, whole = await state.completion.batcher.query(ids, creds)
@@ -479,8 +482,7 @@ async def batched_query(headers: dict[str, str], query_token: str | None, raw: b
         return error_response(504, f"the ACE-Step server at {state.settings.upstream} did not answer /query_result "
                                    f"within {state.settings.read_timeout_s:g} s (overloaded? check its logs)")
     except httpx.TransportError as exc:
-        return error_response(502, f"the ACE-Step server at {state.settings.upstream} is unreachable (still "
-                                   f"starting? check its logs): {type(exc).__name__}: {exc}".rstrip(": "))
+        return unreachable_response(state.settings.upstream, exc)
     response = Response(content=answer.for_ids(ids, whole=whole), status_code=answer.status_code)
     response.raw_headers = [*answer.headers, (b"content-length", str(len(response.body)).encode()),
                             (WAIT_HEADER.encode(), WAIT_PATH.encode())]

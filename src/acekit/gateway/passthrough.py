@@ -34,7 +34,7 @@ from acekit.gateway.body import (
     too_large_message,
 )
 from acekit.gateway.completion import WAIT_HEADER, WAIT_PATH
-from acekit.gateway.envelope import error_response
+from acekit.gateway.envelope import UpstreamBrokeOff, error_response, unreachable_response
 from acekit.gateway.telemetry import parse_json_body
 
 log = logging.getLogger("acekit.gateway")
@@ -54,22 +54,7 @@ QUERY_PATH = "/query_result"
 #: A body spooled for its ai_token stays in memory up to this size, then goes to a temp file.
 SPOOL_MEMORY_BYTES = 1024 * 1024
 SPOOL_BLOCK_BYTES = 256 * 1024
-#: Seconds a client is told to wait (Retry-After) when the upstream cannot be reached: it is
-#: usually restarting or still loading, and a client that polls again finds it back.
-UNREACHABLE_RETRY_AFTER_S = 2
-
 router = APIRouter()
-
-
-def unreachable_message(upstream: str, exc: Exception) -> str:
-    return (f"the ACE-Step server at {upstream} is unreachable (restarting or still starting? check its logs; "
-            f"retry in a few seconds): {type(exc).__name__}: {exc}".rstrip(": "))
-
-
-def unreachable_response(upstream: str, exc: Exception) -> Response:
-    """503 + Retry-After, not 502: a transient state clients wait out (as they do a refused connection)."""
-    return error_response(503, unreachable_message(upstream, exc),
-                          headers={"Retry-After": str(UNREACHABLE_RETRY_AFTER_S)})
 
 
 def timeout_message(upstream: str, exc: httpx.TimeoutException, settings) -> str:
@@ -218,19 +203,6 @@ async def passthrough(request: Request, path: str) -> Response:
                                  background=BackgroundTask(upstream.aclose))
     response.raw_headers = headers
     return response
-
-
-class UpstreamBrokeOff(Exception):
-    """The upstream stopped mid-body; already logged in one line. Raised so the server cuts the
-    connection (the client sees a short body) instead of ending the response as if it were whole."""
-
-
-class QuietBrokenRelays(logging.Filter):
-    """Drops uvicorn's "Exception in ASGI application" traceback for an `UpstreamBrokeOff`:
-    an upstream dying mid-download is an expected event, and `_relay` already said so in one line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], UpstreamBrokeOff))
 
 
 async def _spool(request: Request, limit: int, sniffer: FieldSniffer) -> tuple[IO[bytes], Response | None]:
