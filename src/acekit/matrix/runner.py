@@ -525,6 +525,7 @@ def run_matrix(
                 for phase in phases:
                     _run_phase(runner, phase, spec, concurrency, summary, bar, bar_task, hook, lock)
                     for _ in range(LOST_CASE_RETRIES):  # before the edits that need these clips
+                        runner.drain()  # every record of the phase is in the store (not an older one)
                         latest = store.latest()
                         lost = [c for c in phase if (rec := latest.get((target.label, c.id))) and rec.redo]
                         if not lost or runner.stopped_reason:
