@@ -229,11 +229,13 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
     print(f"key ({split}, {len(songs)} clips, {len(minor)} minor): MIREX {mirex:.3f}, minor {mirex_minor:.3f}; "
           f"EDMA alone {edma:.3f}, minor {edma_minor:.3f}; wrong (clip, estimate, margin, flagged): {wrong}; "
           f"right but flagged: {sum(r.ambiguous and r.mirex_score == 1 for r in res.values())}")
+    # Floors at what the estimator reaches (docs/analysis.md), so that any regression fails:
+    # calibrate 0.912 / minor 0.817 / 1 of 25 wrong and not flagged; holdout 0.756 / 0.662 / 2 of 16.
     if split == "calibrate":  # what the estimator was chosen on
-        assert mirex >= edma and mirex_minor >= edma_minor and mirex >= 0.88
-    else:  # issue 11 asks 0.90; printed above, floors under what it reaches so a regression fails
-        assert mirex >= 0.7
-    assert len(confident_wrong) / len(songs) <= 0.15
+        assert mirex >= edma and mirex_minor >= edma_minor
+        assert mirex >= 0.90 and mirex_minor >= 0.80 and len(confident_wrong) <= 1
+    else:  # issue 11 asks 0.90 here: not reached (docs/analysis.md)
+        assert mirex >= 0.75 and mirex_minor >= 0.65 and len(confident_wrong) <= 2
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
