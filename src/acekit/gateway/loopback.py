@@ -114,6 +114,16 @@ class LoopbackClient:
         self._idle.clear()
 
 
+async def _exactly(reader: asyncio.StreamReader, n: int, size: int):
+    """``n`` body bytes in pieces of at most ``size``; a hang-up before the last one is an error."""
+    while n:
+        piece = await reader.read(min(size, n))
+        if not piece:
+            raise ConnectionError("upstream closed mid-body")
+        n -= len(piece)
+        yield piece
+
+
 class LoopbackStream:
     """An upstream answer whose body is read on demand (`chunks`), for relaying audio at constant memory."""
 
@@ -132,20 +142,11 @@ class LoopbackStream:
                 n = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
                 if n == 0:
                     break
-                while n:
-                    piece = await reader.read(min(size, n))
-                    if not piece:
-                        raise ConnectionError("upstream closed mid-body")
-                    n -= len(piece)
+                async for piece in _exactly(reader, n, size):
                     yield piece
                 await reader.readexactly(2)
         elif self._length is not None:
-            left = self._length
-            while left:
-                piece = await reader.read(min(size, left))
-                if not piece:
-                    raise ConnectionError("upstream closed mid-body")
-                left -= len(piece)
+            async for piece in _exactly(reader, self._length, size):
                 yield piece
         else:
             while piece := await reader.read(size):
