@@ -20,10 +20,7 @@ import argparse
 import asyncio
 import json
 import statistics
-import tempfile
 import time
-from contextlib import ExitStack
-from pathlib import Path
 from urllib.parse import urlsplit
 
 
@@ -72,19 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per target and client count")
     args = parser.parse_args(argv)
 
-    from acekit.client import Client
-    from acekit.gateway.launch import running_gateway
-    from acekit.models import Text2MusicRequest
-    from acekit.reference.launch import running_reference_server
+    from benchmarks.servers import reference_and_gateway
 
-    with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="acekit-gwload-")))
-        direct = stack.enter_context(running_reference_server("--output-dir", str(tmp / "out"),
-                                                              log_path=tmp / "ref.log"))
-        gateway = stack.enter_context(running_gateway(direct, "--log-level", "warning", log_path=tmp / "gw.log"))
-        with Client(direct) as client:
-            task_id = client.generate(Text2MusicRequest(duration_s=10, batch_size=1, audio_format="wav"),
-                                      out_dir=tmp / "warm").task_id
+    with reference_and_gateway("acekit-gwload-") as servers:
+        direct, gateway, task_id = servers.backend, servers.gateway, servers.warm_task_id
         print(f"reference backend {direct}, gateway {gateway}; {args.rounds} interleaved rounds of "
               f"{args.seconds:g} s per point, POST /query_result for one finished task")
         print(f"{'clients':>7} {'direct req/s':>13} {'gateway req/s':>14} {'ratio':>6} "

@@ -25,10 +25,8 @@ import argparse
 import os
 import statistics
 import subprocess
-import tempfile
 import threading
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -94,18 +92,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--watch-interval-s", type=float, default=0.005)
     args = parser.parse_args(argv)
 
-    from acekit.client import Client
-    from acekit.gateway.launch import running_gateway
     from acekit.models import Text2MusicRequest
-    from acekit.reference.launch import running_reference_server
+    from benchmarks.servers import reference_and_gateway
 
-    with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="acekit-slack-")))
-        backend = stack.enter_context(running_reference_server("--output-dir", str(tmp / "server"),
-                                                               log_path=tmp / "ref.log"))
-        gateway = stack.enter_context(running_gateway(backend, "--log-level", "warning", log_path=tmp / "gw.log"))
-        with Client(backend) as client:  # warm the server's first render
-            client.generate(Text2MusicRequest(duration_s=10, batch_size=1, audio_format="wav"), out_dir=tmp / "warm")
+    with reference_and_gateway("acekit-slack-") as servers:
+        tmp, backend, gateway = servers.tmp, servers.backend, servers.gateway
         ways = {
             "gateway push": lambda out, seed: _client_run(gateway, backend, req(seed), out, args.watch_interval_s, None),
             "direct adaptive": lambda out, seed: _client_run(backend, backend, req(seed), out, args.watch_interval_s,
