@@ -222,3 +222,22 @@ def test_dc_offset_and_antiphase_are_measured() -> None:
     assert anti.analysed_channel == "left" and anti.health.silence_share == 0.0  # not "100 % silent"
     ok = analyze_audio(np.stack([tone, tone], axis=1), sr)
     assert ok.passed["health"] and ok.analysed_channel == "mono mean"
+
+
+def test_one_alignment_serves_boundaries_and_preservation() -> None:
+    """analyze_clip hands preservation's lag to the boundary check: the same result as aligning again."""
+    from acekit.analysis import analyze_boundaries
+    from acekit.analysis.preservation import analyze_preservation
+
+    sr = 22050
+    rng = np.random.default_rng(3)
+    src = (rng.standard_normal(sr * 12) * 0.1).astype(np.float32)
+    out = np.roll(src, 37)
+    out[6 * sr:] *= 2.0
+    pres = analyze_preservation(out, sr, src, region_s=(4.0, 8.0))
+    assert round(pres.lag_s * sr) == 37
+    aligned_again = analyze_boundaries(out, sr, boundaries_s=[4.0, 8.0], source=src)
+    handed = analyze_boundaries(out, sr, boundaries_s=[4.0, 8.0], source=src, source_lag=round(pres.lag_s * sr))
+    assert handed == aligned_again
+    with pytest.raises(ValueError, match="source is empty"):
+        analyze_preservation(out, sr, np.zeros(0, dtype=np.float32), region_s=(4.0, 8.0))

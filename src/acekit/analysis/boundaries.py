@@ -186,6 +186,7 @@ def analyze_boundaries(
     dropout_max_db: float = DROPOUT_MAX_DB,
     level_step_max_db: float = LEVEL_STEP_MAX_DB,
     timbre_step_max_db: float = TIMBRE_STEP_MAX_DB,
+    source_lag: int | None = None,
 ) -> BoundaryResult:
     """Score every boundary in ``boundaries_s`` (seconds of ``y``) for broken transitions.
 
@@ -193,6 +194,8 @@ def analyze_boundaries(
     the source at the same moment (module docstring); without it, z-scores within ``y`` alone.
     Edges at or beyond the clip's start or end are no transitions and are left out (a region
     that starts at 0 or runs to the end). Raises ValueError on an empty source.
+    ``source_lag`` (samples by which ``y`` trails the source) skips the alignment when the caller
+    already has it (`analyze_clip` takes it from the preservation check, aligned the same way).
     """
     y = finite(as_mono(y))
     duration = y.size / sr
@@ -203,7 +206,7 @@ def analyze_boundaries(
             raise ValueError("the repaint source is empty: give the audio the repaint started from")
         if source_sr is not None and source_sr != sr:
             s = resample(s, source_sr, sr)
-        return _against_source(y, s, sr, bs, limits={
+        return _against_source(y, s, sr, bs, lag=source_lag, limits={
             "click": click_excess_max, "dropout": dropout_max_db, "level": level_step_max_db,
             "timbre": timbre_step_max_db})
     ct, cs = click_curve(y, sr)
@@ -269,8 +272,10 @@ def _timbre_shape(mel_mean: np.ndarray) -> np.ndarray:
     return dct(mel_mean, type=2, norm="ortho")[1 : 1 + _TIMBRE_COEFFS]
 
 
-def _against_source(y: np.ndarray, s: np.ndarray, sr: int, bs: list[float], *, limits: dict[str, float]) -> BoundaryResult:
-    lag, _corr = align_lag(y, s, sr)
+def _against_source(y: np.ndarray, s: np.ndarray, sr: int, bs: list[float], *, lag: int | None,
+                    limits: dict[str, float]) -> BoundaryResult:
+    if lag is None:
+        lag, _corr = align_lag(y, s, sr)
     s = shift(s, lag, y.size)
     ct, cy = click_curve(y, sr)
     _, cs = click_curve(s, sr)

@@ -292,13 +292,14 @@ def analyze_audio(
                           ambiguous_margin=th.key_ambiguous_margin, min_duration_s=th.key_min_duration_s)
     bounds = pres = None
     if region is not None:
+        if source is not None:
+            pres = analyze_preservation(clean, sr, source, region_s=region, source_sr=source_sr or sr)
         bounds = analyze_boundaries(
             clean, sr, boundaries_s=list(region), source=source, source_sr=source_sr or sr,
             click_z_max=th.click_z_max, step_z_max=th.step_z_max, click_excess_max=th.boundary_click_excess_max,
             dropout_max_db=th.boundary_dropout_max_db, level_step_max_db=th.boundary_level_step_max_db,
-            timbre_step_max_db=th.boundary_timbre_step_max_db)
-        if source is not None:
-            pres = analyze_preservation(clean, sr, source, region_s=region, source_sr=source_sr or sr)
+            timbre_step_max_db=th.boundary_timbre_step_max_db,
+            source_lag=None if pres is None else round(pres.lag_s * sr))  # one alignment serves both checks
 
     res = ClipAnalysis(
         sample_rate=sr, duration_s=round(duration, 4), requested_bpm=None if bpm is None else float(bpm),

@@ -142,6 +142,8 @@ def analyze_preservation(
         raise ValueError(f"region_s must be (start_s, end_s) with end > start, got {region_s}")
     y = finite(as_mono(y))
     s = finite(as_mono(source_y))
+    if s.size == 0:
+        raise ValueError("the repaint source is empty: give the audio the repaint started from")
     if source_sr is not None and source_sr != sr:
         s = resample(s, source_sr, sr)
     lag, corr = align_lag(y, s, sr, max_lag_s=max_lag_s)
