@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the tests and the calibration set need: fluidsynth + GM soundfonts
 # (rendering music with known ground truth: FluidR3 for the songs thresholds are tuned on,
-# TimGM6mb and MuseScore General for the held-out songs), curl + jq (the curl kit), libsndfile (soundfile).
+# TimGM6mb and MuseScore General for the held-out songs, the csound GM font and the OPL3 FM font
+# for the second held-out split), curl + jq (the curl kit), libsndfile (soundfile).
 # Idempotent: installs only what is missing; uses sudo when not root.
 set -euo pipefail
 need=()
@@ -9,6 +10,8 @@ command -v fluidsynth >/dev/null || need+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
 [ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || need+=(timgm6mb-soundfont)
 [ -f /usr/share/sounds/sf3/MuseScore_General_Lite.sf3 ] || need+=(musescore-general-soundfont-small)
+[ -f /usr/share/sounds/sf2/sf_GMbank.sf2 ] || need+=(csound-soundfont)
+[ -f /usr/share/sounds/sf2/OPL-3_FM_128M.sf2 ] || need+=(opl3-soundfont)
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)
 # no grep -q: it exits at the first match, ldconfig dies of SIGPIPE and pipefail reads that as "missing"

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import mido
 import numpy as np
 import pytest
 
 from acekit.calibration import build
-from acekit.calibration.songs import HOLDOUT_SONGS, SONGS, TEMPO_RAMP_123, compose
+from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT_SONGS, SONGS, TEMPO_RAMP_123, compose
+
+#: sha256 of every song's MIDI as it was before the holdout2 generator options were added
+_MIDI_SHA256 = Path(__file__).parent / "fixtures" / "calibration_midi_sha256.json"
 
 
-@pytest.mark.parametrize("spec", [*SONGS, *HOLDOUT_SONGS, TEMPO_RAMP_123], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, TEMPO_RAMP_123], ids=lambda s: s.name)
 def test_midi_is_valid_and_beats_match_its_tempo_map(spec, tmp_path) -> None:
     comp = compose(spec)
     path = tmp_path / "x.mid"
@@ -26,7 +32,7 @@ def test_midi_is_valid_and_beats_match_its_tempo_map(spec, tmp_path) -> None:
     tempo_events = [(abs_t, msg.tempo) for abs_t, msg in _abs(mid.tracks[0]) if msg.type == "set_tempo"]
     for i in (0, len(comp.beats_s) // 2, len(comp.beats_s) - 1):
         assert _tick_to_s(i * spec.pulse_ticks, tempo_events) == pytest.approx(comp.beats_s[i], abs=1e-6)
-    assert len(comp.beats_s) == spec.bars * spec.beats_per_bar
+    assert len(comp.beats_s) == spec.pickup_pulses + spec.bars * spec.beats_per_bar
     if spec.compound:
         assert spec.pulse_bpm == pytest.approx(spec.bpm * 2 / 3)
     meter = next(m for _, m in _abs(mid.tracks[0]) if m.type == "time_signature")
@@ -49,6 +55,91 @@ def _tick_to_s(tick: int, tempos: list[tuple[int, int]]) -> float:
         s += (t - last_tick) * us / 480 / 1e6
         last_tick, us = t, tempo
     return s + (tick - last_tick) * us / 480 / 1e6
+
+
+def test_existing_songs_midi_is_byte_identical() -> None:
+    """The generator options added for holdout2 default off: every song defined before them (all
+    splits, tempo variants, repaint takes) composes to the same bytes, so the content-hashed
+    renders and the figures measured on them are unchanged."""
+    want = json.loads(_MIDI_SHA256.read_text())
+    specs = {s.name: s for s in build._all_specs()}
+    assert len(want) == 66 and set(want) <= set(specs)
+    changed = [n for n, h in want.items() if hashlib.sha256(compose(specs[n]).midi).hexdigest() != h]
+    assert not changed, f"MIDI changed for {changed}"
+
+
+@pytest.mark.parametrize("spec", HOLDOUT2_SONGS, ids=lambda s: s.name)
+def test_holdout2_truth_is_consistent(spec, tmp_path) -> None:
+    """Beats are the felt pulse at the song's tempo from time 0 (the pickup, if any); downbeats are
+    every bar's first beat after the pickup; the last bar is a held tonic chord."""
+    comp = compose(spec)
+    beats, downs = np.asarray(comp.beats_s), np.asarray(comp.downbeats_s)
+    period = 60 / spec.pulse_bpm
+    assert beats[0] == 0 and np.allclose(np.diff(beats), period, atol=1e-5)
+    assert np.allclose(downs, beats[spec.pickup_pulses::spec.beats_per_bar], atol=1e-9)
+    assert len(downs) == spec.bars and comp.end_s == pytest.approx(beats[-1] + period, abs=1e-5)
+    assert spec.beats_per_bar == {"4/4": 4, "3/4": 3, "2/2": 4, "6/8": 2, "9/8": 3, "12/8": 4}[spec.time_signature]
+    if spec.compound:
+        assert spec.pulse_bpm == pytest.approx(spec.bpm * 2 / 3)
+    assert 8 <= comp.end_s + spec.lead_in_s + 0.5 <= 20  # short songs: modest render time on CI
+    # ends on the tonic: the lowest note sounding in the last bar is the tonic, and the cadence
+    # before it is V-I / V7-I / bVII-I / IV-i / iv-i (degrees or named chords of the progression)
+    assert spec.ending == "hold"
+    before = spec.progression[(spec.bars - 2) % len(spec.progression)]
+    cadence = {4, "V", "V7"}  # V-I, V-i (the major V when dominant_major)
+    if spec.parsed_key.mode == "major" and spec.major_scale == "mixolydian":
+        cadence.add(6)  # bVII-I
+    if spec.parsed_key.mode == "minor":
+        cadence.add(3)  # iv-i, IV-i in dorian
+        if not spec.dominant_major:
+            cadence.add(6)  # bVII-i
+    assert before in cadence, (spec.name, before)
+    path = tmp_path / "x.mid"
+    path.write_bytes(comp.midi)
+    last_bar = spec.pickup_pulses * spec.pulse_ticks + (spec.bars - 1) * spec.bar_ticks
+    ons = [msg.note for track in mido.MidiFile(str(path)).tracks for t, msg in _abs(track)
+           if msg.type == "note_on" and msg.velocity > 0 and msg.channel != 9 and t >= last_bar]
+    assert ons and min(ons) % 12 == spec.parsed_key.pitch_class
+    assert {p % 12 for p in ons} <= {(spec.parsed_key.pitch_class + i) % 12
+                                     for i in (0, 3 if spec.parsed_key.mode == "minor" else 4, 7)}
+
+
+def test_holdout2_holds_the_hard_cases() -> None:
+    """A blind test split unlike the earlier ones (docs/analysis.md): counts of the hard cases."""
+    songs = HOLDOUT2_SONGS
+    names = {s.name for s in songs}
+    assert len(songs) >= 24 and len(names) == len(songs)
+    assert not names & {s.name for s in (*SONGS, *HOLDOUT_SONGS)}
+    assert {s.split for s in songs} == {"holdout2"}
+    fonts = [s.soundfont for s in songs]
+    assert set(fonts) == {"csound", "opl3"} and min(fonts.count("csound"), fonts.count("opl3")) >= 10
+    assert not set(fonts) & {s.soundfont for s in (*SONGS, *HOLDOUT_SONGS)}  # soundfonts never used before
+    meters = [s.time_signature for s in songs]
+    assert all(meters.count(m) >= 2 for m in ("6/8", "9/8", "12/8", "2/2", "3/4")) and meters.count("4/4") >= 8
+    keys = [s.parsed_key for s in songs]
+    assert {k.pitch_class for k in keys} == set(range(12))  # every tonic
+    assert all({k.mode for k in keys if k.pitch_class == pc} == {"major", "minor"} for pc in range(12))
+    minor = [s for s in songs if s.parsed_key.mode == "minor"]
+    assert abs(len(minor) - len(songs) / 2) <= 2
+    colours = [s.minor_scale for s in minor]
+    assert all(colours.count(c) >= 2 for c in ("natural", "harmonic", "dorian"))
+    assert sum(s.major_scale == "mixolydian" for s in songs) >= 2
+    assert any("#" in k.tonic for k in keys) and any("b" in k.tonic for k in keys)  # both spellings
+    bpms = [s.bpm for s in songs]
+    assert min(bpms) <= 55 and max(bpms) >= 190
+    slow_drumless = [s for s in songs if s.drums is None and s.pulse_bpm <= 70]
+    assert len(slow_drumless) >= 4
+    assert sum(s.time_signature == "3/4" and s.bpm >= 180 for s in songs) >= 2
+    assert sum(s.drums == "dnb" and s.bpm >= 170 for s in songs) >= 2
+    assert {"latin", "rock", "pop", "funk"} <= {s.drums for s in songs}
+    # starts off the tonic: a pickup, or a first chord other than I / i
+    assert sum(s.pickup_pulses > 0 for s in songs) >= 3
+    assert sum(s.progression[0] != 0 for s in songs) >= len(songs) / 2
+    assert sum(any(isinstance(d, str) for d in s.progression) for s in songs) >= 6  # chromatic chords
+    assert sum(s.chromatic_approach for s in songs) >= 4
+    assert sum(s.chord_pattern == "sparse" for s in songs) >= 3  # melody-led over sparse chords
+    # truth: only the aeolian song (no major V) is ambiguous, as every earlier natural-minor one
+    assert all(not s.key_ambiguous for s in songs)
 
 
 def test_ramp_truth_speeds_up() -> None:

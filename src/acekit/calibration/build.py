@@ -23,6 +23,7 @@ import soundfile as sf
 from acekit.calibration import edits
 from acekit.calibration.manifest import CalibrationClip, CalibrationSet, ClipTruth
 from acekit.calibration.songs import (
+    HOLDOUT2_SONGS,
     HOLDOUT_SONGS,
     REGENERATED,
     REPAINT_BASES,
@@ -45,10 +46,15 @@ SOUNDFONTS = {
     "fluidr3": SOUNDFONT,
     "timgm6mb": HOLDOUT_SOUNDFONT,
     "musescore": Path("/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"),
+    # the second held-out split (holdout2): a small GM bank and an FM (OPL3) bank, unlike any of the above
+    "csound": Path("/usr/share/sounds/sf2/sf_GMbank.sf2"),
+    "opl3": Path("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2"),
 }
 _SOUNDFONT_HINTS = {"fluidr3": "fluid-soundfont-gm) or set ACEKIT_SOUNDFONT",
                     "timgm6mb": "timgm6mb-soundfont) or set ACEKIT_HOLDOUT_SOUNDFONT",
-                    "musescore": "musescore-general-soundfont-small)"}
+                    "musescore": "musescore-general-soundfont-small)",
+                    "csound": "csound-soundfont)",
+                    "opl3": "opl3-soundfont)"}
 SR = 44100
 #: Gain 0.3: analysis.md found 0.5 clipped some clips.
 FLUIDSYNTH_ARGS = ("-ni", "-g", "0.3", "-r", str(SR))
@@ -167,6 +173,14 @@ _HEALTH = [
     {"id": "lament_54__dc_offset", "base": "lament_54", "problem": "dc_offset", "dc": 0.3},
     {"id": "disco_124__antiphase", "base": "disco_124", "problem": "antiphase"},
     {"id": "lament_54__antiphase", "base": "lament_54", "problem": "antiphase"},
+    # second held-out split: other songs, other soundfonts again
+    {"id": "bossa_132__clipped", "base": "bossa_132", "problem": "clipping"},
+    {"id": "air_pickup_58__dies_to_silence", "base": "air_pickup_58", "problem": "silence"},
+    {"id": "tarantella_6_8__nan", "base": "tarantella_6_8", "problem": "nan"},
+    {"id": "dnb_174_minor__dc_offset", "base": "dnb_174_minor", "problem": "dc_offset", "dc": 0.3},
+    {"id": "chant_dorian_62__dc_offset", "base": "chant_dorian_62", "problem": "dc_offset", "dc": -0.2},
+    {"id": "punk_2_2_190__antiphase", "base": "punk_2_2_190", "problem": "antiphase"},
+    {"id": "siciliano_6_8__antiphase", "base": "siciliano_6_8", "problem": "antiphase"},
 ]
 
 
@@ -175,7 +189,7 @@ def _repaint_specs() -> list[SongSpec]:
 
 
 def _all_specs() -> list[SongSpec]:
-    return [*SONGS, *HOLDOUT_SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED, *_repaint_specs()]
+    return [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED, *_repaint_specs()]
 
 
 def _soundfont_of(spec: SongSpec) -> Path:
@@ -353,7 +367,7 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
             downbeats_s=[round(b + spec.lead_in_s, 5) for b in c.downbeats_s], **kw,
         )
 
-    for spec in (*SONGS, *HOLDOUT_SONGS):
+    for spec in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS):
         y = audio[spec.name]
         clips.append(CalibrationClip(id=spec.name, kind="song", style=spec.style, file=_write(root, spec.name, y),
                                      split=spec.split, soundfont=spec.soundfont,

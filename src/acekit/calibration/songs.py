@@ -26,6 +26,16 @@ _MINOR = (0, 2, 3, 5, 7, 8, 10)
 #: Minor-key colours: natural (aeolian), harmonic (raised 7th: V major, leading tone in the
 #: melody) and dorian (raised 6th: IV major).
 _MINOR_SCALES = {"natural": _MINOR, "harmonic": (0, 2, 3, 5, 7, 8, 11), "dorian": (0, 2, 3, 5, 7, 9, 10)}
+#: Major-key colours: ionian, and mixolydian (lowered 7th: bVII major, v minor). Labelled major.
+_MAJOR_SCALES = {"ionian": _MAJOR, "mixolydian": (0, 2, 4, 5, 7, 9, 10)}
+#: Chords outside the scale, written as a name in a progression: semitones above the tonic, root
+#: first (so the same name means the same chord in a major and a minor key). Secondary dominants
+#: (V/V, V/vi, V/ii, V7/IV), the major V (and V7) in minor, and borrowed chords (iv, bVI, bVII, bIII, bII).
+CHROMATIC_CHORDS: dict[str, tuple[int, ...]] = {
+    "V": (7, 11, 2), "V7": (7, 11, 2, 5), "V/V": (2, 6, 9), "V7/V": (2, 6, 9, 0), "V/vi": (4, 8, 11),
+    "V/ii": (9, 1, 4), "V7/IV": (0, 4, 7, 10), "V/iv": (0, 4, 7), "IV": (5, 9, 0), "iv": (5, 8, 0),
+    "bVI": (8, 0, 3), "bVII": (10, 2, 5), "bIII": (3, 7, 10), "bII": (1, 5, 8),
+}
 
 # GM drum notes
 KICK, SNARE, SIDE, CLAP, HAT, OPEN_HAT, RIDE, CRASH, TAMB = 36, 38, 37, 39, 42, 46, 51, 49, 54
@@ -38,6 +48,14 @@ class SongSpec:
     ``dominant_major`` raises the leading tone on degree 4 in minor (harmonic minor V), which
     is what makes a minor key unambiguous; leave it off for modal/relative-ambiguous songs.
     ``tempo_end_bpm`` makes a linear ramp (per beat) from ``bpm`` to it.
+
+    Options added for the second held-out split, all off by default so that the MIDI of every
+    song defined before them is byte-identical (tests/test_calibration_build.py checks hashes):
+    ``progression`` may name chromatic chords (`CHROMATIC_CHORDS`); ``major_scale`` "mixolydian";
+    ``pickup_pulses`` starts with an anacrusis (a melody run into the first downbeat; the beat
+    truth starts at the pickup, the downbeats after it); ``ending="hold"`` ends on a held tonic
+    chord; ``melody_rhythm`` other than "auto"; ``chromatic_approach`` puts a semitone-below
+    approach note before some strong-beat chord tones.
     """
 
     name: str
@@ -45,7 +63,7 @@ class SongSpec:
     bpm: float
     key: str
     meter: tuple[int, int] = (4, 4)
-    progression: tuple[int, ...] = (0, 4, 5, 3)
+    progression: tuple[int | str, ...] = (0, 4, 5, 3)
     chord_program: int = 0
     chord_pattern: str = "block"
     bass_program: int = 33
@@ -64,9 +82,14 @@ class SongSpec:
     #: draw the notes from this name's seed instead of ``name``: same notes, other instruments
     seed_from: str | None = None
     minor_scale: str = "natural"  # natural | harmonic | dorian (minor keys only)
-    split: str = "calibrate"  # calibrate | holdout
+    split: str = "calibrate"  # calibrate | holdout | holdout2
     soundfont: str = "fluidr3"  # a name in acekit.calibration.build.SOUNDFONTS
     key_ambiguous: bool = False  # harmony that invites the relative key or the dominant
+    major_scale: str = "ionian"  # ionian | mixolydian (major keys only; labelled major)
+    pickup_pulses: int = 0  # felt beats of anacrusis before the first bar
+    ending: str = "none"  # none | hold (the last bar is a held tonic chord)
+    melody_rhythm: str = "auto"  # auto | pulse | compound | dotted
+    chromatic_approach: bool = False
 
     @property
     def compound(self) -> bool:
@@ -119,11 +142,13 @@ def _rng(spec: SongSpec) -> random.Random:
 
 
 def _scale(spec: SongSpec) -> tuple[int, ...]:
-    return _MAJOR if spec.parsed_key.mode == "major" else _MINOR_SCALES[spec.minor_scale]
+    return _MAJOR_SCALES[spec.major_scale] if spec.parsed_key.mode == "major" else _MINOR_SCALES[spec.minor_scale]
 
 
-def _chord(key: Key, degree: int, *, dominant_major: bool, scale: tuple[int, ...] | None = None) -> list[int]:
-    """Pitch classes of the diatonic triad on ``degree`` (root first)."""
+def _chord(key: Key, degree: int | str, *, dominant_major: bool, scale: tuple[int, ...] | None = None) -> list[int]:
+    """Pitch classes of the diatonic triad on ``degree`` (root first), or of a named chromatic chord."""
+    if isinstance(degree, str):
+        return [(key.pitch_class + s) % 12 for s in CHROMATIC_CHORDS[degree]]
     scale = scale or (_MAJOR if key.mode == "major" else _MINOR)
     pcs = [(key.pitch_class + scale[(degree + i) % 7]) % 12 for i in (0, 2, 4)]
     if key.mode == "minor" and dominant_major and degree % 7 == 4:
@@ -153,7 +178,8 @@ def compose(spec: SongSpec) -> Composition:
     bar_ticks = spec.bar_ticks
     bpb = bar_ticks // PPQ  # whole quarter notes per bar (patterns in quarters)
     eighths_per_bar = bar_ticks // (PPQ // 2)
-    total_beats = -(-spec.bars * bar_ticks // PPQ)
+    off = spec.pickup_pulses * spec.pulse_ticks  # the anacrusis: bar 0 starts here
+    total_beats = -(-(off + spec.bars * bar_ticks) // PPQ)
     tmap = _tempo_map(spec, total_beats)
 
     conductor = Track("conductor")
@@ -169,14 +195,33 @@ def compose(spec: SongSpec) -> Composition:
     eighth, sixteenth = PPQ // 2, PPQ // 4
     scale = _scale(spec)
     scale_pcs = [(key.pitch_class + s) % 12 for s in scale]
+    bar_pcs = [_chord(key, spec.progression[bar % len(spec.progression)], dominant_major=spec.dominant_major,
+                      scale=scale) for bar in range(spec.bars)]
     prev_mel = _near(key.pitch_class, 67)
+    if off:
+        prev_mel = _pickup(spec, melody if spec.melody_program is not None else bass, scale_pcs, bar_pcs[0], off,
+                           channel=2 if spec.melody_program is not None else 1, rng=rng)
+        if spec.drums and spec.drums_from_bar == 0:  # a snare fill into the first downbeat
+            for t in range(0, off, eighth):
+                drums.note(DRUM_CHANNEL, SNARE, 70 + 20 * t // off, t, t + 60)
     for bar in range(spec.bars):
-        degree = spec.progression[bar % len(spec.progression)]
-        pcs = _chord(key, degree, dominant_major=spec.dominant_major, scale=scale)
+        pcs = bar_pcs[bar]
         root = pcs[0]
-        t0 = bar * bar_ticks
+        t0 = off + bar * bar_ticks
         voicing = sorted(_near(pc, 55) for pc in pcs)
         vel = lambda base: base + rng.randint(-6, 6)  # noqa: E731 - tiny humanisation
+        if spec.ending == "hold" and bar == spec.bars - 1:  # a held tonic chord closes the song
+            tonic = _chord(key, 0, dominant_major=spec.dominant_major, scale=scale)
+            for p in sorted(_near(pc, 55) for pc in tonic):
+                chords.note(0, p, vel(70), t0, t0 + bar_ticks - 10)
+            bass.note(1, _near(key.pitch_class, 33), vel(88), t0, t0 + bar_ticks - 10)
+            if spec.melody_program is not None:
+                last = min((_near(key.pitch_class, lo) for lo in (55, 67)), key=lambda p: abs(p - prev_mel))
+                melody.note(2, last, vel(84), t0, t0 + bar_ticks - 10)
+            if spec.drums and bar >= spec.drums_from_bar:
+                drums.note(DRUM_CHANNEL, CRASH, vel(90), t0, t0 + 60)
+                drums.note(DRUM_CHANNEL, KICK, vel(100), t0, t0 + 60)
+            continue
         # --- chords
         if spec.chord_pattern == "block":
             for p in voicing:
@@ -211,6 +256,9 @@ def compose(spec: SongSpec) -> Composition:
             for b in range(bpb):
                 for p in voicing:
                     chords.note(0, p + 12, vel(78), t0 + b * PPQ + eighth, t0 + b * PPQ + eighth + sixteenth)
+        elif spec.chord_pattern == "sparse":  # melody-led: one soft chord per bar, held half of it
+            for p in voicing:
+                chords.note(0, p, vel(58), t0, t0 + bar_ticks // 2)
         else:
             raise ValueError(f"unknown chord pattern {spec.chord_pattern!r}")
         # --- bass
@@ -238,22 +286,32 @@ def compose(spec: SongSpec) -> Composition:
             for s, octave in ((0, 0), (3, 0), (6, 12), (8, 0), (10, 0), (14, 12)):
                 if s < bpb * 4:
                     bass.note(1, b_root + octave, vel(96), t0 + s * sixteenth, t0 + s * sixteenth + sixteenth)
+        elif spec.bass_pattern == "downbeat":  # melody-led: the root on the downbeat only
+            bass.note(1, b_root, vel(80), t0, t0 + bar_ticks // 2)
+        elif spec.bass_pattern == "bossa":  # 1, 2&, 3, 4& (root, root, fifth, fifth) in 4/4
+            for s, n, p in ((0, 3, b_root), (3, 1, b_root), (4, 3, b_fifth), (7, 1, b_fifth)):
+                bass.note(1, p, vel(86), t0 + s * eighth, t0 + (s + n) * eighth - 20)
         else:
             raise ValueError(f"unknown bass pattern {spec.bass_pattern!r}")
         # --- melody: chord tones on strong beats, scale steps between
         if spec.melody_program is not None and bar not in spec.melody_rest_bars:
-            step = PPQ if spec.bpm >= 110 else eighth
-            n = bar_ticks // step
-            for i in range(n):
+            events = _melody_rhythm(spec, bpb)
+            nxt = bar_pcs[bar + 1] if bar + 1 < spec.bars else pcs
+            for i, (start, dur, strong) in enumerate(events):
                 if rng.random() < 0.2:
                     continue  # a rest now and then
-                if i % (PPQ // step * (2 if bpb % 2 == 0 else 3)) == 0:  # every 2nd (3rd) quarter
+                if strong:
                     cands = [_near(pc, 60) for pc in pcs] + [_near(pc, 72) for pc in pcs]
+                elif spec.chromatic_approach and (i + 1 == len(events) or events[i + 1][2]) and rng.random() < 0.4:
+                    # a semitone below a chord tone of the next strong beat, which resolves up to it
+                    target = pcs if i + 1 < len(events) else nxt
+                    tone = min((_near(pc, 61) for pc in target), key=lambda p: abs(p - prev_mel))
+                    cands = [tone - 1]
                 else:
                     cands = [p for p in range(60, 84) if p % 12 in scale_pcs]
                 cands.sort(key=lambda p: abs(p - prev_mel) + rng.random() * 4)
                 p = cands[0] if abs(cands[0] - prev_mel) > 0 or len(cands) == 1 else cands[1]
-                melody.note(2, p, vel(88), t0 + i * step, t0 + (i + 1) * step - 20)
+                melody.note(2, p, vel(88), t0 + start, t0 + start + dur - 20)
                 prev_mel = p
         # --- drums
         if spec.drums and bar >= spec.drums_from_bar:
@@ -262,16 +320,52 @@ def compose(spec: SongSpec) -> Composition:
     tracks = [conductor, chords, bass] + ([melody] if spec.melody_program is not None else []) + (
         [drums] if spec.drums else []
     )
-    pulses = spec.bars * spec.beats_per_bar
+    pulses = spec.pickup_pulses + spec.bars * spec.beats_per_bar
     beats_s = [tmap.seconds(b * spec.pulse_ticks) for b in range(pulses)]
-    downbeats_s = [tmap.seconds(b * bar_ticks) for b in range(spec.bars)]
+    downbeats_s = [tmap.seconds(off + b * bar_ticks) for b in range(spec.bars)]
     return Composition(
         midi=write_smf(tracks),
         beats_s=beats_s,
         downbeats_s=downbeats_s,
-        end_s=tmap.seconds(spec.bars * bar_ticks),
+        end_s=tmap.seconds(off + spec.bars * bar_ticks),
         notes=sum(len(t.events) for t in tracks),
     )
+
+
+def _melody_rhythm(spec: SongSpec, bpb: int) -> list[tuple[int, int, bool]]:
+    """(start tick in the bar, length, strong?) of the melody's notes in one bar."""
+    bar_ticks, pulse, eighth = spec.bar_ticks, spec.pulse_ticks, PPQ // 2
+    if spec.melody_rhythm == "auto":  # quarters (eighths under 110 BPM); chord tones every 2nd (3rd) quarter
+        step = PPQ if spec.bpm >= 110 else eighth
+        every = PPQ // step * (2 if bpb % 2 == 0 else 3)
+        return [(i * step, step, i % every == 0) for i in range(bar_ticks // step)]
+    pulses = bar_ticks // pulse
+    group = 2 if pulses % 2 == 0 else 3  # chord tones on the bar's strong pulses
+    if spec.melody_rhythm == "pulse":  # one note per felt beat
+        return [(i * pulse, pulse, i % group == 0) for i in range(pulses)]
+    if spec.melody_rhythm == "compound":  # jig rhythm: quarter + eighth in each dotted quarter
+        return [ev for i in range(pulses) for ev in ((i * pulse, 2 * eighth, i % group == 0),
+                                                     (i * pulse + 2 * eighth, eighth, False))]
+    if spec.melody_rhythm == "dotted":  # dotted eighth + sixteenth on each beat
+        return [ev for i in range(pulses) for ev in ((i * pulse, 3 * pulse // 4, i % group == 0),
+                                                     (i * pulse + 3 * pulse // 4, pulse // 4, False))]
+    raise ValueError(f"unknown melody rhythm {spec.melody_rhythm!r}")
+
+
+def _pickup(spec: SongSpec, track: Track, scale_pcs: list[int], first_chord: list[int], off: int, *,
+            channel: int, rng: random.Random) -> int:
+    """An anacrusis: a stepwise scale run in eighths that rises into the first downbeat's chord root
+    (melody register, or the bass's when there is no melody); returns its last pitch."""
+    eighth = PPQ // 2
+    low = 60 if channel == 2 else 36
+    target = _near(first_chord[0], low + 5)
+    below = [p for p in range(target - 12, target) if p % 12 in scale_pcs]
+    n = off // eighth
+    run = below[-n:] if n <= len(below) else below
+    start = off - len(run) * eighth
+    for i, p in enumerate(run):
+        track.note(channel, p, 80 + rng.randint(-6, 6), start + i * eighth, start + (i + 1) * eighth - 20)
+    return run[-1] if run else target
 
 
 def _drum_bar(tr: Track, style: str, t0: int, bpb: int, bar: int, rng: random.Random, *, eighths: int = 0) -> None:
@@ -350,6 +444,13 @@ def _drum_bar(tr: Track, style: str, t0: int, bpb: int, bar: int, rng: random.Ra
                 hit(KICK, 3 * p * e, 102)
             else:
                 hit(SNARE, 3 * p * e, 94)
+    elif style == "latin":  # bossa: side-stick son clave (3-2 over two bars), kick 1, 2&, 3, 4&, shaker eighths
+        for i in range(bpb * 2):
+            hit(TAMB, i * e, 52 if i % 2 == 0 else 40)
+        for st in (0, 3, 4, 7):
+            hit(KICK, st * e, 96 if st % 4 == 0 else 78)
+        for st in ((0, 3, 6) if bar % 2 == 0 else (2, 4)):
+            hit(SIDE, st * e, 84)
     else:
         raise ValueError(f"unknown drum style {style!r}")
 
@@ -483,6 +584,121 @@ HOLDOUT_SONGS: tuple[SongSpec, ...] = tuple(
         (("disco_124", "disco", 124, "B major"), dict(
             progression=(0, 5, 1, 4), chord_program=62, chord_pattern="offbeat", bass_program=38,
             bass_pattern="eighths", melody_program=56, drums="edm", bars=10, soundfont="musescore")),
+    )
+)
+
+#: Second held-out split (issue 11): 24 new songs for tempo and key, rendered with two soundfonts
+#: never used before (the csound GM bank and the OPL3 FM bank), kept blind: estimators are
+#: designed on ``calibrate`` (and ``holdout``) and evaluated once here (docs/analysis.md). Unlike
+#: the earlier sets, most songs start off the tonic (on IV, vi, VI, V or a pickup) and reach it by
+#: a cadence; several use secondary dominants, borrowed chords and chromatic approach notes;
+#: mixolydian (labelled major) and dorian (labelled minor) tunes; melody-led pieces over sparse
+#: chords; slow drumless pieces; 6/8, 9/8, 12/8, 2/2, fast 3/4, drum'n'bass and bossa grooves.
+#: Every tonic appears once major and once minor. Every song ends on a held tonic chord
+#: (``ending="hold"``) after a cadence to it: V-I (V-i, the major V, in minor), bVII-I in
+#: mixolydian, IV-i or bVII-i in dorian, iv-i (VII-i) in aeolian; the aeolian one is flagged
+#: ambiguous like every natural-minor song without a major V.
+HOLDOUT2_SONGS: tuple[SongSpec, ...] = tuple(
+    SongSpec(*a, **{"split": "holdout2", "ending": "hold", **kw}) for a, kw in (
+        # --- csound GM bank
+        (("air_pickup_58", "pastoral air", 58, "Gb major"), dict(
+            progression=(3, "V/V", 4, 0), chord_program=0, chord_pattern="sparse", bass_program=32,
+            bass_pattern="downbeat", melody_program=73, drums=None, bars=4, pickup_pulses=1,
+            chromatic_approach=True, soundfont="csound")),
+        (("elegy_52", "elegy", 52, "C# minor"), dict(
+            progression=(5, 3, 4, 0), chord_program=49, chord_pattern="pad", bass_program=42,
+            bass_pattern="sustained", melody_program=71, drums=None, bars=4, minor_scale="harmonic",
+            melody_rhythm="pulse", soundfont="csound")),
+        (("siciliano_6_8", "siciliano", 96, "D minor"), dict(
+            meter=(6, 8), progression=(3, 0, 4, 0, 5, 1, 4, 0), chord_program=46, chord_pattern="arp",
+            bass_program=32, bass_pattern="six_eight", melody_program=68, drums=None, bars=8,
+            minor_scale="harmonic", melody_rhythm="compound", soundfont="csound")),
+        (("jig_12_8_dorian", "irish jig", 150, "E minor"), dict(
+            meter=(12, 8), progression=(3, 0, 6, 0, 3, 0), chord_program=105, chord_pattern="strum68",
+            bass_program=32, bass_pattern="six_eight", melody_program=110, drums="compound", bars=6,
+            minor_scale="dorian", dominant_major=False, melody_rhythm="compound", soundfont="csound")),
+        (("slip_jig_9_8_f_sharp", "slip jig", 180, "F# minor"), dict(
+            meter=(9, 8), progression=(5, 3, 4, 0, 5, 1, 4, 0), chord_program=21, chord_pattern="strum68",
+            bass_program=32, bass_pattern="six_eight", melody_program=72, drums="compound", bars=8,
+            minor_scale="harmonic", melody_rhythm="compound", soundfont="csound")),
+        (("reel_2_2_176", "country reel", 176, "Ab major"), dict(
+            meter=(2, 2), progression=(0, 3, "V7/V", 4, 0, "V/vi", 5, 1, "V/V", 4, 4, 0), chord_program=25,
+            chord_pattern="offbeat", bass_program=32, bass_pattern="root_fifth", melody_program=40,
+            drums="halftime", bars=12, pickup_pulses=1, chromatic_approach=True, soundfont="csound")),
+        (("presto_waltz_200", "presto waltz", 200, "D# minor"), dict(
+            meter=(3, 4), progression=(3, 3, 0, 0, 4, 4, 0, 0, 5, 5, 3, 3, 4, 4, 4, 0), chord_program=0,
+            chord_pattern="waltz", bass_program=32, bass_pattern="waltz", melody_program=40, drums="waltz",
+            bars=16, minor_scale="harmonic", soundfont="csound")),
+        (("dnb_174_minor", "drum'n'bass", 174, "G minor"), dict(
+            progression=(5, 3, 0, 4, 5, 3, 4, 4, 0, 5, 4, 0), chord_program=89, chord_pattern="pad",
+            bass_program=38, bass_pattern="sustained", melody_program=81, drums="dnb", bars=12,
+            minor_scale="harmonic", melody_rhythm="dotted", soundfont="csound")),
+        (("bossa_132", "bossa nova", 132, "F major"), dict(
+            progression=(1, "V7/IV", 3, "iv", 1, "V7/V", 4, 0), chord_program=24, chord_pattern="offbeat",
+            bass_program=32, bass_pattern="bossa", melody_program=65, drums="latin", bars=8,
+            chromatic_approach=True, soundfont="csound")),
+        (("mixolydian_rock_124", "mixolydian rock", 124, "D major"), dict(
+            progression=(3, 0, 6, 3, 6, 0, 6, 0), chord_program=29, chord_pattern="power", bass_program=34,
+            bass_pattern="eighths", melody_program=30, drums="rock", bars=8, major_scale="mixolydian",
+            soundfont="csound")),
+        (("pop_vi_start_104", "pop", 104, "B major"), dict(
+            progression=(5, 3, 0, 4, 5, "V/V", 4, 0), chord_program=4, chord_pattern="stabs",
+            bass_program=33, bass_pattern="root_fifth", melody_program=11, drums="pop", bars=8,
+            soundfont="csound")),
+        (("soul_dorian_94", "soul", 94, "F minor"), dict(
+            progression=(3, 0, 3, 6, 3, 6, 0), chord_program=16, chord_pattern="offbeat", bass_program=33,
+            bass_pattern="funk", melody_program=66, drums="funk", bars=7, minor_scale="dorian",
+            dominant_major=False, soundfont="csound")),
+        # --- OPL3 FM bank
+        (("chant_dorian_62", "modal chant", 62, "B minor"), dict(
+            progression=(3, 0, 6, 0), chord_program=19, chord_pattern="sparse", bass_program=32,
+            bass_pattern="downbeat", melody_program=74, drums=None, bars=4, minor_scale="dorian",
+            dominant_major=False, melody_rhythm="pulse", soundfont="opl3")),
+        (("lullaby_9_8_70", "lullaby", 105, "Eb major"), dict(
+            meter=(9, 8), progression=(3, 0, "V/V", 4, 4, 0), chord_program=46, chord_pattern="sparse",
+            bass_program=32, bass_pattern="downbeat", melody_program=79, drums=None, bars=6,
+            melody_rhythm="compound", soundfont="opl3")),
+        (("tarantella_6_8", "tarantella", 186, "A minor"), dict(
+            meter=(6, 8), progression=(3, 0, 4, 0, 3, 0, 4, 4, 5, 3, 4, 0), chord_program=21,
+            chord_pattern="strum68", bass_program=32, bass_pattern="six_eight", melody_program=72,
+            drums="six_eight", bars=12, minor_scale="harmonic", melody_rhythm="compound", pickup_pulses=1,
+            soundfont="opl3")),
+        (("blues_12_8_64", "slow blues", 96, "E major"), dict(
+            meter=(12, 8), progression=("V7/IV", 3, "V7/IV", "V7", 0), chord_program=4,
+            chord_pattern="strum68", bass_program=33, bass_pattern="six_eight", melody_program=66,
+            drums="shuffle", bars=5, melody_rhythm="compound", soundfont="opl3")),
+        (("punk_2_2_190", "punk", 190, "C major"), dict(
+            meter=(2, 2), progression=(3, 0, 3, 4, 5, 3, 4, 4, 3, 0, 4, 0), chord_program=30,
+            chord_pattern="power", bass_program=34, bass_pattern="eighths", drums="pop", bars=12,
+            soundfont="opl3")),
+        (("mazurka_186_minor", "mazurka", 186, "C minor"), dict(
+            meter=(3, 4), progression=(3, 3, 0, 0, 5, 5, 4, 4, 3, 3, 0, 0, "bII", 4, 4, 0), chord_program=0,
+            chord_pattern="waltz", bass_program=32, bass_pattern="waltz", melody_program=41, drums="waltz",
+            bars=16, dominant_major=True, chromatic_approach=True, soundfont="opl3")),
+        (("trance_aeolian_138", "trance", 138, "Bb minor"), dict(
+            progression=(5, 6, 0, 0, 5, 6, 3, 0), chord_program=90, chord_pattern="offbeat", bass_program=38,
+            bass_pattern="eighths", melody_program=80, drums="edm", bars=8, dominant_major=False,
+            soundfont="opl3")),
+        (("funk_mixolydian_100", "funk", 100, "G major"), dict(
+            progression=(0, 6, 3, 0, 0, 6, 6, 0), chord_program=27, chord_pattern="offbeat", bass_program=36,
+            bass_pattern="funk", melody_program=61, drums="funk", bars=8, major_scale="mixolydian",
+            soundfont="opl3")),
+        (("ballad_chromatic_80", "ballad", 80, "A major"), dict(
+            progression=(0, "V/vi", 5, "iv", 4, 0), chord_program=0, chord_pattern="arp", bass_program=33,
+            bass_pattern="sustained", melody_program=68, drums="brush", bars=6, chromatic_approach=True,
+            soundfont="opl3")),
+        (("liquid_dnb_176", "liquid drum'n'bass", 176, "Db major"), dict(
+            progression=(5, 3, 0, 4, 5, 3, 1, 4, 5, 3, 4, 0), chord_program=88, chord_pattern="pad",
+            bass_program=38, bass_pattern="sustained", melody_program=11, drums="dnb", bars=12,
+            melody_rhythm="dotted", soundfont="opl3")),
+        (("cumbia_minor_100", "cumbia", 100, "G# minor"), dict(
+            progression=(3, 0, 4, 0, 3, 4, 0), chord_program=21, chord_pattern="offbeat",
+            bass_program=32, bass_pattern="bossa", melody_program=75, drums="latin", bars=7,
+            pickup_pulses=2, soundfont="opl3")),
+        (("gospel_12_8_66", "gospel", 99, "Bb major"), dict(
+            meter=(12, 8), progression=(3, "V7/IV", 3, "V7", 0), chord_program=16,
+            chord_pattern="strum68", bass_program=33, bass_pattern="six_eight", melody_program=52,
+            drums="compound", bars=5, chromatic_approach=True, melody_rhythm="compound", soundfont="opl3")),
     )
 )
 
