@@ -4,6 +4,9 @@ The set is rendered once per session under pytest's base temp dir (content-hash 
 CLI tests reuse it) and every clip is analysed once; the tests then assert the accuracy targets
 of issue 3 (octave-tolerant tempo >= 95 %, key MIREX mean >= 0.8, hard splice separated from
 crossfade ...). Needs fluidsynth and the GM soundfont (scripts/install-system-deps.sh).
+
+Floors are asserted on ``calibrate`` and ``holdout``; the blind ``holdout2`` split's tempo, key
+and health figures are only printed (``pytest -s``) until the lead sets floors for it.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from acekit.analysis import (
 )
 from acekit.analysis.beatgrid import TRACKER_LAG_MS
 from acekit.calibration import CalibrationSet, build_calibration_set
-from acekit.calibration.songs import HOLDOUT_SONGS
+from acekit.calibration.manifest import SPLITS
+from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT_SONGS
 
 
 def calibration_parent(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -68,7 +72,7 @@ def song_results(calibration: CalibrationSet, tracked: dict) -> dict:
 
 def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -> None:
     songs = calibration.of_kind("song")
-    for split in ("calibrate", "holdout"):  # issue 11: both splits hold every hard case
+    for split in SPLITS:  # issue 11: every split holds every hard case
         part = calibration.of_kind("song", split=split)
         assert {"6/8", "9/8", "12/8", "2/2", "3/4", "4/4"} <= {c.truth.time_signature for c in part}
         assert any(c.truth.bpm_true <= 66 for c in part)  # slow (and without drums, see songs.py)
@@ -82,6 +86,13 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     assert cal_sf == {"fluidr3"} and not cal_sf & {c.soundfont for c in hold}
     cal_ids = {c.id for c in calibration.of_kind("song", split="calibrate")}
     assert not {c.derived_from for c in hold} & cal_ids
+    # the second held-out split: its own songs and soundfonts, shared with neither earlier split
+    hold2 = calibration.of_kind("song", "health", split="holdout2")
+    assert {c.soundfont for c in hold2} == {"csound", "opl3"}
+    assert not {c.soundfont for c in hold2} & (cal_sf | {c.soundfont for c in hold})
+    assert {c.id if c.kind == "song" else c.derived_from for c in hold2} <= {s.name for s in HOLDOUT2_SONGS}
+    assert len(calibration.of_kind("song", split="holdout2")) == len(HOLDOUT2_SONGS)
+    assert not calibration.of_kind("repaint", "source", "edit", "tempo", "preservation", split="holdout2")
     assert len({c.style for c in songs}) >= 8
     bpms = [c.truth.bpm_true for c in songs]
     assert min(bpms) <= 70 and max(bpms) >= 170
@@ -123,7 +134,7 @@ def _tempo_figures(cases: list[tuple[str, float, str, str]]) -> tuple[float, flo
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("split", ["calibrate", "holdout"])
+@pytest.mark.parametrize("split", SPLITS)
 def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, split: str) -> None:
     """Issue 11 item 3: compound meters judged on the dotted quarter, 2/2 on the half (or quarter);
     octave readings resolved by onset periodicity or marked unreliable, never a wrong verdict."""
@@ -131,6 +142,8 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     right, wrong, unsure = _tempo_figures(cases)
     print(f"tempo verdicts ({split}, {len(cases)} judgements): right {right:.1%}, wrong {wrong:.1%}, "
           f"unreliable {unsure:.1%}: {[(c, round(b), g) for c, b, w, g in cases if g != w]}")
+    if split == "holdout2":  # the blind split: figures printed only; the lead sets its floors
+        return
     # a decided verdict is right in >= 95 % of judgements; the rest are honest "unreliable"s
     assert wrong <= 0.05
     assert right + unsure >= 0.95 and unsure <= 0.15
@@ -213,7 +226,7 @@ def test_beat_grid_on_true_beats(calibration: CalibrationSet) -> None:
 # ---- key ---------------------------------------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.parametrize("split", ["calibrate", "holdout"])
+@pytest.mark.parametrize("split", SPLITS)
 def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) -> None:
     """Issue 11 item 4. The estimator (Krumhansl + Temperley profiles) was chosen over EDMA on the
     calibrate split; wrong keys must mostly be flagged ambiguous (then the check is unreliable)."""
@@ -234,8 +247,9 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
     if split == "calibrate":  # what the estimator was chosen on
         assert mirex >= edma and mirex_minor >= edma_minor
         assert mirex >= 0.90 and mirex_minor >= 0.80 and len(confident_wrong) <= 1
-    else:  # issue 11 asks 0.90 here: not reached (docs/analysis.md)
+    elif split == "holdout":  # issue 11 asks 0.90 here: not reached (docs/analysis.md)
         assert mirex >= 0.75 and mirex_minor >= 0.65 and len(confident_wrong) <= 2
+    # holdout2, the blind split: figures printed only; the lead sets its floors
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
@@ -451,18 +465,23 @@ def test_windowed_preservation_verdicts(calibration: CalibrationSet, repaint_res
 # ---- health ------------------------------------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.parametrize("split", ["calibrate", "holdout"])
+@pytest.mark.parametrize("split", SPLITS)
 def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) -> None:
     res = {c.id: analyze_clip(calibration.path(c), bpm=c.truth.bpm_requested, key=c.truth.key,
                               time_signature=c.truth.time_signature)
            for c in calibration.of_kind("health", split=split)}
-    for cid, r in res.items():
-        assert not r.passed["health"], cid
     songs = calibration.of_kind("song", split=split)
     goods = [analyze_audio(*load_audio(calibration.path(c), mono=False)[:2], duration_s=c.truth.duration_s)
              for c in songs]
-    print(f"health ({split}): songs |DC| max {max(abs(g.health.dc_offset) for g in goods):.5f}, L/R correlation "
+    print(f"health ({split}): cases flagged {sum(not r.passed['health'] for r in res.values())} / {len(res)} "
+          f"{[cid for cid, r in res.items() if r.passed['health']]}, songs healthy "
+          f"{sum(g.passed['health'] for g in goods)} / {len(goods)}; songs |DC| max "
+          f"{max(abs(g.health.dc_offset) for g in goods):.5f}, L/R correlation "
           f"{min(g.health.stereo_correlation for g in goods):+.2f}..{max(g.health.stereo_correlation for g in goods):+.2f}")
+    if split == "holdout2":  # the blind split: figures printed only; the lead sets its floors
+        return
+    for cid, r in res.items():
+        assert not r.passed["health"], cid
     assert all(g.passed["health"] for g in goods)
     for cid, r in res.items():
         problem = calibration.get(cid).truth.health_problem

@@ -7,9 +7,20 @@ analyser. Tempo is in quarter notes per minute in every meter (what a DAW's temp
 the recorded beats are the meter's felt pulse: the dotted quarter in 6/8, 9/8 and 12/8 (at 2/3
 of the quarter-note tempo), the quarter note otherwise (2/2 bars hold four of them).
 
-Songs come in two splits (`acekit.calibration.manifest.Split`): ``calibrate`` songs (rendered
+Songs come in three splits (`acekit.calibration.manifest.Split`): ``calibrate`` songs (rendered
 with FluidR3) are the only ones thresholds are tuned on; ``holdout`` songs are other tunes,
-rendered with other soundfonts (TimGM6mb, MuseScore General), and only tested on.
+rendered with other soundfonts (TimGM6mb, MuseScore General), and only tested on; ``holdout2``
+songs (`HOLDOUT2_SONGS`: csound GM bank, OPL3 FM bank) are a blind test split for estimators
+designed after ``holdout`` was looked at: evaluated once, never tuned on.
+
+Key truth rules. The label is the tonic and its major/minor mode as MIREX scores it: a
+mixolydian tune (major scale with a lowered 7th) is labelled major, a dorian tune (minor scale
+with a raised 6th) minor, every minor colour (natural, harmonic, dorian) minor. The tonic is
+what the song establishes: the holdout2 songs may start off it (on IV, vi, VI, V, or with a
+pickup) but cadence to it and end on a held tonic chord (V-I, or V-i with the major V; bVII-I in
+mixolydian; IV-i or bVII-i in dorian; iv-i in minor). Harmony a listener could hear in another
+key is flagged ``key_ambiguous`` (dominant- or vi-heavy loops); every natural-minor song without
+a major V is flagged too (build.py), since its scale is its relative major's.
 """
 
 from __future__ import annotations

@@ -225,7 +225,8 @@ def calibrate(
     """Render the calibration set (MIDI -> fluidsynth -> WAV, plus splice/crossfade/level edits) with its truth.
 
     Thresholds are tuned on the ``calibrate`` split (FluidR3) only; the ``holdout`` split (other
-    songs, other soundfonts) tests them."""
+    songs, other soundfonts) tests them; ``holdout2`` (new songs, two more soundfonts) is kept blind
+    for estimators designed after ``holdout`` was looked at."""
     from acekit.calibration.build import RenderError, build_calibration_set
 
     try:
