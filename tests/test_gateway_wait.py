@@ -260,3 +260,108 @@ def _request():
     from acekit.models import Text2MusicRequest
 
     return Text2MusicRequest(prompt="x", duration_s=10)
+
+
+# -- discovery: the capabilities document and /gateway/health list the wait endpoints
+
+
+def _follow_sse(gateway: TestClient, url: str, params: dict) -> list[tuple[str, dict]]:
+    events: list[tuple[str, dict]] = []
+    with gateway.stream("GET", url, params=params) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        name = None
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                name = line[len("event: "):]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[len("data: "):])))
+    return events
+
+
+def test_discovered_wait_endpoints_work_as_advertised(gateway: TestClient, fake: FakeUpstream) -> None:
+    from acekit.capabilities import SCHEMA_VERSION, Capabilities
+
+    body = gateway.get("/v1/capabilities").json()
+    doc = Capabilities.model_validate(body["data"])  # typed: the plugin's view
+    assert doc.schema_version == SCHEMA_VERSION == "1.1"
+    wait = doc.completion.wait
+    assert wait is not None and wait.version == 1
+    assert doc.completion.poll.path == "/query_result"
+    # /gateway/health lists the same endpoints
+    assert gateway.get("/gateway/health").json()["data"]["completion"] == body["data"]["completion"]
+
+    # Long-poll, built only from the document: path template + the advertised timeout parameter.
+    [timeout] = [q for q in wait.long_poll.query if q.name == "timeout_s"]
+    assert timeout.type == "number" and timeout.maximum >= 30 and wait.long_poll.method == "GET"
+    fake.status["d1"] = 0
+    threading.Timer(0.2, lambda: fake.finish("d1")).start()
+    url = wait.long_poll.path.replace("{task_id}", "d1")
+    r = gateway.get(url, params={timeout.name: 30})
+    final = body_at(r.json(), wait.long_poll.final_field)
+    assert r.status_code == 200 and final is True
+    assert r.json()["data"][0]["status"] == 1 and "d1.wav" in r.json()["data"][0]["result"]
+
+    # Events: every event name on the wire is advertised; progress, then the one final event.
+    advertised = {e.name: e for e in wait.events.events}
+    assert {"progress", "result", "timeout"} <= set(advertised)
+    assert [e.name for e in wait.events.events if not e.final] == ["progress"]
+    fake.status["d2"] = 0
+    fake.progress["d2"] = 0.5
+
+    def advance() -> None:
+        time.sleep(0.3)
+        fake.finish("d2")
+
+    threading.Thread(target=advance, daemon=True).start()
+    [events_timeout] = [q for q in wait.events.query if q.name == "timeout_s"]
+    events = _follow_sse(gateway, wait.events.path.replace("{task_id}", "d2"), {events_timeout.name: 30})
+    names = [n for n, _ in events]
+    assert set(names) <= set(advertised)
+    assert names[0] == "progress" and names[-1] == "result" and advertised[names[-1]].final
+    assert all(not advertised[n].final for n in names[:-1])
+    assert events[-1][1]["status"] == 1 and set(doc.completion.task_item) <= set(events[-1][1])
+
+    # The stream's own timeout ends with the advertised final "timeout" event.
+    fake.status["d3"] = 0
+    events = _follow_sse(gateway, wait.events.path.replace("{task_id}", "d3"), {events_timeout.name: 0.3})
+    assert events[-1][0] == "timeout" and advertised["timeout"].final
+
+
+def body_at(doc: dict, dotted: str):
+    for part in dotted.split("."):
+        doc = doc[part]
+    return doc
+
+
+def test_a_matrix_file_says_no_wait_endpoint_and_the_gateway_serving_it_adds_its_own(
+        fake: FakeUpstream, tmp_path) -> None:
+    from acekit.capabilities import BackendInfo, Capabilities
+
+    file_doc = Capabilities(source="matrix", backend=BackendInfo(name="t4", engine="ACE-Step"))
+    assert file_doc.completion.wait is None  # read without its gateway: poll /query_result
+    path = tmp_path / "capabilities.json"
+    path.write_text(file_doc.to_json())
+    # A 1.0 file from before `completion` existed still loads, with polling only.
+    old = json.loads(file_doc.to_json())
+    del old["completion"]
+    old["schema_version"] = "1.0"
+    assert Capabilities.model_validate(old).completion.wait is None
+    app = create_app(GatewaySettings(upstream="http://up", capabilities_file=path), sampler=NullSampler(),
+                     upstream_transport=httpx.MockTransport(fake.handler))
+    with TestClient(app, base_url="http://gw") as gw:
+        body = gw.get("/v1/capabilities").json()
+    served = Capabilities.model_validate(body["data"])
+    assert body["extra"]["origin"] == "file" and served.backend.name == "t4"
+    assert served.completion.wait is not None and served.completion.wait.long_poll.path == "/v1/wait/{task_id}"
+
+
+def test_plain_upstream_has_no_wait_endpoint_and_its_documents_say_so(reference_server: str) -> None:
+    from acekit.capabilities.defaults import default_capabilities
+
+    assert default_capabilities(None, None).completion.wait is None
+    with httpx.Client(base_url=reference_server) as direct:
+        # plain upstream (here its imitation) serves neither the document nor the endpoints
+        assert direct.get("/v1/capabilities").status_code == 404
+        assert direct.get("/v1/wait/x", params={"timeout_s": 0}).status_code in (404, 405)
+        r = direct.post("/query_result", json={"task_id_list": ["x"]})
+        assert r.status_code == 200 and "x-acekit-wait" not in r.headers

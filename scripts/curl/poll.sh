@@ -4,7 +4,9 @@
 # answers the moment the task ends; against plain ACE-Step it polls /query_result adaptively: every
 # POLL_MIN_S right after submitting and around the finish expected from /v1/stats' avg_job_seconds
 # and the task's progress, backing off in between, never more than POLL_MAX_S apart
-# (acekit.polling.PollSchedule, the same rule as the Python client).
+# (acekit.polling.PollSchedule, the same rule as the Python client). It finds the wait endpoint by
+# trying it (404 means plain upstream); the gateway's /v1/capabilities lists it under
+# .data.completion.wait (paths, timeout_s bounds, event names) for clients that look first.
 #   POLL_S                poll /query_result at this fixed interval instead (no gateway wait, no adaptation)
 #   POLL_MIN_S=0.05 POLL_MAX_S=2   bounds of the adaptive interval
 #   WAIT_HOLD_S=2         longest single wait on the gateway (progress lines come at least this often)

@@ -4,8 +4,15 @@ A plugin reads this at run time to decide which ACE-Step tabs to show and with w
 parameter ranges. The document is produced either from a matrix run
 (`acekit.capabilities.from_matrix`) or, with no measurements, as a conservative default
 from the GPU the gateway sees (`acekit.capabilities.defaults`). Clients must ignore fields
-they do not know; a change that removes or retypes a field bumps the major version.
-``acekit capabilities --schema`` prints the JSON Schema.
+they do not know; a change that removes or retypes a field bumps the major version, one that
+adds a field the minor version (1.1 added ``completion``). ``acekit capabilities --schema``
+prints the JSON Schema.
+
+``completion`` says how a client learns that a task ended, for the server that serves the
+document: ``/query_result`` polling always (upstream's own), and ``completion.wait`` (push:
+long-poll and server-sent events) only where an acekit gateway serves it. The gateway fills
+``wait`` in when it serves the document; a document built elsewhere (``acekit capabilities``
+from a matrix run, read without a gateway) says ``wait: null``, which is what plain upstream offers.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from acekit import contract
 from acekit.contract import TaskType
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+#: Versions this code reads: a 1.0 file (no ``completion``) is still valid, with upstream's polling only.
+SCHEMA_VERSIONS = ("1.0", "1.1")
 
 
 class Verdict(str, Enum):
@@ -121,6 +130,89 @@ class FitInfo(_Model):
         return min(found, key=lambda x: -1.0 if x.max_duration_s is None else x.max_duration_s)
 
 
+class QueryParam(_Model):
+    """One query parameter of an endpoint."""
+
+    name: str
+    type: Literal["number", "integer", "string", "boolean"]
+    unit: str | None = Field(default=None, description="e.g. 's' for seconds")
+    default: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+
+class PollEndpoint(_Model):
+    """Upstream's own way of learning a task's state: every backend has it."""
+
+    method: Literal["POST"] = "POST"
+    path: str = "/query_result"
+    body: str = Field(default='{"task_id_list": [TASK_ID, ...]}', description="JSON body")
+    answer: str = Field(default="envelope whose data is a list of task items", description="what comes back")
+
+
+class LongPollEndpoint(_Model):
+    """``GET path``: answers the moment the task ends, or with its latest item after ``timeout_s``."""
+
+    method: Literal["GET"] = "GET"
+    path: str = Field(description="with '{task_id}' to replace by the task id, e.g. /v1/wait/{task_id}")
+    query: list[QueryParam] = Field(default_factory=list)
+    answer: str = Field(description="what comes back")
+    final_field: str = Field(default="extra.final",
+                             description="envelope field that is true when the item is final (status 1 or 2)")
+
+
+class SseEvent(_Model):
+    """One kind of server-sent event on the events endpoint."""
+
+    name: str = Field(description="the SSE 'event:' name")
+    data: Literal["task_item"] = Field(
+        default="task_item", description="the 'data:' line is one JSON task item, as in /query_result's data list")
+    final: bool = Field(description="the stream ends after this event")
+    description: str = ""
+
+
+class EventStreamEndpoint(_Model):
+    """``GET path`` with ``Accept: text/event-stream``: progress events, then one final event."""
+
+    method: Literal["GET"] = "GET"
+    path: str = Field(description="with '{task_id}' to replace by the task id")
+    media_type: Literal["text/event-stream"] = "text/event-stream"
+    query: list[QueryParam] = Field(default_factory=list)
+    events: list[SseEvent] = Field(default_factory=list)
+    heartbeat_s: float | None = Field(default=None, description="a progress event comes at least this often")
+
+
+class WaitEndpoints(_Model):
+    """Push completion, served by the acekit gateway (plain upstream has none)."""
+
+    version: Literal[1] = Field(default=1, description="version of the wait protocol (paths, parameters, events)")
+    long_poll: LongPollEndpoint
+    events: EventStreamEndpoint
+    header: str = Field(default="X-Acekit-Wait",
+                        description="response header on /release_task and /query_result answers naming the long-poll "
+                                    "path (the same information, for clients that do not read this document)")
+    upstream_poll_s: float | None = Field(default=None,
+                                          description="how often the gateway asks upstream about waited-on tasks")
+
+
+class Completion(_Model):
+    """How a client learns that a task ended, on the server that serves this document."""
+
+    poll: PollEndpoint = Field(default_factory=PollEndpoint)
+    task_item: dict[str, str] = Field(
+        default_factory=lambda: {
+            "task_id": "the task's id",
+            "status": "0 queued or running, 1 succeeded, 2 failed",
+            "result": "a JSON string holding a list, one entry per audio: file, status, progress, stage, metas, error",
+            "progress_text": "the server's last log line (server-wide: may belong to another job)",
+        },
+        description="fields of a task item, the shape every completion answer and event carries")
+    wait: WaitEndpoints | None = Field(
+        default=None, description="None: no push endpoint (plain upstream, or a document read without its gateway): "
+                                  "poll")
+
+
 class TaskCapability(_Model):
     task: TaskType
     verdict: Verdict
@@ -132,7 +224,7 @@ class TaskCapability(_Model):
 
 
 class Capabilities(_Model):
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1"] = SCHEMA_VERSION
     generated_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     source: Literal["matrix", "default"] = Field(description="'matrix': measured; 'default': conservative guess from the GPU.")
     backend: BackendInfo
@@ -142,6 +234,8 @@ class Capabilities(_Model):
     thresholds: dict[str, float] = Field(default_factory=dict, description="Thresholds the verdicts used.")
     runs: list[str] = Field(default_factory=list, description="Matrix run ids the document was built from.")
     fit: FitInfo | None = Field(default=None, description="Memory limits (fit model and out-of-memory cases); None: unknown.")
+    completion: Completion = Field(default_factory=Completion,
+                                   description="How to learn that a task ended on the server serving this document.")
 
     def viable_tasks(self) -> list[TaskType]:
         return [t for t, c in self.tasks.items() if c.verdict == Verdict.viable]

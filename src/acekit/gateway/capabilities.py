@@ -4,6 +4,9 @@ A capabilities file is re-read whenever it changes on disk (mtime, size or inode
 may rewrite it in place or rename a new one over it), so a new matrix run reaches the plugin
 without a gateway restart. A file that turns invalid does not take the endpoint down: the
 last good document (or the default) is served, with the problem in the envelope's ``extra``.
+
+Whatever its origin, the served document's ``completion`` is this gateway's own: its wait
+endpoints (`acekit.gateway.completion.wait_endpoints`), which a file built elsewhere cannot know.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
-from acekit.capabilities import Capabilities
+from acekit.capabilities import SCHEMA_VERSION, Capabilities, Completion
 from acekit.capabilities.defaults import default_capabilities, models_from_payload
 from acekit.gateway.auth import require_key
+from acekit.gateway.completion import wait_endpoints
 from acekit.gateway.envelope import ok
 from acekit.gateway.gpu import MemorySampler
 
@@ -154,4 +158,10 @@ router = APIRouter()
 async def capabilities(request: Request):
     state = request.app.state.gateway
     doc, extra = await state.capabilities.get(state.client, authorization=request.headers.get("authorization"))
-    return ok(doc.model_dump(mode="json"), extra=extra)
+    return ok(served(doc, state.settings.wait_poll_s).model_dump(mode="json"), extra=extra)
+
+
+def served(doc: Capabilities, wait_poll_s: float) -> Capabilities:
+    """``doc`` as this gateway serves it: with its wait endpoints, at the schema version that has them."""
+    return doc.model_copy(update={"schema_version": SCHEMA_VERSION,
+                                  "completion": Completion(wait=wait_endpoints(wait_poll_s))})

@@ -16,6 +16,8 @@ everyone's behalf and pushes the answer out:
 
 The gateway advertises the endpoint with a ``X-Acekit-Wait`` header on ``/release_task`` and
 ``/query_result`` answers; a client that never sees it is talking to plain upstream and polls.
+`wait_endpoints` describes both endpoints (paths, parameters, events) for the capabilities
+document and ``/gateway/health``, built from the same constants the routes use.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import httpx
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response, StreamingResponse
 
+from acekit.capabilities.schema import EventStreamEndpoint, LongPollEndpoint, QueryParam, SseEvent, WaitEndpoints
 from acekit.contract import MAX_QUERY_TASK_IDS, TaskStatus, too_many_task_ids
 from acekit.gateway.auth import bearer_token, key_matches, require_key
 from acekit.gateway.envelope import UpstreamBrokeOff, error_response, ok, unreachable_response
@@ -44,6 +47,14 @@ log = logging.getLogger("acekit.gateway")
 #: Header on /release_task and /query_result answers; its value is the wait path with ``{task_id}``.
 WAIT_HEADER = "x-acekit-wait"
 WAIT_PATH = "/v1/wait/{task_id}"
+EVENTS_PATH = WAIT_PATH + "/events"
+#: ``timeout_s`` of the long-poll and of the event stream: default and largest value, seconds.
+LONG_POLL_DEFAULT_S, LONG_POLL_MAX_S = 20.0, 300.0
+EVENTS_DEFAULT_S, EVENTS_MAX_S = 1800.0, 86400.0
+#: An unchanged item is sent again this often on the event stream (a heartbeat the client can see).
+HEARTBEAT_S = 1.0
+#: Event names of the stream: ``progress`` while the task runs, then one of the final ones.
+EVENT_PROGRESS, EVENT_RESULT, EVENT_TIMEOUT = "progress", "result", "timeout"
 #: Largest /query_result body the batcher reads; anything bigger (or odd) goes through unchanged.
 _MAX_QUERY_BODY = 64 * 1024
 #: Finished items kept for late waiters (a client that long-polls just after the end).
@@ -307,9 +318,37 @@ def _pending_item(task_id: str) -> dict[str, Any]:
 router = APIRouter()
 
 
+def wait_endpoints(upstream_poll_s: float | None = None) -> WaitEndpoints:
+    """What the two wait routes below accept and answer, for a client that discovers them."""
+    return WaitEndpoints(
+        long_poll=LongPollEndpoint(
+            path=WAIT_PATH,
+            query=[QueryParam(name="timeout_s", type="number", unit="s", default=LONG_POLL_DEFAULT_S, minimum=0,
+                              maximum=LONG_POLL_MAX_S, description="longest wait; answers at once when the task "
+                                                                   "has ended")],
+            answer="envelope whose data is [task item] (the moment the task ends, else its latest item after "
+                   "timeout_s) and whose extra.final says whether that item is final; a task the server does not "
+                   "know (yet) answers status 0 with result '[]'"),
+        events=EventStreamEndpoint(
+            path=EVENTS_PATH,
+            query=[QueryParam(name="timeout_s", type="number", unit="s", default=EVENTS_DEFAULT_S, minimum=0,
+                              maximum=EVENTS_MAX_S, description="stop streaming after this")],
+            events=[
+                SseEvent(name=EVENT_PROGRESS, final=False,
+                         description="the task's item whenever it changes, and again at least every heartbeat_s"),
+                SseEvent(name=EVENT_RESULT, final=True, description="the final item: status 1 succeeded or 2 failed"),
+                SseEvent(name=EVENT_TIMEOUT, final=True,
+                         description="timeout_s passed first: the latest item; wait again to go on"),
+            ],
+            heartbeat_s=HEARTBEAT_S),
+        upstream_poll_s=upstream_poll_s,
+    )
+
+
 @router.get(WAIT_PATH, dependencies=[Depends(require_key)])
 async def wait_for_task(request: Request, task_id: str,
-                        timeout_s: float = Query(20.0, ge=0, le=300, description="longest wait, seconds")):
+                        timeout_s: float = Query(LONG_POLL_DEFAULT_S, ge=0, le=LONG_POLL_MAX_S,
+                                                 description="longest wait, seconds")):
     """Long-poll: the task's ``/query_result`` item the moment it ends, or the latest one after ``timeout_s``."""
     hub: CompletionHub = request.app.state.gateway.completion
     w = hub.watch(task_id, _creds(request))
@@ -321,9 +360,10 @@ async def wait_for_task(request: Request, task_id: str,
     return ok([w.item or _pending_item(task_id)], extra={"final": is_final(w.item)})
 
 
-@router.get(WAIT_PATH + "/events", dependencies=[Depends(require_key)])
+@router.get(EVENTS_PATH, dependencies=[Depends(require_key)])
 async def task_events(request: Request, task_id: str,
-                      timeout_s: float = Query(1800.0, ge=0, le=86400, description="stop streaming after this")):
+                      timeout_s: float = Query(EVENTS_DEFAULT_S, ge=0, le=EVENTS_MAX_S,
+                                               description="stop streaming after this")):
     """Server-sent events: ``progress`` with the item on every change (at least every second), then ``result``."""
     hub: CompletionHub = request.app.state.gateway.completion
     w = hub.watch(task_id, _creds(request))
@@ -334,20 +374,20 @@ async def task_events(request: Request, task_id: str,
         while True:
             item = w.item or _pending_item(task_id)
             if is_final(w.item):
-                yield _event("result", item)
+                yield _event(EVENT_RESULT, item)
                 return
             if w.version != version or w.item is None:
                 version = w.version
-                yield _event("progress", item)
+                yield _event(EVENT_PROGRESS, item)
             left = deadline - time.monotonic()
             if left <= 0:
-                yield _event("timeout", item)
+                yield _event(EVENT_TIMEOUT, item)
                 return
             if await request.is_disconnected():
                 return
-            await hub.wait_change(w, version, min(1.0, left))
+            await hub.wait_change(w, version, min(HEARTBEAT_S, left))
             if w.version == version:
-                yield _event("progress", item)  # heartbeat: the client sees an unchanged item
+                yield _event(EVENT_PROGRESS, item)  # heartbeat: the client sees an unchanged item
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no"})

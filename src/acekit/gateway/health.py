@@ -2,7 +2,8 @@
 
 ``/health`` stays the ACE-Step server's (passed through). This one answers 200 when the
 upstream answered its ``/health`` with a non-5xx status, 503 otherwise, so a container health
-check fails while the model server is down or still loading.
+check fails while the model server is down or still loading. ``completion`` lists the wait
+endpoints as the capabilities document does, so a client can find them here too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import httpx
 from fastapi import APIRouter, Request
 
 from acekit import __version__
+from acekit.capabilities import Completion
+from acekit.gateway.completion import wait_endpoints
 from acekit.gateway.envelope import envelope
 from fastapi.responses import JSONResponse
 
@@ -46,6 +49,7 @@ async def gateway_health(request: Request):
         "max_upload_mb": settings.max_upload_mb,
         "capabilities_file": str(settings.capabilities_file) if settings.capabilities_file else None,
         "memory_source": state.sampler.source,
+        "completion": Completion(wait=wait_endpoints(settings.wait_poll_s)).model_dump(mode="json"),
     }
     code = 200 if healthy else 503
     return JSONResponse(envelope(data, code=code, error=None if healthy else upstream["error"] or "upstream unhealthy"),
