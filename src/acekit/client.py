@@ -2,7 +2,8 @@
 
 `Client` and `AsyncClient` have the same surface, httpx-style: everything that is not I/O
 (building requests, reading envelopes, mapping errors, deciding when a poll loop is done)
-lives in `_ClientCore` and `_Poller`, so the two cannot drift apart.
+lives in `_ClientCore` and `acekit.polling.TaskWaiter` (the wait loop's decisions), so the two
+cannot drift apart: each only carries out the steps the waiter returns.
 
 >>> from acekit import Client, Text2MusicRequest
 >>> with Client("http://localhost:8001") as client:  # doctest: +SKIP
@@ -18,7 +19,7 @@ import mimetypes
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +30,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from acekit import contract
-from acekit.contract import TaskStatus, TaskType
+from acekit.contract import TaskType
 from acekit.errors import (
     AceKitError,
     BadRequest,
@@ -37,12 +38,9 @@ from acekit.errors import (
     ServerError,
     ServerUnreachable,
     ServiceUnavailable,
-    TaskFailed,
-    TaskTimeout,
-    UnknownTask,
     error_for_status,
 )
-from acekit.polling import DEFAULT_SCHEDULE, PollSchedule
+from acekit.polling import FetchStats, LongPoll, ProgressCallback, Sleep, Step, TaskWaiter
 from acekit.models import (
     AudioItem,
     Envelope,
@@ -50,7 +48,6 @@ from acekit.models import (
     Health,
     ModelEntry,
     ModelList,
-    Progress,
     Stats,
     SubmitResult,
     TaskRequest,
@@ -64,12 +61,8 @@ __all__ = ["Client", "AsyncClient", "DEFAULT_TIMEOUT", "resolve_server", "resolv
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_WAIT_TIMEOUT_S = 1800.0
 DEFAULT_UNKNOWN_GRACE_S = 10.0
-#: Longest single long-poll on a gateway's wait endpoint: short enough for regular progress
-#: reports and for noticing an id the server forgot (it answers "queued" for those).
-LONG_POLL_S = 2.0
 #: How long a /v1/stats average job time is reused for adaptive polling.
 _STATS_REUSE_S = 30.0
-#: Stages that mean "not started yet" (upstream reports "queued"; others are defensive).
 def _read_umask() -> int:
     # Read once at import: os.umask can only be read by setting it, which races with other threads.
     mask = os.umask(0o022)
@@ -78,9 +71,6 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
-_QUEUED_STAGES = frozenset({"queued", "pending", "waiting", "submitted"})
-
-ProgressCallback = Callable[[Progress], None]
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -149,6 +139,20 @@ class _ClientCore:
         value = stats.avg_job_seconds if stats is not None and stats.avg_job_seconds else None
         self._stats_cache = (time.monotonic(), value)
         return value
+
+    def _step_request(self, step: Step, task_id: str) -> tuple[str, str, dict[str, Any]]:
+        """(method, url, httpx keyword arguments) that carry out a `LongPoll` or `Query` step."""
+        if isinstance(step, LongPoll):
+            return "GET", self._wait_url(task_id), {"params": {"timeout_s": f"{step.hold_s:.3f}"},
+                                                   "timeout": httpx.Timeout(step.hold_s + 30.0, connect=5.0)}
+        return "POST", "/query_result", {"json": {"task_id_list": [task_id]}}
+
+    def _step_answer(self, step: Step, response: httpx.Response) -> list[TaskResult] | None:
+        """The task items of a step's answer; None when a `LongPoll` found no wait endpoint."""
+        if isinstance(step, LongPoll):
+            return self._long_poll_answer(response)
+        self._learn_push(response)
+        return self._query_results(self._unwrap(response))
 
     def _long_poll_answer(self, response: httpx.Response) -> list[TaskResult] | None:
         """Results of a wait-endpoint answer; None when the server has no such endpoint (plain upstream)."""
@@ -357,119 +361,6 @@ class _ClientCore:
         return f"{task_id}_{index}.{audio_format or 'mp3'}"
 
 
-class _Poller:
-    """The decisions of a wait loop: done, failed, lost, timed out, or poll again (no I/O)."""
-
-    def __init__(
-        self,
-        task_id: str,
-        *,
-        poll_interval_s: float | None,
-        timeout_s: float,
-        unknown_grace_s: float,
-        on_progress: ProgressCallback | None,
-        started: float | None = None,
-        schedule: PollSchedule = DEFAULT_SCHEDULE,
-        queue_ahead: int = 0,
-    ) -> None:
-        if poll_interval_s is not None and poll_interval_s <= 0:
-            raise ValueError(f"poll_interval_s must be > 0 (got {poll_interval_s})")
-        self.task_id = task_id
-        #: None: adaptive (`PollSchedule`); a number: poll at that fixed interval.
-        self.poll_interval_s = poll_interval_s
-        self.schedule = schedule
-        self.queue_ahead = queue_ahead
-        self.expected_job_s: float | None = None
-        self.timeout_s = timeout_s
-        self.unknown_grace_s = unknown_grace_s
-        self.on_progress = on_progress
-        self.started = time.monotonic() if started is None else started
-        self.polls = 0
-        self.left_queue_at: float | None = None
-        self.last: TaskResult | None = None
-        self._unknown_since: float | None = None
-        self._unreachable_since: float | None = None
-
-    def observe(self, results: list[TaskResult]) -> TaskResult | None:
-        """Take one poll's answer; return the final result, raise, or return None to poll again."""
-        now = time.monotonic()
-        self.polls += 1
-        self._unreachable_since = None
-        result = next((r for r in results if r.task_id == self.task_id), None)
-        if result is None:  # upstream always echoes the id; treat a missing entry like an unknown task
-            result = TaskResult(task_id=self.task_id, status=TaskStatus.running, raw={"result": "[]"})
-        self.last = result
-        if result.status == TaskStatus.succeeded:
-            return result
-        if result.status == TaskStatus.failed:
-            raise TaskFailed(self.task_id, result, result.error)
-        if result.is_unknown:
-            self._unknown_since = self._unknown_since if self._unknown_since is not None else now
-            if now - self._unknown_since >= self.unknown_grace_s:
-                raise UnknownTask(self.task_id, self.unknown_grace_s, result)
-        else:
-            self._unknown_since = None
-            if self.left_queue_at is None and self._started_running(result):
-                self.left_queue_at = now
-            if self.on_progress is not None:
-                self.on_progress(
-                    Progress(
-                        task_id=self.task_id,
-                        progress=result.progress,
-                        stage=result.stage,
-                        progress_text=result.progress_text,
-                        elapsed_s=now - self.started,
-                        polls=self.polls,
-                    )
-                )
-        self._check_timeout(now)
-        return None
-
-    def unreachable(self, exc: ServerUnreachable | ServiceUnavailable) -> None:
-        """A poll could not connect, directly or through a gateway (502/503): tolerate it for
-        ``unknown_grace_s`` (a restart), then give up."""
-        now = time.monotonic()
-        self._unreachable_since = self._unreachable_since if self._unreachable_since is not None else now
-        if now - self._unreachable_since >= self.unknown_grace_s:
-            raise exc
-        self._check_timeout(now)
-
-    def sleep_s(self) -> float:
-        now = time.monotonic()
-        remaining = self.timeout_s - (now - self.started)
-        if self.poll_interval_s is not None:
-            interval = self.poll_interval_s
-        else:
-            last = self.last
-            interval = self.schedule.delay_s(
-                elapsed_s=now - self.started, polls=self.polls, expected_job_s=self.expected_job_s,
-                queue_ahead=self.queue_ahead, progress=last.progress if last is not None else None,
-                running_s=None if self.left_queue_at is None else now - self.left_queue_at)
-        return max(0.0, min(interval, remaining))
-
-    @property
-    def adaptive(self) -> bool:
-        return self.poll_interval_s is None
-
-    def long_poll_s(self) -> float:
-        """How long the next wait-endpoint call may hold (the task's deadline permitting)."""
-        return max(0.0, min(LONG_POLL_S, self.timeout_s - (time.monotonic() - self.started)))
-
-    @property
-    def queue_wait_s(self) -> float | None:
-        return None if self.left_queue_at is None else self.left_queue_at - self.started
-
-    def _check_timeout(self, now: float) -> None:
-        if now - self.started >= self.timeout_s:
-            raise TaskTimeout(self.task_id, self.timeout_s, self.last)
-
-    @staticmethod
-    def _started_running(result: TaskResult) -> bool:
-        if result.stage and result.stage.strip().lower() not in _QUEUED_STAGES:
-            return True
-        return (result.progress or 0.0) > 0.0
-
-
 def _check_request(request: TaskRequest) -> TaskRequest:
     if not isinstance(request, TaskRequest):
         raise TypeError(f"submit() takes a TaskRequest (e.g. Text2MusicRequest), not {type(request).__name__}")
@@ -610,49 +501,31 @@ class Client(_ClientCore):
         ``on_progress`` gets a `Progress` after every poll while the task runs. ``poll_interval_s``
         None polls adaptively; a number polls at that fixed interval (without a gateway).
         """
-        poller = _Poller(
+        return self._run_waiter(TaskWaiter(
             task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
             unknown_grace_s=unknown_grace_s, on_progress=on_progress,
-        )
-        return self._run_poller(poller)
+        ))
 
-    def _run_poller(self, poller: _Poller) -> TaskResult:
+    def _run_waiter(self, waiter: TaskWaiter) -> TaskResult:
+        """Carry out the waiter's steps until it returns the final result (or raises)."""
         while True:
-            if self._may_push:
-                final = self._wait_pushed(poller)
-                if final is not None:
-                    return final
-            if poller.adaptive and poller.expected_job_s is None:
-                poller.expected_job_s = self._expected_job_s()
-            try:
-                results = self.query([poller.task_id])
-            except (ServerUnreachable, ServiceUnavailable) as exc:
-                poller.unreachable(exc)
-            else:
-                final = poller.observe(results)
-                if final is not None:
-                    return final
-                if self._may_push:  # that answer advertised a wait endpoint: switch to it now
-                    continue
-            time.sleep(poller.sleep_s())
-
-    def _wait_pushed(self, poller: _Poller) -> TaskResult | None:
-        """Long-poll the gateway's wait endpoint; None when the server has none (then poll)."""
-        while True:
-            hold = poller.long_poll_s()
-            try:
-                response = self._send("GET", self._wait_url(poller.task_id), params={"timeout_s": f"{hold:.3f}"},
-                                      timeout=httpx.Timeout(hold + 30.0, connect=5.0))
-            except ServerUnreachable as exc:
-                poller.unreachable(exc)
-                time.sleep(min(0.5, poller.sleep_s()))
+            step = waiter.next_step(push=self._may_push)
+            if isinstance(step, Sleep):
+                time.sleep(step.seconds)
                 continue
-            results = self._long_poll_answer(response)
-            if results is None:
-                return None
-            final = poller.observe(results)
-            if final is not None:
-                return final
+            if isinstance(step, FetchStats):
+                waiter.expected(self._expected_job_s())
+                continue
+            method, url, kwargs = self._step_request(step, waiter.task_id)
+            try:
+                results = self._step_answer(step, self._send(method, url, **kwargs))
+            except (ServerUnreachable, ServiceUnavailable) as exc:
+                waiter.unreachable(exc)
+                continue
+            if results is not None:
+                final = waiter.answered(results)
+                if final is not None:
+                    return final
 
     def _expected_job_s(self) -> float | None:
         fresh, value = self._cached_job_s()
@@ -704,12 +577,12 @@ class Client(_ClientCore):
         submitted_at = datetime.now(timezone.utc)
         started = time.monotonic()
         submitted = self.submit(request, src_audio=src_audio, reference_audio=reference_audio)
-        poller = _Poller(
+        waiter = TaskWaiter(
             submitted.task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
             unknown_grace_s=unknown_grace_s, on_progress=on_progress, started=started,
             queue_ahead=max(0, (submitted.queue_position or 1) - 1),
         )
-        result = self._run_poller(poller)
+        result = self._run_waiter(waiter)
         wall_s = time.monotonic() - started
         out_dir.mkdir(parents=True, exist_ok=True)  # only now: a failed task leaves no empty folder
         paths = [
@@ -718,7 +591,7 @@ class Client(_ClientCore):
         ]
         return GenerationOutcome(
             task_id=submitted.task_id, paths=paths, result=result, submitted_at=submitted_at, wall_s=wall_s,
-            queue_wait_s=poller.queue_wait_s, polls=poller.polls, download_s=time.monotonic() - started - wall_s,
+            queue_wait_s=waiter.queue_wait_s, polls=waiter.polls, download_s=time.monotonic() - started - wall_s,
         )
 
 
@@ -818,49 +691,31 @@ class AsyncClient(_ClientCore):
         unknown_grace_s: float = DEFAULT_UNKNOWN_GRACE_S,
         on_progress: ProgressCallback | None = None,
     ) -> TaskResult:
-        poller = _Poller(
+        return await self._run_waiter(TaskWaiter(
             task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
             unknown_grace_s=unknown_grace_s, on_progress=on_progress,
-        )
-        return await self._run_poller(poller)
+        ))
 
-    async def _run_poller(self, poller: _Poller) -> TaskResult:
+    async def _run_waiter(self, waiter: TaskWaiter) -> TaskResult:
+        # `Client._run_waiter` with await: the decisions are the waiter's, shared.
         while True:
-            if self._may_push:
-                final = await self._wait_pushed(poller)
-                if final is not None:
-                    return final
-            if poller.adaptive and poller.expected_job_s is None:
-                poller.expected_job_s = await self._expected_job_s()
-            try:
-                results = await self.query([poller.task_id])
-            except (ServerUnreachable, ServiceUnavailable) as exc:
-                poller.unreachable(exc)
-            else:
-                final = poller.observe(results)
-                if final is not None:
-                    return final
-                if self._may_push:  # that answer advertised a wait endpoint: switch to it now
-                    continue
-            await asyncio.sleep(poller.sleep_s())
-
-    async def _wait_pushed(self, poller: _Poller) -> TaskResult | None:
-        while True:
-            hold = poller.long_poll_s()
-            try:
-                response = await self._send("GET", self._wait_url(poller.task_id),
-                                            params={"timeout_s": f"{hold:.3f}"},
-                                            timeout=httpx.Timeout(hold + 30.0, connect=5.0))
-            except ServerUnreachable as exc:
-                poller.unreachable(exc)
-                await asyncio.sleep(min(0.5, poller.sleep_s()))
+            step = waiter.next_step(push=self._may_push)
+            if isinstance(step, Sleep):
+                await asyncio.sleep(step.seconds)
                 continue
-            results = self._long_poll_answer(response)
-            if results is None:
-                return None
-            final = poller.observe(results)
-            if final is not None:
-                return final
+            if isinstance(step, FetchStats):
+                waiter.expected(await self._expected_job_s())
+                continue
+            method, url, kwargs = self._step_request(step, waiter.task_id)
+            try:
+                results = self._step_answer(step, await self._send(method, url, **kwargs))
+            except (ServerUnreachable, ServiceUnavailable) as exc:
+                waiter.unreachable(exc)
+                continue
+            if results is not None:
+                final = waiter.answered(results)
+                if final is not None:
+                    return final
 
     async def _expected_job_s(self) -> float | None:
         fresh, value = self._cached_job_s()
@@ -907,12 +762,12 @@ class AsyncClient(_ClientCore):
         submitted_at = datetime.now(timezone.utc)
         started = time.monotonic()
         submitted = await self.submit(request, src_audio=src_audio, reference_audio=reference_audio)
-        poller = _Poller(
+        waiter = TaskWaiter(
             submitted.task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
             unknown_grace_s=unknown_grace_s, on_progress=on_progress, started=started,
             queue_ahead=max(0, (submitted.queue_position or 1) - 1),
         )
-        result = await self._run_poller(poller)
+        result = await self._run_waiter(waiter)
         wall_s = time.monotonic() - started
         out_dir.mkdir(parents=True, exist_ok=True)  # only now: a failed task leaves no empty folder
         paths = [
@@ -921,6 +776,6 @@ class AsyncClient(_ClientCore):
         ]
         return GenerationOutcome(
             task_id=submitted.task_id, paths=paths, result=result, submitted_at=submitted_at, wall_s=wall_s,
-            queue_wait_s=poller.queue_wait_s, polls=poller.polls, download_s=time.monotonic() - started - wall_s,
+            queue_wait_s=waiter.queue_wait_s, polls=waiter.polls, download_s=time.monotonic() - started - wall_s,
         )
 
