@@ -40,7 +40,7 @@ from acekit.errors import (
     ServiceUnavailable,
     error_for_status,
 )
-from acekit.polling import FetchStats, LongPoll, ProgressCallback, Sleep, Step, TaskWaiter
+from acekit.polling import FetchStats, LongPoll, ProgressCallback, ServerWait, Sleep, Step, TaskWaiter
 from acekit.models import (
     AudioItem,
     Envelope,
@@ -314,6 +314,13 @@ class _ClientCore:
             delay = self.retry_backoff_s * (2**attempt)
         return max(0.0, min(delay, self.max_retry_wait_s))
 
+    def _unsent_submit(self, server_wait: ServerWait | None, exc: ServerUnreachable) -> float:
+        """Seconds to sleep before waiting for the server again after a submit could not connect;
+        raises (saying whether the task can have been accepted) when it must not be sent again."""
+        if server_wait is None:
+            raise ServerUnreachable(self.server, exc.cause, submitting=True) from exc
+        return server_wait.submit_failed(exc)
+
     @staticmethod
     def _submit_result(data: Any) -> SubmitResult:
         if not isinstance(data, dict) or not data.get("task_id"):
@@ -457,19 +464,30 @@ class Client(_ClientCore):
         src_audio: Path | None = None,
         reference_audio: Path | None = None,
         max_retries: int | None = None,
+        wait_for_server_s: float | None = None,
     ) -> SubmitResult:
         """``POST /release_task``: JSON, or multipart when local files are uploaded.
 
         A 429 (queue full) is retried with exponential backoff honouring ``Retry-After``;
-        after ``max_retries`` retries `QueueFull` is raised.
+        after ``max_retries`` retries `QueueFull` is raised. ``wait_for_server_s``: first wait up to
+        that long for the server to come up (`wait_for_server`); a submit whose connection was never
+        made is tried again within that time, one that reached the server never is (no duplicate jobs).
         """
         _check_request(request)
         self._check_sources(request, src_audio, reference_audio)
         retries = self.max_retries if max_retries is None else max_retries
+        server_wait = ServerWait(self.server, wait_for_server_s) if wait_for_server_s else None
+        if server_wait is not None:
+            self._await_server(server_wait)
         attempt = 0
         while True:
-            with self._submit_kwargs(request, src_audio, reference_audio) as kwargs:
-                response = self._send("POST", "/release_task", **kwargs)
+            try:
+                with self._submit_kwargs(request, src_audio, reference_audio) as kwargs:
+                    response = self._send("POST", "/release_task", **kwargs)
+            except ServerUnreachable as exc:
+                time.sleep(self._unsent_submit(server_wait, exc))
+                self._await_server(server_wait)
+                continue
             if response.status_code != 429:
                 self._learn_push(response)
                 return self._submit_result(self._unwrap(response))
@@ -477,6 +495,19 @@ class Client(_ClientCore):
                 raise error_for_status(response, attempts=attempt + 1)
             time.sleep(self._retry_delay_s(response, attempt))
             attempt += 1
+
+    def wait_for_server(self, timeout_s: float) -> Health:
+        """Wait up to ``timeout_s`` for the server to answer ``GET /health`` (a server still loading its
+        models, or a gateway whose server is not up yet); raises `ServerNotReady` when it does not."""
+        return self._await_server(ServerWait(self.server, timeout_s))
+
+    def _await_server(self, server_wait: ServerWait | None) -> Health | None:
+        while server_wait is not None:
+            try:
+                return self.health()
+            except AceKitError as exc:
+                time.sleep(server_wait.probe_failed(exc))
+        return None
 
     def query(self, task_ids: list[str] | str) -> list[TaskResult]:
         """``POST /query_result`` for several tasks at once."""
@@ -571,12 +602,17 @@ class Client(_ClientCore):
         poll_interval_s: float | None = None,
         timeout_s: float = DEFAULT_WAIT_TIMEOUT_S,
         unknown_grace_s: float = DEFAULT_UNKNOWN_GRACE_S,
+        wait_for_server_s: float | None = None,
     ) -> GenerationOutcome:
-        """Submit, wait, and download every generated audio into ``out_dir``."""
+        """Submit, wait, and download every generated audio into ``out_dir``.
+
+        ``wait_for_server_s``: wait that long for the server to come up before submitting (see `submit`).
+        """
         out_dir = Path(out_dir)
         submitted_at = datetime.now(timezone.utc)
         started = time.monotonic()
-        submitted = self.submit(request, src_audio=src_audio, reference_audio=reference_audio)
+        submitted = self.submit(request, src_audio=src_audio, reference_audio=reference_audio,
+                                wait_for_server_s=wait_for_server_s)
         waiter = TaskWaiter(
             submitted.task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
             unknown_grace_s=unknown_grace_s, on_progress=on_progress, started=started,
@@ -660,14 +696,23 @@ class AsyncClient(_ClientCore):
         src_audio: Path | None = None,
         reference_audio: Path | None = None,
         max_retries: int | None = None,
+        wait_for_server_s: float | None = None,
     ) -> SubmitResult:
         _check_request(request)
         self._check_sources(request, src_audio, reference_audio)
         retries = self.max_retries if max_retries is None else max_retries
+        server_wait = ServerWait(self.server, wait_for_server_s) if wait_for_server_s else None
+        if server_wait is not None:
+            await self._await_server(server_wait)
         attempt = 0
         while True:
-            with self._submit_kwargs(request, src_audio, reference_audio) as kwargs:
-                response = await self._send("POST", "/release_task", **kwargs)
+            try:
+                with self._submit_kwargs(request, src_audio, reference_audio) as kwargs:
+                    response = await self._send("POST", "/release_task", **kwargs)
+            except ServerUnreachable as exc:
+                await asyncio.sleep(self._unsent_submit(server_wait, exc))
+                await self._await_server(server_wait)
+                continue
             if response.status_code != 429:
                 self._learn_push(response)
                 return self._submit_result(self._unwrap(response))
@@ -675,6 +720,17 @@ class AsyncClient(_ClientCore):
                 raise error_for_status(response, attempts=attempt + 1)
             await asyncio.sleep(self._retry_delay_s(response, attempt))
             attempt += 1
+
+    async def wait_for_server(self, timeout_s: float) -> Health:
+        return await self._await_server(ServerWait(self.server, timeout_s))
+
+    async def _await_server(self, server_wait: ServerWait | None) -> Health | None:
+        while server_wait is not None:
+            try:
+                return await self.health()
+            except AceKitError as exc:
+                await asyncio.sleep(server_wait.probe_failed(exc))
+        return None
 
     async def query(self, task_ids: list[str] | str) -> list[TaskResult]:
         ids = [task_ids] if isinstance(task_ids, str) else list(task_ids)
@@ -757,11 +813,13 @@ class AsyncClient(_ClientCore):
         poll_interval_s: float | None = None,
         timeout_s: float = DEFAULT_WAIT_TIMEOUT_S,
         unknown_grace_s: float = DEFAULT_UNKNOWN_GRACE_S,
+        wait_for_server_s: float | None = None,
     ) -> GenerationOutcome:
         out_dir = Path(out_dir)
         submitted_at = datetime.now(timezone.utc)
         started = time.monotonic()
-        submitted = await self.submit(request, src_audio=src_audio, reference_audio=reference_audio)
+        submitted = await self.submit(request, src_audio=src_audio, reference_audio=reference_audio,
+                                      wait_for_server_s=wait_for_server_s)
         waiter = TaskWaiter(
             submitted.task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
             unknown_grace_s=unknown_grace_s, on_progress=on_progress, started=started,

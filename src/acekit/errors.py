@@ -23,17 +23,63 @@ class AceKitError(Exception):
 
 
 class ServerUnreachable(AceKitError):
-    """No TCP connection to the server (refused, DNS failure, connect timeout)."""
+    """No TCP connection to the server (refused, DNS failure, connect timeout), or one that broke.
 
-    def __init__(self, url: str, cause: BaseException | None = None) -> None:
+    ``submitting``: it happened while submitting a task; the message then says whether the task
+    can have reached the server (only a connection that broke after sending leaves that open).
+    """
+
+    def __init__(self, url: str, cause: BaseException | None = None, *, submitting: bool = False) -> None:
         self.url = url
         self.cause = cause
+        self.submitting = submitting
         why = f" ({type(cause).__name__}: {cause})" if cause else ""
+        if submitting and not self.request_not_sent:
+            outcome = (" The connection broke after the request was sent: the server may have accepted the task. "
+                       f"Check `acekit stats --server {url}` (queued/running jobs) before submitting it again.")
+        else:
+            outcome = " Nothing was submitted." if submitting else ""
         super().__init__(
-            f"cannot reach the ACE-Step server at {url}{why}. Is the server running? "
-            f"Start one with `acestep-api` (real model) or `acekit serve-reference` (test backend), "
-            f"or point acekit elsewhere with {contract.SERVER_ENV}=http://host:port or --server."
+            f"cannot reach the ACE-Step server at {url}{why}.{outcome} Is the server running, or still starting? "
+            f"ACE-Step answers only once its models are loaded (minutes on a first start): check with "
+            f"`acekit health --server {url}`, and behind the acekit gateway with {url}/gateway/health (it says "
+            f"whether the ACE-Step server behind it is up). To wait for it before submitting, add "
+            f"--wait-for-server SECONDS (Python: client.wait_for_server(seconds)). Nothing running? Start one with "
+            f"`acestep-api` (real model) or `acekit serve-reference` (test backend), or point acekit elsewhere with "
+            f"{contract.SERVER_ENV}=http://host:port or --server."
         )
+
+    @property
+    def request_not_sent(self) -> bool:
+        """True when no connection was made, so no request reached the server (safe to send again)."""
+        return isinstance(self.cause, (httpx.ConnectError, httpx.ConnectTimeout))
+
+
+class ServerNotReady(ServerUnreachable):
+    """`wait_for_server` gave up: the server did not answer ``/health`` within the time given."""
+
+    def __init__(self, url: str, waited_s: float, last: BaseException | None = None) -> None:
+        self.url = url
+        self.cause = last
+        self.submitting = True
+        self.waited_s = waited_s
+        why = f" (last: {_in_short(last)})" if last else ""
+        AceKitError.__init__(
+            self,
+            f"the ACE-Step server at {url} did not come up within {waited_s:g} s{why}. Nothing was submitted. "
+            f"Check its log (a first start downloads and loads the models, which can take many minutes), "
+            f"`acekit health --server {url}`, and behind the acekit gateway {url}/gateway/health; then retry with "
+            f"a longer --wait-for-server."
+        )
+
+
+def _in_short(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None)
+    if cause is not None:
+        return f"{type(cause).__name__}: {cause}"
+    if isinstance(exc, ApiError):
+        return f"HTTP {exc.status_code}: {exc.detail}"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 class RequestTimeout(AceKitError):
@@ -158,8 +204,9 @@ def error_for_status(response: httpx.Response, *, attempts: int = 1) -> ApiError
         )
     if code in (502, 503):
         return ServiceUnavailable(
-            f"{where} could not reach the ACE-Step server ({code}: {detail}); it may be restarting: "
-            "retry in a few seconds, and see its log if it persists.", **kw)
+            f"{where} could not reach the ACE-Step server ({code}: {detail}); it may be restarting or still "
+            f"loading its models: {_health_hint(response)}retry in a few seconds (or add --wait-for-server SECONDS "
+            "to wait for it before submitting), and see its log if it persists.", **kw)
     if code >= 500:
         return ServerError(f"{where} failed on the server ({code}: {detail}); see the server log.", **kw)
     hint = {
@@ -168,6 +215,15 @@ def error_for_status(response: httpx.Response, *, attempts: int = 1) -> ApiError
         415: "unsupported content type",
     }.get(code, "fix the request")
     return BadRequest(f"{where} was rejected ({code}: {detail}): {hint}.", **kw)
+
+
+def _health_hint(response: httpx.Response) -> str:
+    """Where to look: the acekit gateway's own health says whether the server behind it is up."""
+    try:
+        url = response.request.url
+    except RuntimeError:
+        return ""
+    return f"{url.scheme}://{url.netloc.decode('ascii')}/gateway/health shows its state; "
 
 
 def _where(response: httpx.Response) -> str:

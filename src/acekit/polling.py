@@ -13,6 +13,8 @@
 * done: the answer is final (returned), failed (`TaskFailed`), unknown for the grace period
   (`UnknownTask`), or the deadline passed (`TaskTimeout`).
 
+`ServerWait` decides the waiting for a server to come up before submitting (``--wait-for-server``).
+
 When nothing pushes completion (plain upstream, no gateway), when to poll next:
 
 A fixed interval wastes on average half of it after every job (1 s polling left 0.65 s of
@@ -39,7 +41,16 @@ from dataclasses import dataclass
 from typing import Union
 
 from acekit.contract import TaskStatus
-from acekit.errors import ServerUnreachable, ServiceUnavailable, TaskFailed, TaskTimeout, UnknownTask
+from acekit.errors import (
+    AceKitError,
+    RequestTimeout,
+    ServerNotReady,
+    ServerUnreachable,
+    ServiceUnavailable,
+    TaskFailed,
+    TaskTimeout,
+    UnknownTask,
+)
 from acekit.models import Progress, TaskResult
 
 #: Progress below this says too little about the rest of the job to extrapolate from.
@@ -147,7 +158,7 @@ class TaskWaiter:
         started: float | None = None,
         schedule: PollSchedule = DEFAULT_SCHEDULE,
         queue_ahead: int = 0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if poll_interval_s is not None and poll_interval_s <= 0:
             raise ValueError(f"poll_interval_s must be > 0 (got {poll_interval_s})")
@@ -160,8 +171,8 @@ class TaskWaiter:
         self.timeout_s = timeout_s
         self.unknown_grace_s = unknown_grace_s
         self.on_progress = on_progress
-        self.clock = clock
-        self.started = clock() if started is None else started
+        self.clock = clock or time.monotonic
+        self.started = self.clock() if started is None else started
         self.polls = 0
         self.left_queue_at: float | None = None
         self.last: TaskResult | None = None
@@ -288,3 +299,52 @@ def _started_running(result: TaskResult) -> bool:
     if result.stage and result.stage.strip().lower() not in _QUEUED_STAGES:
         return True
     return (result.progress or 0.0) > 0.0
+
+
+# --------------------------------------------------------------------------- before submitting
+
+
+class ServerWait:
+    """Waiting for a server to come up (``--wait-for-server``): what to retry, how long to sleep; no I/O.
+
+    The driver probes ``GET /health`` (idempotent) until it answers, then submits once. Retried: a
+    refused or broken connection, a timeout, and a gateway's 502/503 (the server behind it is
+    still loading). A submit is only tried again when its connection was never made
+    (`ServerUnreachable.request_not_sent`): a request that reached the server may have created a
+    task, and sending it again would make a duplicate job. Sleeps double from ``first_s`` up to
+    ``cap_s``; past ``timeout_s`` `ServerNotReady` is raised.
+    """
+
+    def __init__(self, url: str, timeout_s: float, *, first_s: float = 0.25, cap_s: float = 5.0,
+                 clock: Callable[[], float] | None = None) -> None:
+        if timeout_s <= 0:
+            raise ValueError(f"the time to wait for the server must be > 0 s (got {timeout_s})")
+        self.url = url
+        self.timeout_s = timeout_s
+        self.first_s = first_s
+        self.cap_s = cap_s
+        self.clock = clock or time.monotonic
+        self.deadline = self.clock() + timeout_s
+        self.tries = 0
+
+    def probe_failed(self, exc: AceKitError) -> float:
+        """Seconds to sleep before probing again after ``exc``; raises ``exc`` when waiting cannot help
+        (the server answered: a bad key, no such endpoint ...) and `ServerNotReady` once time is up."""
+        if not isinstance(exc, (ServerUnreachable, RequestTimeout, ServiceUnavailable)):
+            raise exc
+        return self._backoff(exc)
+
+    def submit_failed(self, exc: ServerUnreachable) -> float:
+        """Seconds to sleep before waiting for the server again after a submit failed to connect; raises
+        when the request may have reached the server (never sent twice) or time is up."""
+        if not exc.request_not_sent:
+            raise ServerUnreachable(self.url, exc.cause, submitting=True) from exc
+        return self._backoff(exc)
+
+    def _backoff(self, exc: BaseException) -> float:
+        left = self.deadline - self.clock()
+        if left <= 0:
+            raise ServerNotReady(self.url, self.timeout_s, exc) from exc
+        delay = min(self.cap_s, self.first_s * 2 ** min(self.tries, 32), left)
+        self.tries += 1
+        return delay

@@ -102,6 +102,11 @@ PollOpt = Annotated[Optional[float], typer.Option(
     "--poll-interval-s", min=0.01,
     help="Poll at this fixed interval (s). Default: pushed by a gateway (/v1/wait), else adaptive polling.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout-s", min=1.0, help="Give up waiting after this many seconds.")]
+WaitServerOpt = Annotated[Optional[float], typer.Option(
+    "--wait-for-server", metavar="SECONDS", min=0.1,
+    help="First wait up to SECONDS for the server to come up (a server still loading its models, or a gateway "
+         "whose ACE-Step is not up yet), retrying with backoff, then submit once. A refused connection is retried; "
+         "a request the server may have received never is (no duplicate jobs). Default: fail at once.")]
 SourceArg = Annotated[Path, typer.Argument(
     metavar="SRC", help="Source audio to upload (wav, flac, mp3, ogg).", show_default=False)]
 
@@ -125,10 +130,13 @@ def _client(server: str | None, api_key: str | None):
     return Client(server, api_key=api_key)
 
 
-def health(server: ServerOpt = None, api_key: ApiKeyOpt = None, as_json: JsonOpt = False) -> None:
+def health(server: ServerOpt = None, api_key: ApiKeyOpt = None, as_json: JsonOpt = False,
+           wait_for_server: Annotated[Optional[float], typer.Option(
+               "--wait-for-server", metavar="SECONDS", min=0.1,
+               help="Wait up to SECONDS for the server to come up (e.g. in a start-up script).")] = None) -> None:
     """Is the server up? Prints its status, service name and version."""
     with cli_errors(json_output=as_json), _client(server, api_key) as client:
-        info = client.health()
+        info = client.wait_for_server(wait_for_server) if wait_for_server else client.health()
         if as_json:
             print_json({"server": client.server, **info.model_dump(mode="json")})
             return
@@ -361,6 +369,7 @@ def _run_task(
     as_json: bool,
     poll_interval_s: float | None,
     timeout_s: float,
+    wait_for_server_s: float | None = None,
 ) -> None:
     from acekit.audiofile import check_audio_file
     from acekit.models import make_request
@@ -387,7 +396,7 @@ def _run_task(
             with _client(server, api_key) as client, TaskProgress(task.value, quiet=as_json) as progress:
                 outcome = client.generate(
                     request, src_audio=src, reference_audio=reference, out_dir=out, on_progress=progress.update,
-                    poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+                    poll_interval_s=poll_interval_s, timeout_s=timeout_s, wait_for_server_s=wait_for_server_s,
                 )
                 server_url = client.server
         except BaseException:
@@ -467,6 +476,7 @@ def generate(
     as_json: JsonOpt = False,
     poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
+    wait_for_server: WaitServerOpt = None,
 ) -> None:
     """Text to music: generate audio from a caption, lyrics and metas (bpm, key, meter, length)."""
     with cli_errors(json_output=as_json):
@@ -478,7 +488,8 @@ def generate(
     if duration is not None:
         fields["duration_s"] = duration
     _run_task(TaskType.text2music, fields, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
-              poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+              poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+              wait_for_server_s=wait_for_server)
 
 
 def repaint(
@@ -516,6 +527,7 @@ def repaint(
     as_json: JsonOpt = False,
     poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
+    wait_for_server: WaitServerOpt = None,
 ) -> None:
     """Regenerate --start..--end seconds of SRC and keep the rest."""
     with cli_errors(json_output=as_json):
@@ -530,7 +542,8 @@ def repaint(
     if repaint_strength is not None:
         fields["repaint_strength"] = repaint_strength
     _run_task(TaskType.repaint, fields, src=src, out=out, name=name, server=server, api_key=api_key,
-              as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+              as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+              wait_for_server_s=wait_for_server)
 
 
 def cover(
@@ -563,6 +576,7 @@ def cover(
     as_json: JsonOpt = False,
     poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
+    wait_for_server: WaitServerOpt = None,
 ) -> None:
     """Re-render SRC in the style of --prompt (and --reference)."""
     with cli_errors(json_output=as_json):
@@ -574,7 +588,8 @@ def cover(
     if strength is not None:
         fields["audio_cover_strength"] = strength
     _run_task(TaskType.cover, fields, src=src, reference=reference, out=out, name=name, server=server,
-              api_key=api_key, as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+              api_key=api_key, as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+              wait_for_server_s=wait_for_server)
 
 
 def lego(
@@ -607,6 +622,7 @@ def lego(
     as_json: JsonOpt = False,
     poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
+    wait_for_server: WaitServerOpt = None,
 ) -> None:
     """Add one stem (--track) that fits SRC, optionally only in --start..--end. Upstream says this needs a
     base (non-turbo) model: see `acekit models`."""
@@ -618,7 +634,8 @@ def lego(
                                 guidance_variant=guidance_variant, guidance_params=guidance_params)
     fields.update(track=track, repainting_start=start, repainting_end=end)
     _run_task(TaskType.lego, fields, src=src, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
-              poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+              poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+              wait_for_server_s=wait_for_server)
 
 
 def extract(
@@ -648,6 +665,7 @@ def extract(
     as_json: JsonOpt = False,
     poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
+    wait_for_server: WaitServerOpt = None,
 ) -> None:
     """Extract one stem (--track) from SRC. Upstream says this needs a base (non-turbo) model: see `acekit models`."""
     with cli_errors(json_output=as_json):
@@ -658,7 +676,8 @@ def extract(
                                 guidance_variant=guidance_variant, guidance_params=guidance_params)
     fields["track"] = track  # the request model builds the instruction (contract.instruction_for)
     _run_task(TaskType.extract, fields, src=src, out=out, name=name, server=server, api_key=api_key, as_json=as_json,
-              poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+              poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+              wait_for_server_s=wait_for_server)
 
 
 def complete(
@@ -695,6 +714,7 @@ def complete(
     as_json: JsonOpt = False,
     poll_interval_s: PollOpt = None,
     timeout_s: TimeoutOpt = 1800.0,
+    wait_for_server: WaitServerOpt = None,
 ) -> None:
     """Add accompaniment stems (--track, repeatable) to SRC, e.g. a vocal -> full song. The result is as long as
     SRC (upstream ignores --duration for the length); to extend a clip, repaint past its end. Upstream says this
@@ -713,4 +733,5 @@ def complete(
     if duration is not None:
         fields["duration_s"] = duration
     _run_task(TaskType.complete, fields, src=src, out=out, name=name, server=server, api_key=api_key,
-              as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+              as_json=as_json, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
+              wait_for_server_s=wait_for_server)
