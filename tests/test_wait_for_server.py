@@ -179,3 +179,20 @@ def test_cli_fails_at_once_with_advice_then_waits_for_a_late_server(tmp_path: Pa
     finally:
         stop.set()
         thread.join(30)
+
+
+def test_the_task_timeout_starts_once_the_server_is_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    now = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(time, "sleep", lambda s: now.__setitem__(0, now[0] + s))
+    running = {"task_id": "t1", "status": 0, "result": '[{"progress": 0.5, "stage": "diffusion"}]'}
+    done = {"task_id": "t1", "status": 1, "result": '[{"file": "/v1/audio?path=%2Fo%2Ft1.wav", "status": 1}]'}
+    script = Script(health=[(503, {"detail": "loading"})] * 12 + [(200, OK_HEALTH)],
+                    release_task=[(200, OK_SUBMIT)],
+                    query_result=[(200, {"data": [running], "code": 200}), (200, {"data": [done], "code": 200})])
+    with Client("http://box:8001", transport=httpx.MockTransport(
+            lambda r: httpx.Response(200, content=b"RIFF") if r.url.path == "/v1/audio" else script(r))) as client:
+        outcome = client.generate(REQ, out_dir=tmp_path, timeout_s=10, poll_interval_s=1, wait_for_server_s=120)
+    assert now[0] > 30  # waited for the server longer than the task's timeout ...
+    assert outcome.result.status == 1 and outcome.wall_s < 10  # ... which only counts the task
+    assert script.seen.count("release_task") == 1

@@ -314,6 +314,9 @@ class _ClientCore:
             delay = self.retry_backoff_s * (2**attempt)
         return max(0.0, min(delay, self.max_retry_wait_s))
 
+    def _server_wait(self, wait_for_server_s: float | None) -> ServerWait | None:
+        return ServerWait(self.server, wait_for_server_s) if wait_for_server_s else None
+
     def _unsent_submit(self, server_wait: ServerWait | None, exc: ServerUnreachable) -> float:
         """Seconds to sleep before waiting for the server again after a submit could not connect;
         raises (saying whether the task can have been accepted) when it must not be sent again."""
@@ -474,11 +477,14 @@ class Client(_ClientCore):
         made is tried again within that time, one that reached the server never is (no duplicate jobs).
         """
         _check_request(request)
-        self._check_sources(request, src_audio, reference_audio)
+        self._check_sources(request, src_audio, reference_audio)  # all before any wait or I/O
+        server_wait = self._server_wait(wait_for_server_s)
+        self._await_server(server_wait)
+        return self._submit(request, src_audio, reference_audio, max_retries, server_wait)
+
+    def _submit(self, request: TaskRequest, src_audio: Path | None, reference_audio: Path | None,
+                max_retries: int | None, server_wait: ServerWait | None) -> SubmitResult:
         retries = self.max_retries if max_retries is None else max_retries
-        server_wait = ServerWait(self.server, wait_for_server_s) if wait_for_server_s else None
-        if server_wait is not None:
-            self._await_server(server_wait)
         attempt = 0
         while True:
             try:
@@ -609,10 +615,13 @@ class Client(_ClientCore):
         ``wait_for_server_s``: wait that long for the server to come up before submitting (see `submit`).
         """
         out_dir = Path(out_dir)
+        _check_request(request)
+        self._check_sources(request, src_audio, reference_audio)
+        server_wait = self._server_wait(wait_for_server_s)
+        self._await_server(server_wait)  # before the clock starts: the task's timeout is the task's
         submitted_at = datetime.now(timezone.utc)
         started = time.monotonic()
-        submitted = self.submit(request, src_audio=src_audio, reference_audio=reference_audio,
-                                wait_for_server_s=wait_for_server_s)
+        submitted = self._submit(request, src_audio, reference_audio, None, server_wait)
         waiter = TaskWaiter(
             submitted.task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
             unknown_grace_s=unknown_grace_s, on_progress=on_progress, started=started,
@@ -699,11 +708,14 @@ class AsyncClient(_ClientCore):
         wait_for_server_s: float | None = None,
     ) -> SubmitResult:
         _check_request(request)
-        self._check_sources(request, src_audio, reference_audio)
+        self._check_sources(request, src_audio, reference_audio)  # all before any wait or I/O
+        server_wait = self._server_wait(wait_for_server_s)
+        await self._await_server(server_wait)
+        return await self._submit(request, src_audio, reference_audio, max_retries, server_wait)
+
+    async def _submit(self, request: TaskRequest, src_audio: Path | None, reference_audio: Path | None,
+                 max_retries: int | None, server_wait: ServerWait | None) -> SubmitResult:
         retries = self.max_retries if max_retries is None else max_retries
-        server_wait = ServerWait(self.server, wait_for_server_s) if wait_for_server_s else None
-        if server_wait is not None:
-            await self._await_server(server_wait)
         attempt = 0
         while True:
             try:
@@ -816,10 +828,13 @@ class AsyncClient(_ClientCore):
         wait_for_server_s: float | None = None,
     ) -> GenerationOutcome:
         out_dir = Path(out_dir)
+        _check_request(request)
+        self._check_sources(request, src_audio, reference_audio)
+        server_wait = self._server_wait(wait_for_server_s)
+        await self._await_server(server_wait)  # before the clock starts: the task's timeout is the task's
         submitted_at = datetime.now(timezone.utc)
         started = time.monotonic()
-        submitted = await self.submit(request, src_audio=src_audio, reference_audio=reference_audio,
-                                      wait_for_server_s=wait_for_server_s)
+        submitted = await self._submit(request, src_audio, reference_audio, None, server_wait)
         waiter = TaskWaiter(
             submitted.task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
             unknown_grace_s=unknown_grace_s, on_progress=on_progress, started=started,
