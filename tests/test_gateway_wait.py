@@ -287,6 +287,8 @@ def test_discovered_wait_endpoints_work_as_advertised(gateway: TestClient, fake:
     wait = doc.completion.wait
     assert wait is not None and wait.version == 1
     assert doc.completion.poll.path == "/query_result"
+    # the header it names is the one the gateway's answers carry, with the same path
+    assert gateway.post("/query_result", json={"task_id_list": ["d0"]}).headers[wait.header] == wait.long_poll.path
     # /gateway/health lists the same endpoints
     assert gateway.get("/gateway/health").json()["data"]["completion"] == body["data"]["completion"]
 

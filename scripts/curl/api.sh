@@ -80,7 +80,7 @@ api() {
     if ((rc == 28)) && [[ $detail == *"Operation timed out"* ]]; then  # connected, then no answer in time
       die "$EXIT_SERVER" "no answer from ${ACEKIT_SERVER} to $method $path within ${REQUEST_TIMEOUT_S:-300} s: the server is overloaded or stuck (raise REQUEST_TIMEOUT_S, or check its log)"
     fi
-    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACEKIT_SERVER} (${detail#curl: (*) }): start the server or set ACEKIT_SERVER"
+    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACEKIT_SERVER} (${detail#curl: (*) }): is it still starting? ACE-Step answers once its models are loaded; check ${ACEKIT_SERVER}/health, and behind the acekit gateway ${ACEKIT_SERVER}/gateway/health. Otherwise start the server or set ACEKIT_SERVER"
   fi
   rm -f "$body.err"
   if ((status >= 400)); then
@@ -106,7 +106,7 @@ fetch() {
     local why
     why=$(tail -n 1 "$dest.err")
     rm -f "$dest" "$dest.err"
-    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACEKIT_SERVER} (${why#curl: (*) }): start the server or set ACEKIT_SERVER"
+    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACEKIT_SERVER} (${why#curl: (*) }): is it still starting? ACE-Step answers once its models are loaded; check ${ACEKIT_SERVER}/health, and behind the acekit gateway ${ACEKIT_SERVER}/gateway/health. Otherwise start the server or set ACEKIT_SERVER"
   fi
   rm -f "$dest.err"
   if ((status >= 400)); then

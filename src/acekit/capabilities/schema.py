@@ -189,8 +189,7 @@ class WaitEndpoints(_Model):
     version: Literal[1] = Field(default=1, description="version of the wait protocol (paths, parameters, events)")
     long_poll: LongPollEndpoint
     events: EventStreamEndpoint
-    header: str = Field(default="X-Acekit-Wait",
-                        description="response header on /release_task and /query_result answers naming the long-poll "
+    header: str = Field(description="response header on /release_task and /query_result answers naming the long-poll "
                                     "path (the same information, for clients that do not read this document)")
     upstream_poll_s: float | None = Field(default=None,
                                           description="how often the gateway asks upstream about waited-on tasks")

@@ -341,6 +341,7 @@ def wait_endpoints(upstream_poll_s: float | None = None) -> WaitEndpoints:
                          description="timeout_s passed first: the latest item; wait again to go on"),
             ],
             heartbeat_s=HEARTBEAT_S),
+        header=WAIT_HEADER,
         upstream_poll_s=upstream_poll_s,
     )
 
