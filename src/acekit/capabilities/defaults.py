@@ -20,7 +20,8 @@ Thinking (the 5 Hz LM) is offered only when the LM fits beside the DiT. The same
 document's ``fit`` section, which the gateway admits requests by. A matrix run replaces all of this
 with measurements. Two targets, from ../shared/hardware.md and model-cost.md:
 
-* **T4 (16 GB, fp32)**: turbo batch 1 up to 600 s and base up to 240 s with the LM off; batch 4,
+* **T4 (16 GB, fp32, eager attention as upstream picks on sm_75)**: turbo batch 1 up to 240 s and base up to
+  130 s with the LM off (the eager attention matrices, derived from the architecture, bound them); batch 4,
   any XL model and the LM do not fit without offloading.
 * **DGX Spark (GB10, unified memory)**: every model fits, XL and the LM included; the reasons
   name the cuBLAS risk of torch cu130 on sm_121, and verdicts stay marginal until measured.
@@ -80,8 +81,9 @@ def models_from_payload(data: Any) -> list[ModelInfo]:
         if not isinstance(name, str) or not name:
             continue
         tasks = [TaskType(t) for t in entry.get("supported_task_types") or [] if t in known]
+        loaded = entry.get("is_loaded")
         model = ModelInfo(name=name, is_default=bool(entry.get("is_default") or name == default),
-                          supported_task_types=tasks)
+                          supported_task_types=tasks, is_loaded=loaded if isinstance(loaded, bool) else None)
         model.max_steps = contract.MAX_STEPS_TURBO if is_turbo_model(model) else contract.MAX_STEPS_BASE
         out.append(model)
     return out
@@ -110,7 +112,9 @@ def default_capabilities(
     model_list = models_from_payload(models) if isinstance(models, Mapping) else list(models or [])
     base = [m for m in model_list if not is_turbo_model(m)]
     default_model = next((m for m in model_list if m.is_default), model_list[0] if model_list else None)
-    info = fit_info_for(gpu, [m.name for m in model_list], dtype=dtype, lm=lm, offload=offload)
+    # Every DiT upstream holds (its inventory's is_loaded) counts in each model's budget.
+    info = fit_info_for(gpu, [m.name for m in model_list], dtype=dtype, lm=lm, offload=offload,
+                        loaded=[m.name for m in model_list if m.is_loaded])
     gpu_reasons = _gpu_reasons(gpu, info)
 
     tasks: dict[TaskType, TaskCapability] = {}

@@ -57,6 +57,8 @@ class ModelInfo(_Model):
     is_default: bool = False
     supported_task_types: list[TaskType] = Field(default_factory=list, description="What the server claims.")
     max_steps: int | None = None
+    is_loaded: bool | None = Field(
+        default=None, description="the server holds it in GPU memory (upstream's inventory says so); None: not said")
 
 
 class Limits(_Model):
@@ -117,6 +119,11 @@ class FitInfo(_Model):
     dtype: str = Field(description="bf16, fp16 or fp32: what the server runs")
     lm: str = Field(default="none", description="5 Hz LM counted as loaded: none, 0.6B, 1.7B or 4B")
     offload: bool = Field(default=False, description="the server offloads idle models to the CPU")
+    attention: str = Field(
+        default="sdpa", description="attention upstream runs there: eager (GPUs without bf16, e.g. the T4: the "
+                                    "limits count its attention matrices, derived) or sdpa (flash counted alike)")
+    loaded: list[str] = Field(default_factory=list,
+                              description="DiTs the server keeps resident; each one's weights count in every limit")
     thinking: bool = Field(default=False, description="whether the LM fits (thinking / CoT requests)")
     thinking_reason: str = ""
     limits: list[FitLimit] = Field(default_factory=list)

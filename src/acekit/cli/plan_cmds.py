@@ -25,6 +25,11 @@ def plan(
         help="DiT: acestep-v15-turbo/-base/-sft, acestep-v15-xl-turbo/-base/-sft (repeatable; default all)")] = None,
     lm: Annotated[Optional[list[str]], typer.Option(help="5 Hz LM loaded: none, 0.6B, 1.7B or 4B (repeatable)")] = None,
     batch: Annotated[Optional[list[int]], typer.Option(help="Batch size 1-8 (repeatable; table default 1 2 4 8)")] = None,
+    attention: Annotated[Optional[str], typer.Option(
+        help="Attention upstream runs: eager (GPUs without bf16, e.g. T4: adds its attention matrices) or sdpa "
+             "(flash counts alike); default: the box's, else sdpa")] = None,
+    also_loaded: Annotated[Optional[list[str]], typer.Option(
+        help="Another DiT the server keeps resident (ACESTEP_CONFIG_PATH2/3; repeatable): its weights count")] = None,
     duration: Annotated[Optional[float], typer.Option(
         help="Seconds of audio: check one case (exit 0 fits, 1 does not); without it, print the table")] = None,
     offload: Annotated[bool, typer.Option(
@@ -36,8 +41,9 @@ def plan(
         help="Print [[box_peaks]] rows for the data file from a matrix run's measured peaks (give --gpu/--dtype "
              "and --lm as the server ran), then exit")] = None,
 ) -> None:
-    """Predict peak GPU memory per phase (LM, DiT, VAE decode) from measured figures: fits, fits with
-    offload, or does not fit, with the margin. Exit codes: 0 fits, 1 does not fit, 2 bad input."""
+    """Predict peak GPU memory per phase (LM, DiT, VAE decode) from measured figures plus derived terms
+    (eager attention, LM KV cache): fits, fits with offload, or does not fit, with the margin.
+    Exit codes: 0 fits, 1 does not fit, 2 bad input."""
     from acekit import fit
     from acekit.fit import render
 
@@ -51,6 +57,9 @@ def plan(
         if memory is None:
             raise fit.FitError("say which GPU: --gpu T4, --gpu GB10, or --gpu-memory-gb 16 (with --dtype)")
         dt = fit.normalise_dtype(dtype or (preset.dtype if preset else "bf16"))
+        attn = fit.normalise_attention(attention or (preset.attention if preset else "sdpa"))
+        for m in also_loaded or []:
+            fit.model.model_family(m)
         # One case: the turbo DiT with the LM off unless told; the table: every model and LM.
         models = model or (["acestep-v15-turbo"] if duration is not None else list(fit.MODELS))
         lms = [fit.normalise_lm(x) for x in (lm or (["none"] if duration is not None else list(fit.LMS)))]
@@ -61,10 +70,12 @@ def plan(
             if len(models) > 1 or len(lms) > 1 or (batch and len(batch) > 1):
                 raise fit.FitError("checking one case (--duration) takes one --model, one --lm and one --batch")
             p = fit.predict(memory_gib=memory, dtype=dt, model=models[0], lm=lms[0],
-                            batch=(batch or [1])[0], duration_s=duration, data=costs)
+                            batch=(batch or [1])[0], duration_s=duration, attention=attn,
+                            also_loaded=also_loaded or (), data=costs)
         else:
             rows = fit.fit_table(memory_gib=memory, dtype=dt, models=models, lms=lms,
-                                 batches=batch or (1, 2, 4, 8), data=costs)
+                                 batches=batch or (1, 2, 4, 8), attention=attn,
+                                 also_loaded=also_loaded or (), data=costs)
     except fit.FitError as exc:
         raise _fail(str(exc)) from exc
 
@@ -81,10 +92,11 @@ def plan(
                 typer.echo(f"  note: {note}")
         raise typer.Exit(0 if ok else 1)
 
-    title = (f"What fits in {memory:g} GB at {dt} ({box.rstrip(': ') or 'given memory'}): longest duration "
-             "with every model resident (with CPU offload in brackets); 'no' = not even 10 s")
+    title = (f"What fits in {memory:g} GB at {dt}, {attn} attention ({box.rstrip(': ') or 'given memory'}): "
+             "longest duration with every model resident (with CPU offload in brackets); 'no' = not even 10 s")
     if json_out:
-        typer.echo(json.dumps({"memory_gib": memory, "dtype": dt, "gpu": preset.name if preset else None,
+        typer.echo(json.dumps({"memory_gib": memory, "dtype": dt, "attention": attn,
+                               "gpu": preset.name if preset else None,
                                "rows": [r.model_dump(mode="json") for r in rows]}, indent=2))
     elif markdown:
         typer.echo(render.markdown(rows, title=title), nl=False)

@@ -10,8 +10,14 @@ be traced to a row of that file:
   VAE, LM) and the CUDA context.
 * **VAE phase** = tiled decode activations (measured peak minus the VAE's own resident memory)
   with every model still resident (upstream does not offload by default at 16 GB and above).
-* **LM phase** = every resident weight plus the LM's (weights only: nano-vllm's KV cache is not
-  measured, so a "fits" with the LM on is optimistic; the reason says so).
+* **LM phase** = every resident weight plus the LM's, plus its KV cache (or its prefill logits, if larger)
+  at the clip's length: derived from the architecture (``derived.lm_extra``), not measured.
+* **Eager attention** (upstream's choice on GPUs without bf16, e.g. the T4; ``attention="eager"``): the
+  measured peaks are SDPA's, which holds no attention matrix, so the largest eager attention moment
+  (``derived.eager_extra``: scores and softmax copies of one call, in bytes from the shapes) is added to
+  the DiT phase. Derived, not measured; checked against torch on a GPU (``attention_measured.toml``).
+* **Other DiTs the server loads** (``also_loaded``, upstream's ``ACESTEP_CONFIG_PATH2/3``): each handler
+  keeps its own DiT, text encoder and VAE resident, so their weights count in every resident phase.
 
 "Fits with offload" recomputes each phase with only the component that runs on the GPU (upstream's
 ``ACESTEP_OFFLOAD_TO_CPU``); it costs time, not memory. Pure functions; the CLI (`acekit plan`),
@@ -32,6 +38,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from acekit import contract
+from acekit.fit import derived
 
 DATA_FILE = Path(__file__).with_name("measured.toml")
 
@@ -96,6 +103,10 @@ class Prediction(BaseModel):
     margin_gib: float = Field(description="memory_gib minus the peak of the verdict's layout (negative: short by)")
     measured_peak_gib: float | None = Field(
         default=None, description="peak measured on a real box for exactly this case ([[box_peaks]]), if any")
+    attention: str = Field(default="sdpa", description="attention upstream runs: sdpa (or flash) / eager")
+    also_loaded: list[str] = Field(default_factory=list, description="other DiTs the server keeps resident")
+    eager_gib: float = Field(default=0.0, description="eager attention's extra peak in the DiT phase (derived)")
+    lm_cache_gib: float = Field(default=0.0, description="LM KV cache / prefill logits in the LM phase (derived)")
     reason: str
     notes: list[str] = Field(default_factory=list, description="interpolated / extrapolated / estimated figures")
 
@@ -269,12 +280,25 @@ def _check(batch: int, duration_s: float, memory_gib: float) -> None:
         raise FitError(f"GPU memory {memory_gib:g} GB: give a positive size, e.g. 16")
 
 
+def normalise_attention(attention: str | None) -> str:
+    try:
+        return derived.normalise_attention(attention)
+    except ValueError as exc:
+        raise FitError(str(exc)) from exc
+
+
 def predict(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none", batch: int = 1,
-            duration_s: float, data: CostData | None = None) -> Prediction:
-    """Peak memory per phase for one case and whether it fits in ``memory_gib``."""
+            duration_s: float, attention: str | None = "sdpa", also_loaded: Sequence[str] = (),
+            data: CostData | None = None) -> Prediction:
+    """Peak memory per phase for one case and whether it fits in ``memory_gib``.
+
+    ``attention``: what upstream runs on that GPU ("eager" where it lacks bf16, see `derived.attention_for`;
+    else "sdpa", flash-attn counted alike). ``also_loaded``: the other DiTs the server keeps resident.
+    """
     data = data or load_data()
-    dtype, lm = normalise_dtype(dtype), normalise_lm(lm)
+    dtype, lm, attention = normalise_dtype(dtype), normalise_lm(lm), normalise_attention(attention)
     family, mode = model_family(model)
+    others_loaded = [m for m in dict.fromkeys(also_loaded) if m != model]
     _check(batch, duration_s, memory_gib)
     ctx = data.context_gib
     dit, notes = dit_peak(data, family, mode, dtype, batch, duration_s)
@@ -282,15 +306,32 @@ def predict(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none
     notes += [n for n in vnotes if n not in notes]
     w_dit, w_te = data.weights(family, dtype), data.weights("text_encoder", dtype)
     w_vae, w_lm = data.weights("vae", dtype), data.lm_weights(lm, dtype)
-    others = w_te + w_vae + w_lm + ctx
+    # Each further DiT handler upstream loads keeps its own DiT, text encoder and VAE resident.
+    w_more = sum(data.weights(model_family(m)[0], dtype) + w_te + w_vae for m in others_loaded)
+    others = w_te + w_vae + w_lm + ctx + w_more
+    eager = 0.0
+    if attention == "eager":
+        term = derived.eager_extra(family=family, mode=mode, dtype=dtype, batch=batch, duration_s=duration_s)
+        eager = term.gib
+        notes.append(f"eager attention (upstream on GPUs without bf16): +{eager:.2f} GB in the DiT phase, derived "
+                     f"from the architecture, not measured (largest moment: {term.where})")
+    lm_cache = 0.0
+    if lm != "none":
+        lt = derived.lm_extra(lm, duration_s)
+        lm_cache = lt.gib
+        notes.append(f"LM phase counts +{lm_cache:.2f} GB for the LM's KV cache / prefill logits ({lt.tokens} "
+                     f"tokens, 2 sequences with CFG, bf16), derived from the architecture, not measured")
+    if others_loaded:
+        notes.append(f"also resident: {', '.join(others_loaded)} (+{w_more:.2f} GB: each DiT handler keeps its "
+                     "own DiT, text encoder and VAE)")
     resident = Phases(
-        lm=round(w_dit + others, 2) if lm != "none" else None,
-        dit=round(dit + others, 2),
+        lm=round(w_dit + others + lm_cache, 2) if lm != "none" else None,
+        dit=round(dit + eager + others, 2),
         vae=round(w_dit + vae_act + others, 2),
     )
     offload = Phases(
-        lm=round(w_lm + ctx, 2) if lm != "none" else None,
-        dit=round(dit + ctx, 2),
+        lm=round(w_lm + lm_cache + ctx, 2) if lm != "none" else None,
+        dit=round(dit + eager + ctx, 2),
         vae=round(data.vae_resident(dtype) + vae_act + ctx, 2),
     )
     # A peak measured on a real box for exactly this case replaces the predicted resident peak.
@@ -306,7 +347,7 @@ def predict(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none
     else:
         verdict, peak = Verdict.does_not_fit, offload.peak
     margin = round(memory_gib - peak, 2)
-    what = f"{model} batch {batch} at {duration_s:g} s, {dtype}, LM {lm}"
+    what = f"{model} batch {batch} at {duration_s:g} s, {dtype}, LM {lm}" + (", eager attention" if eager else "")
     if verdict == Verdict.fits:
         reason = (f"{what}: fits in {memory_gib:.1f} GB with {margin:.2f} GB to spare "
                   f"(peak {resident_peak:.2f} GB {where})")
@@ -317,11 +358,11 @@ def predict(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none
     else:
         reason = (f"{what}: does not fit in {memory_gib:.1f} GB, even with CPU offload it needs "
                   f"{offload.peak:.2f} GB ({offload.worst} phase; {-margin:.2f} GB short)")
-    if lm != "none":
-        notes.append("LM counted as weights only: its KV cache (upstream reserves 3/8/12 GB) is not measured")
     return Prediction(model=model, dtype=dtype, lm=lm, batch=batch, duration_s=float(duration_s),
                       memory_gib=memory_gib, verdict=verdict, resident=resident, offload=offload,
-                      margin_gib=margin, measured_peak_gib=box[0] if box else None, reason=reason, notes=notes)
+                      margin_gib=margin, measured_peak_gib=box[0] if box else None, attention=attention,
+                      also_loaded=others_loaded, eager_gib=round(eager, 3), lm_cache_gib=round(lm_cache, 3),
+                      reason=reason, notes=notes)
 
 
 def allowed(verdict: Verdict, *, offload: bool) -> bool:
@@ -330,13 +371,15 @@ def allowed(verdict: Verdict, *, offload: bool) -> bool:
 
 
 def max_duration(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none", batch: int = 1,
-                 offload: bool = False, data: CostData | None = None) -> tuple[float | None, Prediction]:
+                 offload: bool = False, attention: str | None = "sdpa", also_loaded: Sequence[str] = (),
+                 data: CostData | None = None) -> tuple[float | None, Prediction]:
     """Longest duration on the 10 s grid that the server can run (None: not even the shortest), and the
     prediction at that duration (or at the shortest when nothing fits)."""
     data = data or load_data()
     best: tuple[float | None, Prediction | None] = (None, None)
     for d in DURATION_GRID:  # peaks grow with duration: stop at the first that does not fit
-        p = predict(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch, duration_s=d, data=data)
+        p = predict(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch, duration_s=d,
+                    attention=attention, also_loaded=also_loaded, data=data)
         if not allowed(p.verdict, offload=offload):
             return best[0], best[1] or p
         best = (float(d), p)
@@ -349,12 +392,14 @@ class GpuPreset(BaseModel):
     name: str
     memory_gib: float
     dtype: str
+    attention: str = "sdpa"
     why: str
 
 
 def gpu_presets(data: CostData | None = None) -> dict[str, GpuPreset]:
     data = data or load_data()
-    return {k: GpuPreset(name=k, memory_gib=float(v["memory_gib"]), dtype=str(v["dtype"]), why=str(v["why"]))
+    return {k: GpuPreset(name=k, memory_gib=float(v["memory_gib"]), dtype=str(v["dtype"]),
+                         attention=normalise_attention(v.get("attention")), why=str(v["why"]))
             for k, v in data.gpus().items()}
 
 
@@ -386,17 +431,18 @@ class TableRow(BaseModel):
 
 
 def fit_table(*, memory_gib: float, dtype: str, models: Sequence[str] = tuple(MODELS),
-              lms: Sequence[str] = LMS, batches: Sequence[int] = (1, 2, 4, 8),
-              data: CostData | None = None) -> list[TableRow]:
+              lms: Sequence[str] = LMS, batches: Sequence[int] = (1, 2, 4, 8), attention: str | None = "sdpa",
+              also_loaded: Sequence[str] = (), data: CostData | None = None) -> list[TableRow]:
     """What fits: for each model, LM and batch, the longest duration with and without offload."""
     data = data or load_data()
     rows = []
     for model in models:
         for lm in lms:
             for batch in batches:
-                d, p = max_duration(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch, data=data)
+                d, p = max_duration(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch,
+                                    attention=attention, also_loaded=also_loaded, data=data)
                 d_off, p_off = max_duration(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch,
-                                            offload=True, data=data)
+                                            offload=True, attention=attention, also_loaded=also_loaded, data=data)
                 ref = p if d is not None else p_off
                 rows.append(TableRow(
                     model=model, lm=normalise_lm(lm), batch=batch, max_duration_s=d, max_duration_offload_s=d_off,
