@@ -81,9 +81,8 @@ def models_from_payload(data: Any) -> list[ModelInfo]:
         if not isinstance(name, str) or not name:
             continue
         tasks = [TaskType(t) for t in entry.get("supported_task_types") or [] if t in known]
-        loaded = entry.get("is_loaded")
         model = ModelInfo(name=name, is_default=bool(entry.get("is_default") or name == default),
-                          supported_task_types=tasks, is_loaded=loaded if isinstance(loaded, bool) else None)
+                          supported_task_types=tasks)
         model.max_steps = contract.MAX_STEPS_TURBO if is_turbo_model(model) else contract.MAX_STEPS_BASE
         out.append(model)
     return out
@@ -112,9 +111,7 @@ def default_capabilities(
     model_list = models_from_payload(models) if isinstance(models, Mapping) else list(models or [])
     base = [m for m in model_list if not is_turbo_model(m)]
     default_model = next((m for m in model_list if m.is_default), model_list[0] if model_list else None)
-    # Every DiT upstream holds (its inventory's is_loaded) counts in each model's budget.
-    info = fit_info_for(gpu, [m.name for m in model_list], dtype=dtype, lm=lm, offload=offload,
-                        loaded=[m.name for m in model_list if m.is_loaded])
+    info = fit_info_for(gpu, [m.name for m in model_list], dtype=dtype, lm=lm, offload=offload)
     gpu_reasons = _gpu_reasons(gpu, info)
 
     tasks: dict[TaskType, TaskCapability] = {}

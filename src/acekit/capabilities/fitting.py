@@ -39,25 +39,22 @@ def dtype_for_gpu(gpu: GpuInfo, configured: str | None = None) -> str:
 
 
 def fit_info(*, memory_gib: float, dtype: str, models: Sequence[str], lm: str | None = None,
-             offload: bool = False, attention: str = "sdpa", loaded: Sequence[str] = (),
-             data: fit.CostData | None = None) -> FitInfo:
+             offload: bool = False, attention: str = "sdpa", data: fit.CostData | None = None) -> FitInfo:
     """Limits per (model, batch) for the models the fit model knows, and whether thinking fits.
 
     ``lm`` is the LM the server loads; None = unknown: thinking is offered when the 0.6B would fit
     with the first model at batch 1 and 30 s, and the budget then counts it. ``attention``: what upstream
-    runs on that GPU (`fit.attention_for`); "eager" adds its attention matrices (derived). ``loaded``: the
-    DiTs the server keeps resident; besides the one a limit is for, their weights count too.
+    runs on that GPU (`fit.attention_for`); "eager" adds its attention matrices (derived).
     """
     data = data or fit.load_data()
     attention = fit.normalise_attention(attention)
     known = [m for m in models if _known(m)]
-    resident = [m for m in dict.fromkeys(loaded) if _known(m)]
     probe_lm = fit.normalise_lm(lm) if lm is not None else "0.6B"
     thinking, thinking_reason = False, "the server loads no LM (ACESTEP_INIT_LLM=false): thinking is off"
     if probe_lm != "none":
         probe_model = known[0] if known else "acestep-v15-turbo"
         p = fit.predict(memory_gib=memory_gib, dtype=dtype, model=probe_model, lm=probe_lm, batch=1, duration_s=30,
-                        attention=attention, also_loaded=resident, data=data)
+                        attention=attention, data=data)
         thinking = fit.allowed(p.verdict, offload=offload)
         thinking_reason = (f"thinking (LM {probe_lm}) {'fits' if thinking else 'refused, the LM does not fit'}: "
                            f"{p.reason}")
@@ -66,13 +63,13 @@ def fit_info(*, memory_gib: float, dtype: str, models: Sequence[str], lm: str | 
     for model in known:
         for batch in range(contract.BATCH_MIN, contract.BATCH_MAX + 1):
             longest, p = fit.max_duration(memory_gib=memory_gib, dtype=dtype, model=model, lm=budget_lm, batch=batch,
-                                          offload=offload, attention=attention, also_loaded=resident, data=data)
+                                          offload=offload, attention=attention, data=data)
             if longest is not None:
                 reason = (f"batch {batch} up to {longest:g} s fits in {memory_gib:.1f} GB at {dtype} "
                           f"({p.margin_gib:.2f} GB to spare at {longest:g} s, {p.resident.worst if p.verdict == fit.Verdict.fits else p.offload.worst} phase)")
                 if longest < contract.DURATION_MAX_S:
                     nxt = fit.predict(memory_gib=memory_gib, dtype=dtype, model=model, lm=budget_lm, batch=batch,
-                                      duration_s=longest + 10, attention=attention, also_loaded=resident, data=data)
+                                      duration_s=longest + 10, attention=attention, data=data)
                     reason += f"; {nxt.reason}"
             else:
                 reason = p.reason
@@ -83,7 +80,7 @@ def fit_info(*, memory_gib: float, dtype: str, models: Sequence[str], lm: str | 
             x for x in ("eager attention" if attention == "eager" else "",
                         "LM KV cache" if budget_lm != "none" else "") if x) + "; src/acekit/fit/architecture.toml)"
     return FitInfo(memory_gib=memory_gib, dtype=dtype, lm=budget_lm, offload=offload, attention=attention,
-                   loaded=resident, thinking=thinking, thinking_reason=thinking_reason, limits=limits,
+                   thinking=thinking, thinking_reason=thinking_reason, limits=limits,
                    data_source=source)
 
 
@@ -93,7 +90,7 @@ UPSTREAM_AUTO_OFFLOAD_BELOW_GIB = 20.0
 
 
 def fit_info_for(gpu: GpuInfo | None, models: Sequence[str], *, dtype: str | None = None, lm: str | None = None,
-                 offload: bool | None = False, loaded: Sequence[str] = ()) -> FitInfo | None:
+                 offload: bool | None = False) -> FitInfo | None:
     """`fit_info` for the GPU the gateway sees; None without a GPU or its memory. ``offload`` None: upstream's
     own choice (on below 20 GB). The attention is upstream's for that GPU: eager where it lacks bf16."""
     if gpu is None:
@@ -104,7 +101,7 @@ def fit_info_for(gpu: GpuInfo | None, models: Sequence[str], *, dtype: str | Non
     if offload is None:
         offload = memory < UPSTREAM_AUTO_OFFLOAD_BELOW_GIB
     return fit_info(memory_gib=memory, dtype=dtype_for_gpu(gpu, dtype), models=models, lm=lm, offload=offload,
-                    attention=fit.attention_for(has_bf16=gpu.has_bf16), loaded=loaded)
+                    attention=fit.attention_for(has_bf16=gpu.has_bf16))
 
 
 def _known(model: str) -> bool:

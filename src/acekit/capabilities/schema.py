@@ -57,8 +57,6 @@ class ModelInfo(_Model):
     is_default: bool = False
     supported_task_types: list[TaskType] = Field(default_factory=list, description="What the server claims.")
     max_steps: int | None = None
-    is_loaded: bool | None = Field(
-        default=None, description="the server holds it in GPU memory (upstream's inventory says so); None: not said")
 
 
 class Limits(_Model):
@@ -122,8 +120,6 @@ class FitInfo(_Model):
     attention: str = Field(
         default="sdpa", description="attention upstream runs there: eager (GPUs without bf16, e.g. the T4: the "
                                     "limits count its attention matrices, derived) or sdpa (flash counted alike)")
-    loaded: list[str] = Field(default_factory=list,
-                              description="DiTs the server keeps resident; each one's weights count in every limit")
     thinking: bool = Field(default=False, description="whether the LM fits (thinking / CoT requests)")
     thinking_reason: str = ""
     limits: list[FitLimit] = Field(default_factory=list)

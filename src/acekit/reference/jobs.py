@@ -80,7 +80,7 @@ def check_pretended_memory(box: str, plan: Plan, *, batch: int, thinking: bool) 
     preset = fit.gpu_preset(box)
     p = fit.predict(memory_gib=preset.memory_gib, dtype=preset.dtype, model=plan.dit_model,
                     lm="0.6B" if thinking else "none", batch=batch,
-                    duration_s=min(max(plan.spec.duration_s, 10.0), 600.0))
+                    duration_s=min(max(plan.spec.duration_s, 10.0), 600.0), attention=preset.attention)
     if p.verdict != fit.Verdict.fits:
         raise SimulatedOutOfMemory(
             f"CUDA out of memory. Tried to allocate {p.resident.peak - preset.memory_gib:.2f} GiB more than the "
