@@ -91,15 +91,14 @@ class EagerTerm:
         return self.bytes / GIB
 
 
-def eager_extra(*, family: str, mode: str, dtype: str, batch: int, duration_s: float,
-                arch: dict[str, Any] | None = None) -> EagerTerm:
-    """The largest eager attention moment of a generation, bytes above what SDPA holds.
+def eager_moments(*, family: str, mode: str, dtype: str, batch: int, duration_s: float,
+                  arch: dict[str, Any] | None = None) -> dict[str, int]:
+    """Bytes eager attention holds above SDPA at each moment of a generation where it peaks.
 
-    Candidates (each a moment of upstream's forward): a DiT self-attention call over the clip's L tokens;
-    a DiT cross-attention call to the packed condition while that layer still holds its self-attention
-    weights; the lyric encoder (2048 tokens at most) and timbre encoder self-attention. base/sft with CFG
-    run the DiT at batch 2B; the condition encoder runs once at batch B. Added to the SDPA-measured peak this
-    over-counts a little (the SDPA call's own transient is counted twice): conservative by construction.
+    A DiT self-attention call over the clip's L tokens; a DiT cross-attention call to the packed condition
+    while that layer still holds its self-attention weights (``dit_*`` keys); the lyric encoder (2048 tokens
+    at most) and the timbre encoder self-attention (``encoder_*``). base/sft with CFG run the DiT at batch
+    2B; the condition encoder runs once at batch B.
     """
     a = arch or architecture()
     d = a["dit"][family]
@@ -114,14 +113,26 @@ def eager_extra(*, family: str, mode: str, dtype: str, batch: int, duration_s: f
     enc_shape = dict(heads=d["encoder_heads"], kv_heads=d["kv_heads"], head_dim=d["head_dim"], dtype=dtype, arch=a)
     lyric = eager_call_bytes(batch=batch, lq=seq["lyric_tokens_max"], lk=seq["lyric_tokens_max"], **enc_shape)
     timbre = eager_call_bytes(batch=batch, lq=seq["timbre_frames"] + 1, lk=seq["timbre_frames"] + 1, **enc_shape)
-    moments = {
-        f"DiT self-attention over {length} tokens at batch {b_dit}": self_call,
-        f"DiT cross-attention ({length} x {enc} tokens) beside the layer's self-attention weights": cross,
-        f"lyric encoder self-attention over {seq['lyric_tokens_max']} tokens": lyric,
-        "timbre encoder self-attention": timbre,
+    return {
+        f"dit_self: DiT self-attention over {length} tokens at batch {b_dit}": self_call,
+        f"dit_cross: DiT cross-attention ({length} x {enc} tokens) beside the layer's self-attention weights": cross,
+        f"encoder_lyric: lyric encoder self-attention over {seq['lyric_tokens_max']} tokens": lyric,
+        "encoder_timbre: timbre encoder self-attention": timbre,
     }
-    where = max(moments, key=lambda k: moments[k])
-    return EagerTerm(bytes=int(moments[where]), where=where, tokens=length)
+
+
+def eager_extra(*, family: str, mode: str, dtype: str, batch: int, duration_s: float,
+                arch: dict[str, Any] | None = None) -> EagerTerm:
+    """The largest eager attention moment of a generation (`eager_moments`), bytes above what SDPA holds.
+
+    Added to the SDPA-measured peak this over-counts a little (the SDPA call's own transient and whatever
+    SDPA peaked on are counted beside it): conservative by construction; attention_measured.toml's
+    [[layer]] rows show by how much (5-15 % of a DiT layer's eager peak).
+    """
+    a = arch or architecture()
+    moments = eager_moments(family=family, mode=mode, dtype=dtype, batch=batch, duration_s=duration_s, arch=a)
+    key = max(moments, key=lambda k: moments[k])
+    return EagerTerm(bytes=int(moments[key]), where=key.split(": ", 1)[1], tokens=dit_tokens(duration_s, a))
 
 
 # ---- the 5 Hz LM ------------------------------------------------------------------------------------
