@@ -82,8 +82,8 @@ def test_bytes_per_call_at_60_240_600_s():
     assert per_call[60] == 16 * 750 ** 2 * 8 + 2 * 16 * 750 * 128 * 4
     assert per_call[600] / derived.GIB == pytest.approx(6.82, abs=0.01)
     assert per_call[240] / derived.GIB == pytest.approx(1.12, abs=0.01)
-    # quadratic in duration
-    assert per_call[600] / per_call[240] == pytest.approx((7500 / 3000) ** 2, rel=0.01)
+    # quadratic in duration (the K/V copies, linear, pull the ratio a little below (600/240)^2)
+    assert 6.0 < per_call[600] / per_call[240] < (7500 / 3000) ** 2
 
 
 def test_upstreams_attention_rule():
