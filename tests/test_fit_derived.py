@@ -39,7 +39,8 @@ def test_eager_call_formula_matches_the_gpu_within_3_percent(impl):
     rows = [c for c in MEASURED["call"] if c["impl"] == impl]
     assert len(rows) >= 20
     for c in rows:
-        shape = dict(batch=c["batch"], heads=c["heads"], head_dim=c["head_dim"], lq=c["lq"], lk=c["lk"], dtype=c["dtype"])
+        shape = dict(batch=c["batch"], heads=c["heads"], head_dim=c["head_dim"], lq=c["lq"], lk=c["lk"],
+                     dtype=c["dtype"])
         peak = derived.eager_call_bytes(kv_heads=c["kv_heads"], **shape)
         kept = derived.eager_retained_bytes(**shape)
         # allocator rounding weighs most on the smallest call (60 s: +2.2 %); from 240 s on it is < 0.3 %

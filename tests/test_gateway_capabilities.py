@@ -75,24 +75,27 @@ def test_recommendations_come_from_the_fit_model() -> None:
         {"name": "acestep-v15-xl-turbo", "supported_task_types": ["text2music", "repaint", "cover"]}]}
     t4, spark, l4, h100, none = (default_capabilities(g, inventory) for g in (T4, SPARK, L4, H100, None))
     text, lego = TaskType.text2music, TaskType.lego
-    # T4: Turing, no bf16 -> fp32; 14.58 GB: turbo batch 1 to 600 s, base to 240 s, no batch 4, no XL, no LM.
+    # T4: Turing, no bf16 -> fp32 and eager attention (upstream's choice below sm_80); 14.58 GB: turbo batch 1
+    # to 240 s, base to 130 s (eager attention's matrices bound them), no batch 4, no XL, no LM.
     assert not T4.has_bf16 and T4.is_turing and t4.backend.name == "t4"
     assert t4.fit.dtype == "fp32" and t4.fit.memory_gib == pytest.approx(14.58)
     rec = t4.tasks[text].recommended
-    assert (rec.model, rec.max_duration_s, rec.max_batch, rec.thinking) == ("acestep-v15-turbo", 600, 1, False)
-    assert t4.tasks[lego].recommended.max_duration_s == 240
+    assert t4.fit.attention == "eager"
+    assert (rec.model, rec.max_duration_s, rec.max_batch, rec.thinking) == ("acestep-v15-turbo", 240, 1, False)
+    assert t4.tasks[lego].recommended.max_duration_s == 130
     assert "acestep-v15-xl-turbo" not in t4.tasks[text].models
     assert t4.fit.limit("acestep-v15-turbo", 4).max_duration_s is None
     assert t4.fit.limit("acestep-v15-xl-turbo", 1).max_duration_s is None
     assert not t4.fit.thinking and "does not fit" in t4.fit.thinking_reason
     reasons = " ".join(t4.tasks[text].reasons)
     assert "no native bf16" in reasons and "1274" in reasons
-    assert "max duration: batch 1 up to 600 s fits in 14.6 GB at fp32" in reasons and "max batch 1:" in reasons
+    assert "max duration: batch 1 up to 240 s fits in 14.6 GB at fp32" in reasons and "max batch 1:" in reasons
+    assert "eager attention" in reasons
     # Spark: everything fits, XL and the LM included; the reason names the cuBLAS risk.
     assert SPARK.is_spark and spark.backend.name == "spark"
     assert spark.fit.thinking and spark.tasks[text].recommended.thinking
     assert "acestep-v15-xl-turbo" in spark.tasks[text].models
-    assert all(x.max_duration_s == 600 for x in spark.fit.limits)
+    assert spark.fit.attention == "sdpa" and all(x.max_duration_s == 600 for x in spark.fit.limits)
     assert any("cuBLAS" in r for r in spark.tasks[text].reasons)
     # More memory never recommends less.
     for task in TaskType:
@@ -108,7 +111,8 @@ def test_configured_dtype_and_lm_change_the_budget() -> None:
     fp16 = default_capabilities(T4, INVENTORY, dtype="float16", lm="acestep-5Hz-lm-0.6B")
     assert fp16.fit.dtype == "fp16" and fp16.fit.lm == "0.6B" and fp16.fit.thinking
     off = default_capabilities(T4, INVENTORY, offload=True)
-    assert off.fit.offload and off.fit.limit("acestep-v15-turbo", 4).max_duration_s == 600
+    # offloading lengthens batch 4 to 150 s; eager attention's matrices (4 x 1.1 GiB at 240 s) stop it there
+    assert off.fit.offload and off.fit.limit("acestep-v15-turbo", 4).max_duration_s == 150
 
 
 def _matrix_doc(verdict: Verdict = Verdict.viable, name: str = "t4") -> Capabilities:

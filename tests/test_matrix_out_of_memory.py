@@ -100,7 +100,8 @@ def test_report_limits_follow_the_gpu_the_telemetry_named() -> None:
                rec("acestep-v15-base", 600, "does_not_fit")]
     backend = {"label": "t4", "gpu": "Tesla T4", "gpu_memory_total_mb": 15360.0}
     rows = {(x["model"], x["source"]): x["max_duration_s"] for x in memory_limits([backend], records)}
-    # turbo: the fit model's 600 s; base: the matrix's out-of-memory at 600 s binds (120 s ran), tighter than 240 s
-    assert rows == {("acestep-v15-turbo", "fit model"): 600, ("acestep-v15-base", "matrix"): 120}
+    # turbo: the fit model's 240 s (eager attention on the T4); base: the matrix's out-of-memory at 600 s binds
+    # (120 s ran), tighter than the fit model's 130 s
+    assert rows == {("acestep-v15-turbo", "fit model"): 240, ("acestep-v15-base", "matrix"): 120}
     assert "| t4 | acestep-v15-base | 120 s | matrix |" in limits_section(memory_limits([backend], records))
     assert memory_limits([{"label": "t4", "gpu": None, "gpu_memory_total_mb": None}], records[:2]) == []
