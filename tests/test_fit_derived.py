@@ -199,3 +199,19 @@ def test_report_memory_limits_use_the_eager_limits_for_a_t4():
     assert "| t4 | acestep-v15-turbo | 240 s | fit model |" in limits_section(rows)
     spark = run_limits("NVIDIA GB10", None, [rec.model_copy(update={"server": "spark"})])
     assert spark.attention == "sdpa" and spark.limit("acestep-v15-turbo", 1).max_duration_s == 600
+
+
+def test_a_second_dit_counts_its_handlers_weights():
+    # upstream's ACESTEP_CONFIG_PATH2: a second handler with its own DiT, text encoder and VAE
+    kw = dict(memory_gib=T4.memory_gib, dtype="fp32", model="acestep-v15-turbo", duration_s=30, attention="eager")
+    one, two = fit.predict(**kw), fit.predict(also_loaded=["acestep-v15-base", "acestep-v15-turbo"], **kw)
+    assert two.also_loaded == ["acestep-v15-base"]
+    assert two.resident.dit - one.resident.dit == pytest.approx(8.95 + 2.22 + 0.63, abs=0.02)
+    assert one.verdict == fit.Verdict.fits and two.verdict != fit.Verdict.fits
+    from typer.testing import CliRunner
+
+    from acekit.cli.main import app
+    out = CliRunner().invoke(app, ["plan", "--gpu", "T4", "--duration", "30", "--also-loaded", "acestep-v15-base"])
+    assert out.exit_code == 1 and "also resident: acestep-v15-base" in out.output
+    bad = CliRunner().invoke(app, ["plan", "--gpu", "T4", "--duration", "30", "--also-loaded", "nope"])
+    assert bad.exit_code == 2 and "error:" in bad.output
