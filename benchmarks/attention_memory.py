@@ -7,7 +7,8 @@ over, the dense additive [1, 1, Lq, Lk] mask upstream builds without flash-attn)
 call and reports torch.cuda.max_memory_allocated minus what was allocated before it. The eager call is the
 op sequence of transformers' Qwen3 eager_attention_forward (repeat_kv, matmul * scaling, + mask,
 softmax in float32 cast back, matmul); when the installed transformers has that function it is measured
-too, as a cross-check.
+too, as a cross-check. Then one DiT layer (self-attention, cross-attention to the 2305-token condition, MLP)
+eager against SDPA: the fit model adds the derived eager term to SDPA-measured peaks, which this bounds.
 
 Usage (on the GPU box)::
 
@@ -92,6 +93,67 @@ def measure(fn, b, heads, kv, hd, lq, lk, dtype) -> dict:
     return {"peak_bytes": int(peak), "retained_bytes": int(retained)}
 
 
+class _Attention(torch.nn.Module):
+    """AceStepAttention's projections (no norms or RoPE: elementwise, the same under both implementations)."""
+
+    def __init__(self, hidden: int, heads: int, kv: int, hd: int):
+        super().__init__()
+        lin = lambda i, o: torch.nn.Linear(i, o, bias=False)  # noqa: E731
+        self.q, self.k, self.v, self.o = lin(hidden, heads * hd), lin(hidden, kv * hd), lin(hidden, kv * hd), \
+            lin(heads * hd, hidden)
+        self.hd, self.groups = hd, heads // kv
+
+    def forward(self, x, ctx, mask, fn):
+        b, length, _ = x.shape
+        q = self.q(x).view(b, length, -1, self.hd).transpose(1, 2)
+        k = self.k(ctx).view(b, ctx.shape[1], -1, self.hd).transpose(1, 2)
+        v = self.v(ctx).view(b, ctx.shape[1], -1, self.hd).transpose(1, 2)
+        out, w = fn(q, k, v, mask, self.groups)
+        return self.o(out.reshape(b, length, -1)), w
+
+
+class DiTLayer(torch.nn.Module):
+    """One AceStepDiTLayer's memory structure: AdaLN self-attention (weights kept until the layer returns, as
+    upstream's layer keeps self_attn_weights), cross-attention to the condition, gated MLP."""
+
+    def __init__(self, hidden: int, heads: int, kv: int, hd: int, inter: int):
+        super().__init__()
+        self.sa, self.ca = _Attention(hidden, heads, kv, hd), _Attention(hidden, heads, kv, hd)
+        self.norm = torch.nn.RMSNorm(hidden)
+        self.gate, self.up = torch.nn.Linear(hidden, inter, bias=False), torch.nn.Linear(hidden, inter, bias=False)
+        self.down = torch.nn.Linear(inter, hidden, bias=False)
+
+    def forward(self, x, cond, mask, cond_mask, temb, fn):
+        shift, scale, gate, c_shift, c_scale, c_gate = temb.chunk(6, 1)
+        h = self.norm(x) * (1 + scale) + shift
+        out, self_weights = self.sa(h, h, mask, fn)
+        x = x + out * gate
+        out, cross_weights = self.ca(self.norm(x), cond, cond_mask, fn)
+        x = x + out
+        h = self.norm(x) * (1 + c_scale) + c_shift
+        return x + self.down(F.silu(self.gate(h)) * self.up(h)) * c_gate
+
+
+def measure_layer(fn, arch: dict, batch: int, length: int, dtype: torch.dtype) -> int:
+    d, enc = arch["dit"]["dit_2b"], arch["sequence"]
+    cond_len = enc["lyric_tokens_max"] + enc["timbre_tokens"] + enc["caption_tokens_max"]
+    layer = DiTLayer(d["hidden"], d["heads"], d["kv_heads"], d["head_dim"], 6144).cuda().to(dtype)
+    r = lambda *shape: torch.randn(*shape, device="cuda", dtype=dtype)  # noqa: E731
+    x, cond, temb = r(batch, length, d["hidden"]), r(batch, cond_len, d["hidden"]), r(batch, 6, d["hidden"])
+    mask, cond_mask = r(1, 1, length, length), r(1, 1, length, cond_len)
+    with torch.no_grad():
+        layer(x, cond, mask, cond_mask, temb, fn)  # first pass: cuBLAS workspaces
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        y = layer(x, cond, mask, cond_mask, temb, fn)
+        torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated() - before
+    del y, layer, x, cond, temb, mask, cond_mask
+    torch.cuda.empty_cache()
+    return int(peak)
+
+
 def cases(arch: dict) -> list[dict]:
     seq = arch["sequence"]
     per_s = seq["latent_hz"] / seq["patch_size"]
@@ -140,6 +202,14 @@ def main() -> None:
                 label = f"{c['kind']} {c['family']} {c['duration_s']}s B{c['batch']} Lq{c['lq']} Lk{c['lk']}"
                 print(f"{label:44s} {dt_name:5s} {name:18s} {r['peak_bytes'] / 2**20:10.1f} "
                       f"{r['retained_bytes'] / 2**20:13.1f} {rec['scores']:14d}", flush=True)
+    layers = []
+    print(f"{'DiT layer':44s} {'dtype':5s} {'impl':18s} {'peak MiB':>10s}")
+    for dt_name in ("fp32", "fp16"):
+        for batch, length in ((1, 750), (1, 3000), (1, 7500), (2, 3000)):
+            for name in ("eager", "sdpa"):
+                peak = measure_layer(impls[name], arch, batch, length, DTYPES[dt_name])
+                layers.append({"batch": batch, "lq": length, "dtype": dt_name, "impl": name, "peak_bytes": peak})
+                print(f"{f'B{batch} L{length}':44s} {dt_name:5s} {name:18s} {peak / 2**20:10.1f}", flush=True)
     meta = {"gpu": torch.cuda.get_device_name(), "capability": list(torch.cuda.get_device_capability()),
             "torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version(),
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
@@ -151,7 +221,7 @@ def main() -> None:
         pass
     print(json.dumps(meta))
     if args.json:
-        args.json.write_text(json.dumps({"meta": meta, "records": records}, indent=1))
+        args.json.write_text(json.dumps({"meta": meta, "records": records, "layers": layers}, indent=1))
 
 
 if __name__ == "__main__":
