@@ -127,7 +127,7 @@ def eager_extra(*, family: str, mode: str, dtype: str, batch: int, duration_s: f
 
     Added to the SDPA-measured peak this over-counts a little (the SDPA call's own transient and whatever
     SDPA peaked on are counted beside it): conservative by construction; attention_measured.toml's
-    [[layer]] rows show by how much (5-15 % of a DiT layer's eager peak).
+    [[layer]] rows show by how much (4-16 % of a DiT layer's eager peak).
     """
     a = arch or architecture()
     moments = eager_moments(family=family, mode=mode, dtype=dtype, batch=batch, duration_s=duration_s, arch=a)
