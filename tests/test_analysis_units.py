@@ -178,6 +178,46 @@ def test_tempo_verdict_rules() -> None:
     assert tempo_verdict("two_thirds", 0.7, 0.26, 0.78)[0] == "fail"  # they do not
     assert tempo_verdict("off", 0.7, None, None)[0] == "fail"
     assert tempo_verdict("off", 0.2, None, None)[0] == "unreliable"  # no steady pulse
+    # a fast 3/4 tracked at two quarters: the bar (a lag only the request explains) decides
+    assert tempo_verdict("half", 0.5, 0.40, 0.39)[0] == "unreliable"
+    assert tempo_verdict("half", 0.5, 0.40, 0.39, salience_request_only=0.88)[0] == "pass"
+    # ... but never against a request the music does not pulse at
+    assert tempo_verdict("two_thirds", 0.5, -0.05, 0.39, salience_request_only=0.88)[0] == "fail"
+    # an unsure tracker fails an off request only when the onsets back its tempo and not the request's
+    assert tempo_verdict("off", 0.14, 0.01, 0.13)[0] == "fail"
+    assert tempo_verdict("off", 0.14, 0.10, 0.13)[0] == "unreliable"  # the request fits the onsets too
+    assert tempo_verdict("off", 0.14, 0.001, 0.05)[0] == "unreliable"  # nothing periodic at all
+
+
+def test_request_only_lags_and_pulses_per_bar() -> None:
+    from acekit.analysis.tempo import pulses_per_bar, request_only_salience
+
+    assert [pulses_per_bar(m) for m in ("4/4", "3/4", "6/8", "9/8", "12/8", "2/2", None)] == [4, 3, 2, 3, 4, 2, 4]
+
+    class Lags:  # periodicity at the lags asked for, recorded
+        def __init__(self) -> None:
+            self.asked: list[float] = []
+
+        def at(self, period_s: float) -> float:
+            self.asked.append(round(period_s, 4))
+            return 0.5
+
+    lags = Lags()  # 3/4 at 192 tracked at 96: the bar (3 x 0.3125 s) and 5 quarters, not 1, 2, 4, 6
+    assert request_only_salience(lags, 192, 96, 3) == 0.5 and lags.asked == [0.9375, 1.5625]  # type: ignore[arg-type]
+    assert request_only_salience(Lags(), 60, 120, 4) is None  # x2: every request lag is a tracked one  # type: ignore[arg-type]
+
+
+def test_bass_pitch_envelope_sees_a_legato_bass_line() -> None:
+    """A bass that glides from note to note at an even level has no energy onsets, only pitch changes."""
+    from acekit.analysis.tempo import bass_pitch_envelope, onset_salience
+
+    sr, beat = 44100, 0.75  # 80 BPM, a new note every beat, no gap, no accent
+    notes = [55.0, 73.42, 65.41, 82.41] * 6
+    freq = np.repeat(notes, int(beat * sr))
+    y = 0.3 * np.sin(2 * np.pi * np.cumsum(freq) / sr).astype(np.float32)
+    env, fps = bass_pitch_envelope(y, sr)
+    assert onset_salience(env, fps, 80) > 0.5 > onset_salience(env, fps, 72) + 0.3
+    assert bass_pitch_envelope(np.zeros(100, dtype=np.float32), sr)[0].size == 0
 
 
 def test_onset_salience_finds_the_period() -> None:

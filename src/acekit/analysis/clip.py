@@ -77,6 +77,7 @@ from acekit.analysis.preservation import (
 from acekit.analysis.tempo import (
     DEFAULT_TEMPO_TOLERANCE_PCT,
     MIN_CONFIDENCE,
+    MIN_TRACKED_SALIENCE,
     SALIENCE_FAIL_RATIO,
     SALIENCE_PASS_RATIO,
     BeatTrack,
@@ -99,14 +100,19 @@ class Thresholds(BaseModel):
 
     tempo_tolerance_pct: float = Field(DEFAULT_TEMPO_TOLERANCE_PCT, description="analysis.md: accept within 4 %")
     tempo_min_confidence: float = Field(
-        MIN_CONFIDENCE, description="tracker confidence under which an off-tempo reading is unreliable; calibrate "
-        "split: sustained organ chorale 0.20, clips with an articulated pulse >= 0.40")
+        MIN_CONFIDENCE, description="tracker confidence under which an off-tempo reading fails only if the onsets "
+        "corroborate the tracked tempo (else unreliable); calibrate split: sustained organ chorale 0.14, clips "
+        "with an articulated pulse >= 0.40")
+    tempo_min_tracked_salience: float = Field(
+        MIN_TRACKED_SALIENCE, description="onset periodicity at the tracked tempo that corroborates a low-confidence "
+        "tracker; calibrate split: organ chorale 0.13 at its tracked (true) tempo, 0.03 median over other lags")
     tempo_salience_pass_ratio: float = Field(
-        SALIENCE_PASS_RATIO, description="onset periodicity expected/tracked that resolves an octave reading as a "
-        "pass; calibrate split: 12/8 tracked at the eighth 3.2, in-tempo slower levels <= 1.67")
+        SALIENCE_PASS_RATIO, description="onset periodicity expected/tracked (or at a lag only the requested meter "
+        "explains/tracked) that resolves a metrical reading as a pass; calibrate split: 12/8 tracked at the "
+        "eighth 5.0, fast 3/4 tracked at two quarters (its bar) 2.27, octave controls' request-only lags <= 1.66")
     tempo_salience_fail_ratio: float = Field(
-        SALIENCE_FAIL_RATIO, description="... under which it fails; calibrate split: misread right tempi >= 0.63, "
-        "a 120 clip judged against 80 or 240 0.33")
+        SALIENCE_FAIL_RATIO, description="... under which it fails; calibrate split: misread right tempi >= 0.81, "
+        "0.75x requests read as two thirds <= -0.12, low-confidence chorale's off requests 0.05-0.14")
     grid_tolerance_ms: float = Field(30.0, description="a beat within this of the grid counts as on it")
     grid_min_share: float = Field(
         0.6, description="calibration: in-tempo songs >= 0.94, 116-for-120 0.16, 120->123 ramp 0.30")
@@ -283,7 +289,8 @@ def analyze_audio(
     tempo = analyze_tempo(clean, sr, target_bpm=bpm, time_signature=time_signature,
                           tolerance_pct=th.tempo_tolerance_pct, beat_track=beat_track,
                           min_confidence=th.tempo_min_confidence, salience_pass_ratio=th.tempo_salience_pass_ratio,
-                          salience_fail_ratio=th.tempo_salience_fail_ratio)
+                          salience_fail_ratio=th.tempo_salience_fail_ratio,
+                          min_tracked_salience=th.tempo_min_tracked_salience)
     grid = None
     if bpm is not None:
         grid = analyze_beat_grid(clean, sr, bpm=bpm, beats_per_bar=bpb, tolerance_ms=th.grid_tolerance_ms,
