@@ -187,6 +187,8 @@ def test_tempo_verdict_rules() -> None:
     assert tempo_verdict("off", 0.14, 0.01, 0.13)[0] == "fail"
     assert tempo_verdict("off", 0.14, 0.10, 0.13)[0] == "unreliable"  # the request fits the onsets too
     assert tempo_verdict("off", 0.14, 0.001, 0.05)[0] == "unreliable"  # nothing periodic at all
+    assert tempo_verdict("double", 0.4, 0.05, 0.01)[0] == "unreliable"  # a ratio of two noise levels
+    assert tempo_verdict("half", 0.4, 0.001, 0.05)[0] == "unreliable"
 
 
 def test_request_only_lags_and_pulses_per_bar() -> None:

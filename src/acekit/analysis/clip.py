@@ -77,7 +77,7 @@ from acekit.analysis.preservation import (
 from acekit.analysis.tempo import (
     DEFAULT_TEMPO_TOLERANCE_PCT,
     MIN_CONFIDENCE,
-    MIN_TRACKED_SALIENCE,
+    MIN_PULSE_SALIENCE,
     SALIENCE_FAIL_RATIO,
     SALIENCE_PASS_RATIO,
     BeatTrack,
@@ -103,9 +103,11 @@ class Thresholds(BaseModel):
         MIN_CONFIDENCE, description="tracker confidence under which an off-tempo reading fails only if the onsets "
         "corroborate the tracked tempo (else unreliable); calibrate split: sustained organ chorale 0.14, clips "
         "with an articulated pulse >= 0.40")
-    tempo_min_tracked_salience: float = Field(
-        MIN_TRACKED_SALIENCE, description="onset periodicity at the tracked tempo that corroborates a low-confidence "
-        "tracker; calibrate split: organ chorale 0.13 at its tracked (true) tempo, 0.03 median over other lags")
+    tempo_min_pulse_salience: float = Field(
+        MIN_PULSE_SALIENCE, description="onset periodicity that counts as a pulse: a periodicity ratio decides a "
+        "verdict only when the reading it backs reaches it (corroborates a low-confidence tracker); calibrate "
+        "split: organ chorale 0.13 at its tracked (true) tempo, 0.03 median over other lags; other deciding "
+        "pulses >= 0.39")
     tempo_salience_pass_ratio: float = Field(
         SALIENCE_PASS_RATIO, description="onset periodicity expected/tracked (or at a lag only the requested meter "
         "explains/tracked) that resolves a metrical reading as a pass; calibrate split: 12/8 tracked at the "
@@ -290,7 +292,7 @@ def analyze_audio(
                           tolerance_pct=th.tempo_tolerance_pct, beat_track=beat_track,
                           min_confidence=th.tempo_min_confidence, salience_pass_ratio=th.tempo_salience_pass_ratio,
                           salience_fail_ratio=th.tempo_salience_fail_ratio,
-                          min_tracked_salience=th.tempo_min_tracked_salience)
+                          min_pulse_salience=th.tempo_min_pulse_salience)
     grid = None
     if bpm is not None:
         grid = analyze_beat_grid(clean, sr, bpm=bpm, beats_per_bar=bpb, tolerance_ms=th.grid_tolerance_ms,

@@ -65,14 +65,16 @@ class TempoResult(BaseModel):
 
 
 #: Beat-tracker confidence below which the tracker's tempo alone does not fail a request: an off
-#: reading then fails only when the onsets corroborate the tracked tempo (`MIN_TRACKED_SALIENCE`,
+#: reading then fails only when the onsets corroborate the tracked tempo (`MIN_PULSE_SALIENCE`,
 #: `SALIENCE_FAIL_RATIO`), else it is "unreliable". Calibrate split: the sustained organ chorale
 #: (no percussion) 0.14; every clip with an articulated pulse 0.40 (12/8 blues) or more.
 MIN_CONFIDENCE = 0.3
-#: Onset periodicity (`Periodicity`) at the tracked tempo from which a low-confidence tracker is
-#: corroborated by the onsets. Calibrate split: the organ chorale (confidence 0.14) 0.13 at its
-#: tracked (and true) 66 BPM, against 0.03 median over lags 0.2-4 s (its periodicity noise).
-MIN_TRACKED_SALIENCE = 0.1
+#: Onset periodicity (`Periodicity`) that counts as a pulse: a verdict drawn from a periodicity
+#: ratio needs the reading it backs at least this periodic (ratios of two noise-level values decide
+#: nothing). Calibrate split: the organ chorale (tracker confidence 0.14) 0.13 at its tracked (and
+#: true) 66 BPM, against 0.03 median over lags 0.2-4 s (its periodicity noise); every other
+#: tracked or requested pulse that decided a verdict 0.39 or more.
+MIN_PULSE_SALIENCE = 0.1
 #: Onset-periodicity ratio (expected / tracked) at or above which a metrical reading (x2, x1/2,
 #: x3 ...) is resolved in favour of the request; the same ratio applies to the lags only the
 #: request explains (`request_only_salience`). Calibrate split: 12/8 blues tracked at the eighth
@@ -249,7 +251,7 @@ def tempo_verdict(
     relation: TempoRelation, confidence: float, salience_expected: float | None, salience_tracked: float | None,
     *, salience_request_only: float | None = None, min_confidence: float = MIN_CONFIDENCE,
     pass_ratio: float = SALIENCE_PASS_RATIO, fail_ratio: float = SALIENCE_FAIL_RATIO,
-    min_tracked_salience: float = MIN_TRACKED_SALIENCE,
+    min_pulse_salience: float = MIN_PULSE_SALIENCE,
 ) -> tuple[TempoVerdict, str]:
     """(verdict, reason) from the tracker's relation to the expected pulse and the onset periodicity.
 
@@ -263,27 +265,31 @@ def tempo_verdict(
       slow music tracked at double tempo stays unreliable unless its beat is twice as periodic.
     * ``off`` fails when the tracker is confident (≥ ``min_confidence``). A less confident
       tracker fails it only when the onsets corroborate the tracked tempo (periodicity ≥
-      ``min_tracked_salience`` there, and under ``fail_ratio`` times that at the request);
+      ``min_pulse_salience`` there, and under ``fail_ratio`` times that at the request);
       otherwise ``unreliable``.
+    * a ratio decides only when the reading it backs is a pulse (periodicity ≥
+      ``min_pulse_salience``); ratios of noise-level periodicities leave the verdict unreliable.
     """
     if relation == "match":
         return "pass", "tracked tempo matches the expected pulse"
     se, st = salience_expected, salience_tracked
+    floor = min_pulse_salience
     if relation != "off":
-        if se is None or st is None or st <= 0:
+        if se is None or st is None:
             return "unreliable", f"tracked at a {relation} reading; no onset periodicity to decide"
-        ratio = se / st
-        if ratio < fail_ratio:
+        ratio = se / st if st > 0 else float("inf")
+        if st >= floor and ratio < fail_ratio:
             return "fail", f"{relation} tempo: the onsets do not pulse at the request ({ratio:.2f}x)"
-        if ratio >= pass_ratio:
+        if se >= floor and ratio >= pass_ratio:
             return "pass", f"tracker read a {relation} tempo, but the onsets pulse at the request ({ratio:.2f}x)"
-        if salience_request_only is not None and salience_request_only / st >= pass_ratio:
+        u = salience_request_only
+        if u is not None and u >= floor and ratio >= fail_ratio and (st <= 0 or u / st >= pass_ratio):
             return "pass", (f"tracker read a {relation} tempo, but the onsets repeat at a lag only the requested "
-                            f"meter explains ({salience_request_only / st:.2f}x the tracked beat)")
+                            f"meter explains ({u:.2f} against {st:.2f} at the tracked beat)")
         return "unreliable", f"{relation} reading: the onsets fit both tempi ({ratio:.2f}x); judge by ear"
     if confidence >= min_confidence:
         return "fail", "tracked tempo is off the request"
-    if se is not None and st is not None and st >= min_tracked_salience and se / st < fail_ratio:
+    if se is not None and st is not None and st >= floor and se / st < fail_ratio:
         return "fail", (f"tracked tempo is off the request: tracker confidence {confidence:.2f} is low, but the "
                         f"onsets pulse at its tempo ({st:.2f}) and not at the request ({se / st:.2f}x)")
     return "unreliable", f"tracker confidence {confidence:.2f} < {min_confidence}: no steady pulse to judge"
@@ -327,7 +333,7 @@ def analyze_tempo(
     min_confidence: float = MIN_CONFIDENCE,
     salience_pass_ratio: float = SALIENCE_PASS_RATIO,
     salience_fail_ratio: float = SALIENCE_FAIL_RATIO,
-    min_tracked_salience: float = MIN_TRACKED_SALIENCE,
+    min_pulse_salience: float = MIN_PULSE_SALIENCE,
 ) -> TempoResult:
     """Estimate the tempo of ``y`` and judge it against ``target_bpm`` (quarter notes per minute)
     in ``time_signature`` (see the module docstring).
@@ -366,5 +372,5 @@ def analyze_tempo(
     res.verdict, res.reason = tempo_verdict(
         res.relation, bt.confidence, res.salience_expected, res.salience_tracked,
         salience_request_only=res.salience_request_only, min_confidence=min_confidence,
-        pass_ratio=salience_pass_ratio, fail_ratio=salience_fail_ratio, min_tracked_salience=min_tracked_salience)
+        pass_ratio=salience_pass_ratio, fail_ratio=salience_fail_ratio, min_pulse_salience=min_pulse_salience)
     return res
