@@ -163,6 +163,22 @@ def test_tempo_result_says_which_pulse(song_results: dict) -> None:
     noct = song_results["nocturne_60"]
     assert noct.tempo.relation == "double" and noct.tempo.verdict == "unreliable"
     assert "tempo" in noct.unreliable and "tempo" not in noct.passed
+    # a fast 3/4 tracked at two quarters: its bar, a lag only 3/4 at the request explains, decides
+    waltz = song_results["waltz_fast_192"].tempo
+    assert waltz.relation == "half" and waltz.verdict == "pass" and "meter explains" in waltz.reason
+    assert waltz.salience_request_only >= Thresholds().tempo_salience_pass_ratio * waltz.salience_tracked
+
+
+@pytest.mark.slow
+def test_unsure_tracker_fails_off_requests_the_onsets_contradict(calibration: CalibrationSet, tracked: dict) -> None:
+    """The sustained organ chorale is tracked with low confidence; its onsets still pulse at the
+    tracked (true) tempo and not at 1.1x, 0.9x or 0.75x of it, so those requests fail."""
+    y, sr, bt = tracked["chorale_66"]
+    assert bt.confidence < Thresholds().tempo_min_confidence
+    for factor in (1.1, 0.9, 0.75):
+        r = analyze_tempo(y.mean(axis=1), sr, target_bpm=66 * factor, beat_track=bt)
+        assert r.relation == "off" and r.verdict == "fail", (factor, r)
+        assert r.salience_tracked >= Thresholds().tempo_min_pulse_salience and "onsets pulse at its tempo" in r.reason
 
 
 @pytest.mark.slow
