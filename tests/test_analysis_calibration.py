@@ -5,8 +5,9 @@ CLI tests reuse it) and every clip is analysed once; the tests then assert the a
 of issue 3 (octave-tolerant tempo >= 95 %, key MIREX mean >= 0.8, hard splice separated from
 crossfade ...). Needs fluidsynth and the GM soundfont (scripts/install-system-deps.sh).
 
-Floors are asserted on ``calibrate`` and ``holdout``; the blind ``holdout2`` split's tempo, key
-and health figures are only printed (``pytest -s``) until the lead sets floors for it.
+Floors are asserted on ``calibrate`` and ``holdout``; the blind ``holdout2`` split's key and
+health figures are only printed (``pytest -s``) until the lead sets floors for them. Its tempo
+verdicts have a floor: the frozen design's one evaluation on it, less a small margin.
 """
 
 from __future__ import annotations
@@ -142,11 +143,12 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     right, wrong, unsure = _tempo_figures(cases)
     print(f"tempo verdicts ({split}, {len(cases)} judgements): right {right:.1%}, wrong {wrong:.1%}, "
           f"unreliable {unsure:.1%}: {[(c, round(b), g) for c, b, w, g in cases if g != w]}")
-    if split == "holdout2":  # the blind split: figures printed only; the lead sets its floors
-        return
-    # a decided verdict is right in >= 95 % of judgements; the rest are honest "unreliable"s
-    assert wrong <= 0.05
-    assert right + unsure >= 0.95 and unsure <= 0.15
+    # No decided verdict is wrong on any split: where the evidence is split the verdict is
+    # "unreliable". Floors on "right" at the frozen design's figures (docs/analysis.md): calibrate
+    # 97.7 % and holdout 93.8 % as measured; holdout2 (blind, evaluated once after the design was
+    # frozen) measured 86.5 %, floor 85 % (a small margin).
+    assert wrong == 0.0
+    assert right >= {"calibrate": 0.97, "holdout": 0.93, "holdout2": 0.85}[split]
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before)
     for c in calibration.of_kind("song", split=split):
         if c.truth.time_signature in ("6/8", "9/8", "12/8", "2/2"):
