@@ -247,6 +247,57 @@ def test_key_correlations_pick_the_profile_key() -> None:
         key_correlations(np.ones(24))
 
 
+def _triad_audio(chords: list[tuple[int, int, int]], sr: int = 44100, seconds: float = 1.0) -> np.ndarray:
+    """One second per triad (pitch classes root, third, fifth): root in the bass, triad around A4."""
+    t = np.arange(int(sr * seconds)) / sr
+    out = []
+    for chord in chords:
+        y = np.zeros_like(t)
+        for pc, octave in ((chord[0], 2), *((pc, 4) for pc in chord)):
+            f = 440 * 2 ** ((pc - 9) / 12 + octave - 4)
+            y += sum(np.sin(2 * np.pi * f * h * t) / h for h in (1, 2, 3))
+        out.append(y)
+    return (0.05 * np.concatenate(out)).astype(np.float32)
+
+
+def test_key_stage_one_finds_the_scale_and_the_tonics_that_share_it() -> None:
+    from acekit.analysis.key import key_correlations, scale_of, tonic_candidates
+
+    g_major_scale = np.array([1, 0, 1, 0, 1, 0, 1, 1, 0, 1, 0, 1], dtype=float)  # F#, no F
+    assert scale_of(g_major_scale) == 7
+    cands = tonic_candidates(g_major_scale, key_correlations(g_major_scale))
+    # G major (I), A minor (ii, dorian), D major (V, mixolydian), E minor (vi)
+    assert {7, 12 + 9, 2, 12 + 4} <= set(cands) and len(cands) <= 5
+
+
+def test_chords_and_tonic_evidence() -> None:
+    from acekit.analysis.key import chord_sequence, tonic_evidence
+
+    frames = np.zeros((44, 12))
+    frames[:22, [0, 4, 7]] = 1  # C major for about 1 s
+    frames[22:, [9, 0, 4]] = 1  # A minor
+    assert chord_sequence(frames) == [0, 12 + 9]
+    assert chord_sequence(np.ones((22, 12))) == [-1]  # no triad in flat chroma
+    assert not tonic_evidence([-1, -1]).any()
+    # C and G alternating: for C major, G is the dominant and G -> C its cadence; for G major, C -> G
+    # is only a plagal (IV -> I) move and its dominant (D) never sounds
+    ev = tonic_evidence([0, 7, 7, 0, 0, 7, 7, 0])
+    assert ev[0] == pytest.approx(0.5) and ev[7] == pytest.approx(0.25)
+
+
+def test_a_dominant_heavy_tune_is_read_in_its_tonic_not_its_dominant() -> None:
+    """I V V I I IV V I (the holdout polka's shape): the dominant sounds as long as the tonic, but
+    it resolves to it. A dorian vamp (i IV i VII) has no dominant: read right or flagged."""
+    from acekit.analysis import analyze_key
+
+    e, b, a = (4, 8, 11), (11, 3, 6), (9, 1, 4)
+    r = analyze_key(_triad_audio([e, b, b, e, e, a, b, e] * 2), 44100, target_key="E major")
+    assert r.key == "E major" and not r.ambiguous, r
+    am, d, g = (9, 0, 4), (2, 6, 9), (7, 11, 2)
+    r = analyze_key(_triad_audio([am, d, am, g] * 3), 44100, target_key="A minor")
+    assert r.mirex_score == 1 or r.ambiguous, r
+
+
 def test_dc_offset_and_antiphase_are_measured() -> None:
     from acekit.analysis import analyze_audio
     from acekit.analysis.health import dc_offset, stereo_correlation
