@@ -246,9 +246,8 @@ def test_beat_grid_on_true_beats(calibration: CalibrationSet) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("split", SPLITS)
 def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) -> None:
-    """Issue 11 item 4. The estimator (profile scale, then the tonic from chord evidence) was designed
-    on the calibrate and holdout splits (dev data); wrong keys must mostly be flagged ambiguous
-    (then the check is unreliable)."""
+    """Issue 11 item 4. The estimator (Krumhansl + Temperley profiles) was chosen over EDMA on the
+    calibrate split; wrong keys must mostly be flagged ambiguous (then the check is unreliable)."""
     songs = calibration.of_kind("song", "tempo", split=split)
     res = {c.id: song_results[c.id].key for c in songs}
     minor = [c for c in songs if c.truth.key.endswith("minor")]
@@ -262,16 +261,15 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
           f"EDMA alone {edma:.3f}, minor {edma_minor:.3f}; wrong (clip, estimate, margin, flagged): {wrong}; "
           f"right but flagged: {sum(r.ambiguous and r.mirex_score == 1 for r in res.values())}")
     # Floors at what the estimator reaches (docs/analysis.md), so that any regression fails:
-    # calibrate 0.952 / minor 0.900 / 1 of 25 wrong and not flagged; holdout 0.831 / 0.662 / 1 of 16;
-    # holdout2 0.721 / 0.692 / 2 of 24.
-    if split == "calibrate":
+    # calibrate 0.912 / minor 0.817 / 1 of 25 wrong and not flagged; holdout 0.756 / 0.662 / 2 of 16.
+    if split == "calibrate":  # what the estimator was chosen on
         assert mirex >= edma and mirex_minor >= edma_minor
-        assert mirex >= 0.95 and mirex_minor >= 0.89 and len(confident_wrong) <= 1
-    elif split == "holdout":  # looked at while designing: dev data for the key (docs/analysis.md)
-        assert mirex >= 0.83 and mirex_minor >= 0.66 and len(confident_wrong) <= 1
-    else:  # holdout2, unseen while the key design was made: evaluated once (docs/analysis.md, "Key:
-        # scale, then tonic"); floors a little under that figure catch a regression, not a target
-        assert mirex >= 0.70 and mirex_minor >= 0.67 and len(confident_wrong) <= 2
+        assert mirex >= 0.90 and mirex_minor >= 0.80 and len(confident_wrong) <= 1
+    elif split == "holdout":  # issue 11 asks 0.90 here: not reached (docs/analysis.md)
+        assert mirex >= 0.75 and mirex_minor >= 0.65 and len(confident_wrong) <= 2
+    else:  # holdout2 (blind): this estimator's figure a little lowered (docs/analysis.md, "Key, third
+        # pass"), at the lead's request: it catches a regression, it is not a target
+        assert mirex >= 0.73 and mirex_minor >= 0.73 and len(confident_wrong) <= 2
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0

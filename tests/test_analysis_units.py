@@ -260,34 +260,9 @@ def _triad_audio(chords: list[tuple[int, int, int]], sr: int = 44100, seconds: f
     return (0.05 * np.concatenate(out)).astype(np.float32)
 
 
-def test_key_stage_one_finds_the_scale_and_the_tonics_that_share_it() -> None:
-    from acekit.analysis.key import key_correlations, scale_of, tonic_candidates
-
-    g_major_scale = np.array([1, 0, 1, 0, 1, 0, 1, 1, 0, 1, 0, 1], dtype=float)  # F#, no F
-    assert scale_of(g_major_scale) == 7
-    cands = tonic_candidates(g_major_scale, key_correlations(g_major_scale))
-    # G major (I), A minor (ii, dorian), D major (V, mixolydian), E minor (vi)
-    assert {7, 12 + 9, 2, 12 + 4} <= set(cands) and len(cands) <= 5
-
-
-def test_chords_and_tonic_evidence() -> None:
-    from acekit.analysis.key import chord_sequence, tonic_evidence
-
-    frames = np.zeros((44, 12))
-    frames[:22, [0, 4, 7]] = 1  # C major for about 1 s
-    frames[22:, [9, 0, 4]] = 1  # A minor
-    assert chord_sequence(frames) == [0, 12 + 9]
-    assert chord_sequence(np.ones((22, 12))) == [-1]  # no triad in flat chroma
-    assert not tonic_evidence([-1, -1]).any()
-    # C and G alternating: for C major, G is the dominant and G -> C its cadence; for G major, C -> G
-    # is only a plagal (IV -> I) move and its dominant (D) never sounds
-    ev = tonic_evidence([0, 7, 7, 0, 0, 7, 7, 0])
-    assert ev[0] == pytest.approx(0.5) and ev[7] == pytest.approx(0.25)
-
-
 def test_a_dominant_heavy_tune_is_read_in_its_tonic_not_its_dominant() -> None:
-    """I V V I I IV V I (the holdout polka's shape): the dominant sounds as long as the tonic, but
-    it resolves to it. A dorian vamp (i IV i VII) has no dominant: read right or flagged."""
+    """I V V I I IV V I: the dominant sounds nearly as long as the tonic, but resolves to it. A
+    dorian vamp (i IV i VII) has no dominant: read right or flagged ambiguous."""
     from acekit.analysis import analyze_key
 
     e, b, a = (4, 8, 11), (11, 3, 6), (9, 1, 4)

@@ -1,26 +1,21 @@
-"""Key: essentia's HPCP chroma, a scale from the pitch-class profile, then the tonic among the
-keys sharing that scale from tonic evidence; scored against the request the MIREX way.
+"""Key: essentia's HPCP chroma correlated with two key profiles, scored against the request the
+MIREX way.
 
-Stage one is the Krumhansl-Schmuckler estimate acekit used before (mean HPCP correlated with the
-Krumhansl-Kessler 1982 and Temperley 2007 profiles, averaged) plus the diatonic collection that
-holds most of the chroma. A global profile cannot tell apart keys that share a scale (a dorian
-tune and the major key of its IV, a V-heavy tune and its dominant, a vi-heavy tune and its
-relative minor), so stage two chooses the tonic among the collection's I, ii (dorian minor),
-V (mixolydian major) and vi (minor) and the profiles' best key, by the profile correlation
-plus tonic evidence from a chord sequence read off the same chroma (one triad per second):
-how often the key's major V (with its leading tone) sounds, alone and together with the tonic
-chord, and how often the harmony resolves V -> I or IV -> I (iv -> i). This assumes tonal
-harmony in which dominants resolve to the tonic; it uses no position in the clip (neither the
-first nor the last chord), so music that starts or stops elsewhere is read the same way.
-Weights and thresholds were chosen on the dev splits (calibrate and the old holdout, whole clips,
-8 s excerpts and progression-rotated variants), and then evaluated once on unseen songs
-(``holdout2``): docs/analysis.md has the figures and how data was held out.
+Why not essentia's ``KeyExtractor(profileType="edma")`` alone (acekit's first estimator): on the
+calibrate split it scored MIREX 0.85 overall and 0.73 on minor keys, reading dorian and minor
+tunes as the minor key a fifth below or the relative major. Averaging the Pearson correlations of
+the mean HPCP with the Krumhansl-Kessler (1982) and Temperley (2007) profiles over all 24 keys
+scored 0.91 overall and 0.82 on minor keys on the same clips (Krumhansl alone 0.86, Temperley
+alone 0.85; adding Aarden-Essen or Bellman did not help). On the held-out split: 0.76 / 0.66
+against EDMA's 0.73 / 0.73 (docs/analysis.md): minor keys are not fixed there.
+Cleaner chroma did not help there: RMS-weighted frames (calibrate 0.95 / 0.90), other HPCP
+settings, bass-start tonic evidence and essentia's other profiles are compared in
+docs/analysis.md; the weighting left the held-out figures unchanged and was not kept.
 
-The runner-up key is kept: a close call (runner-up within `AMBIGUOUS_MARGIN`; every candidate
-shares the scale, so any runner-up is a plausible reading), a clip too short to hold a key, or a
-weak profile fit is flagged ``ambiguous``; a wrong key that is flagged makes the key check
-unreliable, not failed. essentia's ``KeyExtractor(profileType="edma")`` is reported as a second
-opinion; on dev its disagreement flagged far more right keys than wrong ones, so it no longer flags.
+The runner-up key is kept: a close call between related keys (relative, fifth, parallel), a
+clip too short to hold a key, or disagreement with the EDMA estimate (kept as a second opinion:
+on acekit's reference engine it read 15 of 16 A-minor clips right where the profiles read 13)
+is flagged ``ambiguous``; a wrong key that is flagged makes the key check unreliable, not failed.
 """
 
 from __future__ import annotations
@@ -31,11 +26,12 @@ from pydantic import BaseModel
 from acekit.analysis.audio import ANALYSIS_SR, as_mono, essentia_algorithm, essentia_standard, finite, resample
 from acekit.keys import Key, parse_key
 
-#: Score margin (best - runner-up among the candidate tonics) under which the estimate is a close
-#: call. Dev splits (whole clips, original and rotated progressions): 0.20 left 5 of 12 wrong keys
-#: unflagged (the i-VI-III-VII tunes read as their relative major, margin >= 0.43, are not
-#: catchable by margin) and flagged 18 of 67 right ones; on 8 s excerpts 19 of 58 and 57 of 218.
-AMBIGUOUS_MARGIN = 0.2
+#: Combined-correlation margin (best - runner-up) under which a runner-up in a related key makes
+#: the estimate ambiguous. Calibrate split (22 songs + 3 tempo variants): the wrong estimates had
+#: margins 0.046 (funk: the relative's dominant), 0.069 (9/8 dorian jig: the dominant) and 0.268
+#: (i-VI-III-VII read as its relative major: not catchable by margin); 0.09 flags the first two,
+#: and 7 of the 22 right estimates are flagged too (margin or EDMA disagreement).
+AMBIGUOUS_MARGIN = 0.09
 #: Clips shorter than this hold too few chords for a key: the key check is unreliable whatever the
 #: estimate. Calibrate split: MIREX of 0.3 s excerpts 0.30, 1.5 s 0.43, 6 s 0.77, whole clips
 #: 0.91 (printed by tests/test_analysis_calibration.py).
@@ -53,13 +49,6 @@ PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "temperley": ((5.0, 2.0, 3.5, 2.0, 4.5, 4.0, 2.0, 4.5, 2.0, 3.5, 1.5, 4.0),
                   (5.0, 2.0, 3.5, 4.5, 2.0, 4.0, 2.0, 4.5, 3.5, 2.0, 1.5, 4.0)),
 }
-#: Tonic evidence (`tonic_evidence`): chords are read per ``CHORD_SEGMENT_S`` of chroma, and
-#: a segment whose best triad correlates under ``CHORD_MIN_FIT`` holds no chord.
-CHORD_SEGMENT_S = 1.0
-CHORD_MIN_FIT = 0.3
-#: Weights of the tonic evidence added to the profile correlation (docs/analysis.md, chosen on
-#: the dev splits: a plateau, neighbours within 0.01).
-TONIC_WEIGHTS = {"dominant": 0.25, "dominant_with_tonic": 0.25, "cadence": 0.5}
 _NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
@@ -69,7 +58,7 @@ class KeyResult(BaseModel):
     ambiguous: bool  # close call between related keys, too short, or weak
     runner_up: str | None = None  # the second-best key
     second_opinion: str | None = None  # essentia KeyExtractor(profileType="edma")
-    margin: float | None = None  # best - runner-up score (profile correlation + tonic evidence)
+    margin: float | None = None  # strength - runner-up's correlation
     ambiguity: str | None = None  # why ambiguous: "too short", "close call with the relative key" ...
     too_short: bool = False  # shorter than the minimum duration (or no pitched content): no key to judge
     target_key: str | None = None
@@ -103,15 +92,16 @@ def key_relation(ref: Key, est: Key) -> str:
     return "other"
 
 
-def chroma_frames(y: np.ndarray, sr: int) -> np.ndarray:
-    """12-bin HPCP per frame of ``y`` (essentia SpectralPeaks + HPCP, 4096-sample frames, hop 2048
-    at 44.1 kHz), shape ``(frames, 12)``, index 0 = C. No frames when ``y`` is silent or shorter than one frame.
+def chroma(y: np.ndarray, sr: int) -> np.ndarray:
+    """Mean 12-bin HPCP of ``y`` (essentia SpectralPeaks + HPCP, 4096-sample frames), index 0 = C.
+
+    Zeros when ``y`` is silent or shorter than one frame.
     """
     y = finite(as_mono(y))
     if sr != ANALYSIS_SR:
         y = resample(y, sr, ANALYSIS_SR)
     if y.size < 4096 or float(np.max(np.abs(y), initial=0.0)) < 1e-5:
-        return np.zeros((0, 12))
+        return np.zeros(12)
     window = essentia_algorithm("Windowing", type="blackmanharris62")
     spectrum = essentia_algorithm("Spectrum")
     peaks = essentia_algorithm("SpectralPeaks", orderBy="magnitude", magnitudeThreshold=1e-5, minFrequency=40,
@@ -122,13 +112,7 @@ def chroma_frames(y: np.ndarray, sr: int) -> np.ndarray:
     frames = [hpcp(*peaks(spectrum(window(f))))
               for f in essentia_standard().FrameGenerator(np.ascontiguousarray(y, dtype=np.float32), frameSize=4096,
                                                           hopSize=2048, startFromZero=True)]
-    return np.roll(np.asarray(frames, dtype=np.float64), -3, axis=1)  # essentia's bin 0 is A (440 Hz): rotate to C
-
-
-def chroma(y: np.ndarray, sr: int) -> np.ndarray:
-    """Mean 12-bin HPCP of ``y`` (`chroma_frames`), index 0 = C; zeros when there are no frames."""
-    frames = chroma_frames(y, sr)
-    return frames.mean(axis=0) if len(frames) else np.zeros(12)
+    return np.roll(np.mean(frames, axis=0), -3)  # essentia's bin 0 is A (440 Hz): rotate to C
 
 
 def key_correlations(pcp: np.ndarray, profiles: tuple[str, ...] = ("krumhansl", "temperley")) -> np.ndarray:
@@ -155,109 +139,18 @@ def _key_of(index: int) -> Key:
     return parse_key(f"{_NAMES[index % 12]} {'major' if index < 12 else 'minor'}")
 
 
-_MAJOR_SCALE = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], dtype=bool)
-
-
-def scale_of(pcp: np.ndarray) -> int:
-    """The diatonic collection that holds most of ``pcp``'s weight, as the pitch class of its major
-    tonic (0 = the white keys). Stage one of `key_scores`: the scale, before the tonic."""
-    pcp = np.asarray(pcp, dtype=np.float64)
-    return int(np.argmax([pcp[np.roll(_MAJOR_SCALE, r)].sum() for r in range(12)]))
-
-
-def tonic_candidates(pcp: np.ndarray, corr: np.ndarray) -> list[int]:
-    """Key indices (majors 0-11, minors 12-23) that can be the tonic of ``pcp``'s collection:
-    its major key (I), the minor keys on ii (dorian) and vi (aeolian, or harmonic minor, whose
-    raised 7th is one note outside), the major key on V (mixolydian), plus the profiles' best key."""
-    c = scale_of(pcp)
-    return sorted({c, 12 + (c + 2) % 12, (c + 7) % 12, 12 + (c + 9) % 12, int(np.argmax(corr))})
-
-
-def _triad_templates() -> np.ndarray:
-    t = np.zeros((24, 12))
-    for r in range(12):
-        t[r, [r, (r + 4) % 12, (r + 7) % 12]] = 1  # major
-        t[12 + r, [r, (r + 3) % 12, (r + 7) % 12]] = 1  # minor
-    t -= t.mean(axis=1, keepdims=True)
-    return t / np.linalg.norm(t, axis=1, keepdims=True)
-
-
-_TRIADS = _triad_templates()
-
-
-def chord_sequence(frames: np.ndarray, *, frame_rate: float = ANALYSIS_SR / 2048,
-                   segment_s: float = CHORD_SEGMENT_S, min_fit: float = CHORD_MIN_FIT) -> list[int]:
-    """One triad per ``segment_s`` of chroma frames (index like keys: majors 0-11, minors 12-23),
-    -1 where no triad correlates at least ``min_fit`` with the segment's mean chroma."""
-    n = max(1, int(round(segment_s * frame_rate)))
-    out = []
-    for i in range(0, len(frames), n):
-        h = frames[i:i + n].mean(axis=0)
-        h = h - h.mean()
-        norm = np.linalg.norm(h)
-        if norm < 1e-9:
-            out.append(-1)
-            continue
-        fit = _TRIADS @ (h / norm)
-        best = int(np.argmax(fit))
-        out.append(best if fit[best] >= min_fit else -1)
-    return out
-
-
-def tonic_evidence(chords: list[int]) -> np.ndarray:
-    """Per key (24): the weighted tonic evidence of `TONIC_WEIGHTS` from a chord sequence.
-
-    ``dominant``: share of chord segments on the key's major V (with its leading tone);
-    ``dominant_with_tonic``: sqrt(V share x I share), dominant evidence only where the tonic chord
-    sounds too; ``cadence``: share of chord changes that resolve V -> I or IV -> I (iv -> i in minor).
-    """
-    sure = [c for c in chords if c >= 0]
-    if not sure:
-        return np.zeros(24)
-    share = np.bincount(sure, minlength=24) / len(sure)
-    changes = [c for i, c in enumerate(sure) if i == 0 or c != sure[i - 1]]
-    moves = np.zeros((24, 24))
-    for a, b in zip(changes, changes[1:]):
-        moves[a, b] += 1
-    moves /= max(1.0, moves.sum())
-    out = np.zeros(24)
-    for k in range(24):
-        t, minor = k % 12, k >= 12
-        dom, sub = (t + 7) % 12, (t + 5) % 12 + (12 if minor else 0)
-        out[k] = (TONIC_WEIGHTS["dominant"] * share[dom]
-                  + TONIC_WEIGHTS["dominant_with_tonic"] * np.sqrt(share[dom] * share[k])
-                  + TONIC_WEIGHTS["cadence"] * (moves[dom, k] + moves[sub, k]))
-    return out
-
-
-def key_scores(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, correlations), both shape (24,): profile correlation of the mean chroma plus tonic
-    evidence, for the `tonic_candidates` only (``-inf`` elsewhere); zeros when there is no pitch."""
-    if len(frames) == 0:
-        return np.zeros(24), np.zeros(24)
-    pcp = frames.mean(axis=0)
-    corr = key_correlations(pcp)
-    if not corr.any():
-        return np.zeros(24), corr
-    scores = np.full(24, -np.inf)
-    cands = tonic_candidates(pcp, corr)
-    scores[cands] = corr[cands] + tonic_evidence(chord_sequence(frames))[cands]
-    return scores, corr
-
-
 def estimate_key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
-    """(key, strength) of `key_scores`: strength is the chosen key's profile correlation; (None, 0) on silence."""
+    """(key, strength) from `chroma` + `key_correlations`; (None, 0) on silence."""
     key, strength, _runner, _margin = _estimate(y, sr)
     return key, strength
 
 
 def _estimate(y: np.ndarray, sr: int) -> tuple[Key | None, float, Key | None, float]:
-    scores, corr = key_scores(chroma_frames(y, sr))
+    corr = key_correlations(chroma(y, sr))
     if not corr.any():
         return None, 0.0, None, 0.0
-    order = np.argsort(-scores)
-    best, runner = int(order[0]), int(order[1])
-    return _key_of(best), float(corr[best]), _key_of(runner), float(scores[best] - scores[runner])
+    order = np.argsort(-corr)
+    return _key_of(int(order[0])), float(corr[order[0]]), _key_of(int(order[1])), float(corr[order[0]] - corr[order[1]])
 
 
 def _edma(y: np.ndarray, sr: int) -> Key | None:
@@ -279,8 +172,8 @@ def analyze_key(
     """Estimate the key of ``y``; with ``target_key`` add the MIREX score and the relation's name.
 
     ``ambiguous`` (with the reason in ``ambiguity``) when the clip is shorter than
-    ``min_duration_s``, the strength is under ``ambiguous_strength``, or the runner-up (a key
-    sharing the scale) scores within ``ambiguous_margin``. ``second_opinion`` is EDMA's reading.
+    ``min_duration_s``, the strength is under ``ambiguous_strength``, the runner-up is a related
+    key (fifth, relative, parallel) within ``ambiguous_margin``, or EDMA reads another key.
     """
     key, strength, runner, margin = _estimate(y, sr)
     duration = np.asarray(y).shape[0] / sr
@@ -296,9 +189,10 @@ def analyze_key(
         rel = key_relation(key, runner)
         if rel == "other" and key_relation(runner, key) == "fifth":
             rel = "fifth"  # the estimate is the runner-up's dominant
-        # every candidate shares the estimate's scale, so any runner-up is a plausible reading
-        what = f"the {rel} key" if rel != "other" else "the key sharing its scale"
-        why = f"close call with {what} {runner.canonical} (margin {margin:.3f})"
+        if rel != "other":
+            why = f"close call with the {rel} key {runner.canonical} (margin {margin:.3f})"
+    if why is None and other is not None and (other.pitch_class, other.mode) != (key.pitch_class, key.mode):
+        why = f"estimators disagree (EDMA profile: {other.canonical})"
     res = KeyResult(
         key=key.canonical if key else None, strength=round(strength, 4), ambiguous=why is not None,
         runner_up=runner.canonical if runner else None, second_opinion=other.canonical if other else None,
