@@ -2,7 +2,7 @@
 # System packages the tests and the calibration set need: fluidsynth + GM soundfonts
 # (rendering music with known ground truth: FluidR3 for the songs thresholds are tuned on,
 # TimGM6mb and MuseScore General for the held-out songs, the csound GM font and the OPL3 FM font
-# for the second held-out split), curl + jq (the curl kit), libsndfile (soundfile).
+# for the second held-out split, MuseScore General HQ for the third), curl + jq (the curl kit), libsndfile (soundfile).
 # Idempotent: installs only what is missing; uses sudo when not root.
 set -euo pipefail
 need=()
@@ -12,6 +12,7 @@ command -v fluidsynth >/dev/null || need+=(fluidsynth)
 [ -f /usr/share/sounds/sf3/MuseScore_General_Lite.sf3 ] || need+=(musescore-general-soundfont-small)
 [ -f /usr/share/sounds/sf2/sf_GMbank.sf2 ] || need+=(csound-soundfont)
 [ -f /usr/share/sounds/sf2/OPL-3_FM_128M.sf2 ] || need+=(opl3-soundfont)
+[ -f /usr/share/sounds/sf3/MuseScore_General_Full.sf3 ] || need+=(musescore-general-soundfont)
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)
 # no grep -q: it exits at the first match, ldconfig dies of SIGPIPE and pipefail reads that as "missing"

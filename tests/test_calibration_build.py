@@ -13,13 +13,15 @@ import numpy as np
 import pytest
 
 from acekit.calibration import build
-from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT_SONGS, SONGS, TEMPO_RAMP_123, compose
+from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS, SONGS, TEMPO_RAMP_123, compose
 
-#: sha256 of every song's MIDI as it was before the holdout2 generator options were added
+#: sha256 of every song's MIDI as it was before the holdout2 generator options were added (66 songs)
+#: and before the holdout3 options and render conditions (the 24 holdout2 songs)
 _MIDI_SHA256 = Path(__file__).parent / "fixtures" / "calibration_midi_sha256.json"
 
 
-@pytest.mark.parametrize("spec", [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, TEMPO_RAMP_123], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, TEMPO_RAMP_123],
+                         ids=lambda s: s.name)
 def test_midi_is_valid_and_beats_match_its_tempo_map(spec, tmp_path) -> None:
     comp = compose(spec)
     path = tmp_path / "x.mid"
@@ -58,20 +60,71 @@ def _tick_to_s(tick: int, tempos: list[tuple[int, int]]) -> float:
 
 
 def test_existing_songs_midi_is_byte_identical() -> None:
-    """The generator options added for holdout2 default off: every song defined before them (all
-    splits, tempo variants, repaint takes) composes to the same bytes, so the content-hashed
-    renders and the figures measured on them are unchanged."""
+    """The generator options added for holdout2 and holdout3 default off: every song defined before
+    them (all splits, tempo variants, repaint takes) composes to the same bytes, so the
+    content-hashed renders and the figures measured on them are unchanged."""
     want = json.loads(_MIDI_SHA256.read_text())
     specs = {s.name: s for s in build._all_specs()}
-    assert len(want) == 66 and set(want) <= set(specs)
+    assert len(want) == 90 and set(want) <= set(specs) and set(want) >= {s.name for s in HOLDOUT2_SONGS}
     changed = [n for n, h in want.items() if hashlib.sha256(compose(specs[n]).midi).hexdigest() != h]
     assert not changed, f"MIDI changed for {changed}"
 
 
-@pytest.mark.parametrize("spec", HOLDOUT2_SONGS, ids=lambda s: s.name)
+def test_earlier_songs_render_as_before() -> None:
+    """The holdout3 render conditions default off: every song of the earlier splits (and every
+    tempo variant and repaint take) renders with the same fluidsynth command line and soundfont
+    as before, and its MIDI has no tuning, effect-send or volume controller."""
+    later = {s.name for s in HOLDOUT3_SONGS}
+    earlier = [s for s in build._all_specs() if s.name not in later]
+    assert len(earlier) == 90
+    for spec in earlier:
+        assert (spec.tuning_cents, spec.effects, spec.mix) == (0.0, "none", "even"), spec.name
+        assert build.render_args(spec) == build.FLUIDSYNTH_ARGS == ("-ni", "-g", "0.3", "-r", "44100"), spec.name
+        assert build.render_conditions(spec) == [] and spec.soundfont != "musescore_hq", spec.name
+        assert _controls(spec) == {}, spec.name
+
+
+def _controls(spec) -> dict[tuple[int, str, int], int]:
+    """(channel, message type, controller) -> value of the controller/pitch-bend events in the MIDI."""
+    out = {}
+    for track in mido.MidiFile(file=__import__("io").BytesIO(compose(spec).midi)).tracks:
+        for msg in track:
+            if msg.type == "control_change":
+                out[(msg.channel, "cc", msg.control)] = msg.value
+            elif msg.type == "pitchwheel":
+                out[(msg.channel, "bend", 0)] = msg.pitch
+    return out
+
+
+def test_render_conditions_reach_the_midi_and_fluidsynth() -> None:
+    by = {s.name: s for s in HOLDOUT3_SONGS}
+    # detuning: pitch-bend range 2 semitones (RPN 0), then a bend of cents/200 of it on every pitched channel
+    tuned = by["walking_jazz_flat"]
+    ctl = _controls(tuned)
+    for ch in (0, 1, 2):
+        assert ctl[(ch, "cc", 101)] == 0 and ctl[(ch, "cc", 100)] == 0 and ctl[(ch, "cc", 6)] == 2
+        assert ctl[(ch, "bend", 0)] == round(-25 / 200 * 8192)  # mido's pitch is signed (0 = none)
+    assert (9, "bend", 0) not in ctl  # drums are not retuned
+    # wet: full reverb and chorus sends, and a bigger room on fluidsynth's command line
+    wet = by["skank_reggae_wet"]
+    assert _controls(wet)[(0, "cc", 91)] == 127 and _controls(wet)[(9, "cc", 93)] == 100
+    assert set(build.WET_ARGS) <= set(build.render_args(wet))
+    # mix: the named part at full volume, the rest lower
+    bass_up, drums_up = _controls(by["dnb_bass_up_178"]), _controls(by["train_beat_tuned"])
+    assert bass_up[(1, "cc", 7)] == 127 and bass_up[(0, "cc", 7)] < 127 and bass_up[(9, "cc", 7)] < 127
+    assert drums_up[(9, "cc", 7)] == 127 and drums_up[(1, "cc", 7)] < 127
+    assert build.render_conditions(by["train_beat_tuned"]) == ["tuned +35 cents off A440", "drums up"]
+    # a detuning of 50 cents or more would make the truth key wrong: refused
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="under 50"):
+        compose(replace(tuned, tuning_cents=50))
+
+
+@pytest.mark.parametrize("spec", [*HOLDOUT2_SONGS, *HOLDOUT3_SONGS], ids=lambda s: s.name)
 def test_holdout2_truth_is_consistent(spec, tmp_path) -> None:
     """Beats are the felt pulse at the song's tempo from time 0 (the pickup, if any); downbeats are
-    every bar's first beat after the pickup; the last bar is a held tonic chord."""
+    every bar's first beat after the pickup; the last bar is a held tonic chord (holdout2 and holdout3)."""
     comp = compose(spec)
     beats, downs = np.asarray(comp.beats_s), np.asarray(comp.downbeats_s)
     period = 60 / spec.pulse_bpm
@@ -81,7 +134,8 @@ def test_holdout2_truth_is_consistent(spec, tmp_path) -> None:
     assert spec.beats_per_bar == {"4/4": 4, "3/4": 3, "2/2": 4, "6/8": 2, "9/8": 3, "12/8": 4}[spec.time_signature]
     if spec.compound:
         assert spec.pulse_bpm == pytest.approx(spec.bpm * 2 / 3)
-    assert 8 <= comp.end_s + spec.lead_in_s + 0.5 <= 20  # short songs: modest render time on CI
+    low = 10 if spec.split == "holdout3" else 8
+    assert low <= comp.end_s + spec.lead_in_s + 0.5 <= 20  # short songs: modest render time on CI
     # ends on the tonic: the lowest note sounding in the last bar is the tonic, and the cadence
     # before it is V-I / V7-I / bVII-I / IV-i / iv-i (degrees or named chords of the progression)
     assert spec.ending == "hold"
@@ -140,6 +194,53 @@ def test_holdout2_holds_the_hard_cases() -> None:
     assert sum(s.chord_pattern == "sparse" for s in songs) >= 3  # melody-led over sparse chords
     # truth: only the aeolian song (no major V) is ambiguous, as every earlier natural-minor one
     assert all(not s.key_ambiguous for s in songs)
+
+
+def test_holdout3_holds_the_hard_cases() -> None:
+    """The third blind split (docs/analysis.md): new songs, a new soundfont, new render conditions."""
+    songs = HOLDOUT3_SONGS
+    names = {s.name for s in songs}
+    earlier = (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS)
+    assert len(songs) >= 30 and len(names) == len(songs) and not names & {s.name for s in earlier}
+    assert {s.split for s in songs} == {"holdout3"}
+    # no tune copied: no earlier song has the same progression in the same key, meter and tempo
+    assert not {(s.progression, s.key, s.meter) for s in songs} & {(s.progression, s.key, s.meter) for s in earlier}
+    assert not {(s.bpm, s.key) for s in songs} & {(s.bpm, s.key) for s in earlier}
+    # render: about half on the HQ MuseScore font (no earlier clip), the rest under conditions no
+    # earlier clip has (detuned 18-35 cents, wet, bass/drums up)
+    hq = [s for s in songs if s.soundfont == "musescore_hq"]
+    assert len(hq) >= 14 and "musescore_hq" not in {s.soundfont for s in earlier}
+    assert all(build.render_conditions(s) for s in songs if s.soundfont != "musescore_hq")
+    tuned = [s.tuning_cents for s in songs if s.tuning_cents]
+    assert len(tuned) >= 10 and all(18 <= abs(c) <= 35 for c in tuned)
+    assert any(c > 0 for c in tuned) and any(c < 0 for c in tuned)
+    assert sum(s.effects == "wet" for s in songs) >= 5
+    assert sum(s.mix == "bass_up" for s in songs) >= 3 and sum(s.mix == "drums_up" for s in songs) >= 3
+    # the new textures
+    assert {"chorale", "picking", "riff"} <= {s.chord_pattern for s in songs}
+    assert sum(s.bass_pattern == "walking" for s in songs) >= 2
+    meters = [s.time_signature for s in songs]
+    assert all(meters.count(m) >= 2 for m in ("6/8", "9/8", "12/8", "2/2", "3/4")) and meters.count("4/4") >= 12
+    keys = [s.parsed_key for s in songs]
+    assert {k.pitch_class for k in keys if k.mode == "major"} == set(range(12))
+    assert {k.pitch_class for k in keys if k.mode == "minor"} == set(range(12))
+    minor = [s for s in songs if s.parsed_key.mode == "minor"]
+    assert len(minor) == len(songs) / 2
+    colours = [s.minor_scale for s in minor]
+    assert all(colours.count(c) >= 3 for c in ("natural", "harmonic", "dorian"))
+    assert sum(s.major_scale == "mixolydian" for s in songs) >= 2
+    assert sum("#" in k.tonic for k in keys) >= 4 and sum("b" in k.tonic for k in keys) >= 4  # both spellings
+    slow_drumless = [s for s in songs if s.drums is None and s.pulse_bpm <= 70]
+    assert len(slow_drumless) >= 4
+    assert sum(s.time_signature == "3/4" and s.bpm >= 180 for s in songs) >= 2
+    assert sum(s.drums == "dnb" and s.bpm >= 170 for s in songs) >= 3
+    assert {"latin", "rock", "pop", "funk", "edm", "brush"} <= {s.drums for s in songs}
+    assert sum(s.pickup_pulses > 0 for s in songs) >= 5
+    assert sum(s.progression[0] != 0 for s in songs) >= 0.75 * len(songs)
+    assert sum(any(isinstance(d, str) for d in s.progression) for s in songs) >= 8
+    # truth: ambiguous only where the harmony is (the aeolian i-bVI-bVII anthem, flagged by build.py)
+    assert all(not s.key_ambiguous for s in songs)
+    assert [s.name for s in minor if s.minor_scale == "natural" and not s.dominant_major] == ["anthem_aeolian_hq"]
 
 
 def test_ramp_truth_speeds_up() -> None:

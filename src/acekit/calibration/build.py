@@ -24,6 +24,7 @@ from acekit.calibration import edits
 from acekit.calibration.manifest import CalibrationClip, CalibrationSet, ClipTruth
 from acekit.calibration.songs import (
     HOLDOUT2_SONGS,
+    HOLDOUT3_SONGS,
     HOLDOUT_SONGS,
     REGENERATED,
     REPAINT_BASES,
@@ -36,7 +37,7 @@ from acekit.calibration.songs import (
     compose,
 )
 
-CALIBRATION_VERSION = "3.3"
+CALIBRATION_VERSION = "3.4"
 SOUNDFONT = Path(os.environ.get("ACEKIT_SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
 #: Held-out clips are rendered with other GM soundfonts (Debian timgm6mb-soundfont,
 #: musescore-general-soundfont-small): no threshold was tuned on their sounds (docs/analysis.md).
@@ -49,15 +50,26 @@ SOUNDFONTS = {
     # the second held-out split (holdout2): a small GM bank and an FM (OPL3) bank, unlike any of the above
     "csound": Path("/usr/share/sounds/sf2/sf_GMbank.sf2"),
     "opl3": Path("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2"),
+    # the third held-out split (holdout3): MuseScore General's HQ version, another file (other
+    # samples) than the Lite one holdout uses
+    "musescore_hq": Path("/usr/share/sounds/sf3/MuseScore_General_Full.sf3"),
 }
 _SOUNDFONT_HINTS = {"fluidr3": "fluid-soundfont-gm) or set ACEKIT_SOUNDFONT",
                     "timgm6mb": "timgm6mb-soundfont) or set ACEKIT_HOLDOUT_SOUNDFONT",
                     "musescore": "musescore-general-soundfont-small)",
                     "csound": "csound-soundfont)",
-                    "opl3": "opl3-soundfont)"}
+                    "opl3": "opl3-soundfont)",
+                    "musescore_hq": "musescore-general-soundfont)"}
 SR = 44100
 #: Gain 0.3: analysis.md found 0.5 clipped some clips.
 FLUIDSYNTH_ARGS = ("-ni", "-g", "0.3", "-r", str(SR))
+#: ``SongSpec.effects == "wet"`` (holdout3): a large, bright room at a high level and a deep chorus,
+#: on top of the full reverb/chorus sends the song's MIDI sets.
+WET_ARGS = ("-o", "synth.reverb.room-size=0.95", "-o", "synth.reverb.damp=0.2", "-o", "synth.reverb.width=100",
+            "-o", "synth.reverb.level=0.9", "-o", "synth.chorus.level=4", "-o", "synth.chorus.depth=16")
+#: The HQ MuseScore font is 86 MB of compressed samples: load only the presets a song plays (same
+#: sound, a fifth of the CPU).
+_LAZY_LOAD_ARGS = ("-o", "synth.dynamic-sample-loading=1")
 CACHE_ENV = "ACEKIT_CALIBRATION_DIR"
 
 
@@ -85,13 +97,38 @@ def _check_tools() -> str:
     return exe
 
 
-def render_midi(midi: bytes, wav_path: Path, *, fluidsynth: str = "fluidsynth", soundfont: Path | None = None) -> np.ndarray:
-    """Render SMF bytes with fluidsynth (``soundfont``, default `SOUNDFONT`) to ``wav_path``; returns ``(n, 2)`` float32."""
+def render_args(spec: SongSpec) -> tuple[str, ...]:
+    """fluidsynth's options for ``spec``: `FLUIDSYNTH_ARGS` for every song without render conditions
+    (so every earlier clip renders as before), plus `WET_ARGS` / lazy sample loading where asked."""
+    args = FLUIDSYNTH_ARGS
+    if spec.effects == "wet":
+        args += WET_ARGS
+    if spec.soundfont == "musescore_hq":
+        args += _LAZY_LOAD_ARGS
+    return args
+
+
+def render_conditions(spec: SongSpec) -> list[str]:
+    """What is unusual about how ``spec`` is rendered (empty for a plain render)."""
+    out = []
+    if spec.tuning_cents:
+        out.append(f"tuned {spec.tuning_cents:+g} cents off A440")
+    if spec.effects != "none":
+        out.append(f"{spec.effects} (heavy reverb and chorus)")
+    if spec.mix != "even":
+        out.append(spec.mix.replace("_", " "))
+    return out
+
+
+def render_midi(midi: bytes, wav_path: Path, *, fluidsynth: str = "fluidsynth", soundfont: Path | None = None,
+                args: tuple[str, ...] = FLUIDSYNTH_ARGS) -> np.ndarray:
+    """Render SMF bytes with fluidsynth (``soundfont``, default `SOUNDFONT`; options ``args``) to
+    ``wav_path``; returns ``(n, 2)`` float32."""
     with tempfile.TemporaryDirectory() as td:
         mid = Path(td) / "in.mid"
         mid.write_bytes(midi)
         proc = subprocess.run(
-            [fluidsynth, *FLUIDSYNTH_ARGS, "-F", str(wav_path), str(soundfont or SOUNDFONT), str(mid)],
+            [fluidsynth, *args, "-F", str(wav_path), str(soundfont or SOUNDFONT), str(mid)],
             capture_output=True, text=True, timeout=120,
         )
     if proc.returncode != 0 or not wav_path.is_file():
@@ -181,6 +218,14 @@ _HEALTH = [
     {"id": "chant_dorian_62__dc_offset", "base": "chant_dorian_62", "problem": "dc_offset", "dc": -0.2},
     {"id": "punk_2_2_190__antiphase", "base": "punk_2_2_190", "problem": "antiphase"},
     {"id": "siciliano_6_8__antiphase", "base": "siciliano_6_8", "problem": "antiphase"},
+    # third held-out split: new songs, the HQ MuseScore font and new render conditions
+    {"id": "skank_reggae_wet__clipped", "base": "skank_reggae_wet", "problem": "clipping"},
+    {"id": "chorale_hq_50__dies_to_silence", "base": "chorale_hq_50", "problem": "silence"},
+    {"id": "rock_riff_blues__nan", "base": "rock_riff_blues", "problem": "nan"},
+    {"id": "walking_jazz_flat__dc_offset", "base": "walking_jazz_flat", "problem": "dc_offset", "dc": 0.25},
+    {"id": "nocturne_9_8_tuned__dc_offset", "base": "nocturne_9_8_tuned", "problem": "dc_offset", "dc": -0.15},
+    {"id": "dnb_bass_up_178__antiphase", "base": "dnb_bass_up_178", "problem": "antiphase"},
+    {"id": "picking_folk_hq__antiphase", "base": "picking_folk_hq", "problem": "antiphase"},
 ]
 
 
@@ -189,7 +234,7 @@ def _repaint_specs() -> list[SongSpec]:
 
 
 def _all_specs() -> list[SongSpec]:
-    return [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED, *_repaint_specs()]
+    return [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED, *_repaint_specs()]
 
 
 def _soundfont_of(spec: SongSpec) -> Path:
@@ -291,6 +336,8 @@ def content_hash() -> str:
         h.update(spec.name.encode())
         h.update(compose(spec).midi)
         h.update(repr((spec.lead_in_s, spec.soundfont, spec.split, spec.key_ambiguous)).encode())
+        if render_args(spec) != FLUIDSYNTH_ARGS:
+            h.update(" ".join(render_args(spec)).encode())
     h.update(json.dumps([_recipes(), _PRESERVATION, _HEALTH, _REPAINT_EDITS, _REPAINT_TRUTH,
                          [(b.song.name, b.region_bars, b.split, b.edge_on_downbeat) for b in REPAINT_BASES]],
                         sort_keys=True, default=str).encode())
@@ -342,7 +389,7 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
 
     def render(spec: SongSpec) -> tuple[str, np.ndarray]:
         y = render_midi(comps[spec.name].midi, raw_dir / f"{spec.name}.wav", fluidsynth=fluidsynth,
-                        soundfont=_soundfont_of(spec))
+                        soundfont=_soundfont_of(spec), args=render_args(spec))
         # lead-in silence in front, trimmed to the song plus 0.5 s of ring-out
         n = int(round((spec.lead_in_s + comps[spec.name].end_s + 0.5) * SR))
         lead = np.zeros((int(round(spec.lead_in_s * SR)), y.shape[1]), dtype=np.float32)
@@ -364,13 +411,13 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
             key_ambiguous=spec.key_ambiguous or (not spec.dominant_major and spec.parsed_key.mode == "minor"
                                                  and spec.minor_scale == "natural"),
             beats_s=[round(b + spec.lead_in_s, 5) for b in c.beats_s],
-            downbeats_s=[round(b + spec.lead_in_s, 5) for b in c.downbeats_s], **kw,
+            downbeats_s=[round(b + spec.lead_in_s, 5) for b in c.downbeats_s], tuning_cents=spec.tuning_cents, **kw,
         )
 
-    for spec in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS):
+    for spec in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS):
         y = audio[spec.name]
         clips.append(CalibrationClip(id=spec.name, kind="song", style=spec.style, file=_write(root, spec.name, y),
-                                     split=spec.split, soundfont=spec.soundfont,
+                                     split=spec.split, soundfont=spec.soundfont, render=render_conditions(spec),
                                      truth=song_truth(spec, y, grid_should_pass=True)))
     for spec in (TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123):
         y = audio[spec.name]
@@ -456,7 +503,7 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
         t = ClipTruth(duration_s=out.shape[0] / SR, health_problem=r["problem"], key=spec.parsed_key.canonical,
                       bpm_requested=spec.bpm, time_signature=spec.time_signature)
         clips.append(CalibrationClip(id=r["id"], kind="health", style=spec.style, split=spec.split,
-                                     soundfont=spec.soundfont,
+                                     soundfont=spec.soundfont, render=render_conditions(spec),
                                      file=_write(root, r["id"], out.astype(np.float32), float_wav=r["problem"] == "nan"),
                                      derived_from=r["base"], truth=t))
     return clips

@@ -13,8 +13,13 @@ HealthProblem = Literal["clipping", "silence", "nan", "dc_offset", "antiphase"]
 #: tuned on (other songs and arrangements, another soundfont than FluidR3; docs/analysis.md).
 #: ``holdout2``: a second, blind held-out split (new songs, two more soundfonts) for estimators
 #: designed after ``holdout`` had been looked at: evaluated once, never tuned on.
-Split = Literal["calibrate", "holdout", "holdout2"]
-SPLITS: tuple[Split, ...] = ("calibrate", "holdout", "holdout2")
+#: ``holdout3``: a third blind split (new songs, MuseScore General HQ, and render conditions no other
+#: split has: off-A440 tuning, heavy reverb/chorus, bass- or drum-heavy mixes) for the estimators
+#: chosen after all three earlier splits had been looked at: evaluated once, never tuned on.
+Split = Literal["calibrate", "holdout", "holdout2", "holdout3"]
+SPLITS: tuple[Split, ...] = ("calibrate", "holdout", "holdout2", "holdout3")
+#: Splits whose tempo, key and health figures are printed but not asserted (the lead sets floors).
+BLIND_SPLITS: tuple[Split, ...] = ("holdout2", "holdout3")
 
 
 class ClipTruth(BaseModel):
@@ -27,6 +32,7 @@ class ClipTruth(BaseModel):
     beats_per_bar: int | None = None  # felt beats (pulses) per bar: 6/8 -> 2, 12/8 -> 4
     key: str | None = None
     key_ambiguous: bool = False  # relative- or dominant-ambiguous harmony (i-VI-III-VII, V-heavy, vi-heavy)
+    tuning_cents: float = 0.0  # rendered this far off A440 (|x| < 50: the key is unchanged)
     beats_s: list[float] = Field(default_factory=list)  # the felt beats (see pulse_bpm)
     downbeats_s: list[float] = Field(default_factory=list)
     grid_should_pass: bool | None = None
@@ -51,6 +57,8 @@ class CalibrationClip(BaseModel):
     #: soundfont); thresholds are chosen on "calibrate" only (docs/analysis.md)
     split: Split = "calibrate"
     soundfont: str | None = None  # the soundfont's name in acekit.calibration.build.SOUNDFONTS
+    #: render conditions other than a plain render (build.render_conditions): detuning, reverb, mix
+    render: list[str] = Field(default_factory=list)
     truth: ClipTruth
 
 

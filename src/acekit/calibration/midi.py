@@ -44,6 +44,14 @@ class Track:
         self.events.append((start_tick, 2, bytes([0x90 | channel, pitch, velocity])))
         self.events.append((end_tick, 0, bytes([0x80 | channel, pitch, 0])))
 
+    def control(self, channel: int, controller: int, value: int, *, tick: int = 0) -> None:
+        self.events.append((tick, 1, bytes([0xB0 | channel, controller & 0x7F, max(0, min(127, value))])))
+
+    def pitch_bend(self, channel: int, value: int, *, tick: int = 0) -> None:
+        """14-bit pitch bend, 8192 = none."""
+        value = max(0, min(16383, value))
+        self.events.append((tick, 1, bytes([0xE0 | channel, value & 0x7F, value >> 7])))
+
     def tempo(self, tick: int, bpm: float) -> None:
         us = int(round(60_000_000 / bpm))
         self.events.append((tick, 1, b"\xff\x51\x03" + us.to_bytes(3, "big")))

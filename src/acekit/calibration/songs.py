@@ -25,6 +25,7 @@ a major V is flagged too (build.py), since its scale is its relative major's.
 
 from __future__ import annotations
 
+import itertools
 import random
 import zlib
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ class SongSpec:
     #: draw the notes from this name's seed instead of ``name``: same notes, other instruments
     seed_from: str | None = None
     minor_scale: str = "natural"  # natural | harmonic | dorian (minor keys only)
-    split: str = "calibrate"  # calibrate | holdout | holdout2
+    split: str = "calibrate"  # calibrate | holdout | holdout2 | holdout3
     soundfont: str = "fluidr3"  # a name in acekit.calibration.build.SOUNDFONTS
     key_ambiguous: bool = False  # harmony that invites the relative key or the dominant
     major_scale: str = "ionian"  # ionian | mixolydian (major keys only; labelled major)
@@ -101,6 +102,15 @@ class SongSpec:
     ending: str = "none"  # none | hold (the last bar is a held tonic chord)
     melody_rhythm: str = "auto"  # auto | pulse | compound | dotted
     chromatic_approach: bool = False
+    # --- render conditions (third held-out split), all off by default: MIDI controller events at
+    # tick 0, so every earlier song's MIDI is byte-identical. ``tuning_cents`` detunes every pitched
+    # channel by pitch bend (range set to 2 semitones by RPN 0), like a recording off A440: the
+    # key's truth is unchanged for offsets under 50 cents. ``effects="wet"`` sends every channel
+    # fully to reverb and chorus (build.py also enlarges fluidsynth's room). ``mix`` rebalances:
+    # "bass_up" or "drums_up" puts that part at full volume and the others lower.
+    tuning_cents: float = 0.0
+    effects: str = "none"  # none | wet
+    mix: str = "even"  # even | bass_up | drums_up
 
     @property
     def compound(self) -> bool:
@@ -202,6 +212,8 @@ def compose(spec: SongSpec) -> Composition:
     bass.program(1, spec.bass_program)
     if spec.melody_program is not None:
         melody.program(2, spec.melody_program)
+    _render_controls(spec, [(chords, 0), (bass, 1)] + ([(melody, 2)] if spec.melody_program is not None else []),
+                     drums)
 
     eighth, sixteenth = PPQ // 2, PPQ // 4
     scale = _scale(spec)
@@ -209,6 +221,7 @@ def compose(spec: SongSpec) -> Composition:
     bar_pcs = [_chord(key, spec.progression[bar % len(spec.progression)], dominant_major=spec.dominant_major,
                       scale=scale) for bar in range(spec.bars)]
     prev_mel = _near(key.pitch_class, 67)
+    prev_voices = sorted(_near(pc, 55) for pc in bar_pcs[0]) + [_near(bar_pcs[0][0], 67)]
     if off:
         prev_mel = _pickup(spec, melody if spec.melody_program is not None else bass, scale_pcs, bar_pcs[0], off,
                            channel=2 if spec.melody_program is not None else 1, rng=rng)
@@ -270,6 +283,28 @@ def compose(spec: SongSpec) -> Composition:
         elif spec.chord_pattern == "sparse":  # melody-led: one soft chord per bar, held half of it
             for p in voicing:
                 chords.note(0, p, vel(58), t0, t0 + bar_ticks // 2)
+        elif spec.chord_pattern == "chorale":  # four voices, each moving to the nearest chord tone, struck per half bar
+            prev_voices = _voice_lead(prev_voices, pcs)
+            half = bar_ticks // 2 if bar_ticks % (2 * PPQ) == 0 else bar_ticks
+            for st in range(0, bar_ticks, half):
+                for p in prev_voices:
+                    chords.note(0, p, vel(66 if st else 74), t0 + st, t0 + st + half - 30)
+        elif spec.chord_pattern == "picking":  # fingerpicked guitar: thumb root/fifth on beats, treble between
+            low_root, low_fifth = _near(root, 40), _near(pcs[2], 45)
+            treble = [p + 12 for p in voicing]
+            for i in range(eighths_per_bar):
+                if i % 2 == 0:
+                    p, v = (low_root if (i // 2) % 2 == 0 else low_fifth), 80
+                else:
+                    p, v = treble[(i // 2) % len(treble)], 62
+                chords.note(0, p, vel(v), t0 + i * eighth, t0 + (i + 2) * eighth - 20)
+        elif spec.chord_pattern == "riff":  # rock riff on the blues scale of the chord's root, power chord on 1
+            for p in (_near(root, 40), _near(root, 40) + 7):
+                chords.note(0, p, vel(96), t0, t0 + PPQ - 20)
+            for i, step in enumerate(_BLUES_RIFF[: eighths_per_bar]):
+                if i >= 2:
+                    chords.note(0, _near(root, 40) + step, vel(88 if i % 2 == 0 else 74), t0 + i * eighth,
+                                t0 + (i + 1) * eighth - 20)
         else:
             raise ValueError(f"unknown chord pattern {spec.chord_pattern!r}")
         # --- bass
@@ -299,6 +334,14 @@ def compose(spec: SongSpec) -> Composition:
                     bass.note(1, b_root + octave, vel(96), t0 + s * sixteenth, t0 + s * sixteenth + sixteenth)
         elif spec.bass_pattern == "downbeat":  # melody-led: the root on the downbeat only
             bass.note(1, b_root, vel(80), t0, t0 + bar_ticks // 2)
+        elif spec.bass_pattern == "walking":  # quarters: root, third, fifth, then a semitone into the next root
+            nxt_root = (bar_pcs[bar + 1] if bar + 1 < spec.bars else pcs)[0]
+            target = min((_near(nxt_root, 28), _near(nxt_root, 40)), key=lambda p: abs(p - b_root))
+            approach = target - 1 if (target - 1) % 12 != root else target + 1
+            tones = (b_root, _near(pcs[1], b_root), b_fifth)
+            for b in range(bpb):
+                p = approach if b == bpb - 1 else tones[b % 3]
+                bass.note(1, p, vel(90 if b == 0 else 80), t0 + b * PPQ, t0 + b * PPQ + PPQ - 30)
         elif spec.bass_pattern == "bossa":  # 1, 2&, 3, 4& (root, root, fifth, fifth) in 4/4
             for s, n, p in ((0, 3, b_root), (3, 1, b_root), (4, 3, b_fifth), (7, 1, b_fifth)):
                 bass.note(1, p, vel(86), t0 + s * eighth, t0 + (s + n) * eighth - 20)
@@ -341,6 +384,49 @@ def compose(spec: SongSpec) -> Composition:
         end_s=tmap.seconds(off + spec.bars * bar_ticks),
         notes=sum(len(t.events) for t in tracks),
     )
+
+
+#: A riff in eighths over the chord's root (semitones above it): root, octave, then the blues
+#: scale (b3, 4, #4, 5, b7); the first two eighths are the power chord.
+_BLUES_RIFF = (0, 0, 0, 3, 5, 6, 7, 10, 7, 5, 3, 0)
+
+
+def _voice_lead(prev: list[int], pcs: list[int]) -> list[int]:
+    """Four voices (root doubled) within G2..G5 of chord ``pcs``, moving as little as possible from
+    ``prev``; adjacent voices at most an octave apart."""
+    options = [[p for p in range(43, 80) if p % 12 == pc] for pc in (pcs[0], pcs[1], pcs[2], pcs[0])]
+    best, best_cost = prev, None
+    for combo in itertools.product(*options):
+        v = sorted(combo)
+        if len(set(v)) < 4 or any(b - a > 12 for a, b in zip(v, v[1:])) or v[0] % 12 != pcs[0]:
+            continue
+        cost = sum(abs(a - b) for a, b in zip(v, prev))
+        if best_cost is None or cost < best_cost:
+            best, best_cost = v, cost
+    return best
+
+
+def _render_controls(spec: SongSpec, pitched: list[tuple[Track, int]], drums: Track) -> None:
+    """Controller events at tick 0 for the render conditions (`SongSpec.tuning_cents`, ``effects``, ``mix``)."""
+    if spec.tuning_cents:
+        if abs(spec.tuning_cents) >= 50:
+            raise ValueError(f"tuning_cents {spec.tuning_cents} would move the key's truth: keep it under 50")
+        for track, ch in pitched:
+            for cc, v in ((101, 0), (100, 0), (6, 2), (38, 0)):  # RPN 0: pitch-bend range 2 semitones
+                track.control(ch, cc, v)
+            track.pitch_bend(ch, 8192 + round(spec.tuning_cents / 200 * 8192))
+    if spec.effects == "wet":
+        for track, ch in (*pitched, (drums, DRUM_CHANNEL)):
+            track.control(ch, 91, 127)  # reverb send
+            track.control(ch, 93, 100)  # chorus send
+    elif spec.effects != "none":
+        raise ValueError(f"unknown effects {spec.effects!r}")
+    if spec.mix != "even":
+        loud = {"bass_up": 1, "drums_up": DRUM_CHANNEL}.get(spec.mix)
+        if loud is None:
+            raise ValueError(f"unknown mix {spec.mix!r}")
+        for track, ch in (*pitched, (drums, DRUM_CHANNEL)):
+            track.control(ch, 7, 127 if ch == loud else 70)
 
 
 def _melody_rhythm(spec: SongSpec, bpb: int) -> list[tuple[int, int, bool]]:
@@ -710,6 +796,152 @@ HOLDOUT2_SONGS: tuple[SongSpec, ...] = tuple(
             meter=(12, 8), progression=(3, "V7/IV", 3, "V7", 0), chord_program=16,
             chord_pattern="strum68", bass_program=33, bass_pattern="six_eight", melody_program=52,
             drums="compound", bars=5, chromatic_approach=True, melody_rhythm="compound", soundfont="opl3")),
+    )
+)
+
+#: Third held-out split (issue 11): 32 new songs for tempo and key, built after every earlier split
+#: had been looked at by key designers, kept blind the same way (docs/analysis.md). Half are
+#: rendered with MuseScore General's HQ font (``musescore_hq``), a file no other split uses; the
+#: other half with fonts the earlier splits use, but under render conditions none of them has:
+#: detuned 18-35 cents off A440 (``tuning_cents``), drenched in reverb and chorus
+#: (``effects="wet"``), or a bass- or drum-heavy mix (``mix``). Same truth rules as holdout2: the
+#: tonic is established by a cadence (V-I, V-i with the major V, bVII-I in mixolydian, IV-i or
+#: bVII-i in dorian, iv-i) and the song ends on a held tonic chord; mixolydian is labelled major,
+#: dorian minor; the aeolian (i-bVI-bVII) anthem is flagged ambiguous like every natural-minor song
+#: without a major V. New textures: a four-part voice-led chorale, fingerpicked guitar, walking
+#: bass, a blues-scale rock riff over I-IV-V.
+HOLDOUT3_SONGS: tuple[SongSpec, ...] = tuple(
+    SongSpec(*a, **{"split": "holdout3", "ending": "hold", **kw}) for a, kw in (
+        # --- MuseScore General HQ
+        (("chorale_hq_50", "chorale", 50, "A major"), dict(
+            progression=(3, "V/V", 4, 0), chord_program=52, chord_pattern="chorale", bass_program=42,
+            bass_pattern="sustained", drums=None, bars=4, soundfont="musescore_hq")),
+        (("picking_folk_hq", "fingerpicked folk", 104, "G major"), dict(
+            progression=(5, 3, 0, 4, 5, 3, 4, 0), chord_program=25, chord_pattern="picking", bass_program=32,
+            bass_pattern="downbeat", melody_program=22, drums="brush", bars=8, pickup_pulses=1,
+            soundfont="musescore_hq")),
+        (("rock_riff_blues", "blues rock riff", 132, "E major"), dict(
+            progression=(0, 3, 0, 0, 3, 3, 4, 0), chord_program=30, chord_pattern="riff", bass_program=34,
+            bass_pattern="eighths", drums="rock", bars=8, soundfont="musescore_hq")),
+        (("dnb_bass_up_178", "drum'n'bass", 178, "C# minor"), dict(
+            progression=(5, "bVII", 0, 0, 5, "bVII", 4, 4, 5, 3, 4, 0), chord_program=89, chord_pattern="pad",
+            bass_program=38, bass_pattern="sustained", melody_program=81, drums="dnb", bars=12,
+            minor_scale="harmonic", melody_rhythm="dotted", mix="bass_up", soundfont="musescore_hq")),
+        (("walking_jazz_flat", "swing", 126, "Eb major"), dict(
+            progression=(1, 4, 0, 5, 1, "V7/V", 4, 0), chord_program=0, chord_pattern="offbeat", bass_program=32,
+            bass_pattern="walking", melody_program=65, drums="brush", bars=8, chromatic_approach=True,
+            tuning_cents=-25, soundfont="musescore_hq")),
+        (("tango_hq", "tango", 120, "D minor"), dict(
+            progression=(3, 4, 0, 5, 1, 3, 4, 0), chord_program=21, chord_pattern="stabs", bass_program=32,
+            bass_pattern="root_beats", melody_program=40, drums=None, bars=8, minor_scale="harmonic",
+            pickup_pulses=2, soundfont="musescore_hq")),
+        (("bolero_waltz_186", "fast waltz", 186, "Bb minor"), dict(
+            meter=(3, 4), progression=(5, 5, 3, 3, 0, 0, 4, 4, 5, 5, 3, 3, 4, 4, 4, 0), chord_program=24,
+            chord_pattern="waltz", bass_program=32, bass_pattern="waltz", melody_program=71, drums="waltz",
+            bars=16, minor_scale="harmonic", soundfont="musescore_hq")),
+        (("breakdown_2_2_hq", "bluegrass breakdown", 180, "F# major"), dict(
+            meter=(2, 2), progression=(3, 0, 4, 0, 5, 1, "V/V", 4, 3, 0, 4, 0), chord_program=105,
+            chord_pattern="offbeat", bass_program=32, bass_pattern="root_fifth", melody_program=110,
+            drums="pop", bars=12, soundfont="musescore_hq")),
+        (("air_dorian_6_8", "celtic air", 132, "B minor"), dict(
+            meter=(6, 8), progression=(3, 0, 6, 0, 3, 6, 3, 0, 3, 0, 3, 0), chord_program=46,
+            chord_pattern="strum68", bass_program=32, bass_pattern="six_eight", melody_program=75,
+            drums="six_eight", bars=12, minor_scale="dorian", dominant_major=False, melody_rhythm="compound",
+            soundfont="musescore_hq")),
+        (("doowop_12_8_hq", "doo-wop ballad", 114, "Ab major"), dict(
+            meter=(12, 8), progression=(5, 3, 1, 4, 4, 0), chord_program=0, chord_pattern="strum68",
+            bass_program=33, bass_pattern="six_eight", melody_program=53, drums="shuffle", bars=6,
+            melody_rhythm="compound", soundfont="musescore_hq")),
+        (("dance_9_8_hq", "9/8 dance", 168, "F minor"), dict(
+            meter=(9, 8), progression=(3, 0, 5, 4, 3, 0, "bVII", 3, 4, 0), chord_program=24,
+            chord_pattern="strum68", bass_program=32, bass_pattern="six_eight", melody_program=71,
+            drums="compound", bars=10, melody_rhythm="compound", soundfont="musescore_hq")),
+        (("lofi_hq_70", "lo-fi hip hop", 70, "G# minor"), dict(
+            progression=(5, 1, 3, 4, 0), chord_program=4, chord_pattern="pad", bass_program=38,
+            bass_pattern="sustained", melody_program=11, drums="halftime", bars=5, minor_scale="harmonic",
+            soundfont="musescore_hq")),
+        (("bagpipe_rock_mixo", "celtic rock", 144, "C major"), dict(
+            progression=(6, 3, 0, 6, 3, 0, 6, 0), chord_program=29, chord_pattern="power", bass_program=34,
+            bass_pattern="eighths", melody_program=109, drums="rock", bars=8, major_scale="mixolydian",
+            soundfont="musescore_hq")),
+        (("salsa_hq", "salsa", 180, "A minor"), dict(
+            progression=(3, 4, 0, 5, 1, 4, 4, 0), chord_program=0, chord_pattern="offbeat", bass_program=32,
+            bass_pattern="bossa", melody_program=56, drums="latin", bars=8, minor_scale="harmonic",
+            soundfont="musescore_hq")),
+        (("romance_hq_56", "romance", 56, "Db major"), dict(
+            progression=(5, 1, 4, 0), chord_program=0, chord_pattern="arp", bass_program=0,
+            bass_pattern="sustained", melody_program=42, drums=None, bars=4, pickup_pulses=1,
+            melody_rhythm="pulse", soundfont="musescore_hq")),
+        (("anthem_aeolian_hq", "aeolian anthem", 128, "Eb minor"), dict(
+            progression=(5, 6, 0, 0, 5, 6, 6, 0), chord_program=90, chord_pattern="offbeat", bass_program=38,
+            bass_pattern="eighths", melody_program=80, drums="edm", bars=8, dominant_major=False,
+            soundfont="musescore_hq")),
+        # --- earlier splits' fonts, under render conditions no split has
+        (("nocturne_9_8_tuned", "nocturne", 96, "Bb major"), dict(
+            meter=(9, 8), progression=(5, 3, "V/V", 4, 4, 0), chord_program=0, chord_pattern="arp",
+            bass_program=32, bass_pattern="downbeat", melody_program=73, drums=None, bars=6,
+            melody_rhythm="compound", tuning_cents=-27, soundfont="fluidr3")),
+        (("skank_reggae_wet", "reggae", 76, "G minor"), dict(
+            progression=(3, 0, 3, 6, 0), chord_program=16, chord_pattern="offbeat", bass_program=33,
+            bass_pattern="funk", drums="halftime", bars=5, minor_scale="dorian", dominant_major=False,
+            effects="wet", soundfont="timgm6mb")),
+        (("liquid_wet_174", "liquid drum'n'bass", 174, "E minor"), dict(
+            progression=(3, 0, 5, 4, 3, 0, "bVI", "bVII", 3, 0, 4, 0), chord_program=88, chord_pattern="pad",
+            bass_program=38, bass_pattern="sustained", melody_program=73, drums="dnb", bars=12,
+            melody_rhythm="dotted", effects="wet", soundfont="csound")),
+        (("march_6_8_tuned", "quick march", 174, "D major"), dict(
+            meter=(6, 8), progression=(0, 0, 4, 4, 0, 0, "V/V", 4, 3, 3, 0, 5, 1, 4, 4, 0), chord_program=61,
+            chord_pattern="strum68", bass_program=58, bass_pattern="six_eight", melody_program=72,
+            drums="six_eight", bars=16, pickup_pulses=1, melody_rhythm="compound", tuning_cents=31,
+            mix="drums_up", soundfont="fluidr3")),
+        (("blues_12_8_wet", "slow blues", 114, "B major"), dict(
+            meter=(12, 8), progression=(3, 0, "V7/IV", "V/V", "V7", 0), chord_program=17,
+            chord_pattern="strum68", bass_program=33, bass_pattern="six_eight", melody_program=27,
+            drums="shuffle", bars=6, melody_rhythm="compound", effects="wet", soundfont="opl3")),
+        (("surf_2_2_tuned", "surf rock", 200, "C minor"), dict(
+            meter=(2, 2), progression=(5, 5, 3, 3, 0, 0, 4, 4, 5, 3, 4, 0), chord_program=29,
+            chord_pattern="power", bass_program=34, bass_pattern="eighths", melody_program=28, drums="pop",
+            bars=12, minor_scale="harmonic", tuning_cents=-33, mix="drums_up", soundfont="timgm6mb")),
+        (("musette_waltz_192", "musette waltz", 192, "C# major"), dict(
+            meter=(3, 4), progression=(1, 1, 4, 4, 0, 0, "V/vi", "V/vi", 5, 5, "V/V", "V/V", 4, 4, 4, 0),
+            chord_program=21, chord_pattern="waltz", bass_program=32, bass_pattern="waltz", melody_program=22,
+            drums="waltz", bars=16, pickup_pulses=1, tuning_cents=24, soundfont="musescore")),
+        (("funk_slap_bass_up", "funk", 112, "F# minor"), dict(
+            progression=(3, 0, 3, 0, 6, 6, 3, 0), chord_program=27, chord_pattern="offbeat", bass_program=36,
+            bass_pattern="funk", melody_program=62, drums="funk", bars=8, minor_scale="dorian",
+            dominant_major=False, tuning_cents=-21, mix="bass_up", soundfont="opl3")),
+        (("train_beat_tuned", "country train beat", 168, "F major"), dict(
+            progression=(3, 0, 4, 0, 3, 0, "V7/V", 4, 5, 3, 4, 0), chord_program=25, chord_pattern="stabs",
+            bass_program=32, bass_pattern="root_fifth", melody_program=105, drums="pop", bars=12,
+            pickup_pulses=2, tuning_cents=35, mix="drums_up", soundfont="csound")),
+        (("elegy_cello_tuned", "elegy", 54, "Ab minor"), dict(
+            progression=(3, 5, 4, 0), chord_program=48, chord_pattern="pad", bass_program=43,
+            bass_pattern="sustained", melody_program=42, drums=None, bars=4, minor_scale="harmonic",
+            melody_rhythm="pulse", tuning_cents=-29, effects="wet", soundfont="timgm6mb")),
+        (("chant_mixolydian_wet", "modal chant", 60, "G major"), dict(
+            progression=(6, 3, 6, 0), chord_program=52, chord_pattern="sparse", bass_program=32,
+            bass_pattern="downbeat", melody_program=68, drums=None, bars=4, major_scale="mixolydian",
+            melody_rhythm="pulse", effects="wet", soundfont="fluidr3")),
+        (("house_drums_up_124", "house", 124, "A major"), dict(
+            progression=(1, 3, 5, 4, 1, 3, 4, 0), chord_program=4, chord_pattern="stabs", bass_program=38,
+            bass_pattern="eighths", melody_program=81, drums="edm", bars=8, tuning_cents=26, mix="drums_up",
+            soundfont="musescore")),
+        (("jungle_tuned_172", "jungle", 172, "D# minor"), dict(
+            progression=(0, 5, 3, 4, 0, 5, "bII", 4, 5, 3, 4, 0), chord_program=91, chord_pattern="pad",
+            bass_program=39, bass_pattern="sustained", melody_program=84, drums="dnb", bars=12,
+            minor_scale="harmonic", tuning_cents=-24, soundfont="fluidr3")),
+        (("aksak_9_8_wet", "aksak dance", 150, "C minor"), dict(
+            meter=(9, 8), progression=(3, 0, 4, 0, 5, 3, 1, 4, 0), chord_program=15, chord_pattern="strum68",
+            bass_program=32, bass_pattern="six_eight", melody_program=71, drums="compound", bars=9,
+            melody_rhythm="compound", effects="wet", tuning_cents=20, soundfont="opl3")),
+        (("citypop_bass_up", "city pop", 100, "Gb major"), dict(
+            progression=(3, "V/vi", 5, 1, "V7/V", 4, 0), chord_program=5, chord_pattern="stabs", bass_program=33,
+            bass_pattern="funk", melody_program=66, drums="pop", bars=7, pickup_pulses=2,
+            chromatic_approach=True, tuning_cents=29, mix="bass_up", soundfont="csound")),
+        (("minor_swing_walking", "gypsy swing", 132, "D minor"), dict(
+            progression=(3, 3, 0, 0, 4, "V7", 0), chord_program=24, chord_pattern="offbeat", bass_program=32,
+            bass_pattern="walking", melody_program=40, drums="brush", bars=7, minor_scale="harmonic",
+            tuning_cents=33, mix="bass_up", soundfont="timgm6mb")),
     )
 )
 
