@@ -2,7 +2,8 @@
 
 In the style of mir_eval: each validates its inputs and says what it implements. The
 calibration tests report these per split (thresholds are chosen on ``calibrate``, the targets
-are asserted on ``holdout``; ``holdout2`` is blind, its figures printed only; docs/analysis.md).
+are asserted on ``holdout``; ``holdout2`` and ``holdout3`` are blind, their figures printed only;
+docs/analysis.md).
 """
 
 from __future__ import annotations

@@ -225,8 +225,9 @@ def calibrate(
     """Render the calibration set (MIDI -> fluidsynth -> WAV, plus splice/crossfade/level edits) with its truth.
 
     Thresholds are tuned on the ``calibrate`` split (FluidR3) only; the ``holdout`` split (other
-    songs, other soundfonts) tests them; ``holdout2`` (new songs, two more soundfonts) is kept blind
-    for estimators designed after ``holdout`` was looked at."""
+    songs, other soundfonts) tests them; ``holdout2`` (new songs, two more soundfonts) and ``holdout3``
+    (new songs, MuseScore General HQ, detuned/wet/rebalanced renders) are kept blind for estimators
+    designed after the earlier splits were looked at."""
     from acekit.calibration.build import RenderError, build_calibration_set
 
     try:
@@ -249,6 +250,8 @@ def calibrate(
                 note = f"{tr.edit}: {edges}, outside {'preserved' if tr.preserved else 'changed'}"
         if tr.bpm_true and tr.bpm_requested and tr.bpm_true != tr.bpm_requested:
             note = f"rendered {tr.bpm_true:g} BPM"
+        if c.render:  # holdout3's render conditions: detuned, wet, bass/drums up
+            note = "; ".join(filter(None, (note, *c.render)))
         t.add_row(c.id, c.kind, c.split, c.soundfont or "", c.style,
                   "" if tr.bpm_requested is None else f"{tr.bpm_requested:g}",
                   tr.time_signature or "", tr.key or "", note)
