@@ -63,12 +63,12 @@ _SOUNDFONT_HINTS = {"fluidr3": "fluid-soundfont-gm) or set ACEKIT_SOUNDFONT",
 SR = 44100
 #: Gain 0.3: analysis.md found 0.5 clipped some clips.
 FLUIDSYNTH_ARGS = ("-ni", "-g", "0.3", "-r", str(SR))
-#: ``SongSpec.effects == "wet"`` (holdout3): a large, bright room at a high level and a deep chorus,
-#: on top of the full reverb/chorus sends the song's MIDI sets. The wet sum peaked at 0.997 with
-#: the usual gain; half of it keeps the wet songs' peaks near 0.4 (no clipping).
-WET_ARGS = ("-o", "synth.reverb.room-size=0.95", "-o", "synth.reverb.damp=0.2", "-o", "synth.reverb.width=100",
-            "-o", "synth.reverb.level=0.7", "-o", "synth.chorus.level=3", "-o", "synth.chorus.depth=16")
-WET_GAIN = "0.15"
+#: ``SongSpec.effects == "wet"`` (holdout3): a large room at a high level and a chorus, on top of
+#: the full reverb / half chorus sends the song's MIDI sets. Kept short of what fluidsynth can do:
+#: full chorus or reverb width 100 made the stereo channels anti-phase (L/R correlation -0.6 to
+#: -0.9), which no mix would ship and which the health check rightly reads as antiphase.
+WET_ARGS = ("-o", "synth.reverb.room-size=0.9", "-o", "synth.reverb.damp=0.2", "-o", "synth.reverb.width=0.5",
+            "-o", "synth.reverb.level=0.7", "-o", "synth.chorus.level=1.5", "-o", "synth.chorus.depth=8")
 #: The HQ MuseScore font is 86 MB of compressed samples: load only the presets a song plays (same
 #: sound, a fifth of the CPU).
 _LAZY_LOAD_ARGS = ("-o", "synth.dynamic-sample-loading=1")
@@ -104,7 +104,7 @@ def render_args(spec: SongSpec) -> tuple[str, ...]:
     (so every earlier clip renders as before), plus `WET_ARGS` / lazy sample loading where asked."""
     args = FLUIDSYNTH_ARGS
     if spec.effects == "wet":
-        args = ("-ni", "-g", WET_GAIN, "-r", str(SR), *WET_ARGS)
+        args += WET_ARGS
     if spec.soundfont == "musescore_hq":
         args += _LAZY_LOAD_ARGS
     return args

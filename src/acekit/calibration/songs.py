@@ -418,7 +418,7 @@ def _render_controls(spec: SongSpec, pitched: list[tuple[Track, int]], drums: Tr
     if spec.effects == "wet":
         for track, ch in (*pitched, (drums, DRUM_CHANNEL)):
             track.control(ch, 91, 127)  # reverb send
-            track.control(ch, 93, 100)  # chorus send
+            track.control(ch, 93, 50)  # chorus send (fluidsynth's chorus at full send is anti-phase: L/R correlation -0.6)
     elif spec.effects != "none":
         raise ValueError(f"unknown effects {spec.effects!r}")
     if spec.mix != "even":
@@ -917,7 +917,7 @@ HOLDOUT3_SONGS: tuple[SongSpec, ...] = tuple(
         (("elegy_cello_tuned", "elegy", 54, "Ab minor"), dict(
             progression=(3, 5, 4, 0), chord_program=48, chord_pattern="pad", bass_program=43,
             bass_pattern="sustained", melody_program=42, drums=None, bars=4, minor_scale="harmonic",
-            melody_rhythm="pulse", tuning_cents=-29, effects="wet", soundfont="timgm6mb")),
+            melody_rhythm="pulse", tuning_cents=-29, effects="wet", soundfont="csound")),
         (("chant_mixolydian_wet", "modal chant", 60, "G major"), dict(
             progression=(6, 3, 6, 0), chord_program=52, chord_pattern="sparse", bass_program=32,
             bass_pattern="downbeat", melody_program=68, drums=None, bars=4, major_scale="mixolydian",
