@@ -106,7 +106,7 @@ class SongSpec:
     # tick 0, so every earlier song's MIDI is byte-identical. ``tuning_cents`` detunes every pitched
     # channel by pitch bend (range set to 2 semitones by RPN 0), like a recording off A440: the
     # key's truth is unchanged for offsets under 50 cents. ``effects="wet"`` sends every channel
-    # fully to reverb and chorus (build.py also enlarges fluidsynth's room). ``mix`` rebalances:
+    # fully to reverb, half to chorus (build.py also enlarges fluidsynth's room). ``mix`` rebalances:
     # "bass_up" or "drums_up" puts that part at full volume and the others lower.
     tuning_cents: float = 0.0
     effects: str = "none"  # none | wet
