@@ -99,6 +99,7 @@ def default_capabilities(
     dtype: str | None = None,
     lm: str | None = None,
     offload: bool | None = False,
+    offload_dit: bool = False,
 ) -> Capabilities:
     """Capabilities for ``gpu`` running the DiT ``models``, ranges from the fit model (see the module doc).
 
@@ -106,13 +107,14 @@ def default_capabilities(
     ``/v1/models``; None or empty means the server's model list is unknown. ``dtype`` is what the
     server runs (None: bf16 where the GPU has it, else fp32); ``lm`` the LM it loads (None: unknown,
     so thinking is offered when the smallest LM would fit); ``offload``: ACESTEP_OFFLOAD_TO_CPU (None:
-    unset, upstream's own choice).
+    unset, upstream's own choice); ``offload_dit``: ACESTEP_OFFLOAD_DIT_TO_CPU (false: the DiT stays on the GPU).
     """
     model_list = models_from_payload(models) if isinstance(models, Mapping) else list(models or [])
     base = [m for m in model_list if not is_turbo_model(m)]
     default_model = next((m for m in model_list if m.is_default), model_list[0] if model_list else None)
-    info = fit_info_for(gpu, [m.name for m in model_list], dtype=dtype, lm=lm, offload=offload)
-    gpu_reasons = _gpu_reasons(gpu, info)
+    info = fit_info_for(gpu, [m.name for m in model_list], dtype=dtype, lm=lm, offload=offload,
+                        offload_dit=offload_dit)
+    gpu_reasons = _gpu_reasons(gpu, info, default_model.name if default_model else None)
 
     tasks: dict[TaskType, TaskCapability] = {}
     for task in TaskType:
@@ -204,14 +206,25 @@ def _ranges(info: FitInfo | None, chosen: ModelInfo | None, reasons: list[str]) 
     return longest, max_batch
 
 
-def _gpu_reasons(gpu: GpuInfo | None, info: FitInfo | None) -> list[str]:
+def _gpu_reasons(gpu: GpuInfo | None, info: FitInfo | None, default_model: str | None = None) -> list[str]:
     if gpu is None:
         return [f"the gateway sees no GPU (none, or not exposed to its container): no memory budget, "
                 f"durations kept at {NO_FIT_MAX_DURATION_S:g} s"]
     out = []
     if info is not None:
         out.append(f"{gpu.name}: {info.memory_gib:.1f} GB for the models at {info.dtype}"
-                   + (", offloading idle models to the CPU" if info.offload else ""))
+                   + ((", offloading the DiT, text encoder, VAE and LM to the CPU between uses "
+                       "(ACESTEP_OFFLOAD_TO_CPU=true, ACESTEP_OFFLOAD_DIT_TO_CPU=true)" if info.offload_dit else
+                       ", offloading the text encoder, VAE and LM to the CPU between uses; the DiT stays on the GPU "
+                       "(ACESTEP_OFFLOAD_TO_CPU=true, ACESTEP_OFFLOAD_DIT_TO_CPU=false)") if info.offload else
+                      ", every model resident (ACESTEP_OFFLOAD_TO_CPU=false)"))
+        untiled = info.untiled_limit(default_model, 1) if default_model and info.untiled_limits else None
+        if untiled is not None:
+            out.append("use_tiled_decode=false (an untiled VAE decode of the whole batch): "
+                       + (f"up to {untiled.max_duration_s:g} s at batch 1" if untiled.max_duration_s is not None
+                          else "not even 10 s fits at batch 1")
+                       + f" with {untiled.model}; the gateway refuses longer ones (tiled decode, upstream's default, "
+                         "is what the other limits assume)")
         if info.thinking_reason:
             out.append(info.thinking_reason)
     else:

@@ -39,12 +39,16 @@ def dtype_for_gpu(gpu: GpuInfo, configured: str | None = None) -> str:
 
 
 def fit_info(*, memory_gib: float, dtype: str, models: Sequence[str], lm: str | None = None,
-             offload: bool = False, attention: str = "sdpa", data: fit.CostData | None = None) -> FitInfo:
+             offload: bool = False, offload_dit: bool = False, attention: str = "sdpa",
+             data: fit.CostData | None = None) -> FitInfo:
     """Limits per (model, batch) for the models the fit model knows, and whether thinking fits.
 
     ``lm`` is the LM the server loads; None = unknown: thinking is offered when the 0.6B would fit
     with the first model at batch 1 and 30 s, and the budget then counts it. ``attention``: what upstream
-    runs on that GPU (`fit.attention_for`); "eager" adds its attention matrices (derived).
+    runs on that GPU (`fit.attention_for`); "eager" adds its attention matrices (derived). ``offload`` /
+    ``offload_dit``: upstream's ACESTEP_OFFLOAD_TO_CPU / ACESTEP_OFFLOAD_DIT_TO_CPU (with offload on and the
+    DiT not offloaded, the DiT stays on the GPU beside the VAE decode and the LM). Limits are computed for
+    upstream's tiled decode (``limits``) and for requests with use_tiled_decode=false (``untiled_limits``).
     """
     data = data or fit.load_data()
     attention = fit.normalise_attention(attention)
@@ -54,33 +58,38 @@ def fit_info(*, memory_gib: float, dtype: str, models: Sequence[str], lm: str | 
     if probe_lm != "none":
         probe_model = known[0] if known else "acestep-v15-turbo"
         p = fit.predict(memory_gib=memory_gib, dtype=dtype, model=probe_model, lm=probe_lm, batch=1, duration_s=30,
-                        attention=attention, data=data)
+                        attention=attention, offload_dit=offload_dit, data=data)
         thinking = fit.allowed(p.verdict, offload=offload)
         thinking_reason = (f"thinking (LM {probe_lm}) {'fits' if thinking else 'refused, the LM does not fit'}: "
                            f"{p.reason}")
     budget_lm = probe_lm if (lm is not None or thinking) else "none"
-    limits = []
-    for model in known:
-        for batch in range(contract.BATCH_MIN, contract.BATCH_MAX + 1):
-            longest, p = fit.max_duration(memory_gib=memory_gib, dtype=dtype, model=model, lm=budget_lm, batch=batch,
-                                          offload=offload, attention=attention, data=data)
-            if longest is not None:
-                reason = (f"batch {batch} up to {longest:g} s fits in {memory_gib:.1f} GB at {dtype} "
-                          f"({p.margin_gib:.2f} GB to spare at {longest:g} s, {p.resident.worst if p.verdict == fit.Verdict.fits else p.offload.worst} phase)")
-                if longest < contract.DURATION_MAX_S:
-                    nxt = fit.predict(memory_gib=memory_gib, dtype=dtype, model=model, lm=budget_lm, batch=batch,
-                                      duration_s=longest + 10, attention=attention, data=data)
-                    reason += f"; {nxt.reason}"
-            else:
-                reason = p.reason
-            limits.append(FitLimit(model=model, batch=batch, max_duration_s=longest, reason=reason))
+    limits: dict[bool, list[FitLimit]] = {True: [], False: []}
+    for tiled in (True, False):
+        for model in known:
+            for batch in range(contract.BATCH_MIN, contract.BATCH_MAX + 1):
+                kw = dict(memory_gib=memory_gib, dtype=dtype, model=model, lm=budget_lm, batch=batch,
+                          attention=attention, offload_dit=offload_dit, tiled_decode=tiled, data=data)
+                longest, p = fit.max_duration(offload=offload, **kw)
+                if longest is not None:
+                    phase = p.resident.worst if p.verdict == fit.Verdict.fits else p.offload.worst
+                    reason = (f"batch {batch} up to {longest:g} s fits in {memory_gib:.1f} GB at {dtype}"
+                              f"{'' if tiled else ' with use_tiled_decode=false'} "
+                              f"({p.margin_gib:.2f} GB to spare at {longest:g} s, {phase} phase)")
+                    if longest < contract.DURATION_MAX_S:
+                        reason += f"; {fit.predict(duration_s=longest + 10, **kw).reason}"
+                else:
+                    reason = p.reason
+                limits[tiled].append(FitLimit(model=model, batch=batch, max_duration_s=longest, reason=reason))
     source = str(data.raw["source"]["default"])
     if attention == "eager" or budget_lm != "none":
         source += " + terms derived from upstream's architecture (" + ", ".join(
             x for x in ("eager attention" if attention == "eager" else "",
                         "LM KV cache" if budget_lm != "none" else "") if x) + "; src/acekit/fit/architecture.toml)"
-    return FitInfo(memory_gib=memory_gib, dtype=dtype, lm=budget_lm, offload=offload, attention=attention,
-                   thinking=thinking, thinking_reason=thinking_reason, limits=limits,
+    source += ("; VAE decode per sample (upstream's tiled decode), untiled limits from the full decodes at "
+               "batch x duration (derived)")
+    return FitInfo(memory_gib=memory_gib, dtype=dtype, lm=budget_lm, offload=offload,
+                   offload_dit=offload and offload_dit, attention=attention, thinking=thinking,
+                   thinking_reason=thinking_reason, limits=limits[True], untiled_limits=limits[False],
                    data_source=source)
 
 
@@ -90,9 +99,10 @@ UPSTREAM_AUTO_OFFLOAD_BELOW_GIB = 20.0
 
 
 def fit_info_for(gpu: GpuInfo | None, models: Sequence[str], *, dtype: str | None = None, lm: str | None = None,
-                 offload: bool | None = False) -> FitInfo | None:
+                 offload: bool | None = False, offload_dit: bool = False) -> FitInfo | None:
     """`fit_info` for the GPU the gateway sees; None without a GPU or its memory. ``offload`` None: upstream's
-    own choice (on below 20 GB). The attention is upstream's for that GPU: eager where it lacks bf16."""
+    own choice (on below 20 GB); ``offload_dit``: ACESTEP_OFFLOAD_DIT_TO_CPU (upstream's default false: the DiT
+    stays on the GPU even with offload on). The attention is upstream's for that GPU: eager where it lacks bf16."""
     if gpu is None:
         return None
     memory = memory_budget_gib(gpu)
@@ -101,7 +111,7 @@ def fit_info_for(gpu: GpuInfo | None, models: Sequence[str], *, dtype: str | Non
     if offload is None:
         offload = memory < UPSTREAM_AUTO_OFFLOAD_BELOW_GIB
     return fit_info(memory_gib=memory, dtype=dtype_for_gpu(gpu, dtype), models=models, lm=lm, offload=offload,
-                    attention=fit.attention_for(has_bf16=gpu.has_bf16))
+                    offload_dit=offload_dit, attention=fit.attention_for(has_bf16=gpu.has_bf16))
 
 
 def _known(model: str) -> bool:

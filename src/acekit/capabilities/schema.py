@@ -116,18 +116,35 @@ class FitInfo(_Model):
     memory_gib: float | None = Field(description="GPU memory the budget may use, GiB")
     dtype: str = Field(description="bf16, fp16 or fp32: what the server runs")
     lm: str = Field(default="none", description="5 Hz LM counted as loaded: none, 0.6B, 1.7B or 4B")
-    offload: bool = Field(default=False, description="the server offloads idle models to the CPU")
+    offload: bool = Field(default=False, description="the server offloads idle models to the CPU "
+                                                     "(ACESTEP_OFFLOAD_TO_CPU: text encoder, VAE and LM)")
+    offload_dit: bool = Field(
+        default=False, description="the DiTs are offloaded too (ACESTEP_OFFLOAD_DIT_TO_CPU); false: with offload on, "
+                                   "every loaded DiT stays on the GPU, as upstream does by default and the limits count")
     attention: str = Field(
         default="sdpa", description="attention upstream runs there: eager (GPUs without bf16, e.g. the T4: the "
                                     "limits count its attention matrices, derived) or sdpa (flash counted alike)")
     thinking: bool = Field(default=False, description="whether the LM fits (thinking / CoT requests)")
     thinking_reason: str = ""
     limits: list[FitLimit] = Field(default_factory=list)
+    untiled_limits: list[FitLimit] = Field(
+        default_factory=list,
+        description="limits for a request with use_tiled_decode=false (the whole batch decoded at once, untiled: "
+                    "derived from measured full decodes); empty: not judged")
     data_source: str | None = Field(default=None, description="where the figures came from")
 
     def limit(self, model: str, batch: int) -> FitLimit | None:
         """The tightest limit for (model, batch): a matrix out-of-memory beats a prediction."""
         found = [x for x in self.limits if x.model == model and x.batch == batch]
+        if not found:
+            return None
+        return min(found, key=lambda x: -1.0 if x.max_duration_s is None else x.max_duration_s)
+
+    def untiled_limit(self, model: str, batch: int) -> FitLimit | None:
+        """The limit for (model, batch) with use_tiled_decode=false: its own, or the tiled one where that is tighter
+        (an untiled decode needs at least what a tiled one does). None when neither is known."""
+        own = [x for x in self.untiled_limits if x.model == model and x.batch == batch]
+        found = own + ([t] if (t := self.limit(model, batch)) is not None and own else [])
         if not found:
             return None
         return min(found, key=lambda x: -1.0 if x.max_duration_s is None else x.max_duration_s)

@@ -34,6 +34,11 @@ def plan(
         help="Seconds of audio: check one case (exit 0 fits, 1 does not); without it, print the table")] = None,
     offload: Annotated[bool, typer.Option(
         help="Count 'fits with CPU offload' as fitting (the server runs with ACESTEP_OFFLOAD_TO_CPU=true)")] = False,
+    offload_dit: Annotated[bool, typer.Option(
+        help="The offload layout moves the DiT to the CPU too (ACESTEP_OFFLOAD_DIT_TO_CPU=true); default as "
+             "upstream and the images: the DiT stays on the GPU beside the VAE decode and the LM")] = False,
+    untiled_decode: Annotated[bool, typer.Option(
+        help="The request sends use_tiled_decode=false: the whole batch decoded at once, untiled (derived)")] = False,
     markdown: Annotated[bool, typer.Option(help="The table as Markdown (as in docs/bringup.md)")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
     data: Annotated[Optional[Path], typer.Option(help="Cost data file (default: acekit's measured.toml)")] = None,
@@ -71,11 +76,13 @@ def plan(
                 raise fit.FitError("checking one case (--duration) takes one --model, one --lm and one --batch")
             p = fit.predict(memory_gib=memory, dtype=dt, model=models[0], lm=lms[0],
                             batch=(batch or [1])[0], duration_s=duration, attention=attn,
-                            also_loaded=also_loaded or (), data=costs)
+                            also_loaded=also_loaded or (), offload_dit=offload_dit,
+                            tiled_decode=not untiled_decode, data=costs)
         else:
             rows = fit.fit_table(memory_gib=memory, dtype=dt, models=models, lms=lms,
                                  batches=batch or (1, 2, 4, 8), attention=attn,
-                                 also_loaded=also_loaded or (), data=costs)
+                                 also_loaded=also_loaded or (), offload_dit=offload_dit,
+                                 tiled_decode=not untiled_decode, data=costs)
     except fit.FitError as exc:
         raise _fail(str(exc)) from exc
 
@@ -85,17 +92,22 @@ def plan(
             typer.echo(json.dumps({**p.as_dict(), "ok": ok, "offload_allowed": offload}, indent=2))
         else:
             typer.echo(("fits: " if ok else "does not fit: ") + p.reason)
-            for name, phases in (("every model resident", p.resident), ("with CPU offload", p.offload)):
+            off_name = "with CPU offload" + (" (DiT too)" if offload_dit else " (DiT kept on the GPU)")
+            for name, phases in (("every model resident", p.resident), (off_name, p.offload)):
                 lm_part = f"LM {phases.lm:.2f}, " if phases.lm is not None else ""
                 typer.echo(f"  {name}: {lm_part}DiT {phases.dit:.2f}, VAE decode {phases.vae:.2f} GB")
             for note in p.notes:
                 typer.echo(f"  note: {note}")
         raise typer.Exit(0 if ok else 1)
 
-    title = (f"What fits in {memory:g} GB at {dt}, {attn} attention ({box.rstrip(': ') or 'given memory'}): "
-             "longest duration with every model resident (with CPU offload in brackets); 'no' = not even 10 s")
+    off = ("ACESTEP_OFFLOAD_TO_CPU=true and ACESTEP_OFFLOAD_DIT_TO_CPU=true" if offload_dit else
+           "ACESTEP_OFFLOAD_TO_CPU=true, the DiT kept on the GPU")
+    title = (f"What fits in {memory:g} GB at {dt}, {attn} attention ({box.rstrip(': ') or 'given memory'}"
+             f"{', use_tiled_decode=false' if untiled_decode else ''}): longest duration with every model resident "
+             f"(with CPU offload in brackets: {off}); 'no' = not even 10 s")
     if json_out:
-        typer.echo(json.dumps({"memory_gib": memory, "dtype": dt, "attention": attn,
+        typer.echo(json.dumps({"memory_gib": memory, "dtype": dt, "attention": attn, "offload_dit": offload_dit,
+                               "tiled_decode": not untiled_decode,
                                "gpu": preset.name if preset else None,
                                "rows": [r.model_dump(mode="json") for r in rows]}, indent=2))
     elif markdown:

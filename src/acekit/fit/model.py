@@ -9,7 +9,11 @@ be traced to a row of that file:
   duration and batch between measured points, plus the other resident weights (text encoder,
   VAE, LM) and the CUDA context.
 * **VAE phase** = tiled decode activations (measured peak minus the VAE's own resident memory)
-  with every model still resident (upstream does not offload by default at 16 GB and above).
+  with every model still resident (upstream does not offload by default at 16 GB and above). Upstream's
+  tiled decode runs a batch one sample at a time, so every batch reads the batch-1 figure (derived; the
+  measured batch-4 figures decoded the whole batch at once and stay in the data file as measured). A request
+  with ``use_tiled_decode=false`` decodes the whole batch at once, untiled: ``tiled_decode=False`` counts
+  that from the measured full decodes (``[vae_untiled]``) at batch x duration seconds of audio (derived).
 * **LM phase** = every resident weight plus the LM's, plus its KV cache (or its prefill logits, if larger)
   at the clip's length: derived from the architecture (``derived.lm_extra``), not measured.
 * **Eager attention** (upstream's choice on GPUs without bf16, e.g. the T4; ``attention="eager"``): the
@@ -19,9 +23,12 @@ be traced to a row of that file:
 * **Other DiTs the server loads** (``also_loaded``, upstream's ``ACESTEP_CONFIG_PATH2/3``): each handler
   keeps its own DiT, text encoder and VAE resident, so their weights count in every resident phase.
 
-"Fits with offload" recomputes each phase with only the component that runs on the GPU (upstream's
-``ACESTEP_OFFLOAD_TO_CPU``); it costs time, not memory. Pure functions; the CLI (`acekit plan`),
-the default capabilities and the gateway's admission all call them.
+"Fits with offload" recomputes each phase as upstream lays it out with ``ACESTEP_OFFLOAD_TO_CPU=true``: the
+text encoder, the VAE and the LM move to the GPU only while they run, and every loaded DiT STAYS on the GPU
+unless ``ACESTEP_OFFLOAD_DIT_TO_CPU=true`` too (``offload_dit``; upstream's default is false, and so is the
+images'). It costs time, not memory. The LM runs in bf16 on CUDA whatever the DiT's dtype (upstream's
+``LLMHandler.initialize(dtype=None)``). Pure functions; the CLI (`acekit plan`), the default capabilities and
+the gateway's admission all call them.
 """
 
 from __future__ import annotations
@@ -99,7 +106,11 @@ class Prediction(BaseModel):
     memory_gib: float
     verdict: Verdict
     resident: Phases = Field(description="every model resident on the GPU (upstream's default at 16 GB and up)")
-    offload: Phases = Field(description="only the running component on the GPU (ACESTEP_OFFLOAD_TO_CPU=true)")
+    offload: Phases = Field(description="ACESTEP_OFFLOAD_TO_CPU=true: text encoder, VAE and LM on the GPU only while "
+                                        "they run; the DiTs stay unless offload_dit (ACESTEP_OFFLOAD_DIT_TO_CPU=true)")
+    offload_dit: bool = Field(default=False, description="the offload layout moves the DiTs to the CPU too "
+                                                         "(ACESTEP_OFFLOAD_DIT_TO_CPU=true; upstream's default false)")
+    tiled_decode: bool = Field(default=True, description="false: the request sent use_tiled_decode=false")
     margin_gib: float = Field(description="memory_gib minus the peak of the verdict's layout (negative: short by)")
     measured_peak_gib: float | None = Field(
         default=None, description="peak measured on a real box for exactly this case ([[box_peaks]]), if any")
@@ -134,11 +145,12 @@ class CostData:
     def vae_resident(self, dtype: str) -> float:
         return float(self.raw["weights"]["vae"][f"resident_{self.dtype_key(dtype)}"])
 
-    def lm_weights(self, lm: str, dtype: str) -> float:
+    def lm_weights(self, lm: str, dtype: str | None = None) -> float:
+        """The LM's weights: bf16 on CUDA whatever ``dtype`` the DiT runs (upstream loads the LM with
+        dtype=None, which picks bfloat16 on cuda/xpu; float32 only on CPU/MPS, which no fit here covers)."""
         if lm == "none":
             return 0.0
-        w = self.raw["weights"]["lm"]
-        return float(w[lm]) * (float(w["fp32_factor"]) if dtype == "fp32" else 1.0)
+        return float(self.raw["weights"]["lm"][lm])
 
     def box_peak(self, *, dtype: str, model: str, lm: str, batch: int, duration_s: float
                  ) -> tuple[float, str] | None:
@@ -227,15 +239,40 @@ def dit_peak(data: CostData, family: str, mode: str, dtype: str, batch: int, dur
     return w + act, notes
 
 
-def vae_activations(data: CostData, dtype: str, batch: int, duration_s: float) -> tuple[float, list[str]]:
-    """Tiled decode memory above the VAE's resident weights, GiB."""
+def vae_activations(data: CostData, dtype: str, batch: int, duration_s: float, *, tiled: bool = True
+                    ) -> tuple[float, list[str]]:
+    """VAE decode memory above the VAE's resident weights, GiB.
+
+    Tiled (upstream's default): upstream decodes a batch one sample at a time, so any batch costs what
+    batch 1 costs (derived from the batch-1 measurement). Untiled (``use_tiled_decode=false``): the whole
+    batch in one ``vae.decode``, whose activations grow with the audio decoded at once: the batch-1 full
+    decode read at batch x duration seconds (derived; fp32 was not run: bf16 x the element-size ratio).
+    """
     grid = data.raw["vae"]["durations_s"]
+    if not tiled:
+        return untiled_vae_activations(data, dtype, batch, duration_s)
     table = data.raw["vae"][data.dtype_key(dtype)]
     p1, n1 = _interp(grid, table["1"], duration_s)
-    p4, _ = _interp(grid, table["4"], duration_s)
-    r = data.vae_resident(dtype)
-    act, bnote = _by_batch(p1 - r, p4 - r, batch)
-    return act, [n for n in (n1, bnote) if n]
+    notes = [n for n in (n1,) if n]
+    if batch > 1:
+        notes.append(f"VAE decode counted per sample (upstream decodes a batch of {batch} one sample at a time): "
+                     "the batch-1 figure, derived, not measured at this batch")
+    return p1 - data.vae_resident(dtype), notes
+
+
+def untiled_vae_activations(data: CostData, dtype: str, batch: int, duration_s: float) -> tuple[float, list[str]]:
+    """Untiled decode (``use_tiled_decode=false``) above the VAE's resident weights, GiB (derived, see
+    `vae_activations`)."""
+    u = data.raw["vae_untiled"]
+    audio_s = batch * duration_s
+    p1, _ = _interp(u["durations_s"], u["bf16"]["1"], audio_s)
+    act = p1 - data.vae_resident("bf16")
+    factor = 1.0 if data.dtype_key(dtype) == "bf16" else float(u["fp32_factor"])
+    act *= factor
+    note = (f"untiled VAE decode (use_tiled_decode=false): {act:.2f} GB of activations for the whole batch at once "
+            f"({audio_s:g} s of audio, read on the measured batch-1 full decodes"
+            + (f", x{factor:g} for {dtype}" if factor != 1.0 else "") + "), derived, not measured at this size")
+    return act, [note]
 
 
 # ---- the prediction ------------------------------------------------------------------------------
@@ -289,11 +326,13 @@ def normalise_attention(attention: str | None) -> str:
 
 def predict(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none", batch: int = 1,
             duration_s: float, attention: str | None = "sdpa", also_loaded: Sequence[str] = (),
-            data: CostData | None = None) -> Prediction:
+            offload_dit: bool = False, tiled_decode: bool = True, data: CostData | None = None) -> Prediction:
     """Peak memory per phase for one case and whether it fits in ``memory_gib``.
 
     ``attention``: what upstream runs on that GPU ("eager" where it lacks bf16, see `derived.attention_for`;
     else "sdpa", flash-attn counted alike). ``also_loaded``: the other DiTs the server keeps resident.
+    ``offload_dit``: ACESTEP_OFFLOAD_DIT_TO_CPU, for the offload layout. ``tiled_decode``: False for a
+    request with use_tiled_decode=false (upstream's default is tiled).
     """
     data = data or load_data()
     dtype, lm, attention = normalise_dtype(dtype), normalise_lm(lm), normalise_attention(attention)
@@ -302,7 +341,7 @@ def predict(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none
     _check(batch, duration_s, memory_gib)
     ctx = data.context_gib
     dit, notes = dit_peak(data, family, mode, dtype, batch, duration_s)
-    vae_act, vnotes = vae_activations(data, dtype, batch, duration_s)
+    vae_act, vnotes = vae_activations(data, dtype, batch, duration_s, tiled=tiled_decode)
     notes += [n for n in vnotes if n not in notes]
     w_dit, w_te = data.weights(family, dtype), data.weights("text_encoder", dtype)
     w_vae, w_lm = data.weights("vae", dtype), data.lm_weights(lm, dtype)
@@ -329,10 +368,14 @@ def predict(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none
         dit=round(dit + eager + others, 2),
         vae=round(w_dit + vae_act + others, 2),
     )
+    # Upstream's offload: the text encoder, VAE and LM come to the GPU only while they run; every handler's DiT
+    # stays there unless ACESTEP_OFFLOAD_DIT_TO_CPU=true (init_service_loader / _load_model_context).
+    dits_kept = 0.0 if offload_dit else w_dit + sum(data.weights(model_family(m)[0], dtype) for m in others_loaded)
+    others_kept = 0.0 if offload_dit else dits_kept - w_dit
     offload = Phases(
-        lm=round(w_lm + lm_cache + ctx, 2) if lm != "none" else None,
-        dit=round(dit + eager + ctx, 2),
-        vae=round(data.vae_resident(dtype) + vae_act + ctx, 2),
+        lm=round(w_lm + lm_cache + ctx + dits_kept, 2) if lm != "none" else None,
+        dit=round(dit + eager + ctx + others_kept, 2),
+        vae=round(data.vae_resident(dtype) + vae_act + ctx + dits_kept, 2),
     )
     # A peak measured on a real box for exactly this case replaces the predicted resident peak.
     box = data.box_peak(dtype=dtype, model=model, lm=lm, batch=batch, duration_s=duration_s)
@@ -347,22 +390,24 @@ def predict(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none
     else:
         verdict, peak = Verdict.does_not_fit, offload.peak
     margin = round(memory_gib - peak, 2)
-    what = f"{model} batch {batch} at {duration_s:g} s, {dtype}, LM {lm}" + (", eager attention" if eager else "")
+    what = (f"{model} batch {batch} at {duration_s:g} s, {dtype}, LM {lm}" + (", eager attention" if eager else "")
+            + ("" if tiled_decode else ", untiled VAE decode"))
+    how = "CPU offload" + (" (DiT too)" if offload_dit else "")
     if verdict == Verdict.fits:
         reason = (f"{what}: fits in {memory_gib:.1f} GB with {margin:.2f} GB to spare "
                   f"(peak {resident_peak:.2f} GB {where})")
     elif verdict == Verdict.fits_with_offload:
         reason = (f"{what}: needs {resident_peak:.2f} GB with every model resident ({where}), "
-                  f"{memory_gib:.1f} GB available; fits only with CPU offload (peak {offload.peak:.2f} GB, "
+                  f"{memory_gib:.1f} GB available; fits only with {how} (peak {offload.peak:.2f} GB, "
                   f"{margin:.2f} GB to spare, slower)")
     else:
-        reason = (f"{what}: does not fit in {memory_gib:.1f} GB, even with CPU offload it needs "
+        reason = (f"{what}: does not fit in {memory_gib:.1f} GB, even with {how} it needs "
                   f"{offload.peak:.2f} GB ({offload.worst} phase; {-margin:.2f} GB short)")
     return Prediction(model=model, dtype=dtype, lm=lm, batch=batch, duration_s=float(duration_s),
                       memory_gib=memory_gib, verdict=verdict, resident=resident, offload=offload,
                       margin_gib=margin, measured_peak_gib=box[0] if box else None, attention=attention,
                       also_loaded=others_loaded, eager_gib=round(eager, 3), lm_cache_gib=round(lm_cache, 3),
-                      reason=reason, notes=notes)
+                      offload_dit=offload_dit, tiled_decode=tiled_decode, reason=reason, notes=notes)
 
 
 def allowed(verdict: Verdict, *, offload: bool) -> bool:
@@ -372,6 +417,7 @@ def allowed(verdict: Verdict, *, offload: bool) -> bool:
 
 def max_duration(*, memory_gib: float, dtype: str, model: str, lm: str | None = "none", batch: int = 1,
                  offload: bool = False, attention: str | None = "sdpa", also_loaded: Sequence[str] = (),
+                 offload_dit: bool = False, tiled_decode: bool = True,
                  data: CostData | None = None) -> tuple[float | None, Prediction]:
     """Longest duration on the 10 s grid that the server can run (None: not even the shortest), and the
     prediction at that duration (or at the shortest when nothing fits)."""
@@ -379,7 +425,8 @@ def max_duration(*, memory_gib: float, dtype: str, model: str, lm: str | None = 
     best: tuple[float | None, Prediction | None] = (None, None)
     for d in DURATION_GRID:  # peaks grow with duration: stop at the first that does not fit
         p = predict(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch, duration_s=d,
-                    attention=attention, also_loaded=also_loaded, data=data)
+                    attention=attention, also_loaded=also_loaded, offload_dit=offload_dit,
+                    tiled_decode=tiled_decode, data=data)
         if not allowed(p.verdict, offload=offload):
             return best[0], best[1] or p
         best = (float(d), p)
@@ -432,17 +479,18 @@ class TableRow(BaseModel):
 
 def fit_table(*, memory_gib: float, dtype: str, models: Sequence[str] = tuple(MODELS),
               lms: Sequence[str] = LMS, batches: Sequence[int] = (1, 2, 4, 8), attention: str | None = "sdpa",
-              also_loaded: Sequence[str] = (), data: CostData | None = None) -> list[TableRow]:
+              also_loaded: Sequence[str] = (), offload_dit: bool = False, tiled_decode: bool = True,
+              data: CostData | None = None) -> list[TableRow]:
     """What fits: for each model, LM and batch, the longest duration with and without offload."""
     data = data or load_data()
     rows = []
     for model in models:
         for lm in lms:
             for batch in batches:
-                d, p = max_duration(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch,
-                                    attention=attention, also_loaded=also_loaded, data=data)
-                d_off, p_off = max_duration(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch,
-                                            offload=True, attention=attention, also_loaded=also_loaded, data=data)
+                kw = dict(memory_gib=memory_gib, dtype=dtype, model=model, lm=lm, batch=batch, attention=attention,
+                          also_loaded=also_loaded, offload_dit=offload_dit, tiled_decode=tiled_decode, data=data)
+                d, p = max_duration(**kw)
+                d_off, p_off = max_duration(offload=True, **kw)
                 ref = p if d is not None else p_off
                 rows.append(TableRow(
                     model=model, lm=normalise_lm(lm), batch=batch, max_duration_s=d, max_duration_offload_s=d_off,

@@ -4,7 +4,8 @@ server run out of memory minutes later.
 The limits come from the capabilities document the gateway serves (its ``fit`` section: the fit
 model's prediction for this GPU, or out-of-memory cases a matrix recorded). A refusal is a 422 that
 names the limit and what would fit, e.g. "batch 4 at 240 s does not fit in 14.6 GB at fp32; batch 1
-does (up to 600 s)". Requests the document says nothing about (no ``fit`` section, a model the fit
+does (up to 600 s)". A request with ``use_tiled_decode=false`` is held to the document's untiled limits (the
+whole batch decoded at once: about 45 GiB at 600 s). Requests the document says nothing about (no ``fit`` section, a model the fit
 model does not know, no duration given) go through unchanged. ``--no-admission`` turns it off.
 """
 
@@ -22,6 +23,7 @@ _ALIASES = {
     "audio_duration": ("audio_duration", "duration", "audioDuration", "target_duration", "targetDuration"),
     "batch_size": ("batch_size", "batchSize"),
     "thinking": ("thinking",),
+    "use_tiled_decode": ("use_tiled_decode", "useTiledDecode"),
 }
 
 
@@ -40,8 +42,9 @@ def _number(value: Any) -> float | None:
 
 
 def _flag(value: Any) -> bool:
+    # upstream's _to_bool: a string is true only as 1/true/yes/y/on; anything else given is false
     if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
+        return value.strip().lower() in ("1", "true", "yes", "y", "on")
     return bool(value)
 
 
@@ -67,17 +70,46 @@ def refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
     if _flag(_field(fields, "thinking")) and not info.thinking:
         return (f"thinking needs the 5 Hz LM, which does not fit in {where} ({info.thinking_reason}): "
                 "send thinking=false")
+    asked = duration if duration is not None else contract.DURATION_MIN_S
+    tiled_raw = _field(fields, "use_tiled_decode")
+    if tiled_raw is not None and not _flag(tiled_raw):
+        untiled = _untiled_refusal(info, model, batch, duration, asked, where)
+        if untiled:
+            return untiled
     limit = info.limit(model, batch)
     if limit is None:
         return None  # a model or batch the limits do not cover: the upstream decides
     longest = limit.max_duration_s
-    asked = duration if duration is not None else contract.DURATION_MIN_S
     if longest is not None and asked <= longest:
         return None
     what = f"{model} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
     alternatives = _what_fits(info, model, batch, asked)
     return (f"{what} does not fit in {where} ({_why(limit)})"
             + (f"; {alternatives}" if alternatives else "; nothing fits with this model: choose another"))
+
+
+def _untiled_refusal(info: FitInfo, model: str, batch: int, duration: float | None, asked: float,
+                     where: str) -> str | None:
+    """Why use_tiled_decode=false cannot fit: upstream then decodes the whole batch at once, untiled, with no
+    fallback when it runs out of memory. None: it fits, or the limits do not judge it."""
+    limit = info.untiled_limit(model, batch)
+    if limit is None or (limit.max_duration_s is not None and asked <= limit.max_duration_s):
+        return None
+    what = f"{model} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
+    tiled = info.limit(model, batch)
+    fixes = []
+    if tiled is not None and tiled.max_duration_s is not None and asked <= tiled.max_duration_s:
+        fixes.append("drop use_tiled_decode=false (upstream's tiled decode, the default, fits this request)")
+    elif tiled is not None and tiled.max_duration_s is not None:
+        fixes.append(f"drop use_tiled_decode=false and shorten to {tiled.max_duration_s:g} s or less")
+    if limit.max_duration_s is not None:
+        fixes.append(f"or keep it and shorten to {limit.max_duration_s:g} s or less at batch {batch}")
+    elif batch > 1 and (one := info.untiled_limit(model, 1)) is not None and one.max_duration_s is not None:
+        fixes.append(f"or keep it at batch 1 up to {one.max_duration_s:g} s")
+    longest = ("not even 10 s fits" if limit.max_duration_s is None else f"up to {limit.max_duration_s:g} s fits")
+    return (f"{what} with use_tiled_decode=false does not fit in {where}: an untiled VAE decode of the whole batch "
+            f"at once, at batch {batch} {longest}, by the fit model ({limit.reason})"
+            + (f"; {'; '.join(fixes)}" if fixes else "; nothing fits untiled with this model: drop use_tiled_decode=false"))
 
 
 def _why(limit) -> str:

@@ -89,7 +89,8 @@ def create_app(
             capabilities=CapabilitiesProvider(
                 path=settings.capabilities_file, sampler=sampler, upstream=settings.upstream,
                 upstream_key=settings.upstream_api_key, cache_s=settings.models_cache_s,
-                dtype=settings.server_dtype, lm=settings.server_lm, offload=settings.offload_to_cpu),
+                dtype=settings.server_dtype, lm=settings.server_lm, offload=settings.offload_to_cpu,
+                offload_dit=settings.offload_dit_to_cpu),
             completion=CompletionHub(batcher, interval_s=settings.wait_poll_s),
         )
         app.state.gateway = state

@@ -56,9 +56,9 @@ def load_capabilities_file(path: Path) -> Capabilities:
 class CapabilitiesProvider:
     def __init__(self, *, path: Path | None, sampler: MemorySampler, upstream: str,
                  upstream_key: str | None, cache_s: float, dtype: str | None = None, lm: str | None = None,
-                 offload: bool | None = None) -> None:
+                 offload: bool | None = None, offload_dit: bool = False) -> None:
         self.path = path
-        self.dtype, self.lm, self.offload = dtype, lm, offload
+        self.dtype, self.lm, self.offload, self.offload_dit = dtype, lm, offload, offload_dit
         self.sampler = sampler
         self.upstream = upstream
         self.upstream_key = upstream_key
@@ -124,6 +124,7 @@ class CapabilitiesProvider:
                 dtype=self.dtype,
                 lm=self.lm,
                 offload=self.offload,
+                offload_dit=self.offload_dit,
             )
             if models:  # an answer without models (upstream down) must not be cached
                 self._default = (now, doc)

@@ -70,6 +70,9 @@ class GatewaySettings(BaseSettings):
                                  description="upstream's ACESTEP_INIT_LLM: false = no LM loaded")
     lm_model_path: str | None = Field(default=None, validation_alias=AliasChoices("ACESTEP_LM_MODEL_PATH"))
     offload_to_cpu: bool | None = Field(default=None, validation_alias=AliasChoices("ACESTEP_OFFLOAD_TO_CPU"))
+    offload_dit_to_cpu: bool = Field(
+        default=False, validation_alias=AliasChoices("ACESTEP_OFFLOAD_DIT_TO_CPU"),
+        description="upstream's ACESTEP_OFFLOAD_DIT_TO_CPU (default false: with offload on, the DiT stays on the GPU)")
     pretend_gpu: str | None = Field(
         default=None, validation_alias=AliasChoices("ACEKIT_GATEWAY_PRETEND_GPU", "pretend_gpu"),
         description="TESTING ONLY: act as if this known box (T4, GB10) were the GPU, e.g. in front of the reference backend.")
@@ -87,6 +90,14 @@ class GatewaySettings(BaseSettings):
     def _blank_bool_is_none(cls, value):
         # An empty ACESTEP_OFFLOAD_TO_CPU means "unset" to upstream (its auto choice), not an error.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("offload_dit_to_cpu", mode="before")
+    @classmethod
+    def _upstream_bool(cls, value):
+        # Read as upstream's env_bool does: unset or empty = false, else true only for 1/true/yes/y/on.
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "y", "on")
+        return bool(value)
 
     @field_validator("pretend_gpu", "server_dtype", "init_llm", "lm_model_path")
     @classmethod
