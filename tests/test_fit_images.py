@@ -33,7 +33,7 @@ def _env(platform: str) -> dict[str, str]:
 
 def _gateway_settings(env: dict[str, str]) -> GatewaySettings:
     names = {"ACESTEP_DTYPE", "ACESTEP_INIT_LLM", "ACESTEP_LM_MODEL_PATH", "ACESTEP_OFFLOAD_TO_CPU",
-             "ACEKIT_GATEWAY_ADMISSION"}
+             "ACESTEP_OFFLOAD_DIT_TO_CPU", "ACEKIT_GATEWAY_ADMISSION"}
     return GatewaySettings(_env_file=None, **{k: v for k, v in env.items() if k in names and v != ""})
 
 
@@ -76,8 +76,32 @@ def test_spark_image_allows_the_lm_and_xl() -> None:
 def test_bringup_fit_tables_match_acekit_plan() -> None:
     doc = (REPO / "docs" / "bringup.md").read_text()
     blocks = re.findall(r"<!-- (acekit plan [^>]*?) -->\n(.*?)<!-- end acekit plan -->", doc, re.S)
-    assert {cmd for cmd, _ in blocks} == {"acekit plan --gpu T4 --markdown", "acekit plan --gpu GB10 --markdown"}
+    assert {cmd for cmd, _ in blocks} == {
+        "acekit plan --gpu T4 --markdown", "acekit plan --gpu GB10 --markdown",
+        "acekit plan --gpu T4 --markdown --untiled-decode --model acestep-v15-turbo --model acestep-v15-base "
+        "--lm none --lm 0.6B"}
     for cmd, table in blocks:
         out = CliRunner().invoke(app, shlex.split(cmd)[1:])
         assert out.exit_code == 0, out.output
         assert table == out.output, f"docs/bringup.md is stale for `{cmd}`: paste its output between the markers"
+
+
+def test_images_set_the_offload_layout_the_fit_model_counts() -> None:
+    # upstream keeps the DiT on the GPU with ACESTEP_OFFLOAD_TO_CPU=true unless ACESTEP_OFFLOAD_DIT_TO_CPU=true:
+    # both images say it explicitly (the T4's Dockerfile too, for `docker run` without compose), and the gateway
+    # in the same container reads it, so its budget is the layout upstream runs
+    t4_image = dict(read_dockerfile(REPO / "docker" / "t4" / "Dockerfile").final.env())
+    assert t4_image["ACESTEP_OFFLOAD_DIT_TO_CPU"] == "false"
+    for platform in ("t4", "spark"):
+        env = _env(platform)
+        assert env["ACESTEP_OFFLOAD_DIT_TO_CPU"] == "false"
+        assert _gateway_settings(env).offload_dit_to_cpu is False
+    on = _gateway_settings({**_env("t4"), "ACESTEP_OFFLOAD_TO_CPU": "true", "ACESTEP_OFFLOAD_DIT_TO_CPU": "true"})
+    assert on.offload_to_cpu is True and on.offload_dit_to_cpu is True
+    kept = default_capabilities(PretendSampler("T4").gpu(), INVENTORY, dtype="fp32", lm="none", offload=True)
+    moved = default_capabilities(PretendSampler("T4").gpu(), INVENTORY, dtype="fp32", lm="none", offload=True,
+                                 offload_dit=True)
+    assert kept.fit.offload and not kept.fit.offload_dit and moved.fit.offload_dit
+    assert any("the DiT stays on the GPU" in r and "ACESTEP_OFFLOAD_DIT_TO_CPU=false" in r
+               for r in kept.tasks["text2music"].reasons)
+    assert any("ACESTEP_OFFLOAD_DIT_TO_CPU=true" in r for r in moved.tasks["text2music"].reasons)

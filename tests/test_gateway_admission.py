@@ -19,7 +19,8 @@ from acekit.gateway.admission import refusal
 from acekit.gateway.launch import running_gateway
 
 #: What the T4 image sets (docker/t4/Dockerfile); unset, upstream (and so the gateway) would offload by itself.
-T4_IMAGE_ENV = {"ACESTEP_DTYPE": "float32", "ACESTEP_INIT_LLM": "false", "ACESTEP_OFFLOAD_TO_CPU": "false"}
+T4_IMAGE_ENV = {"ACESTEP_DTYPE": "float32", "ACESTEP_INIT_LLM": "false", "ACESTEP_OFFLOAD_TO_CPU": "false",
+                "ACESTEP_OFFLOAD_DIT_TO_CPU": "false"}
 
 
 def _release(url: str, **fields) -> httpx.Response:
@@ -49,9 +50,25 @@ def test_gateway_refuses_what_cannot_fit_on_a_t4_and_admits_what_does(start_refe
         # thinking needs the LM, which the image does not load (none fits beside an fp32 DiT in 16 GB)
         r = _release(gw, batch_size=1, audio_duration=30, thinking=True)
         assert r.status_code == 422 and "send thinking=false" in r.json()["detail"]
-        # upstream's default batch (2) does not fit past 10 s either: said, not run
-        r = _release(gw, audio_duration=60)
-        assert r.status_code == 422 and "batch 2 at 60 s" in r.json()["detail"]
+        # upstream's default batch (2), decoded one sample at a time as upstream does, fits up to 120 s
+        r = _release(gw, audio_duration=150)
+        assert r.status_code == 422 and "batch 2 at 150 s" in r.json()["detail"]
+        assert "batch 1 does (up to 240 s)" in r.json()["detail"]
+
+        # use_tiled_decode=false: the whole batch decoded at once, untiled: 60 s at batch 1 would OOM on the T4
+        # (tiled it fits), so it is refused with what to do; upstream's spellings and string forms are read
+        for off in (False, "false", "0", "no"):
+            r = _release(gw, batch_size=1, audio_duration=60, use_tiled_decode=off)
+            assert r.status_code == 422, (off, r.text)
+            detail = r.json()["detail"]
+            assert "with use_tiled_decode=false does not fit in 14.6 GB at fp32" in detail
+            assert "drop use_tiled_decode=false (upstream's tiled decode, the default, fits this request)" in detail
+            assert "keep it and shorten to 10 s or less at batch 1" in detail
+        r = _release(gw, batch_size=1, audio_duration=300, useTiledDecode="false")
+        assert r.status_code == 422 and "drop use_tiled_decode=false and shorten to 240 s or less" in r.json()["detail"]
+        assert caps.fit.untiled_limit("acestep-v15-turbo", 1).max_duration_s == 10
+        assert any("use_tiled_decode=false" in x and "up to 10 s at batch 1" in x
+                   for x in caps.tasks["text2music"].reasons)
 
         # The client sees a BadRequest carrying the reason; a fitting request generates.
         with Client(gw) as client:
@@ -63,6 +80,9 @@ def test_gateway_refuses_what_cannot_fit_on_a_t4_and_admits_what_does(start_refe
                 Text2MusicRequest(prompt="lofi", duration_s=20, batch_size=1, inference_steps=2, audio_format="wav"),
                 out_dir=tmp_path / "yes")
             assert len(outcome.paths) == 1 and outcome.paths[0].exists()
+        # within the untiled limit (and with tiled decode on, at 60 s) the request goes through
+        assert _release(gw, batch_size=1, audio_duration=10, use_tiled_decode=False).status_code == 200
+        assert _release(gw, batch_size=1, audio_duration=60, use_tiled_decode=True).status_code == 200
 
 
 def test_admission_off_lets_it_through_and_the_backend_runs_out_of_memory(start_reference, tmp_path: Path) -> None:
@@ -74,6 +94,26 @@ def test_admission_off_lets_it_through_and_the_backend_runs_out_of_memory(start_
                 client.generate(Text2MusicRequest(prompt="x", duration_s=240, batch_size=4, inference_steps=2),
                                 out_dir=tmp_path / "oom")
     assert "out of memory" in str(failed.value).lower() and "SIMULATED" in str(failed.value)
+
+
+def test_untiled_decode_runs_out_of_memory_on_the_pretended_t4_without_admission(start_reference,
+                                                                                 tmp_path: Path) -> None:
+    # what admission saves the user from: the reference, pretending to be a T4, fails use_tiled_decode=false
+    # at 60 s like an untiled decode would, while the same request tiled runs
+    upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0")
+    with running_gateway(upstream, "--pretend-gpu", "T4", "--no-admission", log_path=tmp_path / "gw.log",
+                         env=T4_IMAGE_ENV) as gw:
+        with Client(gw) as client:
+            ids = {}
+            for tiled in (True, False):
+                r = _release(gw, batch_size=1, audio_duration=60, use_tiled_decode=tiled)
+                assert r.status_code == 200, r.text
+                ids[tiled] = r.json()["data"]["task_id"]
+            with pytest.raises(TaskFailed) as failed:
+                client.wait(ids[False], timeout_s=60)
+            tiled = client.wait(ids[True], timeout_s=60)
+    assert "SIMULATED" in str(failed.value) and "untiled VAE decode" in str(failed.value)
+    assert tiled is not None
 
 
 def test_refusal_without_limits_lets_everything_through() -> None:

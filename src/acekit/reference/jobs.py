@@ -72,15 +72,17 @@ class SimulatedOutOfMemory(RuntimeError):
     """``--pretend-gpu``: the case would not fit on the pretended GPU, so the job fails as torch would."""
 
 
-def check_pretended_memory(box: str, plan: Plan, *, batch: int, thinking: bool) -> None:
+def check_pretended_memory(box: str, plan: Plan, *, batch: int, thinking: bool, tiled_decode: bool = True) -> None:
     """TESTING ONLY: fail like torch's out-of-memory error when the fit model says the job does not fit on
-    ``box`` (with every model resident, as upstream runs at 16 GB and up)."""
+    ``box`` (with every model resident, as upstream runs at 16 GB and up; ``tiled_decode`` False: the request's
+    use_tiled_decode=false, an untiled decode of the whole batch)."""
     from acekit import fit
 
     preset = fit.gpu_preset(box)
     p = fit.predict(memory_gib=preset.memory_gib, dtype=preset.dtype, model=plan.dit_model,
                     lm="0.6B" if thinking else "none", batch=batch,
-                    duration_s=min(max(plan.spec.duration_s, 10.0), 600.0), attention=preset.attention)
+                    duration_s=min(max(plan.spec.duration_s, 10.0), 600.0), attention=preset.attention,
+                    tiled_decode=tiled_decode)
     if p.verdict != fit.Verdict.fits:
         raise SimulatedOutOfMemory(
             f"CUDA out of memory. Tried to allocate {p.resident.peak - preset.memory_gib:.2f} GiB more than the "
@@ -305,7 +307,8 @@ class JobManager:
         seeds = choose_seeds(req)
         plan = plan_job(req, seeds, source=source, models=self.settings.models, lm_loaded=self.settings.lm_loaded)
         if self.settings.pretend_gpu:
-            check_pretended_memory(self.settings.pretend_gpu, plan, batch=len(seeds), thinking=req.thinking)
+            check_pretended_memory(self.settings.pretend_gpu, plan, batch=len(seeds), thinking=req.thinking,
+                                   tiled_decode=req.use_tiled_decode)
 
         # Simulated diffusion compute: the real model's time grows with steps, audio length and batch.
         sim_total = self.settings.seconds_per_step * req.inference_steps * (plan.spec.duration_s / 60.0) * len(seeds)

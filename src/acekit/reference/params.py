@@ -48,6 +48,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "track_classes": ("track_classes", "trackClasses", "instruments"),
     "use_cot_caption": ("use_cot_caption", "cot_caption", "cot-caption"),
     "use_cot_language": ("use_cot_language", "cot_language", "cot-language"),
+    "use_tiled_decode": ("use_tiled_decode", "useTiledDecode"),
 }
 _METAS_KEYS = ("metas", "meta", "metadata", "user_metadata", "userMetadata")
 
@@ -173,6 +174,8 @@ class TaskRequest(BaseModel):
     repaint_strength: float = 0.5
     src_audio_path: str | None = None
     reference_audio_path: str | None = None
+    #: Upstream's default true; false decodes the whole batch at once, untiled (only --pretend-gpu's memory reads it).
+    use_tiled_decode: bool = True
 
     @property
     def key(self) -> Key | None:
@@ -327,6 +330,7 @@ def parse_task_request(raw: dict[str, Any]) -> TaskRequest:
         repaint_strength=repaint_strength,
         src_audio_path=q.text("src_audio_path").strip() or None,
         reference_audio_path=q.text("reference_audio_path").strip() or None,
+        use_tiled_decode=q.flag("use_tiled_decode", True),
     )
 
 
