@@ -28,8 +28,12 @@ def _release(url: str, **fields) -> httpx.Response:
     return httpx.post(f"{url}/release_task", json=body, timeout=30)
 
 
+#: The DiTs the T4 image loads (ACESTEP_CONFIG_PATH, no _PATH2): the reference loads (and lists as loaded) those.
+T4_IMAGE_DITS = ("--models", "acestep-v15-turbo")
+
+
 def test_gateway_refuses_what_cannot_fit_on_a_t4_and_admits_what_does(start_reference, tmp_path: Path) -> None:
-    upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0")
+    upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0", *T4_IMAGE_DITS)
     with running_gateway(upstream, "--pretend-gpu", "T4", log_path=tmp_path / "gw.log", env=T4_IMAGE_ENV) as gw:
         caps = Capabilities.model_validate(httpx.get(f"{gw}/v1/capabilities", timeout=30).json()["data"])
         assert caps.fit is not None and caps.fit.dtype == "fp32" and caps.fit.memory_gib == pytest.approx(14.58)
@@ -44,9 +48,12 @@ def test_gateway_refuses_what_cannot_fit_on_a_t4_and_admits_what_does(start_refe
         r = _release(gw, batch_size=1, audio_duration=300)
         assert r.status_code == 422 and "up to 240 s at batch 1 does" in r.json()["detail"]
 
-        # base (CFG doubles the attention batch): 130 s is the limit at batch 1; 200 s is refused with it named
-        r = _release(gw, model="acestep-v15-base", batch_size=1, audio_duration=200)
-        assert r.status_code == 422 and "up to 130 s at batch 1 does" in r.json()["detail"]
+        # base is not loaded here: upstream serves it with the primary (turbo), so turbo's limits judge it
+        assert caps.fit.loaded_models == ["acestep-v15-turbo"]
+        r = _release(gw, model="acestep-v15-base", batch_size=1, audio_duration=300)
+        assert r.status_code == 422, r.text
+        assert "acestep-v15-base is not loaded: upstream serves it with its primary DiT" in r.json()["detail"]
+        assert "up to 240 s at batch 1 does" in r.json()["detail"]
         # thinking needs the LM, which the image does not load (none fits beside an fp32 DiT in 16 GB)
         r = _release(gw, batch_size=1, audio_duration=30, thinking=True)
         assert r.status_code == 422 and "send thinking=false" in r.json()["detail"]
@@ -85,8 +92,29 @@ def test_gateway_refuses_what_cannot_fit_on_a_t4_and_admits_what_does(start_refe
         assert _release(gw, batch_size=1, audio_duration=60, use_tiled_decode=True).status_code == 200
 
 
+def test_a_t4_serving_base_and_a_second_dit_that_counts(start_reference, tmp_path: Path) -> None:
+    # ACESTEP_CONFIG_PATH=acestep-v15-base: base (CFG doubles the attention batch) fits to 130 s at batch 1
+    upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0", "--models", "acestep-v15-base")
+    with running_gateway(upstream, "--pretend-gpu", "T4", log_path=tmp_path / "gw.log", env=T4_IMAGE_ENV) as gw:
+        r = _release(gw, model="acestep-v15-base", batch_size=1, audio_duration=200)
+        assert r.status_code == 422 and "up to 130 s at batch 1 does" in r.json()["detail"]
+    # and a second DiT loaded beside it (ACESTEP_CONFIG_PATH2) counts: two float32 DiTs do not fit resident, nor
+    # with ACESTEP_OFFLOAD_TO_CPU alone (the DiTs stay); with ACESTEP_OFFLOAD_DIT_TO_CPU too they do
+    two = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0", "--models",
+                          "acestep-v15-turbo,acestep-v15-base")
+    for env, fits in ((T4_IMAGE_ENV, False), ({**T4_IMAGE_ENV, "ACESTEP_OFFLOAD_TO_CPU": "true"}, False),
+                      ({**T4_IMAGE_ENV, "ACESTEP_OFFLOAD_TO_CPU": "true", "ACESTEP_OFFLOAD_DIT_TO_CPU": "true"}, True)):
+        with running_gateway(two, "--pretend-gpu", "T4", log_path=tmp_path / "gw2.log", env=env) as gw:
+            caps = Capabilities.model_validate(httpx.get(f"{gw}/v1/capabilities", timeout=30).json()["data"])
+            assert caps.fit.loaded_models == ["acestep-v15-turbo", "acestep-v15-base"]
+            r = _release(gw, batch_size=1, audio_duration=30)
+            assert (r.status_code == 200) == fits, (env, r.text)
+            if not fits:
+                assert "not even 10 s fits" in r.json()["detail"]
+
+
 def test_admission_off_lets_it_through_and_the_backend_runs_out_of_memory(start_reference, tmp_path: Path) -> None:
-    upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0")
+    upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0", *T4_IMAGE_DITS)
     with running_gateway(upstream, "--pretend-gpu", "T4", "--no-admission", log_path=tmp_path / "gw.log",
                          env=T4_IMAGE_ENV) as gw:
         with Client(gw) as client:
@@ -100,7 +128,7 @@ def test_untiled_decode_runs_out_of_memory_on_the_pretended_t4_without_admission
                                                                                  tmp_path: Path) -> None:
     # what admission saves the user from: the reference, pretending to be a T4, fails use_tiled_decode=false
     # at 60 s like an untiled decode would, while the same request tiled runs
-    upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0")
+    upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0", *T4_IMAGE_DITS)
     with running_gateway(upstream, "--pretend-gpu", "T4", "--no-admission", log_path=tmp_path / "gw.log",
                          env=T4_IMAGE_ENV) as gw:
         with Client(gw) as client:

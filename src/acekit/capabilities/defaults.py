@@ -81,8 +81,9 @@ def models_from_payload(data: Any) -> list[ModelInfo]:
         if not isinstance(name, str) or not name:
             continue
         tasks = [TaskType(t) for t in entry.get("supported_task_types") or [] if t in known]
+        loaded = entry.get("is_loaded")
         model = ModelInfo(name=name, is_default=bool(entry.get("is_default") or name == default),
-                          supported_task_types=tasks)
+                          is_loaded=loaded if isinstance(loaded, bool) else None, supported_task_types=tasks)
         model.max_steps = contract.MAX_STEPS_TURBO if is_turbo_model(model) else contract.MAX_STEPS_BASE
         out.append(model)
     return out
@@ -112,8 +113,11 @@ def default_capabilities(
     model_list = models_from_payload(models) if isinstance(models, Mapping) else list(models or [])
     base = [m for m in model_list if not is_turbo_model(m)]
     default_model = next((m for m in model_list if m.is_default), model_list[0] if model_list else None)
+    # The DiTs the server holds (upstream's is_loaded): each counts in every model's limits. Unsaid: each alone.
+    loaded = ([m.name for m in model_list if m.is_loaded] if any(m.is_loaded is not None for m in model_list)
+              else None)
     info = fit_info_for(gpu, [m.name for m in model_list], dtype=dtype, lm=lm, offload=offload,
-                        offload_dit=offload_dit)
+                        offload_dit=offload_dit, loaded=loaded)
     gpu_reasons = _gpu_reasons(gpu, info, default_model.name if default_model else None)
 
     tasks: dict[TaskType, TaskCapability] = {}
@@ -218,6 +222,9 @@ def _gpu_reasons(gpu: GpuInfo | None, info: FitInfo | None, default_model: str |
                        ", offloading the text encoder, VAE and LM to the CPU between uses; the DiT stays on the GPU "
                        "(ACESTEP_OFFLOAD_TO_CPU=true, ACESTEP_OFFLOAD_DIT_TO_CPU=false)") if info.offload else
                       ", every model resident (ACESTEP_OFFLOAD_TO_CPU=false)"))
+        if info.loaded_models is not None and len(info.loaded_models) > 1:
+            out.append(f"DiTs loaded: {', '.join(info.loaded_models)}: each model's limits count all of them "
+                       "resident (each upstream handler holds its own DiT, text encoder and VAE)")
         untiled = info.untiled_limit(default_model, 1) if default_model and info.untiled_limits else None
         if untiled is not None:
             out.append("use_tiled_decode=false (an untiled VAE decode of the whole batch): "

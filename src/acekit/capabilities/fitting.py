@@ -40,7 +40,7 @@ def dtype_for_gpu(gpu: GpuInfo, configured: str | None = None) -> str:
 
 def fit_info(*, memory_gib: float, dtype: str, models: Sequence[str], lm: str | None = None,
              offload: bool = False, offload_dit: bool = False, attention: str = "sdpa",
-             data: fit.CostData | None = None) -> FitInfo:
+             loaded: Sequence[str] | None = None, data: fit.CostData | None = None) -> FitInfo:
     """Limits per (model, batch) for the models the fit model knows, and whether thinking fits.
 
     ``lm`` is the LM the server loads; None = unknown: thinking is offered when the 0.6B would fit
@@ -49,16 +49,19 @@ def fit_info(*, memory_gib: float, dtype: str, models: Sequence[str], lm: str | 
     ``offload_dit``: upstream's ACESTEP_OFFLOAD_TO_CPU / ACESTEP_OFFLOAD_DIT_TO_CPU (with offload on and the
     DiT not offloaded, the DiT stays on the GPU beside the VAE decode and the LM). Limits are computed for
     upstream's tiled decode (``limits``) and for requests with use_tiled_decode=false (``untiled_limits``).
+    ``loaded``: the DiTs the server keeps loaded (None: unknown); each model's limits count the others resident,
+    as `acekit plan --also-loaded` does.
     """
     data = data or fit.load_data()
     attention = fit.normalise_attention(attention)
     known = [m for m in models if _known(m)]
+    loaded_known = [m for m in loaded if _known(m)] if loaded is not None else []
     probe_lm = fit.normalise_lm(lm) if lm is not None else "0.6B"
     thinking, thinking_reason = False, "the server loads no LM (ACESTEP_INIT_LLM=false): thinking is off"
     if probe_lm != "none":
         probe_model = known[0] if known else "acestep-v15-turbo"
         p = fit.predict(memory_gib=memory_gib, dtype=dtype, model=probe_model, lm=probe_lm, batch=1, duration_s=30,
-                        attention=attention, offload_dit=offload_dit, data=data)
+                        attention=attention, offload_dit=offload_dit, also_loaded=loaded_known, data=data)
         thinking = fit.allowed(p.verdict, offload=offload)
         thinking_reason = (f"thinking (LM {probe_lm}) {'fits' if thinking else 'refused, the LM does not fit'}: "
                            f"{p.reason}")
@@ -68,7 +71,8 @@ def fit_info(*, memory_gib: float, dtype: str, models: Sequence[str], lm: str | 
         for model in known:
             for batch in range(contract.BATCH_MIN, contract.BATCH_MAX + 1):
                 kw = dict(memory_gib=memory_gib, dtype=dtype, model=model, lm=budget_lm, batch=batch,
-                          attention=attention, offload_dit=offload_dit, tiled_decode=tiled, data=data)
+                          attention=attention, offload_dit=offload_dit, tiled_decode=tiled,
+                          also_loaded=loaded_known, data=data)
                 longest, p = fit.max_duration(offload=offload, **kw)
                 if longest is not None:
                     phase = p.resident.worst if p.verdict == fit.Verdict.fits else p.offload.worst
@@ -90,7 +94,7 @@ def fit_info(*, memory_gib: float, dtype: str, models: Sequence[str], lm: str | 
     return FitInfo(memory_gib=memory_gib, dtype=dtype, lm=budget_lm, offload=offload,
                    offload_dit=offload and offload_dit, attention=attention, thinking=thinking,
                    thinking_reason=thinking_reason, limits=limits[True], untiled_limits=limits[False],
-                   data_source=source)
+                   loaded_models=list(loaded) if loaded is not None else None, data_source=source)
 
 
 #: Upstream offloads idle models by itself below this much GPU memory when ACESTEP_OFFLOAD_TO_CPU is unset
@@ -99,7 +103,8 @@ UPSTREAM_AUTO_OFFLOAD_BELOW_GIB = 20.0
 
 
 def fit_info_for(gpu: GpuInfo | None, models: Sequence[str], *, dtype: str | None = None, lm: str | None = None,
-                 offload: bool | None = False, offload_dit: bool = False) -> FitInfo | None:
+                 offload: bool | None = False, offload_dit: bool = False,
+                 loaded: Sequence[str] | None = None) -> FitInfo | None:
     """`fit_info` for the GPU the gateway sees; None without a GPU or its memory. ``offload`` None: upstream's
     own choice (on below 20 GB); ``offload_dit``: ACESTEP_OFFLOAD_DIT_TO_CPU (upstream's default false: the DiT
     stays on the GPU even with offload on). The attention is upstream's for that GPU: eager where it lacks bf16."""
@@ -111,7 +116,7 @@ def fit_info_for(gpu: GpuInfo | None, models: Sequence[str], *, dtype: str | Non
     if offload is None:
         offload = memory < UPSTREAM_AUTO_OFFLOAD_BELOW_GIB
     return fit_info(memory_gib=memory, dtype=dtype_for_gpu(gpu, dtype), models=models, lm=lm, offload=offload,
-                    offload_dit=offload_dit, attention=fit.attention_for(has_bf16=gpu.has_bf16))
+                    offload_dit=offload_dit, attention=fit.attention_for(has_bf16=gpu.has_bf16), loaded=loaded)
 
 
 def _known(model: str) -> bool:

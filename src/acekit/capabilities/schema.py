@@ -55,6 +55,10 @@ class BackendInfo(_Model):
 class ModelInfo(_Model):
     name: str = Field(description="DiT model name as /v1/models lists it, e.g. acestep-v15-turbo.")
     is_default: bool = False
+    is_loaded: bool | None = Field(
+        default=None, description="the server holds this DiT in memory (upstream: ACESTEP_CONFIG_PATH, _PATH2, "
+                                  "_PATH3); None: it did not say. Upstream serves a request for an unloaded model "
+                                  "with its primary (default) one")
     supported_task_types: list[TaskType] = Field(default_factory=list, description="What the server claims.")
     max_steps: int | None = None
 
@@ -127,6 +131,10 @@ class FitInfo(_Model):
     thinking: bool = Field(default=False, description="whether the LM fits (thinking / CoT requests)")
     thinking_reason: str = ""
     limits: list[FitLimit] = Field(default_factory=list)
+    loaded_models: list[str] | None = Field(
+        default=None, description="the DiTs the server keeps loaded, every one counted resident in each model's limits "
+                                  "(each upstream handler holds its own DiT, text encoder and VAE); None: not known, "
+                                  "each model's limits count it alone")
     untiled_limits: list[FitLimit] = Field(
         default_factory=list,
         description="limits for a request with use_tiled_decode=false (the whole batch decoded at once, untiled: "

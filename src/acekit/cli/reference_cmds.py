@@ -29,7 +29,10 @@ def serve_reference(
                    "drawn per task, e.g. 2:4 for GPU-like turbo jobs (benchmarks)."),
     task_timeout: float = typer.Option(3600.0, help="Tasks queued/running longer than this (s) are reported failed."),
     models: str = typer.Option(
-        "acestep-v15-turbo,acestep-v15-base", help="Comma-separated DiT names to list; the first is the default."
+        "acestep-v15-turbo,acestep-v15-base",
+        help="Comma-separated DiTs the server loads (upstream: ACESTEP_CONFIG_PATH, _PATH2, _PATH3), listed with "
+             "is_loaded=true; the first is the primary (default), which serves a request for any other model, as "
+             "upstream does. A gateway counts every loaded DiT in each model's memory limits."
     ),
     pretend_gpu: Optional[str] = typer.Option(
         None, help="TESTING ONLY: fail jobs that would not fit on this known box (T4, GB10) with a simulated "

@@ -61,6 +61,11 @@ def refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
     if info is None:
         return None
     model = str(_field(fields, "model") or _default_model(doc) or "")
+    primary = _default_model(doc)
+    served_as = ""
+    if info.loaded_models is not None and model not in info.loaded_models and primary:
+        # upstream serves a model it has not loaded with its primary one (job_model_selection)
+        served_as, model = f" ({model} is not loaded: upstream serves it with its primary DiT)", primary
     batch_raw = _number(_field(fields, "batch_size"))
     batch = int(batch_raw) if batch_raw is not None and batch_raw >= 1 else contract.DEFAULT_BATCH
     duration = _number(_field(fields, "audio_duration"))
@@ -73,7 +78,7 @@ def refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
     asked = duration if duration is not None else contract.DURATION_MIN_S
     tiled_raw = _field(fields, "use_tiled_decode")
     if tiled_raw is not None and not _flag(tiled_raw):
-        untiled = _untiled_refusal(info, model, batch, duration, asked, where)
+        untiled = _untiled_refusal(info, model, batch, duration, asked, where, served_as)
         if untiled:
             return untiled
     limit = info.limit(model, batch)
@@ -82,20 +87,20 @@ def refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
     longest = limit.max_duration_s
     if longest is not None and asked <= longest:
         return None
-    what = f"{model} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
+    what = f"{model}{served_as} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
     alternatives = _what_fits(info, model, batch, asked)
     return (f"{what} does not fit in {where} ({_why(limit)})"
             + (f"; {alternatives}" if alternatives else "; nothing fits with this model: choose another"))
 
 
 def _untiled_refusal(info: FitInfo, model: str, batch: int, duration: float | None, asked: float,
-                     where: str) -> str | None:
+                     where: str, served_as: str = "") -> str | None:
     """Why use_tiled_decode=false cannot fit: upstream then decodes the whole batch at once, untiled, with no
     fallback when it runs out of memory. None: it fits, or the limits do not judge it."""
     limit = info.untiled_limit(model, batch)
     if limit is None or (limit.max_duration_s is not None and asked <= limit.max_duration_s):
         return None
-    what = f"{model} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
+    what = f"{model}{served_as} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
     tiled = info.limit(model, batch)
     fixes = []
     if tiled is not None and tiled.max_duration_s is not None and asked <= tiled.max_duration_s:
