@@ -248,9 +248,9 @@ def vae_activations(data: CostData, dtype: str, batch: int, duration_s: float, *
     batch in one ``vae.decode``, whose activations grow with the audio decoded at once: the batch-1 full
     decode read at batch x duration seconds (derived; fp32 was not run: bf16 x the element-size ratio).
     """
-    grid = data.raw["vae"]["durations_s"]
     if not tiled:
         return untiled_vae_activations(data, dtype, batch, duration_s)
+    grid = data.raw["vae"]["durations_s"]
     table = data.raw["vae"][data.dtype_key(dtype)]
     p1, n1 = _interp(grid, table["1"], duration_s)
     notes = [n for n in (n1,) if n]
