@@ -76,6 +76,8 @@ from acekit.analysis.preservation import (
 )
 from acekit.analysis.tempo import (
     DEFAULT_TEMPO_TOLERANCE_PCT,
+    HARMONY_PASS_MARGIN,
+    MIN_BAR_HARMONY,
     MIN_CONFIDENCE,
     MIN_PULSE_SALIENCE,
     SALIENCE_FAIL_RATIO,
@@ -115,6 +117,13 @@ class Thresholds(BaseModel):
     tempo_salience_fail_ratio: float = Field(
         SALIENCE_FAIL_RATIO, description="... under which it fails; calibrate split: misread right tempi >= 0.81, "
         "0.75x requests read as two thirds <= -0.12, low-confidence chorale's off requests 0.05-0.14")
+    tempo_harmony_pass_margin: float = Field(
+        HARMONY_PASS_MARGIN, description="harmonic-rhythm margin (chord changes once a bar of the request rather "
+        "than of the tracked x2 / x1/2 reading) that passes a reading the onsets leave open; dev splits: right "
+        "tempi 0.25-0.77, controls <= 0.21 (<= 0.33 with another novelty window)")
+    tempo_min_bar_harmony: float = Field(
+        MIN_BAR_HARMONY, description="chord-change periodicity at the requested bar needed too; dev right tempi "
+        "passed by harmony 0.25-0.46")
     grid_tolerance_ms: float = Field(30.0, description="a beat within this of the grid counts as on it")
     grid_min_share: float = Field(
         0.6, description="calibration: in-tempo songs >= 0.94, 116-for-120 0.16, 120->123 ramp 0.30")
@@ -292,7 +301,8 @@ def analyze_audio(
                           tolerance_pct=th.tempo_tolerance_pct, beat_track=beat_track,
                           min_confidence=th.tempo_min_confidence, salience_pass_ratio=th.tempo_salience_pass_ratio,
                           salience_fail_ratio=th.tempo_salience_fail_ratio,
-                          min_pulse_salience=th.tempo_min_pulse_salience)
+                          min_pulse_salience=th.tempo_min_pulse_salience,
+                          harmony_pass_margin=th.tempo_harmony_pass_margin, min_bar_harmony=th.tempo_min_bar_harmony)
     grid = None
     if bpm is not None:
         grid = analyze_beat_grid(clean, sr, bpm=bpm, beats_per_bar=bpb, tolerance_ms=th.grid_tolerance_ms,
