@@ -8,8 +8,9 @@ crossfade ...). Needs fluidsynth and the GM soundfont (scripts/install-system-de
 Floors are asserted on ``calibrate`` and ``holdout``; the blind ``holdout2`` split's key and
 health figures are only printed (``pytest -s``) until the lead sets floors for them. Its tempo
 verdicts have a floor: the frozen design's one evaluation on it, less a small margin.
-The third blind split, ``holdout3``, has no floor at all: its tempo, key and health figures are
-only printed until the lead sets floors.
+The third blind split, ``holdout3``, has a tempo-verdict floor (the third-pass design's one
+evaluation on it, less a small margin); its key and health figures are only printed until the
+lead sets floors.
 """
 
 from __future__ import annotations
@@ -155,14 +156,18 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     right, wrong, unsure = _tempo_figures(cases)
     print(f"tempo verdicts ({split}, {len(cases)} judgements): right {right:.1%}, wrong {wrong:.1%}, "
           f"unreliable {unsure:.1%}: {[(c, round(b), g) for c, b, w, g in cases if g != w]}")
-    if split == "holdout3":  # blind: figures printed only; the lead sets its floors
+    # Floors on "right" at the shipped (third-pass, harmonic rhythm) design's figures
+    # (docs/analysis.md "Tempo verdicts, third pass"): calibrate 98.9 %, holdout 93.8 %, holdout2
+    # 89.6 % as measured on the dev splits; holdout3 (blind, evaluated once after the design was
+    # frozen) measured 85.9 %, floor 84 %. No decided verdict is wrong on a dev split; holdout3 has
+    # one, from a second-pass rule (salsa_hq at its own 180 BPM read at half, onset ratio 0.41 under
+    # the 0.5 fail ratio): at most that one.
+    if split == "holdout3":
+        assert sum(got not in (want, "unreliable") for *_, want, got in cases) <= 1
+        assert right >= 0.84
         return
-    # No decided verdict is wrong on any split: where the evidence is split the verdict is
-    # "unreliable". Floors on "right" at the frozen design's figures (docs/analysis.md): calibrate
-    # 97.7 % and holdout 93.8 % as measured; holdout2 (blind, evaluated once after the design was
-    # frozen) measured 86.5 %, floor 85 % (a small margin).
     assert wrong == 0.0
-    assert right >= {"calibrate": 0.97, "holdout": 0.93, "holdout2": 0.85}[split]
+    assert right >= {"calibrate": 0.98, "holdout": 0.93, "holdout2": 0.89}[split]
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before)
     for c in calibration.of_kind("song", split=split):
         if c.truth.time_signature in ("6/8", "9/8", "12/8", "2/2"):
@@ -183,6 +188,12 @@ def test_tempo_result_says_which_pulse(song_results: dict) -> None:
     waltz = song_results["waltz_fast_192"].tempo
     assert waltz.relation == "half" and waltz.verdict == "pass" and "meter explains" in waltz.reason
     assert waltz.salience_request_only >= Thresholds().tempo_salience_pass_ratio * waltz.salience_tracked
+    # drum'n'bass read at half, both readings equally periodic in the onsets: the harmonic rhythm
+    # (chords change once a bar of the request, not every half bar) decides it
+    dnb = song_results["dnb_170"].tempo
+    assert dnb.relation == "half" and dnb.verdict == "pass" and "chords change" in dnb.reason
+    assert dnb.harmony_margin >= Thresholds().tempo_harmony_pass_margin
+    assert dnb.harmony_request_bar >= Thresholds().tempo_min_bar_harmony
 
 
 @pytest.mark.slow

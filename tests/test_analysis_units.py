@@ -191,6 +191,49 @@ def test_tempo_verdict_rules() -> None:
     assert tempo_verdict("half", 0.4, 0.001, 0.05)[0] == "unreliable"
 
 
+def test_tempo_verdict_harmony_decides_only_open_octave_readings() -> None:
+    from acekit.analysis.tempo import HARMONY_PASS_MARGIN, MIN_BAR_HARMONY, tempo_verdict
+
+    open_ = dict(confidence=0.6, salience_expected=0.70, salience_tracked=0.71)  # onsets fit both readings
+    strong = dict(harmony_request_bar=MIN_BAR_HARMONY + 0.2, harmony_margin=HARMONY_PASS_MARGIN + 0.1)
+    for rel in ("double", "half"):
+        v, why = tempo_verdict(rel, open_["confidence"], open_["salience_expected"], open_["salience_tracked"], **strong)
+        assert v == "pass" and "chords change" in why
+        # a margin under the threshold, or chords that do not repeat at the requested bar: still open
+        assert tempo_verdict(rel, 0.6, 0.70, 0.71, harmony_request_bar=0.4,
+                             harmony_margin=HARMONY_PASS_MARGIN - 0.05)[0] == "unreliable"
+        assert tempo_verdict(rel, 0.6, 0.70, 0.71, harmony_request_bar=MIN_BAR_HARMONY - 0.05,
+                             harmony_margin=0.9)[0] == "unreliable"
+    # never for other relations, never for an off reading, never against onsets that contradict the request
+    assert tempo_verdict("triple", 0.6, 0.70, 0.71, **strong)[0] == "unreliable"
+    assert tempo_verdict("off", 0.2, 0.05, 0.04, **strong)[0] == "unreliable"
+    assert tempo_verdict("double", 0.6, 0.20, 0.71, **strong)[0] == "fail"
+
+
+def _chord_clip(change_s: float, seconds: float = 24.0, sr: int = 22050) -> np.ndarray:
+    """Sine triads changing every ``change_s`` (C, F, G, A minor in turn) under a click every 0.25 s."""
+    t = np.arange(int(seconds * sr)) / sr
+    chords = [(261.6, 329.6, 392.0), (349.2, 440.0, 523.3), (392.0, 493.9, 587.3), (220.0, 261.6, 329.6)]
+    idx = (t // change_s).astype(int) % len(chords)
+    y = np.zeros_like(t)
+    for i, ch in enumerate(chords):
+        y += (idx == i) * sum(np.sin(2 * np.pi * f * t) for f in ch)
+    clicks = (np.mod(t, 0.25) < 0.004) * np.random.default_rng(0).standard_normal(t.size)
+    return (0.1 * y + 0.3 * clicks).astype(np.float32)
+
+
+def test_harmonic_rhythm_tells_the_bar_from_its_half() -> None:
+    from acekit.analysis.tempo import HarmonicRhythm, chord_change_envelope
+
+    sr = 22050
+    slow = HarmonicRhythm(_chord_clip(2.0), sr)  # one chord per 2 s bar: 120 BPM in 4/4 read at 60
+    fast = HarmonicRhythm(_chord_clip(1.0), sr)  # one chord per 1 s bar
+    # chords every 2 s: the 2 s bar explains them, its 1 s half does not; and the other way round
+    assert slow.bar_contrast(2.0) - slow.bar_contrast(1.0) > 0.5
+    assert fast.bar_contrast(1.0) - fast.bar_contrast(2.0) > 0.5
+    assert chord_change_envelope(np.zeros(100, dtype=np.float32), sr)[0].size == 0
+
+
 def test_request_only_lags_and_pulses_per_bar() -> None:
     from acekit.analysis.tempo import pulses_per_bar, request_only_salience
 
