@@ -310,7 +310,10 @@ def test_a_dominant_heavy_tune_is_read_in_its_tonic_not_its_dominant() -> None:
 
     e, b, a = (4, 8, 11), (11, 3, 6), (9, 1, 4)
     r = analyze_key(_triad_audio([e, b, b, e, e, a, b, e] * 2), 44100, target_key="E major")
-    assert r.key == "E major" and not r.ambiguous, r
+    # read in its tonic; with the fourth pass's 0.15 margin its dominant (0.146 behind) is a close
+    # call, reported as such (docs/analysis.md, "Key, fourth pass")
+    assert r.key == "E major" and r.runner_up == "B major", r
+    assert not r.ambiguous or r.ambiguity.startswith("close call with the fifth key B major"), r
     am, d, g = (9, 0, 4), (2, 6, 9), (7, 11, 2)
     r = analyze_key(_triad_audio([am, d, am, g] * 3), 44100, target_key="A minor")
     assert r.mirex_score == 1 or r.ambiguous, r
