@@ -15,7 +15,7 @@ docs/analysis.md; the weighting left the held-out figures unchanged and was not 
 Fourth pass (docs/analysis.md, "Key, fourth pass"): the chroma is read on the music's own tuning
 (a render or recording off A440 smeared each pitch class over two bins; EDMA gets the same
 reference) and from the harmonic part of its spectra (median-filter harmonic/percussive
-separation: a pitched kick pulls a global chroma). Chosen over essentia's other profiles, majority
+separation: drum hits pull a global chroma). Chosen over essentia's other profiles, majority
 votes of estimators and the unchanged chroma by the best worst split of three dev splits.
 
 The runner-up key is kept: a close call between related keys (relative, fifth, parallel), a
@@ -149,7 +149,8 @@ def chroma(y: np.ndarray, sr: int, *, with_tuning: bool = False):  # noqa: ANN20
 
 
 #: Median-filter harmonic/percussive separation (Fitzgerald 2010) of the chroma's own spectra
-#: before the peaks are picked: drums (a pitched kick above all) otherwise pull the chroma.
+#: before the peaks are picked: broadband drum hits otherwise pull the chroma. A sine kick (the
+#: reference engine's) is narrowband, so the median filter keeps it (docs/analysis.md).
 HARMONIC_ONLY = True
 #: Bins up to 5 kHz (the HPCP's top) at 4096 points / 44.1 kHz; kernels of 17 frames (0.8 s) and
 #: 17 bins (180 Hz), librosa's default kernel width.
