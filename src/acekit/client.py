@@ -614,7 +614,6 @@ class Client(_ClientCore):
 
         ``wait_for_server_s``: wait that long for the server to come up before submitting (see `submit`).
         """
-        out_dir = Path(out_dir)
         _check_request(request)
         self._check_sources(request, src_audio, reference_audio)
         server_wait = self._server_wait(wait_for_server_s)
@@ -622,16 +621,41 @@ class Client(_ClientCore):
         submitted_at = datetime.now(timezone.utc)
         started = time.monotonic()
         submitted = self._submit(request, src_audio, reference_audio, None, server_wait)
+        return self.collect(submitted, out_dir=out_dir, started=started, submitted_at=submitted_at,
+                            audio_format=request.audio_format, on_progress=on_progress,
+                            poll_interval_s=poll_interval_s, timeout_s=timeout_s, unknown_grace_s=unknown_grace_s)
+
+    def collect(
+        self,
+        submitted: SubmitResult,
+        *,
+        out_dir: Path,
+        started: float,
+        submitted_at: datetime,
+        audio_format: str | None = None,
+        queue_ahead: int | None = None,
+        on_progress: ProgressCallback | None = None,
+        poll_interval_s: float | None = None,
+        timeout_s: float = DEFAULT_WAIT_TIMEOUT_S,
+        unknown_grace_s: float = DEFAULT_UNKNOWN_GRACE_S,
+    ) -> GenerationOutcome:
+        """Wait for a submitted task and download its audio into ``out_dir`` (the second half of `generate`).
+
+        ``started`` (``time.monotonic()``) is where ``wall_s``, ``queue_wait_s`` and the timeout count from:
+        the submit, or, for a task queued behind the caller's own previous one, the moment that one ended.
+        ``queue_ahead``: jobs expected ahead of it (default: from the submit's queue position).
+        """
+        out_dir = Path(out_dir)
         waiter = TaskWaiter(
             submitted.task_id, poll_interval_s=poll_interval_s, timeout_s=timeout_s,
             unknown_grace_s=unknown_grace_s, on_progress=on_progress, started=started,
-            queue_ahead=max(0, (submitted.queue_position or 1) - 1),
+            queue_ahead=max(0, (submitted.queue_position or 1) - 1) if queue_ahead is None else queue_ahead,
         )
         result = self._run_waiter(waiter)
         wall_s = time.monotonic() - started
         out_dir.mkdir(parents=True, exist_ok=True)  # only now: a failed task leaves no empty folder
         paths = [
-            self.download(item, out_dir / self._output_name(item, i, submitted.task_id, request.audio_format))
+            self.download(item, out_dir / self._output_name(item, i, submitted.task_id, audio_format))
             for i, item in enumerate(result.items)
         ]
         return GenerationOutcome(

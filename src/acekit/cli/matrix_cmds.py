@@ -24,6 +24,10 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
 
 
+def _retries(n: int) -> str:
+    return f"; {n} retr{'y' if n == 1 else 'ies'} of cases lost to a restart or outage" if n else ""
+
+
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
@@ -52,6 +56,10 @@ def matrix(
                                 help="Continue an existing run of the same spec (default). --no-resume refuses to."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo cases recorded as failed."),
     concurrency: int = typer.Option(1, "--concurrency", min=1, max=16, help="Cases in flight per server."),
+    submit_ahead: int = typer.Option(
+        1, "--submit-ahead", min=0, max=8,
+        help="With --concurrency 1: cases kept queued at each server behind the one it runs, so it never waits "
+             "for the runner between jobs (0: send each case when the last is done). Records' times exclude that wait."),
     api_key: Optional[str] = typer.Option(None, envvar="ACESTEP_API_KEY", help="API key for the servers."),
     timeout_s: float = typer.Option(1800.0, "--timeout-s", help="Give up on one case after this many seconds."),
     poll_interval_s: Optional[float] = typer.Option(
@@ -88,7 +96,8 @@ def matrix(
             if reference:
                 targets.append(parse_server(f"{REFERENCE_LABEL}={_start_reference(stack)}"))
             summary = run_matrix(spec_obj, spec_text, targets, out_dir=out, name=name, retry_failed=retry_failed,
-                                 concurrency=concurrency, timeout_s=timeout_s, poll_interval_s=poll_interval_s)
+                                 concurrency=concurrency, timeout_s=timeout_s, poll_interval_s=poll_interval_s,
+                                 submit_ahead=submit_ahead)
         except MatrixError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
@@ -97,7 +106,8 @@ def matrix(
             raise typer.Exit(130)
     typer.echo(
         f"{summary.run_dir}: {summary.cases} case(s) x {len(summary.servers)} server(s); ran {summary.ran} "
-        f"({summary.failed} failed), skipped {summary.skipped} already recorded, {summary.wall_s:.1f} s"
+        f"({summary.failed} failed{_retries(summary.retried)}), skipped {summary.skipped} already recorded, "
+        f"{summary.wall_s:.1f} s"
     )
     _print_failures(summary.failures)
     for label, why in summary.stopped.items():
@@ -203,7 +213,8 @@ def demo(
     caps_path = summary.run_dir / "capabilities.json"
     caps_path.write_text(caps.to_json() + "\n")
     verdicts = ", ".join(f"{t.value} {c.verdict.value}" for t, c in caps.tasks.items())
-    typer.echo(f"cases: {summary.cases} ({summary.ran} run now, {summary.skipped} resumed, {summary.failed} failed)")
+    typer.echo(f"cases: {summary.cases} ({summary.ran} run now, {summary.skipped} resumed, {summary.failed} failed"
+               f"{_retries(summary.retried)})")
     typer.echo(f"verdicts (reference engine, NOT ACE-Step): {verdicts}")
     typer.echo(f"report:       {files.html}  ({files.html_bytes / 1e6:.2f} MB)")
     typer.echo(f"summary:      {files.markdown}")

@@ -57,8 +57,13 @@ class CaseRecord(BaseModel):
     error_type: str | None = None
     retryable: bool = Field(
         False, description="failed for a reason outside the case (server unreachable, source not made): redone on resume")
-    wall_s: float | None = None
-    queue_wait_s: float | None = None
+    wall_s: float | None = Field(
+        None, description="server free for the case -> success seen: from the submit, or for a case queued "
+                          "behind the runner's own previous case, from when that one ended")
+    queue_wait_s: float | None = Field(None, description="counted from the same moment as wall_s")
+    queued_behind_own_s: float | None = Field(
+        None, description="time the case waited at the server behind the runner's own previous case (submit-ahead); "
+                          "not in wall_s or queue_wait_s")
     server_job_s: float | None = None
     peak_gpu_memory_mb: float | None = None
     memory_source: str = "unknown"
