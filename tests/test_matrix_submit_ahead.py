@@ -198,3 +198,18 @@ def test_summary_counts_cases_whose_final_record_failed_and_retries_apart() -> N
     latest = {r.key: r for r in history}
     assert summary.ran == 3 and summary.retried == 3
     assert tally.final_failures(latest) == 1  # only b: a and c were lost, then made it
+
+
+def test_server_job_time_is_the_whole_job_when_the_backend_reports_a_total() -> None:
+    from types import SimpleNamespace
+
+    from acekit.matrix.runner import _server_job_seconds
+
+    def result(info: str) -> SimpleNamespace:
+        return SimpleNamespace(items=[SimpleNamespace(generation_info=info)])
+
+    # the reference backend now: the total covers the mp3 encode the parts leave out
+    assert _server_job_seconds(result("seeds: 1\nsimulated compute: 2.00 s; render: 0.30 s; total: 3.10 s")) == 3.1
+    assert _server_job_seconds(result("simulated compute: 2.00 s; render: 0.30 s")) == 2.3  # older servers
+    assert _server_job_seconds(result("Total time: 1.25 s")) == 1.25
+    assert _server_job_seconds(result("steps 8")) is None
