@@ -382,6 +382,8 @@ def test_matrix_retries_a_case_lost_to_a_restart_and_its_edit(tmp_path: Path) ->
     records = RunStore(tmp_path / "restart").records()
     assert [r.error_type for r in records if r.status == "failed"] == ["UnknownTask"], out + err
     assert "retrying 1 case(s) lost to a server restart" in out + err
+    # The summary counts cases that ended failed (none), the retry apart (it used to say "1 failed").
+    assert "ran 2 (0 failed; 1 retry of cases lost to a restart or outage)" in out, out
     latest = RunStore(tmp_path / "restart").latest()
     assert sorted(r.task for r in latest.values()) == ["repaint", "text2music"]
     assert all(r.status == "ok" for r in latest.values()), [(r.task, r.reason) for r in latest.values()]
