@@ -213,3 +213,76 @@ def test_server_job_time_is_the_whole_job_when_the_backend_reports_a_total() -> 
     assert _server_job_seconds(result("simulated compute: 2.00 s; render: 0.30 s")) == 2.3  # older servers
     assert _server_job_seconds(result("Total time: 1.25 s")) == 1.25
     assert _server_job_seconds(result("steps 8")) is None
+
+
+class _RunningJobSampler:
+    """Stands in for the GPU behind a gateway: the memory figure of whichever job the server runs now.
+
+    The k-th job to start reads 5000 - 100 k MiB (later jobs smaller), nothing running reads 100: a
+    case queued behind a running one that got charged the running job's memory would show a figure
+    above its own.
+    """
+
+    source = "fake"
+    supported = True
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+
+    def gpu(self) -> Any:
+        from acekit.capabilities.defaults import GpuInfo
+
+        return GpuInfo(name="Fake GPU", memory_total_mb=16384, compute_capability="8.6")
+
+    def used_memory_mb(self) -> float | None:
+        started: list[str] = []
+        running: set[str] = set()
+        for m in (_LINE.match(line) for line in self.log.read_text(errors="replace").splitlines()):
+            if m and m.group(3):
+                started.append(m.group(4))
+                running.add(m.group(4))
+            elif m and m.group(5):
+                running.discard(m.group(4))
+        now = [k for k, tid in enumerate(started) if tid in running]
+        return 5000.0 - 100 * now[0] if now else 100.0
+
+
+def test_through_a_gateway_a_queued_case_is_never_charged_the_running_jobs_memory(tmp_path: Path) -> None:
+    import threading
+
+    import uvicorn
+
+    from acekit.gateway import GatewaySettings, create_app
+    from acekit.reference.launch import free_port
+
+    text = AHEAD_SPEC.replace("[tasks.repaint]\nbpm = [90, 120]\nrepaint_starts_s = [2.0]\nrepaint_lengths_s = [4.0]\n",
+                              "")
+    log = tmp_path / "ref.log"
+    with running_reference_server("--output-dir", str(tmp_path / "out"), "--job-seconds", "1:1",
+                                  log_path=log) as upstream:
+        app = create_app(GatewaySettings(upstream=upstream, sampler_interval_s=0.05),
+                         sampler=_RunningJobSampler(log))
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 20
+            while not server.started:
+                assert time.monotonic() < deadline, "gateway did not start"
+                time.sleep(0.05)
+            events: list[dict] = []
+            summary = run_matrix(parse_spec(text), text, [parse_server(f"gw=http://127.0.0.1:{port}")],
+                                 out_dir=tmp_path / "runs", progress=False, trace=events.append)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+    assert summary.ran == 4 and summary.failed == 0
+    order = [m.group(4) for m in map(_LINE.match, log.read_text(errors="replace").splitlines())
+             if m and m.group(3)]
+    task_of = {e["case"]: e["task_id"] for e in events if e["event"] == "submitted"}
+    records = RunStore(tmp_path / "runs" / "ahead").latest()
+    assert any((r.queued_behind_own_s or 0) > 0.3 for r in records.values())  # cases did queue behind others
+    for r in records.values():
+        assert r.memory_source == "fake"
+        assert r.peak_gpu_memory_mb == 5000.0 - 100 * order.index(task_of[r.case_id]), r.case_id
