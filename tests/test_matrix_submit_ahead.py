@@ -145,6 +145,20 @@ audio_format = "wav"
 """
 
 
+def _children(pid: int) -> list[int]:
+    """Live child pids of ``pid`` whose command line is a multiprocessing spawn (Linux /proc)."""
+    out = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            cmd = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid) and b"spawn_main" in cmd:
+            out.append(int(status.parent.name))
+    return out
+
+
 def test_a_kill_with_a_queued_pair_in_flight_resumes_every_case_once(tmp_path: Path) -> None:
     spec_path = tmp_path / "kill.toml"
     spec_path.write_text(KILL_SPEC)
@@ -165,8 +179,14 @@ def test_a_kill_with_a_queued_pair_in_flight_resumes_every_case_once(tmp_path: P
                     if recorded >= 1 and jobs["running"] == 1 and jobs["queued"] == 1:
                         break
                     time.sleep(0.02)
+            workers = _children(proc.pid)  # its analysis workers
+            assert workers
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
+            deadline = time.monotonic() + 10
+            while any(Path(f"/proc/{pid}").exists() for pid in workers):  # they end with it, not linger
+                assert time.monotonic() < deadline, f"analysis workers {workers} outlived the killed matrix"
+                time.sleep(0.1)
         finally:
             if proc.poll() is None:
                 proc.kill()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -21,8 +22,23 @@ def default_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
+def _exit_with_parent() -> None:
+    """End this worker when the runner dies: a SIGKILLed runner never closes the pool, and the worker
+    would wait on its task queue forever (each holds the queue's pipe, so no end-of-file comes)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _warm_worker() -> None:
     """Import the analysers and build the essentia objects before the first clip arrives."""
+    _exit_with_parent()
     try:
         import essentia
 
