@@ -132,7 +132,9 @@ def test_sse_streams_progress_then_the_result(gateway: TestClient, fake: FakeUps
 
     threading.Thread(target=advance, daemon=True).start()
     events: list[tuple[str, dict]] = []
-    with gateway.stream("GET", "/v1/wait/c/events") as r:
+    # a bounded stream: if the result never came, it ends with a "timeout" event and the test fails
+    # instead of hanging for the default 30 min (it hung once under heavy load)
+    with gateway.stream("GET", "/v1/wait/c/events", params={"timeout_s": 30}) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         name = None
         for line in r.iter_lines():
