@@ -66,3 +66,29 @@ def test_reused_essentia_objects_give_what_fresh_ones_give(calibration: Calibrat
     y, sr = load_audio(calibration.path(songs[0]))
     bpm, beats, *_ = es.RhythmExtractor2013(method="multifeature")(y)
     assert first[songs[0].id][0].bpm == pytest.approx(float(bpm)) and len(first[songs[0].id][0].beats_s) == len(beats)
+
+
+def test_one_clips_checks_share_its_spectrograms(monkeypatch) -> None:
+    """analyze_audio computes each distinct spectrogram once (preservation and the boundary check
+    take the same clip and aligned source), and the verdicts equal those computed without reuse."""
+    from contextlib import nullcontext
+
+    import acekit.analysis.clip as clip_mod
+    import acekit.analysis.spectral as spectral
+
+    sr = 22050
+    t = np.arange(int(8 * sr)) / sr
+    src = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 2 * t))).astype(np.float32)
+    out = src.copy()
+    out[3 * sr : 5 * sr] = 0.3 * np.sin(2 * np.pi * 330 * t[3 * sr : 5 * sr])
+    stfts = []
+    real_stft = spectral.stft
+    monkeypatch.setattr(spectral, "stft", lambda *a, **k: stfts.append(1) or real_stft(*a, **k))
+    shared = clip_mod.analyze_audio(out, sr, source=src, region_s=(3.0, 5.0))
+    n_shared = len(stfts)
+    monkeypatch.setattr(clip_mod, "reuse_spectrograms", nullcontext)
+    stfts.clear()
+    alone = clip_mod.analyze_audio(out, sr, source=src, region_s=(3.0, 5.0))
+    assert n_shared < len(stfts)  # the repeated spectrograms were not recomputed
+    assert shared.model_dump() == alone.model_dump()
+    assert getattr(spectral._REUSE, "cache", None) is None  # nothing kept after the clip

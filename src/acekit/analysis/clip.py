@@ -35,6 +35,7 @@ soundfonts: TimGM6mb, MuseScore General); docs/analysis.md records the figures o
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ from acekit.analysis.preservation import (
     PreservationResult,
     analyze_preservation,
 )
+from acekit.analysis.spectral import reuse_spectrograms
 from acekit.analysis.tempo import (
     DEFAULT_TEMPO_TOLERANCE_PCT,
     HARMONY_PASS_MARGIN,
@@ -254,6 +256,16 @@ def check_region(region_s: tuple[float, float], duration_s: float) -> tuple[floa
     return start, end
 
 
+def _reusing_spectrograms(fn):  # noqa: ANN001, ANN202 - a plain decorator
+    @functools.wraps(fn)
+    def run(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        with reuse_spectrograms():  # one clip's checks share its (and its source's) spectrograms
+            return fn(*args, **kwargs)
+
+    return run
+
+
+@_reusing_spectrograms
 def analyze_audio(
     y: np.ndarray,
     sr: int,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -21,12 +25,38 @@ def _mel_basis(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
     return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=30.0, fmax=min(16000.0, sr / 2)).astype(np.float32)
 
 
+_REUSE = threading.local()
+
+
+@contextmanager
+def reuse_spectrograms() -> Iterator[None]:
+    """Within this block (one clip's analysis, one thread), `log_mel_db` of the same samples is
+    computed once: a repaint's preservation and boundary checks both take the spectrogram of the
+    same clip and of the same aligned source. Nothing is kept after the block."""
+    outer = getattr(_REUSE, "cache", None)
+    _REUSE.cache = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _REUSE.cache = outer
+
+
 def log_mel_db(y: np.ndarray, sr: int, *, n_fft: int = N_FFT, hop: int = HOP, n_mels: int = N_MELS) -> np.ndarray:
     """Mel power spectrogram in dB, shape ``(frames, n_mels)``; frame ``i`` is centred at ``i*hop/sr`` s."""
-    _f, _t, z = stft(y.astype(np.float32), nperseg=n_fft, noverlap=n_fft - hop, boundary="even", padded=True)
+    y32 = np.ascontiguousarray(y, dtype=np.float32)
+    cache = getattr(_REUSE, "cache", None)
+    key = None
+    if cache is not None:
+        key = (hashlib.blake2b(y32.tobytes(), digest_size=16).digest(), y32.shape, sr, n_fft, hop, n_mels)
+        if key in cache:
+            return cache[key].copy()  # a copy: callers may change theirs in place
+    _f, _t, z = stft(y32, nperseg=n_fft, noverlap=n_fft - hop, boundary="even", padded=True)
     power = (np.abs(z) ** 2).astype(np.float32)
     mel = _mel_basis(sr, n_fft, n_mels) @ power
-    return (10.0 * np.log10(np.maximum(mel, 10 ** (FLOOR_DB / 10)))).T
+    out = (10.0 * np.log10(np.maximum(mel, 10 ** (FLOOR_DB / 10)))).T
+    if cache is not None:
+        cache[key] = out.copy()
+    return out
 
 
 def frame_rms_db(y: np.ndarray, *, frame: int, hop: int) -> np.ndarray:
