@@ -37,7 +37,7 @@ from acekit.analysis import (
 )
 from acekit.analysis.beatgrid import TRACKER_LAG_MS
 from acekit.calibration import CalibrationSet, build_calibration_set
-from acekit.calibration.manifest import BLIND_SPLITS, SPLITS
+from acekit.calibration.manifest import SPLITS
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS
 
 
@@ -527,8 +527,8 @@ def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) ->
           f"{sum(g.passed['health'] for g in goods)} / {len(goods)}; songs |DC| max "
           f"{max(abs(g.health.dc_offset) for g in goods):.5f}, L/R correlation "
           f"{min(g.health.stereo_correlation for g in goods):+.2f}..{max(g.health.stereo_correlation for g in goods):+.2f}")
-    if split in BLIND_SPLITS:  # figures printed only; the lead sets their floors
-        return
+    # every split, the blind ones too: no health threshold was changed after holdout2 and holdout3
+    # were built, and each case was right on them at their one evaluation (issue 11: every case right)
     for cid, r in res.items():
         assert not r.passed["health"], cid
     assert all(g.passed["health"] for g in goods)
@@ -543,7 +543,7 @@ def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) ->
             # music, not dither: the song's tempo and a key the song supports (or flagged ambiguous)
             assert r.tempo.verdict in ("pass", "unreliable") and r.key.key is not None, (cid, r.tempo)
             assert r.key.mirex_score >= 0.5 or r.key.ambiguous, (cid, r.key)
-    if split == "holdout":
+    if split != "calibrate":
         return
     good = analyze_clip(calibration.path("pop_piano"), duration_s=calibration.get("pop_piano").truth.duration_s)
     assert good.passed["health"] and -40 < good.health.integrated_lufs < -10

@@ -216,3 +216,17 @@ def test_plain_edit_must_send_the_sources_own_metas() -> None:
     records[3] = _dit(**{**dit, "time_signature": checks.LM_INVENTED["time_signature"]})
     failed = {c.parameter for c in compare(plain, records) if not c.passed}
     assert {"time_signature (measured from source)", "time_signature (not LM-invented)", "lm_called"} <= failed
+
+
+def test_job_groups_pair_a_queued_request_with_its_own_run() -> None:
+    """The matrix keeps its next case queued at the server: the next request arrives while the
+    current job runs, so its DiT call must not be charged to the queued job (and vice versa)."""
+    req_a, req_b = _request(task_type="repaint"), _request(task_type="lego")
+    pip_a, pip_b = _pipeline(task_type="repaint"), _pipeline(task_type="lego")
+    dit_a, dit_b, lm_b = {"call": "dit", "n": "a"}, {"call": "dit", "n": "b"}, {"call": "lm", "n": "b"}
+    jobs = job_groups([req_a, pip_a, req_b, dit_a, pip_b, lm_b, dit_b])
+    assert jobs == [[req_a, pip_a, dit_a], [req_b, pip_b, lm_b, dit_b]]
+    # a request that never ran (refused before the pipeline) stays a job of its own
+    refused = _request(task_type="cover")
+    jobs = job_groups([refused, req_b, pip_b, dit_b])
+    assert jobs == [[refused], [req_b, pip_b, dit_b]]

@@ -18,11 +18,6 @@ HealthProblem = Literal["clipping", "silence", "nan", "dc_offset", "antiphase"]
 #: chosen after all three earlier splits had been looked at: evaluated once, never tuned on.
 Split = Literal["calibrate", "holdout", "holdout2", "holdout3"]
 SPLITS: tuple[Split, ...] = ("calibrate", "holdout", "holdout2", "holdout3")
-#: Blind splits: their key and health figures are printed, not asserted, until the lead sets floors
-#: (holdout2's tempo verdicts have a floor since their one evaluation; holdout3 has none at all).
-BLIND_SPLITS: tuple[Split, ...] = ("holdout2", "holdout3")
-
-
 class ClipTruth(BaseModel):
     duration_s: float
     bpm_requested: float | None = None  # what a user would have asked for

@@ -506,13 +506,33 @@ def run_matrix(driver: Driver, url: str) -> None:
 
 
 def job_groups(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Split records into jobs: each /release_task request record starts one (jobs run one at a time)."""
+    """Split records into jobs, each its /release_task request record followed by the records of
+    the run it started (pipeline, then LM and DiT calls).
+
+    A run starts at its "pipeline" record: requests can arrive while an earlier job still runs
+    (the matrix keeps its next case queued), so a run is paired with the oldest waiting request of
+    its task type (upstream's queue is first in, first out). A request that never ran (refused,
+    failed before the pipeline) stays a job of its own, in arrival order.
+    """
     groups: list[list[dict[str, Any]]] = []
+    waiting: list[list[dict[str, Any]]] = []  # requests whose run has not started yet
     for rec in records:
-        if rec.get("call") == "request":
-            groups.append([rec])
+        call = rec.get("call")
+        if call == "request":
+            waiting.append([rec])
+            groups.append(waiting[-1])
+        elif call == "pipeline":
+            task = (rec.get("params") or {}).get("task_type")
+            same = [g for g in waiting if task is None or g[0]["fields"].get("task_type") in (None, task)]
+            if same or waiting:
+                job = (same or waiting)[0]
+                waiting = [g for g in waiting if g is not job and groups.index(g) > groups.index(job)]
+                job.append(rec)
+            else:
+                groups.append([rec])
         elif groups:
-            groups[-1].append(rec)
+            running = [g for g in groups if any(r.get("call") == "pipeline" for r in g)]
+            (running[-1] if running else groups[-1]).append(rec)
     return groups
 
 

@@ -123,6 +123,8 @@ def run_conformance(
     """Build/reuse the upstream venv, start upstream's server, drive every surface, write the report."""
     upstream_src = upstream_src.expanduser().resolve()
     check_upstream_tree(upstream_src)
+    # absolute: upstream's server and the curl kit run in other folders, so a relative --out broke them
+    work_dir = work_dir.expanduser().resolve()
     unknown = [s for s in surfaces if s not in SURFACES]
     if unknown:
         raise ValueError(f"unknown surface {unknown[0]!r}: choose from {', '.join(SURFACES)}")

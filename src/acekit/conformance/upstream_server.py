@@ -138,6 +138,8 @@ def start_upstream(
     timeout_s: float = STARTUP_TIMEOUT_S,
 ) -> UpstreamServer:
     """Start the launcher with upstream's venv and wait until ``/health`` answers."""
+    # absolute: the launcher runs in ``tree`` and chdirs there, so a relative --out broke it
+    tree, run_dir = Path(tree).resolve(), Path(run_dir).resolve()
     port = free_port()
     record_file = run_dir / "upstream-calls.jsonl"
     log_file = run_dir / "upstream-server.log"
