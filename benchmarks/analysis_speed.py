@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.analysis_speed", description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=int, default=len(DEFAULT_CLIPS), help="how many songs (up to 13)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per analyser and clip; the fastest counts")
+    parser.add_argument("--blas-threads", action="store_true",
+                        help="leave numpy/scipy's thread pools as they are (acekit's analysis processes use one thread)")
     args = parser.parse_args(argv)
 
     from acekit.analysis import (
@@ -65,14 +67,18 @@ def main(argv: list[str] | None = None) -> None:
         load_audio,
         track_beats,
     )
-    from acekit.analysis.audio import essentia_standard
+    from acekit.analysis.audio import essentia_standard, one_math_thread
     from acekit.calibration.songs import SONGS
+
+    if not args.blas_threads:
+        one_math_thread()  # as the matrix's analysis workers and `acekit analyze` run
 
     specs = {s.name: s for s in SONGS}
     names = list(DEFAULT_CLIPS) + [s.name for s in SONGS if s.name not in DEFAULT_CLIPS]
     names = names[: max(1, min(args.clips, len(names)))]
     _, imp_cpu, imp_wall = _timed(essentia_standard)
-    print(f"cores: {os.cpu_count()}; essentia import {imp_wall:.2f} s wall (one-off)")
+    print(f"cores: {os.cpu_count()}; essentia import {imp_wall:.2f} s wall (one-off); numpy/scipy thread pools: "
+          f"{'as they are' if args.blas_threads else 'one thread, as acekit analysis processes run'}")
     with tempfile.TemporaryDirectory(prefix="acekit-bench-") as td:
         paths, _, render_wall = _timed(lambda: render(names, Path(td)))
         print(f"rendered {len(paths)} clips with fluidsynth in {render_wall:.1f} s wall")

@@ -92,3 +92,20 @@ def test_one_clips_checks_share_its_spectrograms(monkeypatch) -> None:
     assert n_shared < len(stfts)  # the repeated spectrograms were not recomputed
     assert shared.model_dump() == alone.model_dump()
     assert getattr(spectral._REUSE, "cache", None) is None  # nothing kept after the clip
+
+
+def test_analysis_workers_run_numpy_on_one_thread() -> None:
+    """The matrix's analysis workers limit numpy/scipy's thread pools to one thread (extra BLAS
+    threads only spin: same wall time, about 45 % more CPU, taken from the server's render)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    from acekit.matrix.analysis_pool import _warm_worker
+
+    with ProcessPoolExecutor(max_workers=1, initializer=_warm_worker,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        pools = pool.submit(threadpool_info).result(timeout=120)
+    assert pools, "numpy should load at least one BLAS/OpenMP pool"
+    assert {p["num_threads"] for p in pools} == {1}, pools

@@ -59,7 +59,9 @@ def analyze(
     the others are still measured (exit 2 at the end).
     """
     from acekit.analysis import analyze_clip
+    from acekit.analysis.audio import one_math_thread
 
+    one_math_thread()  # one clip at a time: extra BLAS threads only spin
     if source is not None and region is None:
         fail("--source needs --region START:END (the repainted seconds) to know what to compare", ExitCode.usage)
     with cli_errors():

@@ -40,6 +40,9 @@ def _warm_worker() -> None:
     """Import the analysers and build the essentia objects before the first clip arrives."""
     _exit_with_parent()
     try:
+        from acekit.analysis.audio import one_math_thread
+
+        one_math_thread()
         import essentia
 
         essentia.log.infoActive = False  # its INFO line at import would tear the progress bar
