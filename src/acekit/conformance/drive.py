@@ -515,24 +515,27 @@ def job_groups(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     failed before the pipeline) stays a job of its own, in arrival order.
     """
     groups: list[list[dict[str, Any]]] = []
-    waiting: list[list[dict[str, Any]]] = []  # requests whose run has not started yet
+    waiting: list[list[dict[str, Any]]] = []  # requests whose run has not started yet, oldest first
+    running: list[dict[str, Any]] | None = None  # the job of the latest pipeline record
     for rec in records:
         call = rec.get("call")
         if call == "request":
-            waiting.append([rec])
-            groups.append(waiting[-1])
+            groups.append([rec])
+            waiting.append(groups[-1])
         elif call == "pipeline":
             task = (rec.get("params") or {}).get("task_type")
-            same = [g for g in waiting if task is None or g[0]["fields"].get("task_type") in (None, task)]
-            if same or waiting:
-                job = (same or waiting)[0]
-                waiting = [g for g in waiting if g is not job and groups.index(g) > groups.index(job)]
-                job.append(rec)
+            fits = [g for g in waiting if task is None or g[0]["fields"].get("task_type") in (None, task)]
+            if fits or waiting:
+                running = (fits or waiting)[0]
+                waiting = waiting[waiting.index(running) + 1:]  # the requests before it never ran
             else:
-                groups.append([rec])
+                running = []
+                groups.append(running)
+            running.append(rec)
+        elif running is not None:
+            running.append(rec)
         elif groups:
-            running = [g for g in groups if any(r.get("call") == "pipeline" for r in g)]
-            (running[-1] if running else groups[-1]).append(rec)
+            groups[-1].append(rec)
     return groups
 
 
