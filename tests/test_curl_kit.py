@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -24,7 +25,7 @@ import soundfile as sf
 
 from acekit.keys import parse_key
 from acekit.reference import engine as E
-from acekit.reference.launch import free_port
+from acekit.reference.launch import free_port, running_reference_server
 
 KIT = Path(__file__).resolve().parents[1] / "scripts" / "curl"
 SR = E.SAMPLE_RATE
@@ -37,7 +38,7 @@ _KIT_VARS = frozenset({
     "POLL_MIN_S", "POLL_MAX_S", "WAIT_HOLD_S", "TASK_RESULT",
     "PROMPT", "LYRICS", "BPM", "KEY_SCALE", "TIME_SIGNATURE", "AUDIO_DURATION", "AUDIO_FORMAT",
     "INFERENCE_STEPS", "SEED", "BATCH_SIZE", "MODEL", "THINKING", "VOCAL_LANGUAGE", "START", "END", "RETRIES_429",
-    "LM_FILL", "LM_REWRITE_CAPTION", "REPAINT_MODE", "REPAINT_STRENGTH",
+    "LM_FILL", "LM_REWRITE_CAPTION", "REPAINT_MODE", "REPAINT_STRENGTH", "WAIT_FOR_SERVER_S",
 })
 
 _missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
@@ -331,6 +332,8 @@ def test_server_down_gives_a_clear_error(script: str, args: tuple[str, ...], sou
     proc = run_kit(script, *argv, server=url, cwd=tmp_path)
     assert proc.returncode == EXIT_SERVER
     assert f"cannot reach ACE-Step at {url}" in proc.stderr and "set ACEKIT_SERVER" in proc.stderr
+    if script != "poll.sh" and script != "download.sh":
+        assert "WAIT_FOR_SERVER_S=SECONDS" in proc.stderr
 
 
 def test_a_server_that_accepts_but_never_answers_is_not_waited_on_forever(tmp_path: Path) -> None:
@@ -364,6 +367,11 @@ def test_the_old_acestep_url_variable_still_works(reference_server: str, tmp_pat
     ("text2music.sh", (), {"TIME_SIGNATURE": "5/4"}, "TIME_SIGNATURE must be one of"),
     ("text2music.sh", (), {"AUDIO_FORMAT": "ogg"}, "AUDIO_FORMAT must be one of mp3, wav, flac, opus, aac, wav32"),
     ("poll.sh", (), {}, "usage: poll.sh TASK_ID"),
+    ("text2music.sh", (), {"WAIT_FOR_SERVER_S": "soon"}, "WAIT_FOR_SERVER_S must be a number of seconds above 0"),
+    ("lego.sh", ("SRC", "bass"), {"WAIT_FOR_SERVER_S": "0"}, "WAIT_FOR_SERVER_S must be a number of seconds above 0"),
+    # The upload scripts validate the musical variables too (they once sent an empty request instead).
+    ("repaint.sh", ("SRC", "1", "2"), {"BPM": "999"}, "BPM must be a whole number from 30 to 300"),
+    ("cover.sh", ("SRC", "0.3"), {"TIME_SIGNATURE": "7/8"}, "TIME_SIGNATURE must be one of"),
 ])
 def test_usage_errors_exit_2_before_any_request(script: str, args: tuple[str, ...], env: dict[str, str],
                                                 message: str, source_wav: Path, tmp_path: Path) -> None:
@@ -415,3 +423,50 @@ def test_kit_waits_on_the_gateway_and_polls_plain_upstream_adaptively(reference_
     assert "waiting on the gateway's /v1/wait" in pushed.stderr and "adaptively" not in pushed.stderr
     (_, [d]), (_, [g]) = outputs(direct), outputs(pushed)
     assert d.read_bytes() == g.read_bytes()  # same request, same audio, whichever way the end was learnt
+
+
+# --------------------------------------------------------------------------- a server that comes up late
+
+
+def test_wait_for_server_gives_up_with_advice_and_submits_nothing(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there, and nothing will
+    proc = run_kit("text2music.sh", server=url, cwd=tmp_path, WAIT_FOR_SERVER_S="1")
+    assert proc.returncode == EXIT_SERVER, proc.stderr
+    assert f"ACE-Step at {url} did not answer /health within 1 s (WAIT_FOR_SERVER_S)" in proc.stderr
+    assert "nothing was submitted" in proc.stderr and "waiting up to 1 s" in proc.stderr
+
+
+def test_wait_for_server_waits_for_a_late_server_then_submits_once(tmp_path: Path, source_wav: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    started: list[str] = []
+    stop = threading.Event()
+
+    def late_server() -> None:
+        time.sleep(1.5)  # the kit starts probing before anything listens
+        with running_reference_server("--output-dir", str(tmp_path / "srv"), port=port,
+                                      log_path=tmp_path / "srv.log") as u:
+            started.append(u)
+            stop.wait(120)
+
+    (tmp_path / "srv").mkdir()
+    thread = threading.Thread(target=late_server, daemon=True)
+    thread.start()
+    try:
+        proc = run_kit("lego.sh", source_wav, "bass", server=url, cwd=tmp_path, WAIT_FOR_SERVER_S="60",
+                       OUT_DIR=str(tmp_path / "out"), AUDIO_FORMAT="wav", BATCH_SIZE="1")
+        assert proc.returncode == EXIT_OK, proc.stderr
+        assert "waiting up to 60 s" in proc.stderr and f"server at {url} is up after" in proc.stderr
+        _, files = outputs(proc)
+        assert started and len(files) == 1 and sf.info(str(files[0])).duration > 9.5
+        from acekit import Client
+        with Client(url) as client:
+            assert client.stats().jobs.total == 1  # one task: the probes never submit
+        # A server that is up: no waiting, no message.
+        again = run_kit("text2music.sh", server=url, cwd=tmp_path, WAIT_FOR_SERVER_S="5",
+                        OUT_DIR=str(tmp_path / "again"), AUDIO_DURATION="10", BATCH_SIZE="1")
+        assert again.returncode == EXIT_OK, again.stderr
+        assert "waiting up to" not in again.stderr
+    finally:
+        stop.set()
+        thread.join(30)

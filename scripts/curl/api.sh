@@ -9,6 +9,9 @@
 #   CONNECT_TIMEOUT_S=10    give up connecting after this long (a Spark that is off, a wrong address)
 #   REQUEST_TIMEOUT_S=300   give up on one API request (not a download) after this long
 #   RETRIES_429=4           retries when the server queue is full (HTTP 429), honouring Retry-After
+#   WAIT_FOR_SERVER_S       before submitting, wait up to this long for the server to answer /health (one
+#                           still loading its models, a gateway whose server is not up yet), as the CLI's
+#                           --wait-for-server does; unset: a server that is down fails at once, nothing submitted
 #
 # Exit codes match the acekit CLI: 0 ok, 2 usage, 3 server error, 4 task failed/unknown/timeout.
 
@@ -80,7 +83,7 @@ api() {
     if ((rc == 28)) && [[ $detail == *"Operation timed out"* ]]; then  # connected, then no answer in time
       die "$EXIT_SERVER" "no answer from ${ACEKIT_SERVER} to $method $path within ${REQUEST_TIMEOUT_S:-300} s: the server is overloaded or stuck (raise REQUEST_TIMEOUT_S, or check its log)"
     fi
-    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACEKIT_SERVER} (${detail#curl: (*) }): is it still starting? ACE-Step answers once its models are loaded; check ${ACEKIT_SERVER}/health, and behind the acekit gateway ${ACEKIT_SERVER}/gateway/health. Otherwise start the server or set ACEKIT_SERVER"
+    die "$EXIT_SERVER" "cannot reach ACE-Step at ${ACEKIT_SERVER} (${detail#curl: (*) }): is it still starting? ACE-Step answers once its models are loaded; check ${ACEKIT_SERVER}/health, and behind the acekit gateway ${ACEKIT_SERVER}/gateway/health, or set WAIT_FOR_SERVER_S=SECONDS to wait for it. Otherwise start the server or set ACEKIT_SERVER"
   fi
   rm -f "$body.err"
   if ((status >= 400)); then
@@ -159,6 +162,7 @@ _field_for() {
 }
 
 _validate_musical_env() {
+  _validate_server_wait
   if [[ -n ${BPM:-} ]]; then
     [[ $BPM =~ ^[0-9]+$ ]] && ((BPM >= 30 && BPM <= 300)) || die "$EXIT_USAGE" "BPM must be a whole number from 30 to 300, got '$BPM'"
   fi
@@ -227,9 +231,43 @@ submit_multipart() {
   submit_and_collect "${FORM_ARGS[@]}" "${uploads[@]}"
 }
 
-# submit_and_collect [curl args for /release_task...]: submit, print the task id, poll, download.
+# _validate_server_wait: WAIT_FOR_SERVER_S, when set, is a positive number of seconds (a usage error
+# before any request otherwise).
+_validate_server_wait() {
+  [[ -n ${WAIT_FOR_SERVER_S:-} ]] || return 0
+  [[ $WAIT_FOR_SERVER_S =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v s="$WAIT_FOR_SERVER_S" 'BEGIN { exit !(s > 0) }' \
+    || die "$EXIT_USAGE" "WAIT_FOR_SERVER_S must be a number of seconds above 0, got '$WAIT_FOR_SERVER_S'"
+}
+
+# wait_for_server: with WAIT_FOR_SERVER_S set, probe GET /health (idempotent, never creates a task) until
+# the server answers, sleeping 0.25, 0.5, 1 ... 5 s between probes; then the caller submits once. Retried:
+# no connection, no answer in 10 s, and 502/503 (a gateway whose server is still loading, or a server
+# loading its models). Any other answer means the server is up: the submit reports it (a bad key, say).
+wait_for_server() {
+  [[ -n ${WAIT_FOR_SERVER_S:-} ]] || return 0
+  local started status rc sleep_s=0.25 waited=0
+  started=$(now_s)
+  while :; do
+    rc=0
+    status=$(curl "${CURL_OPTS[@]}" --max-time 10 -o /dev/null -w '%{http_code}' "${ACEKIT_SERVER}/health" 2>/dev/null) || rc=$?
+    if ((rc == 0)) && [[ $status != 502 && $status != 503 && $status != 000 ]]; then
+      ((waited == 0)) || echo "server at ${ACEKIT_SERVER} is up after $(_seconds_since "$started") s" >&2
+      return 0
+    fi
+    if awk -v e="$(_seconds_since "$started")" -v s="$sleep_s" -v limit="$WAIT_FOR_SERVER_S" 'BEGIN { exit !(e + s > limit) }'; then
+      die "$EXIT_SERVER" "ACE-Step at ${ACEKIT_SERVER} did not answer /health within ${WAIT_FOR_SERVER_S} s (WAIT_FOR_SERVER_S); nothing was submitted. Check that the server is starting (its log, ${ACEKIT_SERVER}/health) or wait longer"
+    fi
+    ((waited == 1)) || echo "waiting up to ${WAIT_FOR_SERVER_S} s for the server at ${ACEKIT_SERVER} to answer /health ..." >&2
+    waited=1
+    sleep "$sleep_s"
+    sleep_s=$(awk -v s="$sleep_s" 'BEGIN { s *= 2; print (s > 5 ? 5 : s) }')
+  done
+}
+
+# submit_and_collect [curl args for /release_task...]: (wait for the server,) submit, print the task id, poll, download.
 submit_and_collect() {
   local answer task_id started
+  wait_for_server
   started=$(now_s)
   answer=$(api POST /release_task "$@")
   task_id=$(jq -r '.data.task_id // empty' <<<"$answer")

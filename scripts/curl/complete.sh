@@ -19,7 +19,9 @@ if [[ $# -eq 3 ]]; then
   AUDIO_DURATION=$3
 fi
 tracks_json=$(printf '%s\n' "${tracks[@]}" | jq -R . | jq -sc .)
+# A separate assignment, so a usage error in the environment stops the script (set -e).
+musical=$(musical_json)
 request=$(jq -c --argjson ts "$tracks_json" \
   '{task_type: "complete", instruction: "Complete the input track with \($ts | map(ascii_upcase) | join(" | ")):", track_classes: $ts} + .' \
-  <<<"$(musical_json)")
+  <<<"$musical")
 submit_multipart "$request" "$src"

@@ -13,5 +13,7 @@ if ! [[ $strength =~ ^[0-9]*[.]?[0-9]+$ ]] || ! awk -v s="$strength" 'BEGIN { ex
   die "$EXIT_USAGE" "STRENGTH must be a number from 0.0 to 1.0 (e.g. 0.3), got '$strength'"
 fi
 [[ -z $ref ]] || require_file "$ref" "reference audio"
-request=$(jq -c --argjson k "$strength" '{task_type: "cover", audio_cover_strength: $k} + .' <<<"$(musical_json)")
+# A separate assignment, so a usage error in the environment stops the script (set -e).
+musical=$(musical_json)
+request=$(jq -c --argjson k "$strength" '{task_type: "cover", audio_cover_strength: $k} + .' <<<"$musical")
 submit_multipart "$request" "$src" "$ref"

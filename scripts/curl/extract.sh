@@ -9,7 +9,9 @@ source "$(dirname "$0")/api.sh"
 src=$1 track=$2
 require_file "$src" "source audio"
 require_track "$track"
+# A separate assignment, so a usage error in the environment stops the script (set -e).
+musical=$(musical_json)
 request=$(jq -c --arg t "$track" \
   '{task_type: "extract", instruction: "Extract the \($t | ascii_upcase) track from the audio:", track_name: $t} + .' \
-  <<<"$(musical_json)")
+  <<<"$musical")
 submit_multipart "$request" "$src"

@@ -21,7 +21,9 @@ if [[ -n ${START:-}${END:-} ]]; then
     die "$EXIT_USAGE" "START ($start s) must be before END ($end s); use END=-1 for 'to the end'"
   region=$(jq -nc --argjson s "$start" --argjson e "$end" '{repainting_start: $s, repainting_end: $e}')
 fi
+# A separate assignment, so a usage error in the environment stops the script (set -e).
+musical=$(musical_json)
 request=$(jq -c --arg t "$track" --argjson region "$region" \
   '{task_type: "lego", instruction: "Generate the \($t | ascii_upcase) track based on the audio context:", track_name: $t} + $region + .' \
-  <<<"$(musical_json)")
+  <<<"$musical")
 submit_multipart "$request" "$src"

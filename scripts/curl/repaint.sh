@@ -28,6 +28,8 @@ if [[ -n ${REPAINT_STRENGTH:-} ]]; then
     die "$EXIT_USAGE" "REPAINT_STRENGTH must be between 0 and 1, got '$REPAINT_STRENGTH'"
   knobs=$(jq -c --argjson x "$REPAINT_STRENGTH" '. + {repaint_strength: $x}' <<<"$knobs")
 fi
+# A separate assignment, so a usage error in the environment stops the script (set -e).
+musical=$(musical_json)
 request=$(jq -c --argjson s "$start_s" --argjson e "$end_s" --argjson k "$knobs" \
-  '{task_type: "repaint", repainting_start: $s, repainting_end: $e} + $k + .' <<<"$(musical_json)")
+  '{task_type: "repaint", repainting_start: $s, repainting_end: $e} + $k + .' <<<"$musical")
 submit_multipart "$request" "$src"
