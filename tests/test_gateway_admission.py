@@ -48,12 +48,13 @@ def test_gateway_refuses_what_cannot_fit_on_a_t4_and_admits_what_does(start_refe
         r = _release(gw, batch_size=1, audio_duration=300)
         assert r.status_code == 422 and "up to 240 s at batch 1 does" in r.json()["detail"]
 
-        # base is not loaded here: upstream serves it with the primary (turbo), so turbo's limits judge it
+        # base is not loaded (nor listed) here: upstream would run it on its primary (turbo), so it is refused
         assert caps.fit.loaded_models == ["acestep-v15-turbo"]
-        r = _release(gw, model="acestep-v15-base", batch_size=1, audio_duration=300)
+        r = _release(gw, model="acestep-v15-base", batch_size=1, audio_duration=30)
         assert r.status_code == 422, r.text
-        assert "acestep-v15-base is not loaded: upstream serves it with its primary DiT" in r.json()["detail"]
-        assert "up to 240 s at batch 1 does" in r.json()["detail"]
+        assert r.json()["detail"] == ("model acestep-v15-base is not a model this server lists; upstream would run "
+                                      "the request on its primary DiT acestep-v15-turbo instead. Send model= one of "
+                                      "acestep-v15-turbo")
         # thinking needs the LM, which the image does not load (none fits beside an fp32 DiT in 16 GB)
         r = _release(gw, batch_size=1, audio_duration=30, thinking=True)
         assert r.status_code == 422 and "send thinking=false" in r.json()["detail"]
@@ -111,6 +112,38 @@ def test_a_t4_serving_base_and_a_second_dit_that_counts(start_reference, tmp_pat
             assert (r.status_code == 200) == fits, (env, r.text)
             if not fits:
                 assert "not even 10 s fits" in r.json()["detail"]
+
+
+def test_a_checkpoint_on_disk_but_not_loaded_is_neither_offered_nor_silently_replaced(start_reference,
+                                                                                      tmp_path: Path) -> None:
+    # Upstream lists every checkpoint folder, the ones it did not load with is_loaded=false, and runs a request
+    # for one of those on its primary DiT. A T4 image serving turbo with base downloaded must not offer lego
+    # (base-only) on base, nor let a request for base run on turbo.
+    upstream = start_reference("--pretend-gpu", "T4", "--seconds-per-step", "0", *T4_IMAGE_DITS,
+                               "--downloaded-models", "acestep-v15-base")
+    models = httpx.get(f"{upstream}/v1/model_inventory", timeout=30).json()["data"]["models"]
+    assert {(m["name"], m["is_loaded"]) for m in models} == {("acestep-v15-turbo", True), ("acestep-v15-base", False)}
+    with running_gateway(upstream, "--pretend-gpu", "T4", log_path=tmp_path / "gw.log", env=T4_IMAGE_ENV) as gw:
+        caps = Capabilities.model_validate(httpx.get(f"{gw}/v1/capabilities", timeout=30).json()["data"])
+        lego = caps.tasks["lego"]
+        assert lego.verdict == "untested" and lego.recommended.model is None and lego.models == []
+        assert "acestep-v15-base on disk but not loaded" in lego.reasons[0]
+        assert "ACESTEP_CONFIG_PATH2=acestep-v15-base" in lego.reasons[0]
+        assert caps.tasks["text2music"].models == ["acestep-v15-turbo"]
+        r = _release(gw, model="acestep-v15-base", batch_size=1, audio_duration=30)
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"]
+        assert "model acestep-v15-base is on disk but not loaded" in detail and "acestep-v15-turbo instead" in detail
+        assert "load acestep-v15-base (ACESTEP_CONFIG_PATH2=acestep-v15-base)" in detail
+        assert _release(gw, model="acestep-v15-turbo", batch_size=1, audio_duration=30).status_code == 200
+    # What the refusal saves the user from: without admission the backend runs the request on turbo.
+    with running_gateway(upstream, "--pretend-gpu", "T4", "--no-admission", log_path=tmp_path / "gw2.log",
+                         env=T4_IMAGE_ENV) as gw:
+        with Client(gw) as client:
+            out = client.generate(Text2MusicRequest(prompt="x", duration_s=10, batch_size=1, inference_steps=2,
+                                                    model="acestep-v15-base", audio_format="wav"),
+                                  out_dir=tmp_path / "swapped")
+    assert out.result.items[0].dit_model == "acestep-v15-turbo"
 
 
 def test_admission_off_lets_it_through_and_the_backend_runs_out_of_memory(start_reference, tmp_path: Path) -> None:

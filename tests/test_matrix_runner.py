@@ -224,3 +224,35 @@ def test_pipelined_analysis_records_what_inline_analysis_records_and_resumes(ref
     assert all(fig for _, fig, _, _ in b.values())  # every clip was analysed, not just recorded
     again = run_matrix(spec, PIPE_SPEC, server, out_dir=tmp_path / "piped", progress=False, analysis_workers=1)
     assert again.ran == 0 and again.skipped == len(cases)
+
+
+UNLOADED_SPEC = """
+name = "unloaded"
+[grid]
+models = ["acestep-v15-turbo", "acestep-v15-base"]
+bpm = [100]
+keys = ["A minor"]
+durations_s = [10.0]
+steps = [2]
+audio_format = "wav"
+[tasks.text2music]
+"""
+
+
+def test_a_case_the_server_ran_on_another_model_is_recorded_failed_with_why(start_reference,
+                                                                            tmp_path: Path) -> None:
+    # Base is on disk but not loaded: upstream (and the reference) run a request for it on the primary,
+    # turbo, without an error. Filed under base, that clip would misreport base.
+    url = start_reference("--models", "acestep-v15-turbo", "--downloaded-models", "acestep-v15-base",
+                          "--seconds-per-step", "0")
+    spec = parse_spec(UNLOADED_SPEC)
+    summary = run_matrix(spec, UNLOADED_SPEC, [parse_server(f"t4={url}")], out_dir=tmp_path, progress=False,
+                         poll_interval_s=0.1, analysis_workers=0)
+    latest = RunStore(tmp_path / "unloaded").latest()
+    by_model = {rec.model: rec for rec in latest.values()}
+    assert by_model["acestep-v15-turbo"].status == "ok"
+    base = by_model["acestep-v15-base"]
+    assert base.status == "failed" and base.error_type == "ModelNotServed" and not base.retryable
+    assert "asked for model acestep-v15-base but the server ran acestep-v15-turbo" in base.reason
+    assert "ACESTEP_CONFIG_PATH2=acestep-v15-base" in base.reason
+    assert summary.failed == 1

@@ -155,6 +155,18 @@ class TaskFailed(TaskError):
         super().__init__(f"task {task_id} failed on the server: {why}", task_id=task_id, result=result)
 
 
+class ModelNotServed(TaskError):
+    """The task ran on another DiT than the one asked for: upstream runs a request for a model it has not
+    loaded on its primary one, without an error."""
+
+    def __init__(self, task_id: str, asked: str, served: str, result: "TaskResult | None" = None) -> None:
+        self.asked, self.served = asked, served
+        self.reason = (f"asked for model {asked} but the server ran {served}: {asked} is not loaded there "
+                       f"(upstream then uses its primary DiT). Load it (ACESTEP_CONFIG_PATH2={asked}) or drop it "
+                       f"from the request")
+        super().__init__(f"task {task_id}: {self.reason}", task_id=task_id, result=result)
+
+
 class UnknownTask(TaskError):
     """The server has no record of the task (status 0 with an empty result) past the grace period."""
 

@@ -111,7 +111,11 @@ def default_capabilities(
     unset, upstream's own choice); ``offload_dit``: ACESTEP_OFFLOAD_DIT_TO_CPU (false: the DiT stays on the GPU).
     """
     model_list = models_from_payload(models) if isinstance(models, Mapping) else list(models or [])
-    base = [m for m in model_list if not is_turbo_model(m)]
+    # A checkpoint listed but not loaded (is_loaded false) is never offered: upstream runs a request for it
+    # on its primary DiT instead (job_model_selection), so a plugin asking for it would get another model.
+    usable = [m for m in model_list if m.is_loaded is not False]
+    unloaded = [m for m in model_list if m.is_loaded is False]
+    base = [m for m in usable if not is_turbo_model(m)]
     default_model = next((m for m in model_list if m.is_default), model_list[0] if model_list else None)
     # The DiTs the server holds (upstream's is_loaded): each counts in every model's limits. Unsaid: each alone.
     loaded = ([m.name for m in model_list if m.is_loaded] if any(m.is_loaded is not None for m in model_list)
@@ -126,6 +130,12 @@ def default_capabilities(
             fit = base
             if not model_list:
                 verdict, reasons = Verdict.untested, ["the server listed no models (unreachable or still starting)"]
+            elif not base and (idle := [m.name for m in unloaded if not is_turbo_model(m)]):
+                verdict, reasons = Verdict.untested, [
+                    f"{task.value} needs a base (non-turbo) DiT; the server has {', '.join(idle)} on disk but "
+                    f"not loaded, and upstream would run the request on its primary "
+                    f"{default_model.name if default_model else 'model'} instead: load it "
+                    f"(ACESTEP_CONFIG_PATH2={idle[0]}) and restart the server"]
             elif not base:
                 verdict, reasons = Verdict.untested, [
                     f"{task.value} needs a base (non-turbo) DiT and the server lists none "
@@ -134,7 +144,7 @@ def default_capabilities(
                 verdict, reasons = Verdict.marginal, [
                     f"upstream supports {task.value} on base models; not measured on this backend"]
         else:
-            fit = model_list
+            fit = usable
             if not model_list:
                 verdict, reasons = Verdict.untested, ["the server listed no models (unreachable or still starting)"]
             else:

@@ -34,6 +34,9 @@ def serve_reference(
              "is_loaded=true; the first is the primary (default), which serves a request for any other model, as "
              "upstream does. A gateway counts every loaded DiT in each model's memory limits."
     ),
+    downloaded_models: str = typer.Option(
+        "", help="Comma-separated checkpoints on disk that the server does not load: listed with is_loaded=false, "
+                 "as upstream lists every checkpoint folder; a request for one is served by the primary model."),
     pretend_gpu: Optional[str] = typer.Option(
         None, help="TESTING ONLY: fail jobs that would not fit on this known box (T4, GB10) with a simulated "
                    "'CUDA out of memory' error, as the real server would there (acekit plan decides)."),
@@ -63,6 +66,7 @@ def serve_reference(
     settings = ReferenceSettings(
         output_dir=output_dir.resolve(), api_key=api_key or None, queue_maxsize=queue_maxsize, workers=workers,
         seconds_per_step=seconds_per_step, task_timeout_s=task_timeout, models=names, pretend_gpu=pretend_gpu,
+        downloaded_models=tuple(m.strip() for m in downloaded_models.split(",") if m.strip()),
         job_seconds=bounds,
     )
     if pretend_gpu:

@@ -7,6 +7,10 @@ names the limit and what would fit, e.g. "batch 4 at 240 s does not fit in 14.6 
 does (up to 600 s)". A request with ``use_tiled_decode=false`` is held to the document's untiled limits (the
 whole batch decoded at once: about 45 GiB at 600 s). Requests the document says nothing about (no ``fit`` section, a model the fit
 model does not know, no duration given) go through unchanged. ``--no-admission`` turns it off.
+
+A request naming a DiT the server has not loaded is refused too, when the server says which it loaded
+(upstream's ``is_loaded``): upstream would silently run it on its primary DiT (job_model_selection), so
+the plugin would get another model than the one it asked for.
 """
 
 from __future__ import annotations
@@ -60,12 +64,16 @@ def refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
     info: FitInfo | None = doc.fit
     if info is None:
         return None
-    model = str(_field(fields, "model") or _default_model(doc) or "")
+    asked_model = _field(fields, "model")
+    model = str(asked_model or _default_model(doc) or "")
     primary = _default_model(doc)
-    served_as = ""
-    if info.loaded_models is not None and model not in info.loaded_models and primary:
-        # upstream serves a model it has not loaded with its primary one (job_model_selection)
-        served_as, model = f" ({model} is not loaded: upstream serves it with its primary DiT)", primary
+    if info.loaded_models and asked_model and model not in info.loaded_models:
+        listed = {m.name for m in doc.models}
+        where_it_is = "on disk but not loaded" if model in listed else "not a model this server lists"
+        return (f"model {model} is {where_it_is}; upstream would run the request on its primary DiT "
+                f"{primary or info.loaded_models[0]} instead. Send model= one of {', '.join(info.loaded_models)}"
+                + (f", or load {model} (ACESTEP_CONFIG_PATH2={model}) and restart the server" if model in listed
+                   else ""))
     batch_raw = _number(_field(fields, "batch_size"))
     batch = int(batch_raw) if batch_raw is not None and batch_raw >= 1 else contract.DEFAULT_BATCH
     duration = _number(_field(fields, "audio_duration"))
@@ -78,7 +86,7 @@ def refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
     asked = duration if duration is not None else contract.DURATION_MIN_S
     tiled_raw = _field(fields, "use_tiled_decode")
     if tiled_raw is not None and not _flag(tiled_raw):
-        untiled = _untiled_refusal(info, model, batch, duration, asked, where, served_as)
+        untiled = _untiled_refusal(info, model, batch, duration, asked, where)
         if untiled:
             return untiled
     limit = info.limit(model, batch)
@@ -87,20 +95,20 @@ def refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
     longest = limit.max_duration_s
     if longest is not None and asked <= longest:
         return None
-    what = f"{model}{served_as} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
+    what = f"{model} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
     alternatives = _what_fits(info, model, batch, asked)
     return (f"{what} does not fit in {where} ({_why(limit)})"
             + (f"; {alternatives}" if alternatives else "; nothing fits with this model: choose another"))
 
 
 def _untiled_refusal(info: FitInfo, model: str, batch: int, duration: float | None, asked: float,
-                     where: str, served_as: str = "") -> str | None:
+                     where: str) -> str | None:
     """Why use_tiled_decode=false cannot fit: upstream then decodes the whole batch at once, untiled, with no
     fallback when it runs out of memory. None: it fits, or the limits do not judge it."""
     limit = info.untiled_limit(model, batch)
     if limit is None or (limit.max_duration_s is not None and asked <= limit.max_duration_s):
         return None
-    what = f"{model}{served_as} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
+    what = f"{model} batch {batch}" + (f" at {duration:g} s" if duration is not None else "")
     tiled = info.limit(model, batch)
     fixes = []
     if tiled is not None and tiled.max_duration_s is not None and asked <= tiled.max_duration_s:

@@ -29,6 +29,7 @@ import httpx
 from pydantic import BaseModel
 
 from acekit.contract import TaskType
+from acekit.errors import ModelNotServed
 from acekit.fit.oom import is_out_of_memory
 from acekit.matrix.analysis_pool import AnalysisPool
 from acekit.matrix.spec import Case, MatrixSpec, expand_cases, spec_hash
@@ -362,6 +363,9 @@ class _ServerRun:
                 else (str(src) if src else None),
             )
             item = outcome.result.items[0] if outcome.result.items else None
+            if item is not None and request.model and item.dit_model and item.dit_model != request.model:
+                # a record filed under a model that did not make it would misreport that model
+                raise ModelNotServed(outcome.task_id, request.model, item.dit_model, outcome.result)
             if item is not None:
                 rec_fields["metas"] = {k: v for k, v in item.metas.model_dump().items() if v is not None}
             rec_fields.update(self._memory(outcome.task_id))

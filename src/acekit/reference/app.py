@@ -66,6 +66,9 @@ def _inventory(settings: ReferenceSettings) -> dict[str, Any]:
             {"name": m, "is_default": m == settings.default_model, "is_loaded": True,
              "supported_task_types": supported_task_types(m)}
             for m in settings.models
+        ] + [
+            {"name": m, "is_default": False, "is_loaded": False, "supported_task_types": supported_task_types(m)}
+            for m in settings.downloaded_models if m not in settings.models
         ],
         "default_model": settings.default_model,
         "lm_models": [{"name": settings.lm_model, "is_loaded": False}],

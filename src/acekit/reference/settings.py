@@ -40,6 +40,9 @@ class ReferenceSettings(BaseModel):
     )
     task_timeout_s: float = Field(default=3600.0, gt=0)
     models: tuple[str, ...] = DEFAULT_MODELS
+    #: Checkpoints on disk the server has not loaded: upstream's inventory lists every checkpoint folder,
+    #: these with is_loaded=false, and serves a request for one with its primary model.
+    downloaded_models: tuple[str, ...] = ()
     initial_avg_job_seconds: float = 5.0
     #: TESTING ONLY: fail jobs that would not fit on this known box (T4, GB10) with a simulated out-of-memory
     #: error, as the real server would on that GPU (acekit.fit decides).
