@@ -230,3 +230,21 @@ def test_job_groups_pair_a_queued_request_with_its_own_run() -> None:
     refused = _request(task_type="cover")
     jobs = job_groups([refused, req_b, pip_b, dit_b])
     assert jobs == [[refused], [req_b, pip_b, dit_b]]
+
+
+def test_unloaded_model_checks_pass_against_the_reference_behind_a_gateway(start_reference, tmp_path) -> None:
+    # The reference imitates upstream here (lists a checkpoint it did not load, runs a request for it on its
+    # primary DiT); the same checks run against upstream's own server in the conformance tier.
+    from acekit.conformance.drive import unloaded_model_checks
+    from acekit.conformance.upstream_server import UNLOADED_DIT_MODEL
+    from acekit.gateway.launch import running_gateway
+
+    url = start_reference("--models", "acestep-v15-turbo,acestep-v15-base", "--downloaded-models", UNLOADED_DIT_MODEL,
+                          "--seconds-per-step", "0")
+    with running_gateway(url, log_path=tmp_path / "gw.log") as gw:
+        checks = unloaded_model_checks(url, gw, tmp_path)
+    assert len(checks) == 4 and all(c.passed for c in checks), [c for c in checks if not c.passed]
+    # and they can fail: without the gateway's refusal (admission off) the request goes through
+    with running_gateway(url, "--no-admission", log_path=tmp_path / "gw2.log") as gw:
+        open_door = unloaded_model_checks(url, gw, tmp_path / "open")
+    assert [c.parameter for c in open_door if not c.passed] == ["gateway refuses a request for it"]

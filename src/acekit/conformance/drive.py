@@ -35,7 +35,7 @@ from acekit.conformance.checks import (
     upstream_limitations,
     values_equal,
 )
-from acekit.conformance.upstream_server import FAKE_DIT_MODELS, UpstreamServer, free_port
+from acekit.conformance.upstream_server import FAKE_DIT_MODELS, UNLOADED_DIT_MODEL, UpstreamServer, free_port
 
 TURBO, BASE = list(FAKE_DIT_MODELS)
 SRC_SECONDS = 20.5  # at 44.1 kHz, so upstream's loader has to resample it; long enough to measure a meter
@@ -440,6 +440,51 @@ def gateway_capabilities_check(url: str) -> Check:
         ok, actual = False, f"{type(exc).__name__}: {exc}"
     return Check(surface="gateway", job="capabilities", parameter="/v1/capabilities", expected="HTTP 200, a JSON document",
                  actual=actual, passed=ok)
+
+
+def unloaded_model_checks(upstream_url: str, gateway_url: str, out_dir: Path) -> list[Check]:
+    """A checkpoint on disk but not loaded: what upstream does with it (lists it with is_loaded=false, runs
+    a request for it on its primary DiT without an error), and that the gateway neither offers it in its
+    capabilities nor lets a request for it through."""
+    from acekit import Client, Text2MusicRequest
+
+    job, checks = "unloaded-model", []
+
+    def check(parameter: str, expected: Any, actual: Any, passed: bool) -> None:
+        checks.append(Check(surface="gateway", job=job, parameter=parameter, expected=expected, actual=actual,
+                            passed=passed))
+
+    try:
+        inventory = httpx.get(upstream_url + "/v1/model_inventory", timeout=10).json()["data"]["models"]
+        listed = {m.get("name"): m.get("is_loaded") for m in inventory}
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        listed = {"error": f"{type(exc).__name__}: {exc}"}
+    check("upstream lists it, is_loaded", False, listed.get(UNLOADED_DIT_MODEL, "not listed"),
+          listed.get(UNLOADED_DIT_MODEL) is False)
+    request = Text2MusicRequest(prompt="conformance: unloaded model", duration_s=10, inference_steps=4, batch_size=1,
+                                model=UNLOADED_DIT_MODEL, audio_format="wav", seed=5)
+    try:
+        with Client(upstream_url) as client:
+            served = client.generate(request, out_dir=out_dir / "unloaded-direct", timeout_s=300).result.items[0].dit_model
+    except Exception as exc:  # a failure is what the check reports
+        served = f"{type(exc).__name__}: {exc}"
+    check("upstream runs it on", TURBO, served, served == TURBO)
+    try:
+        caps = httpx.get(gateway_url + "/v1/capabilities", timeout=10).json()
+        caps = caps.get("data", caps)
+        offered = sorted({m for t in caps["tasks"].values() for m in t.get("models", [])})
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        offered = [f"{type(exc).__name__}: {exc}"]
+    check("capabilities offer it", f"not among {offered}", UNLOADED_DIT_MODEL in offered,
+          UNLOADED_DIT_MODEL not in offered and all(m in FAKE_DIT_MODELS for m in offered))
+    try:
+        r = httpx.post(gateway_url + "/release_task", json=request.to_api_fields(), timeout=30)
+        actual = f"HTTP {r.status_code}: {r.text[:300]}"
+        refused = r.status_code == 422 and "on disk but not loaded" in r.text
+    except httpx.HTTPError as exc:
+        actual, refused = f"{type(exc).__name__}: {exc}", False
+    check("gateway refuses a request for it", "HTTP 422, on disk but not loaded", actual, refused)
+    return checks
 
 
 # ---------------------------------------------------------------------- matrix

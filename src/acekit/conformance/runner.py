@@ -22,6 +22,7 @@ from acekit.conformance.drive import (
     Intent,
     JobError,
     gateway_capabilities_check,
+    unloaded_model_checks,
     plain_edit_intents,
     repaint_knob_intents,
     run_matrix,
@@ -178,6 +179,7 @@ def run_conformance(
                     for intent in intents:
                         if intent.task in ("text2music", "lego", "cover"):
                             driver.run_job("gateway", intent, driver.client_submit(intent, gateway.url))
+                    driver.checks.extend(unloaded_model_checks(server.url, gateway.url, work_dir / "jobs"))
             except JobError as exc:
                 driver.checks.append(Check(surface="gateway", job="start", parameter="gateway started",
                                            expected="answers /health", actual=str(exc), passed=False))

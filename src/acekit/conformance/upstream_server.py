@@ -22,6 +22,9 @@ LAUNCHER = Path(__file__).with_name("launcher.py")
 #: Models the fake checkpoint folder holds: name -> is_turbo. Primary turbo, second base (lego,
 #: extract and complete are base-only upstream), as a DAW deployment would load them.
 FAKE_DIT_MODELS: dict[str, bool] = {"acestep-v15-turbo": True, "acestep-v15-base": False}
+#: A checkpoint on disk that the server does not load (no ACESTEP_CONFIG_PATH names it): upstream lists it
+#: with is_loaded=false and runs a request for it on its primary DiT, which acekit must never let pass silently.
+UNLOADED_DIT_MODEL = "acestep-v15-sft"
 LM_MODEL = "acestep-5Hz-lm-0.6B"
 #: GPU size upstream should behave as if it had: 24 GB loads the LM by default and keeps batches.
 DEFAULT_VRAM_GB = 24
@@ -52,6 +55,7 @@ def prepare_run_tree(upstream_src: Path, run_dir: Path) -> Path:
     checkpoints = tree / "checkpoints"
     for name, is_turbo in FAKE_DIT_MODELS.items():
         _fake_model(checkpoints / name, {"is_turbo": is_turbo, "acekit_conformance_stand_in": True})
+    _fake_model(checkpoints / UNLOADED_DIT_MODEL, {"is_turbo": False, "acekit_conformance_stand_in": True})
     for name in ("vae", "Qwen3-Embedding-0.6B", LM_MODEL):
         _fake_model(checkpoints / name, {"acekit_conformance_stand_in": True})
     return tree

@@ -60,20 +60,14 @@ def _default_model(doc: Capabilities) -> str | None:
 
 
 def refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
-    """Why the request cannot fit on this backend, or None to let it through."""
+    """Why the request cannot run as asked on this backend, or None to let it through."""
+    unloaded = _unloaded_model_refusal(fields, doc)
+    if unloaded:
+        return unloaded
     info: FitInfo | None = doc.fit
     if info is None:
         return None
-    asked_model = _field(fields, "model")
-    model = str(asked_model or _default_model(doc) or "")
-    primary = _default_model(doc)
-    if info.loaded_models and asked_model and model not in info.loaded_models:
-        listed = {m.name for m in doc.models}
-        where_it_is = "on disk but not loaded" if model in listed else "not a model this server lists"
-        return (f"model {model} is {where_it_is}; upstream would run the request on its primary DiT "
-                f"{primary or info.loaded_models[0]} instead. Send model= one of {', '.join(info.loaded_models)}"
-                + (f", or load {model} (ACESTEP_CONFIG_PATH2={model}) and restart the server" if model in listed
-                   else ""))
+    model = str(_field(fields, "model") or _default_model(doc) or "")
     batch_raw = _number(_field(fields, "batch_size"))
     batch = int(batch_raw) if batch_raw is not None and batch_raw >= 1 else contract.DEFAULT_BATCH
     duration = _number(_field(fields, "audio_duration"))
@@ -99,6 +93,21 @@ def refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
     alternatives = _what_fits(info, model, batch, asked)
     return (f"{what} does not fit in {where} ({_why(limit)})"
             + (f"; {alternatives}" if alternatives else "; nothing fits with this model: choose another"))
+
+
+def _unloaded_model_refusal(fields: Mapping[str, Any], doc: Capabilities) -> str | None:
+    """A request naming a DiT the server did not load: upstream would run it on its primary one. None when it
+    names none, names a loaded one, or the server did not say which it loaded."""
+    asked = _field(fields, "model")
+    loaded = [m.name for m in doc.models if m.is_loaded]
+    if not asked or not loaded or str(asked) in loaded:
+        return None
+    model = str(asked)
+    listed = model in {m.name for m in doc.models}
+    where_it_is = "on disk but not loaded" if listed else "not a model this server lists"
+    return (f"model {model} is {where_it_is}; upstream would run the request on its primary DiT "
+            f"{_default_model(doc) or loaded[0]} instead. Send model= one of {', '.join(loaded)}"
+            + (f", or load {model} (ACESTEP_CONFIG_PATH2={model}) and restart the server" if listed else ""))
 
 
 def _untiled_refusal(info: FitInfo, model: str, batch: int, duration: float | None, asked: float,
