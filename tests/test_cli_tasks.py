@@ -378,3 +378,33 @@ def test_server_option_beats_env(reference_server: str) -> None:
     assert override.exit_code == 0 and json.loads(override.stdout)["server"] == reference_server
     wrong = run("health", env={contract.SERVER_ENV: dead_server()})
     assert wrong.exit_code == ExitCode.server
+
+
+def test_cli_warns_when_the_server_ran_another_model_than_asked(start_reference, tmp_path: Path) -> None:
+    # Base is on disk but not loaded: upstream (and the reference) run the request on turbo, without an error.
+    url = start_reference("--models", "acestep-v15-turbo", "--downloaded-models", "acestep-v15-base",
+                          "--seconds-per-step", "0")
+    r = run("generate", "--server", url, "--duration", "10", "--batch", "1", "--model", "acestep-v15-base",
+            "--format", "wav", "--out", str(tmp_path / "o"), *POLL)
+    assert r.exit_code == 0, r.stderr
+    assert ("warning: asked for model 'acestep-v15-base' but the server used acestep-v15-turbo: it has not loaded "
+            "acestep-v15-base") in r.stderr
+
+
+def test_served_warnings_name_a_lowered_batch_and_nothing_when_served_as_asked() -> None:
+    from datetime import datetime, timezone
+
+    from acekit.cli.task_cmds import served_warnings
+    from acekit.models import AudioItem, GenerationOutcome, TaskResult, Text2MusicRequest
+
+    def outcome(n: int, model: str = "acestep-v15-turbo") -> GenerationOutcome:
+        items = [AudioItem(file=f"/v1/audio?path=/o/{i}.wav", dit_model=model) for i in range(n)]
+        return GenerationOutcome(task_id="t", paths=[], result=TaskResult(task_id="t", status=1, items=items),
+                                 submitted_at=datetime.now(timezone.utc), wall_s=1.0, polls=1)
+
+    asked = Text2MusicRequest(prompt="x", batch_size=4, model="acestep-v15-turbo")
+    assert served_warnings(contract.TaskType.text2music, asked, outcome(4)) == []
+    [lowered] = served_warnings(contract.TaskType.text2music, asked, outcome(2))
+    assert lowered.startswith("asked for a batch of 4 but the server returned 2: upstream lowers the batch")
+    default_batch = Text2MusicRequest(prompt="x")  # batch left to the server: nothing to compare with
+    assert served_warnings(contract.TaskType.text2music, default_batch, outcome(1)) == []

@@ -285,6 +285,28 @@ def _final_paths(paths: list[Path], name: str | None) -> list[Path]:
     return renamed
 
 
+def served_warnings(task: TaskType, request: Any, outcome: Any) -> list[str]:
+    """What the server did otherwise than asked, without an error: upstream changes these silently."""
+    out = []
+    asked = request.model
+    served = {item.dit_model for item in outcome.result.items if item.dit_model}
+    # Upstream serves a model it has not loaded with its primary one.
+    if asked and served and served != {asked}:
+        out.append(f"asked for model {asked!r} but the server used {', '.join(sorted(served))}: it has not loaded "
+                   f"{asked} (see `acekit models`)")
+    # Upstream accepts these on a turbo model too, and the result is poor.
+    turbo = sorted(m for m in served if contract.is_turbo_model_name(m))
+    if task in contract.BASE_ONLY_TASKS and turbo:
+        out.append(f"upstream marks {task.value} as base-model only but {', '.join(turbo)} served it: "
+                   "pass --model with a base DiT (e.g. acestep-v15-base; see `acekit models`)")
+    # Upstream's VRAM guard lowers the batch when free GPU memory is tight (memory_utils._vram_guard_reduce_batch).
+    asked_batch = request.batch_size
+    if asked_batch and outcome.result.items and len(outcome.result.items) < asked_batch:
+        out.append(f"asked for a batch of {asked_batch} but the server returned {len(outcome.result.items)}: upstream "
+                   "lowers the batch when free GPU memory is tight; ask for fewer (see `acekit plan`)")
+    return out
+
+
 def _describe(item: Any, index: int, batch_size: int) -> str:
     m = item.metas
     parts = []
@@ -410,16 +432,7 @@ def _run_task(
             files.append({"audio": str(path), "sidecar": str(side), "metas": card["metas"],
                           "seed": card["seed"], "dit_model": item.dit_model})
 
-    # Upstream silently serves an unknown model with its default one: say so rather than hide it.
-    asked = request.model
-    served = {item.dit_model for item in outcome.result.items if item.dit_model}
-    if asked and served and served != {asked}:
-        warnings.append(f"asked for model {asked!r} but the server used {', '.join(sorted(served))} (see `acekit models`)")
-    # Upstream accepts these on a turbo model too, and the result is poor: say so rather than stay silent.
-    turbo = sorted(m for m in served if contract.is_turbo_model_name(m))
-    if task in contract.BASE_ONLY_TASKS and turbo:
-        warnings.append(f"upstream marks {task.value} as base-model only but {', '.join(turbo)} served it: "
-                        "pass --model with a base DiT (e.g. acestep-v15-base; see `acekit models`)")
+    warnings += served_warnings(task, request, outcome)
     for w in warnings:
         typer.echo(f"warning: {w}", err=True)
 
