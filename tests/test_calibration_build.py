@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from acekit.calibration import build
+from acekit.calibration import scores
+from acekit.calibration.scores import HOLDOUT4_PIECES, PieceSpec, ScoreError, derive
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS, SONGS, TEMPO_RAMP_123, compose
 
 #: sha256 of every song's MIDI as it was before the holdout2 generator options were added (66 songs)
@@ -74,7 +76,7 @@ def test_earlier_songs_render_as_before() -> None:
     """The holdout3 render conditions default off: every song of the earlier splits (and every
     tempo variant and repaint take) renders with the same fluidsynth command line and soundfont
     as before, and its MIDI has no tuning, effect-send or volume controller."""
-    later = {s.name for s in HOLDOUT3_SONGS}
+    later = {s.name for s in (*HOLDOUT3_SONGS, *HOLDOUT4_PIECES)}
     earlier = [s for s in build._all_specs() if s.name not in later]
     assert len(earlier) == 90
     for spec in earlier:
@@ -278,3 +280,111 @@ def test_build_command_renders_and_reuses(tmp_path_factory) -> None:
     cal = build.build_calibration_set(out)  # second call: cached, no render
     assert cal.root == manifests[0].parent and len(list(cal.root.glob("*.wav"))) == len(cal.clips)
     assert not list(out.glob(".*"))  # no half-built temp folders left behind
+
+
+# ---- holdout4: real composed music from music21's corpus (acekit.calibration.scores) -------------
+
+_METER_PULSES = {"4/4": 4, "3/4": 3, "2/4": 2, "2/2": 4, "6/8": 2, "9/8": 3, "12/8": 4}
+
+
+@pytest.mark.parametrize("spec", HOLDOUT4_PIECES, ids=lambda s: s.name)
+def test_holdout4_truth_is_consistent(spec: PieceSpec, tmp_path) -> None:
+    """The holdout2 checks, for scores: beats are the felt pulse at the piece's one tempo from time 0,
+    downbeats every bar's first beat after the pickup (read from the score), the MIDI's tempo and
+    meter events say the same; the key is what the truth rules read from the score, and the notes
+    agree with it (mostly in its scale)."""
+    comp = derive(spec)
+    beats, downs = np.asarray(comp.beats_s), np.asarray(comp.downbeats_s)
+    period = 60 / spec.pulse_bpm
+    pick = comp.extra["pickup_pulses"]
+    assert beats[0] == 0 and np.allclose(np.diff(beats), period, atol=1e-5)
+    assert np.allclose(downs, beats[pick::spec.beats_per_bar], atol=1e-9)
+    assert len(downs) == comp.extra["bars"] and comp.end_s == pytest.approx(beats[-1] + period, abs=1e-5)
+    assert spec.beats_per_bar == _METER_PULSES[spec.time_signature]
+    if spec.compound:
+        assert spec.pulse_bpm == pytest.approx(spec.bpm * 2 / 3)
+    # the pickup: shorter than a bar, padded to whole pulses with silence in front
+    assert 0 <= comp.extra["pickup_ql"] < spec.bar_ql and 0 <= comp.extra["pad_ql"] < spec.pulse_ql
+    assert pick == (comp.extra["pickup_ql"] + comp.extra["pad_ql"]) / spec.pulse_ql
+    assert 8 <= comp.end_s <= scores.MAX_EXCERPT_S + period  # an excerpt from the beginning (+ the padding)
+    assert comp.extra["key"] == spec.parsed_key.canonical
+    path = tmp_path / "x.mid"
+    path.write_bytes(comp.midi)
+    mid = mido.MidiFile(str(path))
+    tempos = [m.tempo for _, m in _abs(mid.tracks[0]) if m.type == "set_tempo"]
+    assert tempos == [round(60_000_000 / spec.bpm)]  # one steady tempo: no ritardando, no fermata
+    meter = [(m.numerator, m.denominator) for _, m in _abs(mid.tracks[0]) if m.type == "time_signature"]
+    assert meter == [spec.meter]
+    assert comp.end_s - 60 / spec.bpm * spec.bar_ql < mid.length <= comp.end_s + 1e-6
+    ons = sorted((t, msg.note) for track in mid.tracks for t, msg in _abs(track)
+                 if msg.type == "note_on" and msg.velocity > 0 and msg.channel != 9)
+    first_t = ons[0][0]
+    assert first_t == round(comp.extra["pad_ql"] * 480)  # the music starts at the pickup
+    # the notes agree with the key read from the score: mostly in its scale (the mode's, for a modal
+    # tune; natural minor plus the raised 6th and 7th for minor). The rag is the most chromatic: 0.82
+    pc, minor = spec.parsed_key.pitch_class, spec.parsed_key.mode == "minor"
+    steps = {"dorian": (0, 2, 3, 5, 7, 9, 10), "mixolydian": (0, 2, 4, 5, 7, 9, 10)}.get(
+        spec.mode_name, (0, 2, 3, 5, 7, 8, 9, 10, 11) if minor else (0, 2, 4, 5, 7, 9, 11))
+    in_scale = sum((n - pc) % 12 in steps for _, n in ons) / len(ons)
+    assert in_scale >= 0.8, (spec.name, in_scale)
+
+
+def test_holdout4_key_rules_decide_or_refuse() -> None:
+    """The truth rules, on the scores themselves: a claim the score does not support is refused."""
+    from dataclasses import replace
+
+    by = {p.name: p for p in HOLDOUT4_PIECES}
+    assert derive(by["chorale_bwv248_35"]).extra["key_rule"].startswith("final bass F#")  # relative minor of 3 sharps
+    assert derive(by["reel_cunninghams_fancy"]).extra["key_rule"] == "K: A dorian"  # dorian -> minor
+    assert derive(by["jig_barney_ofinnegan"]).extra["key_rule"] == "K: D mixolydian"  # mixolydian -> major
+    with pytest.raises(ScoreError, match="the score says B minor"):
+        scores._derive(replace(by["chorale_bwv108_6"], key="D major"))  # the relative major of its signature
+    with pytest.raises(ScoreError, match="neither tonic"):  # ends on the dominant of its signature's keys
+        scores._derive(PieceSpec("x", "chorale", "bach/bwv130.6", 72, "C major", (3, 4)))
+    with pytest.raises(ScoreError, match="meter"):
+        scores._derive(replace(by["jig_kitty_quinn"], meter=(3, 4)))
+
+
+def test_holdout4_holds_the_hard_cases() -> None:
+    """A blind split of music no acekit generator wrote (docs/analysis.md "The holdout4 split")."""
+    pieces = HOLDOUT4_PIECES
+    names = {p.name for p in pieces}
+    earlier = (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS)
+    assert len(pieces) >= 32 and len(names) == len(pieces) and not names & {s.name for s in earlier}
+    assert {p.split for p in pieces} == {"holdout4"}
+    assert len({(p.source, p.number) for p in pieces}) == len(pieces)  # each score once
+    # sources: chorales, fiddle tunes (two collections), chord-symbol tunes, classical/baroque, a rag
+    styles = [p.style for p in pieces]
+    assert styles.count("chorale") >= 10
+    assert sum(p.source.startswith("oneills1850/") for p in pieces) >= 10
+    assert sum(p.source.startswith("ryansMammoth/") for p in pieces) >= 3
+    assert sum(p.chords for p in pieces) >= 2 and sum(not p.chords and len(p.programs) == 1 and
+                                                       p.source.endswith(".abc") for p in pieces) >= 10  # melody only
+    assert sum(s in ("classical", "baroque", "lied", "rag") for s in styles) >= 6
+    meters = [p.time_signature for p in pieces]
+    assert all(meters.count(m) >= 2 for m in ("6/8", "9/8", "12/8", "2/2", "3/4", "2/4")) and meters.count("4/4") >= 10
+    keys = [p.parsed_key for p in pieces]
+    assert len({k.pitch_class for k in keys}) >= 10
+    minor = [p for p in pieces if p.parsed_key.mode == "minor"]
+    assert abs(len(minor) - len(pieces) / 2) <= 4
+    modal = {p.mode_name for p in pieces}
+    assert {"dorian", "mixolydian"} <= modal
+    assert sum(p.mode_name == "dorian" for p in pieces) >= 3 and sum(p.mode_name == "mixolydian" for p in pieces) >= 3
+    assert sum("b" in k.tonic for k in keys) >= 6 and sum("#" in k.tonic for k in keys) >= 2  # both spellings
+    sigs = {derive(p).extra["key_rule"].split(",")[1].strip() for p in pieces if "sharps" in derive(p).extra["key_rule"]}
+    assert any(s.startswith("-") for s in sigs) and any(not s.startswith("-") and not s.startswith("0") for s in sigs)
+    # tempo: slow drumless, fast 3/4, reels at a half note over 100, compound at a dotted quarter near 110-124
+    assert sum(p.pulse_bpm <= 66 and not p.drums for p in pieces) >= 4
+    assert any(p.time_signature == "3/4" and p.bpm >= 180 for p in pieces)
+    assert all(p.bpm >= 200 for p in pieces if p.style == "reel" and p.time_signature == "2/2")
+    assert sum(derive(p).extra["pickup_pulses"] > 0 for p in pieces) >= 15  # real anacruses
+    assert sum(p.drums for p in pieces) >= 4 and sum(not p.drums for p in pieces) >= len(pieces) * 0.7
+    # render: six soundfonts, each used, and the render conditions
+    fonts = [p.soundfont for p in pieces]
+    assert set(fonts) == set(build.SOUNDFONTS) and all(fonts.count(f) >= 4 for f in build.SOUNDFONTS)
+    tuned = [p.tuning_cents for p in pieces if p.tuning_cents]
+    assert len(tuned) >= 6 and all(18 <= abs(c) <= 35 for c in tuned) and min(tuned) < 0 < max(tuned)
+    assert sum(p.effects == "wet" for p in pieces) >= 5 and {"bass_up", "drums_up"} <= {p.mix for p in pieces}
+    # truth: ambiguous only by the natural-minor rule (no leading tone sounded, not dorian)
+    amb = [p for p in pieces if p.key_ambiguous]
+    assert 1 <= len(amb) <= 6 and all(p.parsed_key.mode == "minor" and p.mode_name != "dorian" for p in amb)

@@ -22,6 +22,7 @@ import soundfile as sf
 
 from acekit.calibration import edits
 from acekit.calibration.manifest import CalibrationClip, CalibrationSet, ClipTruth
+from acekit.calibration.scores import HOLDOUT4_PIECES, PieceSpec, ScoreError, derive, require_music21
 from acekit.calibration.songs import (
     HOLDOUT2_SONGS,
     HOLDOUT3_SONGS,
@@ -37,7 +38,7 @@ from acekit.calibration.songs import (
     compose,
 )
 
-CALIBRATION_VERSION = "3.4"
+CALIBRATION_VERSION = "3.5"
 SOUNDFONT = Path(os.environ.get("ACEKIT_SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
 #: Held-out clips are rendered with other GM soundfonts (Debian timgm6mb-soundfont,
 #: musescore-general-soundfont-small): no threshold was tuned on their sounds (docs/analysis.md).
@@ -96,10 +97,19 @@ def _check_tools() -> str:
                 f"no {name} soundfont at {path}: run `bash scripts/install-system-deps.sh` "
                 f"(apt-get install {_SOUNDFONT_HINTS[name]}"
             )
+    try:
+        require_music21()  # the holdout4 scores are read with the pinned music21
+    except ScoreError as exc:
+        raise RenderError(str(exc)) from exc
     return exe
 
 
-def render_args(spec: SongSpec) -> tuple[str, ...]:
+def _compose(spec: SongSpec | PieceSpec):
+    """MIDI and beat truth: generated (`songs.compose`) or read from a corpus score (`scores.derive`)."""
+    return derive(spec) if isinstance(spec, PieceSpec) else compose(spec)
+
+
+def render_args(spec: SongSpec | PieceSpec) -> tuple[str, ...]:
     """fluidsynth's options for ``spec``: `FLUIDSYNTH_ARGS` for every song without render conditions
     (so every earlier clip renders as before), plus `WET_ARGS` / lazy sample loading where asked."""
     args = FLUIDSYNTH_ARGS
@@ -110,7 +120,7 @@ def render_args(spec: SongSpec) -> tuple[str, ...]:
     return args
 
 
-def render_conditions(spec: SongSpec) -> list[str]:
+def render_conditions(spec: SongSpec | PieceSpec) -> list[str]:
     """What is unusual about how ``spec`` is rendered (empty for a plain render)."""
     out = []
     if spec.tuning_cents:
@@ -228,6 +238,14 @@ _HEALTH = [
     {"id": "nocturne_9_8_tuned__dc_offset", "base": "nocturne_9_8_tuned", "problem": "dc_offset", "dc": -0.15},
     {"id": "dnb_bass_up_178__antiphase", "base": "dnb_bass_up_178", "problem": "antiphase"},
     {"id": "picking_folk_hq__antiphase", "base": "picking_folk_hq", "problem": "antiphase"},
+    # fourth held-out split: real composed music (music21's corpus)
+    {"id": "folk_cuckoos_nest__clipped", "base": "folk_cuckoos_nest", "problem": "clipping"},
+    {"id": "chorale_bwv359__dies_to_silence", "base": "chorale_bwv359", "problem": "silence"},
+    {"id": "jig_paddy_go_easy__nan", "base": "jig_paddy_go_easy", "problem": "nan"},
+    {"id": "reel_sleepy_maggie__dc_offset", "base": "reel_sleepy_maggie", "problem": "dc_offset", "dc": 0.3},
+    {"id": "air_ocarolans_lament__dc_offset", "base": "air_ocarolans_lament", "problem": "dc_offset", "dc": -0.15},
+    {"id": "haydn_op74no1__antiphase", "base": "haydn_op74no1", "problem": "antiphase"},
+    {"id": "slipjig_rocky_road__antiphase", "base": "slipjig_rocky_road", "problem": "antiphase"},
 ]
 
 
@@ -236,7 +254,8 @@ def _repaint_specs() -> list[SongSpec]:
 
 
 def _all_specs() -> list[SongSpec]:
-    return [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED, *_repaint_specs()]
+    return [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED,
+            *_repaint_specs(), *HOLDOUT4_PIECES]
 
 
 def _soundfont_of(spec: SongSpec) -> Path:
@@ -336,7 +355,7 @@ def content_hash() -> str:
     h.update(CALIBRATION_VERSION.encode())
     for spec in _all_specs():
         h.update(spec.name.encode())
-        h.update(compose(spec).midi)
+        h.update(_compose(spec).midi)
         h.update(repr((spec.lead_in_s, spec.soundfont, spec.split, spec.key_ambiguous)).encode())
         if render_args(spec) != FLUIDSYNTH_ARGS:
             h.update(" ".join(render_args(spec)).encode())
@@ -385,7 +404,7 @@ def _write(root: Path, name: str, y: np.ndarray, *, float_wav: bool = False) -> 
 
 def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip]:
     specs = _all_specs()
-    comps = {s.name: compose(s) for s in specs}
+    comps = {s.name: _compose(s) for s in specs}
     raw_dir = root / "raw"
     raw_dir.mkdir()
 
@@ -416,11 +435,23 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
             downbeats_s=[round(b + spec.lead_in_s, 5) for b in c.downbeats_s], tuning_cents=spec.tuning_cents, **kw,
         )
 
-    for spec in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS):
+    def piece_truth(spec: PieceSpec, y: np.ndarray) -> ClipTruth:
+        """The truth `scores.derive` read from the score (docs/analysis.md "The holdout4 split")."""
+        c = comps[spec.name]
+        return ClipTruth(
+            duration_s=y.shape[0] / SR, bpm_requested=spec.bpm, bpm_true=spec.bpm, pulse_bpm=round(spec.pulse_bpm, 6),
+            time_signature=spec.time_signature, beats_per_bar=spec.beats_per_bar, key=c.extra["key"],
+            key_ambiguous=c.extra["key_ambiguous"], beats_s=[round(b + spec.lead_in_s, 5) for b in c.beats_s],
+            downbeats_s=[round(b + spec.lead_in_s, 5) for b in c.downbeats_s], tuning_cents=spec.tuning_cents,
+            grid_should_pass=True)
+
+    for spec in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, *HOLDOUT4_PIECES):
         y = audio[spec.name]
+        piece = isinstance(spec, PieceSpec)
+        truth = piece_truth(spec, y) if piece else song_truth(spec, y, grid_should_pass=True)
         clips.append(CalibrationClip(id=spec.name, kind="song", style=spec.style, file=_write(root, spec.name, y),
                                      split=spec.split, soundfont=spec.soundfont, render=render_conditions(spec),
-                                     truth=song_truth(spec, y, grid_should_pass=True)))
+                                     score=spec.score_ref if piece else None, truth=truth))
     for spec in (TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123):
         y = audio[spec.name]
         t = song_truth(spec, y, grid_should_pass=False)

@@ -16,8 +16,10 @@ HealthProblem = Literal["clipping", "silence", "nan", "dc_offset", "antiphase"]
 #: ``holdout3``: a third blind split (new songs, MuseScore General HQ, and render conditions no other
 #: split has: off-A440 tuning, heavy reverb/chorus, bass- or drum-heavy mixes) for the estimators
 #: chosen after all three earlier splits had been looked at: evaluated once, never tuned on.
-Split = Literal["calibrate", "holdout", "holdout2", "holdout3"]
-SPLITS: tuple[Split, ...] = ("calibrate", "holdout", "holdout2", "holdout3")
+#: ``holdout4``: a fourth blind split of real composed music (Bach chorales, fiddle tunes, classical
+#: openings from music21's corpus; `acekit.calibration.scores`): no acekit generator wrote it.
+Split = Literal["calibrate", "holdout", "holdout2", "holdout3", "holdout4"]
+SPLITS: tuple[Split, ...] = ("calibrate", "holdout", "holdout2", "holdout3", "holdout4")
 class ClipTruth(BaseModel):
     duration_s: float
     bpm_requested: float | None = None  # what a user would have asked for
@@ -55,6 +57,8 @@ class CalibrationClip(BaseModel):
     soundfont: str | None = None  # the soundfont's name in acekit.calibration.build.SOUNDFONTS
     #: render conditions other than a plain render (build.render_conditions): detuning, reverb, mix
     render: list[str] = Field(default_factory=list)
+    #: holdout4: the music21 corpus score the clip was arranged from ("path" or "path#tune number")
+    score: str | None = None
     truth: ClipTruth
 
 

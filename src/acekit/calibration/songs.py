@@ -212,7 +212,7 @@ def compose(spec: SongSpec) -> Composition:
     bass.program(1, spec.bass_program)
     if spec.melody_program is not None:
         melody.program(2, spec.melody_program)
-    _render_controls(spec, [(chords, 0), (bass, 1)] + ([(melody, 2)] if spec.melody_program is not None else []),
+    render_controls(spec, [(chords, 0), (bass, 1)] + ([(melody, 2)] if spec.melody_program is not None else []),
                      drums)
 
     eighth, sixteenth = PPQ // 2, PPQ // 4
@@ -406,8 +406,9 @@ def _voice_lead(prev: list[int], pcs: list[int]) -> list[int]:
     return best
 
 
-def _render_controls(spec: SongSpec, pitched: list[tuple[Track, int]], drums: Track) -> None:
-    """Controller events at tick 0 for the render conditions (`SongSpec.tuning_cents`, ``effects``, ``mix``)."""
+def render_controls(spec, pitched: list[tuple[Track, int]], drums: Track, *, bass_channel: int = 1) -> None:
+    """Controller events at tick 0 for the render conditions (`SongSpec.tuning_cents`, ``effects``, ``mix``);
+    also used for the held-out scores (`acekit.calibration.scores`), whose bass is on ``bass_channel``."""
     if spec.tuning_cents:
         if abs(spec.tuning_cents) >= 50:
             raise ValueError(f"tuning_cents {spec.tuning_cents} would move the key's truth: keep it under 50")
@@ -422,7 +423,7 @@ def _render_controls(spec: SongSpec, pitched: list[tuple[Track, int]], drums: Tr
     elif spec.effects != "none":
         raise ValueError(f"unknown effects {spec.effects!r}")
     if spec.mix != "even":
-        loud = {"bass_up": 1, "drums_up": DRUM_CHANNEL}.get(spec.mix)
+        loud = {"bass_up": bass_channel, "drums_up": DRUM_CHANNEL}.get(spec.mix)
         if loud is None:
             raise ValueError(f"unknown mix {spec.mix!r}")
         for track, ch in (*pitched, (drums, DRUM_CHANNEL)):

@@ -1,0 +1,446 @@
+"""Real composed music for the fourth held-out split (``holdout4``): scores from music21's corpus.
+
+Every earlier split comes from acekit's own song generator (`acekit.calibration.songs`). These
+pieces were written by people: Bach chorales, Irish and Scottish fiddle tunes (O'Neill's 1850,
+Ryan's Mammoth), Nottingham folk tunes with chord symbols, classical openings (quartets,
+sonata, baroque). `derive` reads a score with the pinned music21 (its corpus ships inside the
+wheel: no score is copied into this repository), arranges it on GM instruments and writes MIDI
+with acekit's own writer, so the beats come from the same tempo map fluidsynth plays.
+
+Arrangement. The score's own parts, each on the GM program the `PieceSpec` gives; a tune's chord
+symbols (``chords=True``) become a simple accompaniment: the root in the bass on the bar's first
+pulse (and the middle pulse of a four-pulse bar), the chord on the other pulses. ``drums``: a
+plain meter-true kit (kick on the bar, side stick on the other pulses), only where the style
+would have one. Tempo is chosen here (a realistic one per piece; the score's marks are
+ignored) and constant: tempo marks, fermatas and ritardandi are not rendered. The excerpt starts
+at the beginning (so the home key is what is heard) and holds whole bars up to `MAX_EXCERPT_S`,
+stopping before a first-ending bracket (the score is read as written, repeats not expanded).
+
+Truth rules (tests/test_calibration_build.py checks them):
+
+- Tempo: ``bpm`` is quarter notes per minute, as everywhere; the beats are the felt pulse by the
+  same meter convention (the dotted quarter in 6/8, 9/8, 12/8; the quarter otherwise, four to a
+  2/2 bar). An anacrusis shorter than a whole number of pulses is padded with silence in front
+  to the pulse before it, so the first beat is at 0, the beats run at the pulse period from there
+  and the downbeats are every bar's first beat after the pickup (``pickup_pulses``).
+- Key: an abc tune's K: field (music21 reads it as a `music21.key.Key` with its mode), mapped to
+  the two MIREX modes: ionian, mixolydian, lydian -> major; aeolian, dorian, phrygian -> minor.
+  A score without a mode field (MusicXML, Humdrum): the tonic is the pitch class of the final bass
+  note (the lowest note sounding at the end of the whole piece), accepted only when it is the
+  opening key signature's major tonic (-> major) or its relative minor's tonic (-> minor; a
+  Picardy-third ending stays minor). A piece the rule does not decide raises `ScoreError` and is
+  left out. No key analyser is used (music21's ``analyze('key')`` is an estimator, not truth).
+- ``key_ambiguous`` by the earlier splits' rule: a minor piece that is not dorian and never
+  sounds the raised leading tone in the excerpt (natural minor without a major V) is flagged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+from acekit.calibration.midi import DRUM_CHANNEL, PPQ, TempoMap, Track, write_smf
+from acekit.calibration.songs import Composition, render_controls
+from acekit.keys import Key, parse_key
+
+#: music21 is pinned exactly (pyproject.toml): the corpus files and how they parse are part of the truth
+MUSIC21_VERSION = "10.5.1"
+#: bump when `derive` changes what it writes (the cached MIDI is keyed by it)
+DERIVE_VERSION = "1"
+MAX_EXCERPT_S = 20.0
+_MIREX_MODE = {"major": "major", "ionian": "major", "mixolydian": "major", "lydian": "major",
+               "minor": "minor", "aeolian": "minor", "dorian": "minor", "phrygian": "minor"}
+KICK, SIDE_STICK, HAT = 36, 37, 42
+
+
+class ScoreError(ValueError):
+    """music21 is missing, or a piece does not meet the truth rules (meter, key)."""
+
+
+@dataclass(frozen=True)
+class PieceSpec:
+    """One held-out piece: a corpus score, how to arrange and render it, and what it must be.
+
+    ``key`` and ``meter`` are what the piece is claimed to be; `derive` reads both from the score
+    by the truth rules and refuses the piece when they differ. ``programs`` gives each score part
+    a GM program (None leaves the part out; missing entries repeat the last).
+    """
+
+    name: str
+    style: str
+    source: str  # music21 corpus path
+    bpm: float  # quarter notes per minute, chosen for the piece
+    key: str
+    meter: tuple[int, int]
+    programs: tuple[int | None, ...] = (0,)
+    number: int | None = None  # tune number (X:) in an abc collection
+    chords: bool = False  # render the chord symbols as bass + chords
+    chord_program: int = 21  # accordion
+    bass_program: int = 32  # acoustic bass
+    drums: bool = False
+    mode_name: str = ""  # the abc mode when it is not plain major/minor (dorian, mixolydian ...)
+    soundfont: str = "fluidr3"
+    tuning_cents: float = 0.0
+    effects: str = "none"
+    mix: str = "even"
+    split: str = "holdout4"
+    lead_in_s: float = 0.0
+    tempo_end_bpm: float | None = None
+
+    @property
+    def compound(self) -> bool:
+        num, den = self.meter
+        return den == 8 and num % 3 == 0 and num >= 6
+
+    @property
+    def time_signature(self) -> str:
+        return f"{self.meter[0]}/{self.meter[1]}"
+
+    @property
+    def bar_ql(self) -> float:
+        return self.meter[0] * 4 / self.meter[1]
+
+    @property
+    def pulse_ql(self) -> float:
+        return 1.5 if self.compound else 1.0
+
+    @property
+    def beats_per_bar(self) -> int:
+        return round(self.bar_ql / self.pulse_ql)
+
+    @property
+    def pulse_bpm(self) -> float:
+        return self.bpm / self.pulse_ql
+
+    @property
+    def parsed_key(self) -> Key:
+        return parse_key(self.key)
+
+    @property
+    def score_ref(self) -> str:
+        """Where the score is: its corpus path, and the tune number in a collection."""
+        return f"{self.source}#{self.number}" if self.number else self.source
+
+    @property
+    def key_ambiguous(self) -> bool:
+        """Read from the notes by the truth rules (`derive`), not claimed."""
+        return bool(derive(self).extra["key_ambiguous"])
+
+
+def require_music21():
+    try:
+        import music21
+    except ImportError as exc:
+        raise ScoreError("the holdout4 split needs music21: pip install 'acekit[calibration]' "
+                         f"(music21=={MUSIC21_VERSION})") from exc
+    if music21.__version__ != MUSIC21_VERSION:
+        raise ScoreError(f"music21 {music21.__version__} is installed, the holdout4 truth is pinned to "
+                         f"{MUSIC21_VERSION}: pip install music21=={MUSIC21_VERSION}")
+    return music21
+
+
+def _cache_dir() -> Path:
+    from acekit.calibration.build import default_cache_dir
+
+    return default_cache_dir() / "holdout4-midi"
+
+
+def _cache_key(spec: PieceSpec) -> str:
+    h = hashlib.sha256(json.dumps([DERIVE_VERSION, MUSIC21_VERSION, asdict(spec)], sort_keys=True).encode())
+    return h.hexdigest()[:20]
+
+
+@cache
+def derive(spec: PieceSpec) -> Composition:
+    """The piece's MIDI and truth, read from the score once and cached on disk (parsing costs
+    about 0.1 s of CPU a piece; the content hash asks for every piece on every build)."""
+    path = _cache_dir() / f"{spec.name}-{_cache_key(spec)}"
+    mid, meta = path.with_suffix(".mid"), path.with_suffix(".json")
+    if mid.is_file() and meta.is_file():
+        d = json.loads(meta.read_text())
+        return Composition(midi=mid.read_bytes(), beats_s=d["beats_s"], downbeats_s=d["downbeats_s"],
+                           end_s=d["end_s"], notes=d["notes"], extra=d["extra"])
+    comp = _derive(spec)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"beats_s": comp.beats_s, "downbeats_s": comp.downbeats_s, "end_s": comp.end_s,
+                                   "notes": comp.notes, "extra": comp.extra}))
+        mid.write_bytes(comp.midi)
+        tmp.rename(meta)  # the json last: a half-written entry is never read
+    except OSError:
+        pass  # a read-only cache only costs the parse next time
+    return comp
+
+
+def _parse(spec: PieceSpec):
+    m21 = require_music21()
+    score = m21.corpus.parse(spec.source, number=spec.number) if spec.number else m21.corpus.parse(spec.source)
+    return m21, score
+
+
+def _key_truth(m21, score, spec: PieceSpec) -> tuple[Key, str]:
+    """(key, how it was decided) by the module's truth rules."""
+    first = next(iter(score.recurse().getElementsByClass(m21.key.KeySignature)), None)
+    if first is None:
+        raise ScoreError(f"{spec.name}: no key signature")
+    if spec.source.endswith(".abc"):
+        if not isinstance(first, m21.key.Key):
+            raise ScoreError(f"{spec.name}: the K: field has no tonic")
+        mode = _MIREX_MODE.get(first.mode)
+        if mode is None:
+            raise ScoreError(f"{spec.name}: K: mode {first.mode!r} is neither major- nor minor-like")
+        return Key(first.tonic.name.replace("-", "b"), mode), f"K: {first.tonic.name} {first.mode}"
+    sig = m21.key.KeySignature(first.sharps)
+    major, minor = sig.asKey("major").tonic, sig.asKey("minor").tonic
+    notes = [(n.getOffsetInHierarchy(score) + n.duration.quarterLength, n) for n in score.recurse().notes
+             if not n.duration.isGrace and not isinstance(n, m21.harmony.ChordSymbol)]
+    end = max((e for e, _ in notes), default=0.0)  # the last note's end (trailing rests do not count)
+    last = [p for e, n in notes if abs(e - end) < 1e-6 for p in n.pitches]
+    if not last:
+        raise ScoreError(f"{spec.name}: no note sounds at the end")
+    bass = min(last, key=lambda p: p.ps)
+    if bass.pitchClass == major.pitchClass:
+        return Key(major.name.replace("-", "b"), "major"), f"final bass {bass.name}, {first.sharps} sharps: major"
+    if bass.pitchClass == minor.pitchClass:
+        return Key(minor.name.replace("-", "b"), "minor"), f"final bass {bass.name}, {first.sharps} sharps: relative minor"
+    raise ScoreError(f"{spec.name}: final bass {bass.name} is neither tonic of the key signature ({first.sharps})")
+
+
+def _derive(spec: PieceSpec) -> Composition:
+    m21, score = _parse(spec)
+    sigs = list(score.recurse().getElementsByClass(m21.meter.TimeSignature))
+    if not sigs or (sigs[0].numerator, sigs[0].denominator) != spec.meter:
+        raise ScoreError(f"{spec.name}: meter {sigs[0].ratioString if sigs else None} is not {spec.time_signature}")
+    if any(s.ratioString != sigs[0].ratioString for s in sigs):
+        raise ScoreError(f"{spec.name}: the meter changes")
+    key, key_rule = _key_truth(m21, score, spec)
+    if not key.same_key(spec.parsed_key) or key.tonic != spec.parsed_key.tonic:
+        raise ScoreError(f"{spec.name}: the score says {key.canonical} ({key_rule}), the spec {spec.key}")
+
+    parts = list(score.parts)
+    measures = list(parts[0].getElementsByClass(m21.stream.Measure))
+    bar = spec.bar_ql
+    first = measures[0].duration.quarterLength
+    pickup = first if first < bar - 1e-6 else 0.0  # an anacrusis: a first measure shorter than the bar
+    # the excerpt, read as written (repeats not taken) but without first endings: the pickup, then
+    # whole bars up to MAX_EXCERPT_S. A bar split in two short measures (a repeat sign mid-bar, as
+    # chorales write their Stollen) counts as one bar. segments: (score start, score end, excerpt start)
+    spb = 60.0 / spec.bpm  # seconds per quarter
+    segments: list[tuple[float, float, float]] = []
+    end, partial = 0.0, 0.0
+    for i, m in enumerate(measures):
+        start, d = m.getOffsetInHierarchy(parts[0]), m.duration.quarterLength
+        if i == 0 and pickup:
+            segments.append((start, start + d, 0.0))
+            end = d
+            continue
+        if any(isinstance(sp, m21.spanner.RepeatBracket) and list(sp.numberRange) == [1] for sp in m.getSpannerSites()):
+            continue  # a first ending: the excerpt goes on with the second
+        if partial + d > bar + 1e-6 or (end + d) * spb > MAX_EXCERPT_S:
+            break
+        segments.append((start, start + d, end))
+        end += d
+        partial = (partial + d) % bar if abs(partial + d - bar) > 1e-6 else 0.0
+    end -= partial  # a trailing half bar is dropped
+    n_bars = round((end - pickup) / bar)
+    if n_bars < 4:
+        raise ScoreError(f"{spec.name}: only {n_bars} whole bars in the excerpt")
+
+    def place(ql: float) -> tuple[float, float] | None:
+        """(excerpt time, end of its segment) of a score offset, None where the excerpt skips it."""
+        for a, b, at in segments:
+            if a - 1e-9 <= ql < b - 1e-9:
+                return at + ql - a, min(at + b - a, end)
+        return None
+
+    pickup_pulses = math.ceil(pickup / spec.pulse_ql - 1e-9)
+    pad = pickup_pulses * spec.pulse_ql - pickup  # silence in front: time 0 is a beat
+
+    def tick(ql: float) -> int:
+        return int(round((ql + pad) * PPQ))
+
+    conductor = Track("conductor")
+    conductor.tempo(0, spec.bpm)
+    conductor.time_signature(0, *spec.meter)
+    pitched: list[tuple[Track, int]] = []
+    channels = iter(c for c in range(16) if c != DRUM_CHANNEL)
+    n_notes, pcs = 0, set()
+    bass_channel = None
+    for i, part in enumerate(parts):
+        program = spec.programs[min(i, len(spec.programs) - 1)]
+        if program is None:
+            continue
+        ch = next(channels)
+        tr = Track(part.partName or f"part{i + 1}")
+        tr.program(ch, program)
+        for n in part.stripTies().recurse().notes:
+            if n.duration.isGrace or isinstance(n, m21.harmony.ChordSymbol):
+                continue
+            placed = place(n.getOffsetInHierarchy(part))
+            if placed is None or placed[0] >= end - 1e-9:
+                continue
+            on, off = placed[0], min(placed[0] + n.duration.quarterLength, placed[1])
+            vel = n.volume.velocity or 80
+            for p in n.pitches:
+                tr.note(ch, int(p.midi), vel, tick(on), tick(off))
+                n_notes += 1
+                pcs.add(p.pitchClass)
+        pitched.append((tr, ch))
+        bass_channel = ch  # the lowest part comes last in a score
+    pulses = [pickup - pickup_pulses * spec.pulse_ql + k * spec.pulse_ql
+              for k in range(pickup_pulses + n_bars * spec.beats_per_bar)]
+    if spec.chords:
+        symbols = sorted(((place(cs.getOffsetInHierarchy(parts[0])), cs) for cs in
+                          parts[0].recurse().getElementsByClass(m21.harmony.ChordSymbol)), key=lambda x: x[0] or (0,))
+        symbols = [(at[0], cs) for at, cs in symbols if at is not None]
+        if not symbols:
+            raise ScoreError(f"{spec.name}: chords=True but the score has no chord symbols")
+        bass_ch, chord_ch = next(channels), next(channels)
+        btr, ctr = Track("bass"), Track("chords")
+        btr.program(bass_ch, spec.bass_program)
+        ctr.program(chord_ch, spec.chord_program)
+        for q in pulses:
+            if q < pickup - 1e-9:
+                continue  # no accompaniment under the pickup
+            now = [cs for at, cs in symbols if at <= q + 1e-9]
+            if not now:
+                continue
+            cs = now[-1]
+            pos = round((q - pickup) / spec.pulse_ql) % spec.beats_per_bar
+            if pos == 0 or (spec.beats_per_bar == 4 and pos == 2):
+                root = cs.root().pitchClass if cs.bass() is None else cs.bass().pitchClass
+                btr.note(bass_ch, 36 + (root - 36) % 12 + (12 if root < 4 else 0), 90, tick(q), tick(q + spec.pulse_ql * 0.9))
+            else:
+                for p in cs.pitches:
+                    ctr.note(chord_ch, 55 + (p.pitchClass - 55) % 12, 62, tick(q), tick(q + spec.pulse_ql * 0.6))
+            n_notes += 1
+        pitched += [(ctr, chord_ch), (btr, bass_ch)]
+        bass_channel = bass_ch
+    drums = Track("drums")
+    if spec.drums:
+        for q in pulses:
+            if q < pickup - 1e-9:
+                continue
+            pos = round((q - pickup) / spec.pulse_ql) % spec.beats_per_bar
+            drums.note(DRUM_CHANNEL, KICK if pos == 0 else SIDE_STICK, 100 if pos == 0 else 70, tick(q), tick(q) + PPQ // 4)
+    render_controls(spec, pitched, drums, bass_channel=bass_channel)
+
+    tempo = TempoMap(((0, float(spec.bpm)),))
+    pulse_ticks = int(round(spec.pulse_ql * PPQ))
+    beats = [round(tempo.seconds(k * pulse_ticks), 6) for k in range(len(pulses))]
+    downbeats = beats[pickup_pulses::spec.beats_per_bar]
+    end_s = tempo.seconds(len(pulses) * pulse_ticks)
+    tracks = [conductor, *(t for t, _ in pitched)] + ([drums] if spec.drums else [])
+    tonic = key.pitch_class
+    ambiguous = (key.mode == "minor" and spec.mode_name != "dorian" and (tonic - 1) % 12 not in pcs)
+    return Composition(midi=write_smf(tracks), beats_s=beats, downbeats_s=downbeats, end_s=end_s, notes=n_notes,
+                       extra={"key": key.canonical, "key_rule": key_rule, "key_ambiguous": ambiguous,
+                              "pickup_pulses": pickup_pulses, "pickup_ql": pickup, "pad_ql": pad, "bars": n_bars,
+                              "excerpt_ql": end, "segments": segments})
+
+
+def _on(names: str) -> tuple[int, ...]:
+    """GM programs by name, one per score part."""
+    gm = {"piano": 0, "harpsichord": 6, "organ": 19, "reed_organ": 20, "accordion": 21, "guitar": 24,
+          "bass": 32, "violin": 40, "viola": 41, "cello": 42, "strings": 48, "choir": 52, "oohs": 53,
+          "tuba": 58, "clarinet": 71, "flute": 73, "whistle": 78, "harp": 46, "fiddle": 110}
+    return tuple(gm[n] for n in names.split())
+
+
+_ON = "oneills1850/"
+#: The split: about half minor, sharp and flat keys, every meter the other splits have; six
+#: soundfonts, some detuned, wet or rebalanced. Tempi are quarter notes per minute, chosen for
+#: the style (reels: a half note about 100-108; jigs: a dotted quarter about 110-120; airs slow).
+HOLDOUT4_PIECES: tuple[PieceSpec, ...] = (
+    # Bach chorales (four-part, some with an instrumental fifth part): the key by the final bass
+    PieceSpec("chorale_bwv108_6", "chorale", "bach/bwv108.6", 72, "B minor", (4, 4), _on("organ"),
+              soundfont="musescore_hq"),
+    PieceSpec("chorale_bwv14_5", "chorale", "bach/bwv14.5", 66, "G minor", (4, 4), _on("strings"),
+              soundfont="timgm6mb", effects="wet"),
+    PieceSpec("chorale_bwv124_6", "chorale", "bach/bwv124.6", 76, "E major", (4, 4), _on("choir"),
+              soundfont="csound"),
+    PieceSpec("chorale_bwv12_7", "chorale", "bach/bwv12.7", 70, "Bb major", (4, 4), _on("organ"),
+              soundfont="fluidr3", tuning_cents=-22),
+    PieceSpec("chorale_bwv248_35", "chorale", "bach/bwv248.35-3c", 72, "F# minor", (4, 4), _on("strings"),
+              soundfont="opl3"),
+    PieceSpec("chorale_bwv384", "chorale", "bach/bwv384", 64, "C minor", (4, 4), _on("organ"), soundfont="musescore"),
+    PieceSpec("chorale_bwv272", "chorale", "bach/bwv272", 68, "D minor", (4, 4), _on("choir choir choir cello"),
+              soundfont="fluidr3", mix="bass_up"),
+    PieceSpec("chorale_bwv359", "chorale", "bach/bwv359", 80, "A major", (4, 4), _on("violin violin viola cello"),
+              soundfont="musescore_hq", tuning_cents=28),
+    PieceSpec("chorale_bwv153_9", "chorale", "bach/bwv153.9", 88, "C major", (3, 4), _on("reed_organ"),
+              soundfont="timgm6mb"),
+    PieceSpec("chorale_bwv140_7", "chorale", "bach/bwv140.7", 74, "Eb major", (4, 4), _on("organ"),
+              soundfont="csound", effects="wet"),
+    PieceSpec("chorale_bwv244_10", "chorale", "bach/bwv244.10", 70, "Ab major", (4, 4), _on("choir"),
+              soundfont="musescore_hq"),
+    PieceSpec("chorale_bwv227_11", "chorale", "bach/bwv227.11", 60, "E minor", (4, 4), _on("strings"),
+              soundfont="opl3"),
+    # classical and baroque openings, a rag
+    PieceSpec("corelli_op3no1_grave", "baroque", "corelli/opus3no1/1grave.xml", 56, "F major", (4, 4),
+              _on("violin violin cello"), soundfont="fluidr3", effects="wet"),
+    PieceSpec("mozart_k458_hunt", "classical", "mozart/k458/movement1", 165, "Bb major", (6, 8),
+              _on("violin violin viola cello"), soundfont="musescore_hq"),
+    PieceSpec("haydn_op1no1_presto", "classical", "haydn/opus1no1/movement1", 174, "Bb major", (6, 8),
+              _on("violin violin viola cello"), soundfont="csound"),
+    PieceSpec("haydn_op74no1", "classical", "haydn/opus74no1/movement1", 126, "C major", (4, 4),
+              _on("violin violin viola cello"), soundfont="timgm6mb", tuning_cents=-30),
+    PieceSpec("schubert_lindenbaum", "lied", "schubert/Lindenbaum", 84, "E major", (3, 4), _on("clarinet piano"),
+              soundfont="musescore"),
+    PieceSpec("joplin_maple_leaf", "rag", "joplin/maple_leaf_rag", 96, "Ab major", (2, 4), _on("piano"),
+              soundfont="musescore_hq"),
+    PieceSpec("cpebach_h186", "baroque", "cpebach/h186.mxl", 100, "F# minor", (4, 4), _on("harpsichord"),
+              soundfont="timgm6mb"),
+    PieceSpec("mozart_k80_adagio", "classical", "mozart/k80/movement1", 60, "G major", (3, 4),
+              _on("violin violin viola cello"), soundfont="csound", tuning_cents=20),
+    # Irish fiddle tunes (O'Neill's 1850, Ryan's Mammoth): the key from K:, modes included
+    PieceSpec("reel_cunninghams_fancy", "reel", _ON + "1276-1375.abc", 208, "A minor", (2, 2), _on("fiddle"),
+              number=1290, mode_name="dorian", soundfont="musescore_hq"),
+    PieceSpec("reel_sleepy_maggie", "reel", _ON + "1376-1475.abc", 216, "E minor", (2, 2), _on("fiddle"),
+              number=1424, mode_name="dorian", soundfont="timgm6mb", drums=True),
+    PieceSpec("jig_paddy_go_easy", "jig", _ON + "1031-1115.abc", 174, "E minor", (6, 8), _on("flute"),
+              number=1108, mode_name="dorian", soundfont="fluidr3", effects="wet"),
+    PieceSpec("jig_barney_ofinnegan", "jig", _ON + "0001-0050.abc", 168, "D major", (6, 8), _on("accordion"),
+              number=46, mode_name="mixolydian", soundfont="csound", drums=True),
+    PieceSpec("jig_kitty_quinn", "jig", _ON + "0101-0200.abc", 172, "A major", (6, 8), _on("fiddle"),
+              number=163, mode_name="mixolydian", soundfont="opl3"),
+    PieceSpec("reel_black_haired_lass", "reel", _ON + "1276-1375.abc", 204, "A major", (2, 2), _on("whistle"),
+              number=1326, mode_name="mixolydian", soundfont="musescore"),
+    PieceSpec("slipjig_night_before_larry", "slip jig", _ON + "0001-0050.abc", 174, "G minor", (9, 8), _on("flute"),
+              number=39, soundfont="fluidr3"),
+    PieceSpec("slipjig_rocky_road", "slip jig", _ON + "1116-1135_mh.abc", 186, "A major", (9, 8), _on("accordion"),
+              number=1116, soundfont="timgm6mb", drums=True),
+    PieceSpec("jig_dan_rogers_12_8", "single jig", _ON + "0759-0810.abc", 162, "E minor", (12, 8), _on("fiddle"),
+              number=787, soundfont="csound"),
+    PieceSpec("jig_off_she_goes_12_8", "single jig", "ryansMammoth/OffSheGoesJig.abc", 168, "D major", (12, 8),
+              _on("accordion"), soundfont="musescore", drums=True),
+    PieceSpec("air_ocarolans_lament", "slow air", _ON + "0051-0100.abc", 60, "D minor", (3, 4), _on("harp"),
+              number=69, soundfont="musescore_hq", effects="wet"),
+    PieceSpec("air_little_black_rose", "slow air", _ON + "0051-0100.abc", 56, "C minor", (3, 4), _on("cello"),
+              number=70, soundfont="fluidr3", tuning_cents=32),
+    PieceSpec("waltz_red_haired_girl", "waltz", _ON + "0001-0050.abc", 184, "D major", (3, 4), _on("accordion"),
+              number=12, soundfont="opl3", drums=True),
+    PieceSpec("hornpipe_buckleys", "hornpipe", "ryansMammoth/BuckleysHornpipe.abc", 84, "Eb major", (2, 4),
+              _on("fiddle"), soundfont="csound"),
+    PieceSpec("reel_wind_up", "reel", "ryansMammoth/WindUpReel.abc", 108, "D minor", (2, 4), _on("flute"),
+              soundfont="timgm6mb", tuning_cents=24),
+    PieceSpec("hornpipe_ofenlons", "hornpipe", _ON + "1577-1624.abc", 150, "Bb major", (2, 2), _on("fiddle"),
+              number=1618, soundfont="fluidr3", effects="wet"),
+    PieceSpec("reel_humors_of_westport", "reel", _ON + "1176-1275.abc", 212, "F major", (2, 2), _on("flute"),
+              number=1177, soundfont="csound", tuning_cents=24),
+    PieceSpec("reel_musical_priest", "reel", _ON + "1276-1375.abc", 210, "B minor", (2, 2), _on("fiddle"),
+              number=1284, soundfont="opl3"),
+    # tunes with chord symbols: melody, chords and a bass
+    PieceSpec("folk_cuckoos_nest", "folk", "nottingham-dataset/reelsa-c.abc", 132, "D major", (4, 4), _on("accordion"),
+              number=80, chords=True, chord_program=24, soundfont="musescore", drums=True, mix="bass_up"),
+    PieceSpec("folk_little_czech_number", "folk", "nottingham-dataset/reelsa-c.abc", 120, "A minor", (4, 4),
+              _on("clarinet"), number=81, chords=True, bass_program=58, soundfont="fluidr3", drums=True,
+              mix="drums_up"),
+)
