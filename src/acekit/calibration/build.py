@@ -74,6 +74,9 @@ WET_ARGS = ("-o", "synth.reverb.room-size=0.9", "-o", "synth.reverb.damp=0.2", "
 #: output byte for byte, a fifth of the CPU).
 _LAZY_LOAD_ARGS = ("-o", "synth.dynamic-sample-loading=1")
 CACHE_ENV = "ACEKIT_CALIBRATION_DIR"
+#: holdout4 pieces are normalised to this peak (-6 dBFS): a one-voice melody renders ten times
+#: quieter than a chorale, and no real recording is released that way
+PIECE_PEAK = 0.5
 
 
 class RenderError(RuntimeError):
@@ -363,6 +366,7 @@ def content_hash() -> str:
                          [(b.song.name, b.region_bars, b.split, b.edge_on_downbeat) for b in REPAINT_BASES]],
                         sort_keys=True, default=str).encode())
     h.update(" ".join(FLUIDSYNTH_ARGS).encode())
+    h.update(str(PIECE_PEAK).encode())
     for sf2 in SOUNDFONTS.values():
         h.update(str(sf2.stat().st_size if sf2.is_file() else 0).encode())
     return h.hexdigest()[:16]
@@ -415,6 +419,8 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
         n = int(round((spec.lead_in_s + comps[spec.name].end_s + 0.5) * SR))
         lead = np.zeros((int(round(spec.lead_in_s * SR)), y.shape[1]), dtype=np.float32)
         y = np.concatenate([lead, y])[:n]
+        if isinstance(spec, PieceSpec):  # mastered like a recording: a solo fiddle renders at -30 dBFS
+            y = y * np.float32(PIECE_PEAK / max(float(np.max(np.abs(y))), 1e-9))
         return spec.name, y
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
