@@ -42,7 +42,6 @@ import math
 import os
 from dataclasses import asdict, dataclass
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 from acekit.calibration.midi import DRUM_CHANNEL, PPQ, TempoMap, Track, write_smf
@@ -56,7 +55,7 @@ DERIVE_VERSION = "1"
 MAX_EXCERPT_S = 20.0
 _MIREX_MODE = {"major": "major", "ionian": "major", "mixolydian": "major", "lydian": "major",
                "minor": "minor", "aeolian": "minor", "dorian": "minor", "phrygian": "minor"}
-KICK, SIDE_STICK, HAT = 36, 37, 42
+KICK, SIDE_STICK = 36, 37
 
 
 class ScoreError(ValueError):
