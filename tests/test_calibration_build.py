@@ -388,3 +388,10 @@ def test_holdout4_holds_the_hard_cases() -> None:
     # truth: ambiguous only by the natural-minor rule (no leading tone sounded, not dorian)
     amb = [p for p in pieces if p.key_ambiguous]
     assert 1 <= len(amb) <= 6 and all(p.parsed_key.mode == "minor" and p.mode_name != "dorian" for p in amb)
+
+
+def test_missing_music21_says_what_to_install(monkeypatch) -> None:
+    """`acekit calibrate` needs music21 only for holdout4's scores: without it, a clear error."""
+    monkeypatch.setitem(sys.modules, "music21", None)  # import music21 -> ImportError
+    with pytest.raises(build.RenderError, match=r"acekit\[calibration\].*music21==10\.5\.1"):
+        build._check_tools()
