@@ -48,12 +48,27 @@ def frames_of(y: np.ndarray, sr: int) -> dict:
         sel = f <= 260
         lo.append(bass(f[sel], m[sel]) if sel.any() else np.zeros(12, dtype=np.float32))
     lo = np.roll(np.array(lo), -3, axis=1)
+    # variants: bass chroma under 130 / 180 Hz, and the lowest strong peak per frame (the bass note)
+    var = {}
+    for top in (130, 180):
+        rows = []
+        for f, m in found:
+            sel = f <= top
+            rows.append(bass(f[sel], m[sel]) if sel.any() else np.zeros(12, dtype=np.float32))
+        var[f"bass{top}"] = np.roll(np.array(rows), -3, axis=1)
+    low_note = np.zeros((len(found), 12))
+    for i, (f, m) in enumerate(found):
+        sel = (f <= 400) & (m >= 0.25 * m.max()) if len(m) else np.zeros(0, bool)
+        if sel.any():
+            j = np.argmin(np.where(sel, f, np.inf))
+            pc = int(round(12 * np.log2(f[j] / ref))) % 12  # 0 = A
+            low_note[i, (pc + 9) % 12] = m[j]
     nb = int(260 / (ANALYSIS_SR / 4096)) + 1
     bass_energy = (hs[:, 1:nb] ** 2).sum(axis=1)
     energy = (hs ** 2).sum(axis=1)
     times = (np.arange(len(hs)) * 2048 + 2048) / ANALYSIS_SR
     return {"hpcp": full, "bass": lo, "bass_energy": bass_energy, "energy": energy, "times": times,
-            "cents": cents, "cents_hi": cents_hi, "duration": y.size / ANALYSIS_SR}
+            "low_note": low_note, **var, "cents": cents, "cents_hi": cents_hi, "duration": y.size / ANALYSIS_SR}
 
 
 def main() -> int:
@@ -61,9 +76,23 @@ def main() -> int:
     ap.add_argument("parent")
     ap.add_argument("out")
     ap.add_argument("--splits", default="calibrate,holdout,holdout2,holdout3")
+    ap.add_argument("--train", action="store_true", help="PARENT is a key_training_songs.py folder")
     a = ap.parse_args()
-    cal = build_calibration_set(a.parent, workers=2)
     out = []
+    if a.train:
+        import json
+        from pathlib import Path
+        for row in json.loads((Path(a.parent) / "songs.json").read_text()):
+            y, sr = load_audio(Path(a.parent) / f"{row['name']}.wav", mono=True)
+            y = y[: int((row["end_s"] + 0.5) * sr)]
+            d = frames_of(y, sr)
+            d["beats"] = np.zeros(0)  # the beat cues are not trained on
+            d.update(id=row["name"], split="train", key=row["key"], colour=row["colour"])
+            out.append(d)
+        with open(a.out, "wb") as fh:
+            pickle.dump(out, fh)
+        return 0
+    cal = build_calibration_set(a.parent, workers=2)
     for split in a.splits.split(","):
         for c in cal.of_kind("song", "tempo", split=split):
             y, sr = load_audio(cal.path(c), mono=True)

@@ -1,0 +1,96 @@
+"""Key, fifth pass: the estimator as shipped in acekit.analysis.key (analyze_key, the flag included)
+on the song and tempo clips of the calibration splits, per split: MIREX all / minor, wrong keys,
+wrong keys not flagged, right keys flagged. Variants by module settings (for the design record).
+
+    .venv/bin/python scripts/key_fifth_dev.py CALIBRATION_PARENT [--splits ...] [--variant NAME ...] [--clips]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+import acekit.analysis.key as key_mod
+from acekit.analysis import load_audio
+from acekit.calibration import build_calibration_set
+
+#: The fourth pass's estimator, exactly as shipped before the fifth: key.py at that commit.
+SHIPPED_COMMIT = "5594961"
+VARIANTS = {
+    "shipped (fourth pass)": "shipped",
+    "fifth pass": {},
+    "fifth pass, tuning from all peaks": dict(TUNING_MIN_HZ=0.0),
+    "fifth pass, margin 0.15": dict(AMBIGUOUS_MARGIN=0.15),
+}
+
+
+def shipped_module():
+    """acekit.analysis.key as of `SHIPPED_COMMIT`, loaded from git as a separate module."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    src = subprocess.run(["git", "show", f"{SHIPPED_COMMIT}:src/acekit/analysis/key.py"], capture_output=True,
+                         text=True, check=True, cwd=Path(__file__).parent).stdout
+    path = Path(tempfile.mkdtemp()) / "key_shipped.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("key_shipped", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run(cal, splits, settings, clips: bool) -> list[dict]:
+    global key_mod
+    real = key_mod
+    if settings == "shipped":
+        key_mod, settings = shipped_module(), {}
+    saved = {k: getattr(key_mod, k) for k in settings}
+    for k, v in settings.items():
+        setattr(key_mod, k, v)
+    try:
+        out = []
+        for split in splits:
+            rows = []
+            for c in cal.of_kind("song", "tempo", split=split):
+                y, sr = load_audio(cal.path(c), mono=True)
+                r = key_mod.analyze_key(y, sr, target_key=c.truth.key, ambiguous_margin=key_mod.AMBIGUOUS_MARGIN)
+                rows.append((c, r))
+                if clips and r.mirex_score < 1:
+                    print(f"    {split} {c.id}: {c.truth.key} -> {r.key} ({r.relation}), flagged {r.ambiguous}: "
+                          f"{r.ambiguity}")
+            sc = [r.mirex_score for _c, r in rows]
+            mi = [r.mirex_score for c, r in rows if c.truth.key.endswith("minor")]
+            out.append(dict(split=split, n=len(rows), mirex=float(np.mean(sc)), minor=float(np.mean(mi)),
+                            wrong=sum(s < 1 for s in sc),
+                            unflagged=sum(r.mirex_score < 1 and not r.ambiguous for _c, r in rows),
+                            right_flagged=sum(r.mirex_score == 1 and r.ambiguous for _c, r in rows)))
+        return out
+    finally:
+        for k, v in saved.items():
+            setattr(key_mod, k, v)
+        key_mod = real
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("parent")
+    ap.add_argument("--splits", default="calibrate,holdout,holdout2,holdout3")
+    ap.add_argument("--variant", action="append")
+    ap.add_argument("--clips", action="store_true")
+    a = ap.parse_args()
+    cal = build_calibration_set(a.parent, workers=2)
+    for name in a.variant or list(VARIANTS):
+        res = run(cal, a.splits.split(","), VARIANTS[name], a.clips)
+        print(f"{name}:")
+        for r in res:
+            print(f"  {r['split']:9s} ({r['n']:2d}) MIREX {r['mirex']:.3f} minor {r['minor']:.3f} wrong {r['wrong']} "
+                  f"unflagged {r['unflagged']} right flagged {r['right_flagged']}")
+        print(f"  worst MIREX {min(r['mirex'] for r in res):.3f}, worst minor {min(r['minor'] for r in res):.3f}, "
+              f"unflagged {sum(r['unflagged'] for r in res)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
