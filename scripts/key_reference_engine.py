@@ -34,6 +34,7 @@ def main() -> int:
         try:
             res = [(k, mod.analyze_key(y, SAMPLE_RATE, target_key=k, ambiguous_margin=mod.AMBIGUOUS_MARGIN))
                    for k, y in clips]
+            tun = f"tuning read {sorted({round(mod._estimate(y, SAMPLE_RATE)[4]) for _k, y in clips[::8]})} cents"
         finally:
             for s, v in saved.items():
                 setattr(mod, s, v)
