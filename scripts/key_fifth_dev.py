@@ -1,6 +1,7 @@
-"""Key, fifth pass: the estimator as shipped in acekit.analysis.key (analyze_key, the flag included)
-on the song and tempo clips of the calibration splits, per split: MIREX all / minor, wrong keys,
-wrong keys not flagged, right keys flagged. Variants by module settings (for the design record).
+"""Key, fifth pass: the shipped estimator and the fifth pass's frozen design (each key.py loaded from
+git: analyze_key, the flag included) on the song and tempo clips of the calibration splits, per
+split: MIREX all / minor, wrong keys, wrong keys not flagged, right keys flagged. This is how the
+dev figures and the one holdout4 evaluation in docs/analysis.md ("Key, fifth pass") were made.
 
     .venv/bin/python scripts/key_fifth_dev.py CALIBRATION_PARENT [--splits ...] [--variant NAME ...] [--clips]
 """
@@ -15,27 +16,43 @@ import acekit.analysis.key as key_mod
 from acekit.analysis import load_audio
 from acekit.calibration import build_calibration_set
 
-#: The fourth pass's estimator, exactly as shipped before the fifth: key.py at that commit.
+#: The fourth pass's estimator, as shipped before the fifth (and again after it: the fifth pass
+#: was evaluated on holdout4 and not shipped): key.py at that main commit.
 SHIPPED_COMMIT = "5594961"
+#: The fifth pass's frozen design, found by its commit message (hashes change when a branch is rebased).
+FIFTH_PASS_MESSAGE = "key: design frozen (fifth pass)"
 VARIANTS = {
     "shipped (fourth pass)": "shipped",
-    "fifth pass": {},
-    "fifth pass, tuning from all peaks": dict(TUNING_MIN_HZ=0.0),
-    "fifth pass, margin 0.15": dict(AMBIGUOUS_MARGIN=0.15),
+    "fifth pass": "fifth",
+    "fifth pass, tuning from all peaks": ("fifth", dict(TUNING_MIN_HZ=0.0)),
+    "fifth pass, margin 0.15": ("fifth", dict(AMBIGUOUS_MARGIN=0.15)),
 }
 
 
-def shipped_module():
-    """acekit.analysis.key as of `SHIPPED_COMMIT`, loaded from git as a separate module."""
+def _commit_of(which: str) -> str:
+    import subprocess
+
+    if which == "shipped":
+        return SHIPPED_COMMIT
+    out = subprocess.run(["git", "log", "--all", "-F", f"--grep={FIFTH_PASS_MESSAGE}", "--format=%H", "-1"],
+                         capture_output=True, text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
+    if not out:
+        raise SystemExit(f"no commit with the message {FIFTH_PASS_MESSAGE!r} in this repository")
+    return out
+
+
+def estimator_module(which: str = "shipped"):
+    """acekit.analysis.key as of the shipped commit or the fifth pass's frozen one, loaded from git as
+    a separate module (the working tree's key.py is the shipped estimator)."""
     import importlib.util
     import subprocess
     import tempfile
 
-    src = subprocess.run(["git", "show", f"{SHIPPED_COMMIT}:src/acekit/analysis/key.py"], capture_output=True,
+    src = subprocess.run(["git", "show", f"{_commit_of(which)}:src/acekit/analysis/key.py"], capture_output=True,
                          text=True, check=True, cwd=Path(__file__).parent).stdout
-    path = Path(tempfile.mkdtemp()) / "key_shipped.py"
+    path = Path(tempfile.mkdtemp()) / f"key_{which}.py"
     path.write_text(src)
-    spec = importlib.util.spec_from_file_location("key_shipped", path)
+    spec = importlib.util.spec_from_file_location(f"key_{which}", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -44,8 +61,10 @@ def shipped_module():
 def run(cal, splits, settings, clips: bool) -> list[dict]:
     global key_mod
     real = key_mod
-    if settings == "shipped":
-        key_mod, settings = shipped_module(), {}
+    if isinstance(settings, str):
+        settings = (settings, {})
+    if isinstance(settings, tuple):
+        key_mod, settings = estimator_module(settings[0]), settings[1]
     saved = {k: getattr(key_mod, k) for k in settings}
     for k, v in settings.items():
         setattr(key_mod, k, v)

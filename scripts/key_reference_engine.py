@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import acekit.analysis.key as key_mod  # noqa: E402
 from acekit.keys import parse_key  # noqa: E402
 from acekit.reference.engine import SAMPLE_RATE, MusicSpec, render_text2music  # noqa: E402
-from key_fifth_dev import VARIANTS, shipped_module  # noqa: E402
+from key_fifth_dev import VARIANTS, estimator_module  # noqa: E402
 
 
 def main() -> int:
@@ -27,7 +27,9 @@ def main() -> int:
             y = render_text2music(MusicSpec(bpm=120, key=parse_key(k), duration_s=20.0), seed=seed)
             clips.append((k, y.mean(axis=1)))
     for name in a.variant or list(VARIANTS):
-        mod, settings = (shipped_module(), {}) if VARIANTS[name] == "shipped" else (key_mod, VARIANTS[name])
+        v = VARIANTS[name]
+        v = (v, {}) if isinstance(v, str) else v
+        mod, settings = (estimator_module(v[0]), v[1]) if isinstance(v, tuple) else (key_mod, v)
         saved = {s: getattr(mod, s) for s in settings}
         for s, v in settings.items():
             setattr(mod, s, v)

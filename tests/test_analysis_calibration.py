@@ -11,9 +11,10 @@ verdicts have a floor: the frozen design's one evaluation on it, less a small ma
 The third blind split, ``holdout3``, has a tempo-verdict floor (the third-pass design's one
 evaluation on it, less a small margin); its key and health figures are only printed until the
 lead sets floors.
-The fourth, ``holdout4`` (real composed music from music21's corpus), is blind: its tempo and key
-figures are printed only, with no floor until the lead sets one after the one evaluation; its
-health floors are full, as on every split.
+The fourth, ``holdout4`` (real composed music from music21's corpus), was blind: its key figure
+has a floor since the fifth key pass's one evaluation on it (the shipped estimator's figure less
+a small margin); its tempo figures are printed only until the lead sets a floor; its health
+floors are full, as on every split.
 """
 
 from __future__ import annotations
@@ -311,7 +312,10 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
         assert mirex >= 0.79 and mirex_minor >= 0.75 and len(confident_wrong) <= 1
     elif split == "holdout3":
         assert mirex >= 0.78 and mirex_minor >= 0.74 and len(confident_wrong) <= 3
-    # holdout4: blind, printed only; the lead sets a floor after the one evaluation
+    elif split == "holdout4":  # real music: the fifth key pass's one evaluation (docs/analysis.md, "Key,
+        # fifth pass"): this estimator 0.693 / minor 0.600 / 5 of 40 wrong and not flagged; a
+        # regression check a little under it, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.68 and mirex_minor >= 0.58 and len(confident_wrong) <= 5
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
