@@ -1,7 +1,10 @@
 """Key, fifth pass (docs/analysis.md): score candidate tonic cues on the dev splits from the
 features `scripts/key_features.py` dumped, leave-one-split-out.
 
-    .venv/bin/python scripts/key_fifth_eval.py FEATURES.pkl
+    .venv/bin/python scripts/key_fifth_eval.py FEATURES.pkl [check | search | modal | margin WEIGHTS | classifier TRAIN.pkl]
+
+FEATURES.pkl: scripts/key_features.py, then scripts/key_bass_cqt.py (the CQT bass cues); TRAIN.pkl:
+scripts/key_train_features.py on the songs of scripts/key_training_songs.py.
 
 Criterion (written before scoring, docs/analysis.md "Key, fifth pass"): best worst-split MIREX,
 ties (within 0.01) by worst-split minor MIREX, then fewest wrong keys unflagged. A fitted weight is
@@ -194,11 +197,8 @@ def rank_key(per: list[dict]) -> tuple:
     return (round(worst, 3), min(p["minor"] for p in per), -sum(p["unflagged"] for p in per))
 
 
-def main() -> int:
-    data = pickle.load(open(sys.argv[1], "rb"))
-    for d in data:
-        d["cues"] = cues(d)
-    # shipped, for the check against the tests' figures
+def check_shipped(data: list[dict]) -> None:
+    """The offline evaluation with no cue must reproduce the tests' figures of the shipped estimator."""
     for s in SPLITS:
         sh = [d for d in data if d["split"] == s]
         print(s, len(sh), "shipped(test)", round(np.mean([d["shipped"]["mirex_score"] for d in sh]), 3),
@@ -206,13 +206,10 @@ def main() -> int:
     return 0
 
 
-if __name__ == "__main__" and len(sys.argv) == 2:
-    raise SystemExit(main())
-
-
 GRID = (0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0)
-SINGLE = ("cqt_bass_share", "cqt_bass2_share", "cqt_bass_argmax", "cqt_bass2_argmax", "bass130_share", "bass180_share", "low_note_share", "bass_share_frames", "bass_profile", "bass_share", "beat_bass_share", "beat_bass_profile", "cadence", "cadence_plagal",
-          "end_bass", "start_bass")
+SINGLE = ("cqt_bass_share", "cqt_bass2_share", "cqt_bass_argmax", "cqt_bass2_argmax", "bass130_share", "bass180_share",
+          "low_note_share", "bass_share_frames", "bass_profile", "bass_share", "beat_bass_share", "beat_bass_profile",
+          "cadence", "cadence_plagal", "end_bass", "start_bass")
 
 
 def loso(data: list[dict], space: list[dict[str, float]], **kw) -> tuple[list[dict], list[dict]]:
@@ -246,11 +243,6 @@ def search(data: list[dict]) -> None:
         report(f"{a}+{b} LOSO", res, [(c[a], c[b]) for c in chosen])
 
 
-if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[2] == "search":
-    _d = pickle.load(open(sys.argv[1], "rb"))
-    for _x in _d:
-        _x["cues"] = cues(_x)
-    search(_d)
 
 
 # ---- a conditional-logit over rotation-invariant features, trained on generated songs only ----
@@ -327,12 +319,6 @@ def classifier_search(data: list[dict], train: list[dict]) -> None:
             report(f"  logit l2={l2} w={w}", list(per[((f"logit{l2}", w),)].values()))
 
 
-if __name__ == "__main__" and len(sys.argv) > 3 and sys.argv[2] == "classifier":
-    _d = pickle.load(open(sys.argv[1], "rb"))
-    for _x in _d:
-        _x["cues"] = cues(_x)
-    _t = [x for p in sys.argv[3].split(",") for x in pickle.load(open(p, "rb"))]
-    classifier_search(_d, _t)
 
 
 def margin_loso(data: list[dict], weights: dict[str, float], any_runner: bool) -> None:
@@ -352,13 +338,6 @@ def margin_loso(data: list[dict], weights: dict[str, float], any_runner: bool) -
         print("  margin", m, [(s, per[m][s]["unflagged"], per[m][s]["right_flagged"]) for s in SPLITS])
 
 
-if __name__ == "__main__" and len(sys.argv) > 3 and sys.argv[2] == "margin":
-    _d = pickle.load(open(sys.argv[1], "rb"))
-    for _x in _d:
-        _x["cues"] = cues(_x)
-    _w = eval(sys.argv[3])
-    margin_loso(_d, _w, any_runner=False)
-    margin_loso(_d, _w, any_runner=True)
 
 
 def modal_search(data: list[dict]) -> None:
@@ -373,8 +352,30 @@ def modal_search(data: list[dict]) -> None:
             report(f"  same, margin {m}", res)
 
 
-if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[2] == "modal":
-    _d = pickle.load(open(sys.argv[1], "rb"))
-    for _x in _d:
-        _x["cues"] = cues(_x)
-    modal_search(_d)
+def main() -> int:
+    """FEATURES.pkl [check | search | modal | margin WEIGHTS | classifier TRAIN.pkl[,TRAIN2.pkl]]"""
+    import ast
+
+    data = pickle.load(open(sys.argv[1], "rb"))
+    for d in data:
+        d["cues"] = cues(d)
+    what = sys.argv[2] if len(sys.argv) > 2 else "check"
+    if what == "check":
+        check_shipped(data)
+    elif what == "search":
+        search(data)
+    elif what == "modal":
+        modal_search(data)
+    elif what == "margin":  # e.g. "{'dorian_penalty': 0}"
+        weights = ast.literal_eval(sys.argv[3])
+        margin_loso(data, weights, any_runner=False)
+        margin_loso(data, weights, any_runner=True)
+    elif what == "classifier":
+        classifier_search(data, [x for p in sys.argv[3].split(",") for x in pickle.load(open(p, "rb"))])
+    else:
+        raise SystemExit(main.__doc__)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
