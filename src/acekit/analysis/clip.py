@@ -82,6 +82,7 @@ from acekit.analysis.tempo import (
     MIN_BAR_HARMONY,
     MIN_CONFIDENCE,
     MIN_PULSE_SALIENCE,
+    MIN_TRACKED_BAR_HARMONY,
     SALIENCE_FAIL_RATIO,
     SALIENCE_PASS_RATIO,
     BeatTrack,
@@ -126,6 +127,12 @@ class Thresholds(BaseModel):
     tempo_min_bar_harmony: float = Field(
         MIN_BAR_HARMONY, description="chord-change periodicity at the requested bar needed too; dev right tempi "
         "passed by harmony 0.25-0.46")
+    tempo_min_tracked_bar_harmony: float = Field(
+        MIN_TRACKED_BAR_HARMONY, description="chord-change periodicity at a low-confidence tracker's bar (or two bars) "
+        "that fails an off request whose own bar holds no chord changes (under tempo_min_bar_harmony and half the "
+        "tracked one) and whose beat no onsets (under tempo_min_pulse_salience); dev splits (fourth pass): "
+        "off requests it fails 0.18-0.52; own-tempo requests under simulated off trackers (94 songs x 56): none "
+        "fails at any value")
     grid_tolerance_ms: float = Field(30.0, description="a beat within this of the grid counts as on it")
     grid_min_share: float = Field(
         0.6, description="calibration: in-tempo songs >= 0.94, 116-for-120 0.16, 120->123 ramp 0.30")
@@ -315,7 +322,8 @@ def analyze_audio(
                           min_confidence=th.tempo_min_confidence, salience_pass_ratio=th.tempo_salience_pass_ratio,
                           salience_fail_ratio=th.tempo_salience_fail_ratio,
                           min_pulse_salience=th.tempo_min_pulse_salience,
-                          harmony_pass_margin=th.tempo_harmony_pass_margin, min_bar_harmony=th.tempo_min_bar_harmony)
+                          harmony_pass_margin=th.tempo_harmony_pass_margin, min_bar_harmony=th.tempo_min_bar_harmony,
+                          min_tracked_bar_harmony=th.tempo_min_tracked_bar_harmony)
     grid = None
     if bpm is not None:
         grid = analyze_beat_grid(clean, sr, bpm=bpm, beats_per_bar=bpb, tolerance_ms=th.grid_tolerance_ms,
