@@ -210,6 +210,40 @@ def test_tempo_verdict_harmony_decides_only_open_octave_readings() -> None:
     assert tempo_verdict("double", 0.6, 0.20, 0.71, **strong)[0] == "fail"
 
 
+def test_tempo_verdict_fourth_pass_rules() -> None:
+    """Fourth pass: an unsure tracker's off reading judged by where the chords repeat; a compound
+    request read at x2 by its eighth notes; a x1/2 reading fails on the onsets only when the
+    request's beat is no pulse at all."""
+    from acekit.analysis.tempo import MIN_BAR_HARMONY, MIN_PULSE_SALIENCE, MIN_TRACKED_BAR_HARMONY, tempo_verdict
+
+    # off, tracker unsure, onsets noise: chords repeat at the tracked bar, not the requested one -> fail
+    v, why = tempo_verdict("off", 0.2, 0.02, 0.01, harmony_tracked_bar=0.45, harmony_request_bar=0.05)
+    assert v == "fail" and "chords repeat at its bar" in why
+    # the requested bar holds chord changes too, or half the tracked one: open
+    assert tempo_verdict("off", 0.2, 0.02, 0.01, harmony_tracked_bar=0.45,
+                         harmony_request_bar=MIN_BAR_HARMONY + 0.01)[0] == "unreliable"
+    assert tempo_verdict("off", 0.2, 0.02, 0.01, harmony_tracked_bar=0.3, harmony_request_bar=0.16)[0] == "unreliable"
+    # the tracked bar's harmony is noise, or the onsets pulse at the request: open
+    assert tempo_verdict("off", 0.2, 0.02, 0.01, harmony_tracked_bar=MIN_TRACKED_BAR_HARMONY - 0.01,
+                         harmony_request_bar=-0.1)[0] == "unreliable"
+    assert tempo_verdict("off", 0.2, MIN_PULSE_SALIENCE, 0.01, harmony_tracked_bar=0.45,
+                         harmony_request_bar=0.05)[0] == "unreliable"
+    # compound meter read at x2: the request's eighths do not pulse -> fail; they do -> open
+    assert tempo_verdict("double", 0.6, 0.2, 0.24, salience_request_eighth=-0.05)[0] == "fail"
+    assert tempo_verdict("double", 0.6, 0.2, 0.24, salience_request_eighth=0.2)[0] == "unreliable"
+    assert tempo_verdict("double", 0.6, 0.2, 0.24)[0] == "unreliable"  # simple meter: no eighth-note test
+    # x1/2 (the salsa: clave makes the half note more periodic): the request's beat is a pulse -> open
+    assert tempo_verdict("half", 0.73, 0.30, 0.75)[0] == "unreliable"
+    assert tempo_verdict("half", 0.73, MIN_PULSE_SALIENCE - 0.05, 0.75)[0] == "fail"
+    assert tempo_verdict("two_thirds", 0.7, 0.26, 0.78)[0] == "fail"  # other relations as before
+    # no ratio of noise decides: a request-only lag against a tracked beat that is no pulse (an
+    # off request 1.54x under a tracked double tempo) stays open; an onset ratio of two noise
+    # levels no longer blocks the harmony's pass of a x2 reading
+    assert tempo_verdict("three_halves", 0.3, -0.014, -0.018, salience_request_only=0.18)[0] == "unreliable"
+    assert tempo_verdict("double", 0.2, 0.02, 0.047, harmony_request_bar=0.76, harmony_margin=0.87)[0] == "pass"
+    assert tempo_verdict("double", 0.6, 0.05, 0.40, harmony_request_bar=0.76, harmony_margin=0.87)[0] == "fail"
+
+
 def _chord_clip(change_s: float, seconds: float = 24.0, sr: int = 22050) -> np.ndarray:
     """Sine triads changing every ``change_s`` (C, F, G, A minor in turn) under a click every 0.25 s."""
     t = np.arange(int(seconds * sr)) / sr

@@ -374,7 +374,9 @@ def tempo_verdict(
       ``fail_ratio`` times it). A low-confidence off reading fails when the chord changes repeat at
       the tracked bar (``harmony_tracked_bar`` ≥ ``min_tracked_bar_harmony``) and not at the
       requested one (``harmony_request_bar`` under ``min_bar_harmony`` and ``fail_ratio`` times
-      the tracked), and the onsets do not pulse at the request.
+      the tracked), and the onsets do not pulse at the request. A request-only lag passes only
+      when the tracked beat is a pulse too, and onsets contradict a harmony pass only when the
+      tracked beat is a pulse (no ratio of noise decides either way).
     """
     if relation == "match":
         return "pass", "tracked tempo matches the expected pulse"
@@ -392,11 +394,11 @@ def tempo_verdict(
         if se >= floor and ratio >= pass_ratio:
             return "pass", f"tracker read a {relation} tempo, but the onsets pulse at the request ({ratio:.2f}x)"
         u = salience_request_only
-        if u is not None and u >= floor and ratio >= fail_ratio and (st <= 0 or u / st >= pass_ratio):
+        if u is not None and u >= floor and st >= floor and ratio >= fail_ratio and u / st >= pass_ratio:
             return "pass", (f"tracker read a {relation} tempo, but the onsets repeat at a lag only the requested "
                             f"meter explains ({u:.2f} against {st:.2f} at the tracked beat)")
         hb, hm = harmony_request_bar, harmony_margin
-        if (relation in ("double", "half") and hb is not None and hm is not None and ratio >= fail_ratio
+        if (relation in ("double", "half") and hb is not None and hm is not None and (ratio >= fail_ratio or st < floor)
                 and hb >= min_bar_harmony and hm >= harmony_pass_margin):
             return "pass", (f"tracker read a {relation} tempo and the onsets fit both, but the chords change once a "
                             f"bar of the request (harmonic rhythm margin {hm:.2f})")
