@@ -6,9 +6,10 @@ of issue 3 (octave-tolerant tempo >= 95 %, key MIREX mean >= 0.8, hard splice se
 crossfade ...). Needs fluidsynth and the GM soundfont (scripts/install-system-deps.sh).
 
 Floors are asserted on every split. Tempo verdicts: the fourth-pass design's figures, less a
-small margin (docs/analysis.md "Tempo verdicts, fourth pass"). Key: each split's shipped-estimator
-figure less a small margin; ``holdout4`` (real composed music from music21's corpus) has had its
-key floor since the fifth key pass's one evaluation on it. Health floors are full on every split.
+small margin (docs/analysis.md "Tempo verdicts, fourth pass"; holdout4's is its one evaluation).
+Key: each split's shipped-estimator figure less a small margin; ``holdout4`` (real composed music
+from music21's corpus) has had its key floor since the fifth key pass's one evaluation on it.
+Health floors are full on every split.
 """
 
 from __future__ import annotations
@@ -165,11 +166,10 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # "Tempo verdicts, fourth pass"): calibrate 98.9 %, holdout 98.4 %, holdout2 95.8 %, holdout3
     # 92.2 % (all four were dev splits for the fourth pass). No decided verdict is wrong on any of
     # them (holdout3's salsa, failed at its own tempo by the second pass's onset ratio, is now
-    # "unreliable": its quarter is a pulse, 0.30).
-    if split == "holdout4":
-        return  # blind until the fourth pass's one evaluation
+    # "unreliable": its quarter is a pulse, 0.30). holdout4 (real composed music, blind, evaluated
+    # once after the design was frozen): 88.8 %, no wrong verdict (third pass: 79.4 %).
     assert wrong == 0.0
-    assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.95, "holdout3": 0.91}[split]
+    assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.95, "holdout3": 0.91, "holdout4": 0.87}[split]
     if split == "holdout3":
         return  # its 9/8 nocturne at its own tempo is read at 3:2 and stays "unreliable"
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before)
