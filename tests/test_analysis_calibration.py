@@ -5,11 +5,13 @@ CLI tests reuse it) and every clip is analysed once; the tests then assert the a
 of issue 3 (octave-tolerant tempo >= 95 %, key MIREX mean >= 0.8, hard splice separated from
 crossfade ...). Needs fluidsynth and the GM soundfont (scripts/install-system-deps.sh).
 
-Floors are asserted on every split. Tempo verdicts: the fourth-pass design's figures, less a
-small margin (docs/analysis.md "Tempo verdicts, fourth pass"; holdout4's is its one evaluation).
-Key: each split's shipped-estimator figure less a small margin; ``holdout4`` (real composed music
-from music21's corpus) has had its key floor since the fifth key pass's one evaluation on it.
-Health floors are full on every split.
+Floors are asserted on every split but the blind ``holdout5``. Tempo verdicts: the fourth-pass
+design's figures, less a small margin (docs/analysis.md "Tempo verdicts, fourth pass"; holdout4's is
+its one evaluation). Key: each split's shipped-estimator figure less a small margin; ``holdout4``
+(real composed music from music21's corpus) has had its key floor since the fifth key pass's one
+evaluation on it. Health floors are full on every split. ``holdout5`` (other corpus scores, built
+the same way for the designs made after holdout4 was spent) is blind: its tempo and key figures
+are printed only, with no floor until the lead sets one after the one evaluation.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from acekit.analysis import (
 from acekit.analysis.beatgrid import TRACKER_LAG_MS
 from acekit.calibration import CalibrationSet, build_calibration_set
 from acekit.calibration.manifest import SPLITS
-from acekit.calibration.scores import HOLDOUT4_PIECES
+from acekit.calibration.scores import HOLDOUT4_PIECES, HOLDOUT5_PIECES
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS
 
 
@@ -102,7 +104,7 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     hold3 = calibration.of_kind("song", "health", split="holdout3")
     assert {c.id if c.kind == "song" else c.derived_from for c in hold3} <= {s.name for s in HOLDOUT3_SONGS}
     assert len(calibration.of_kind("song", split="holdout3")) == len(HOLDOUT3_SONGS)
-    others = [c for c in calibration.clips if c.split not in ("holdout3", "holdout4")]
+    others = [c for c in calibration.clips if c.split not in ("holdout3", "holdout4", "holdout5")]
     assert not any(c.render for c in others) and not any(c.truth.tuning_cents for c in others)
     assert "musescore_hq" not in {c.soundfont for c in others}
     assert all(c.soundfont == "musescore_hq" or c.render for c in hold3)
@@ -113,6 +115,14 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     assert len(calibration.of_kind("song", split="holdout4")) == len(HOLDOUT4_PIECES)
     assert {c.soundfont for c in hold4} == {c.soundfont for c in calibration.clips if c.soundfont}
     assert not calibration.of_kind("repaint", "source", "edit", "tempo", "preservation", split="holdout4")
+    # the fifth: other corpus scores than the fourth's, on every soundfont
+    hold5 = calibration.of_kind("song", "health", split="holdout5")
+    assert {c.id if c.kind == "song" else c.derived_from for c in hold5} <= {p.name for p in HOLDOUT5_PIECES}
+    assert len(calibration.of_kind("song", split="holdout5")) == len(HOLDOUT5_PIECES)
+    assert len(calibration.of_kind("health", split="holdout5")) == 7
+    assert {c.soundfont for c in hold5} == {c.soundfont for c in calibration.clips if c.soundfont}
+    assert not {c.score for c in hold5 if c.kind == "song"} & {c.score for c in hold4 if c.kind == "song"}
+    assert not calibration.of_kind("repaint", "source", "edit", "tempo", "preservation", split="holdout5")
     assert len({c.style for c in songs}) >= 8
     bpms = [c.truth.bpm_true for c in songs]
     assert min(bpms) <= 70 and max(bpms) >= 170
@@ -168,6 +178,8 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # them (holdout3's salsa, failed at its own tempo by the second pass's onset ratio, is now
     # "unreliable": its quarter is a pulse, 0.30). holdout4 (real composed music, blind, evaluated
     # once after the design was frozen): 88.8 %, no wrong verdict (third pass: 79.4 %).
+    if split == "holdout5":
+        return  # blind: printed only; the lead sets a floor after the one evaluation
     assert wrong == 0.0
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.95, "holdout3": 0.91, "holdout4": 0.87}[split]
     if split == "holdout3":
@@ -307,6 +319,7 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
         # fifth pass"): this estimator 0.693 / minor 0.600 / 5 of 40 wrong and not flagged; a
         # regression check a little under it, not a target (issue 11 asks 0.90)
         assert mirex >= 0.68 and mirex_minor >= 0.58 and len(confident_wrong) <= 5
+    # holdout5: blind, printed only; the lead sets a floor after the one evaluation
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
@@ -535,8 +548,9 @@ def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) ->
           f"{sum(g.passed['health'] for g in goods)} / {len(goods)}; songs |DC| max "
           f"{max(abs(g.health.dc_offset) for g in goods):.5f}, L/R correlation "
           f"{min(g.health.stereo_correlation for g in goods):+.2f}..{max(g.health.stereo_correlation for g in goods):+.2f}")
-    # every split, the blind ones too: no health threshold was changed after holdout2, holdout3 and
-    # holdout4 were built, and each case was right on them at their one evaluation (issue 11: every case right)
+    # every split, the blind ones too: no health threshold was changed after holdout2, holdout3,
+    # holdout4 and holdout5 were built, and each case was right on them at their one evaluation
+    # (issue 11: every case right)
     for cid, r in res.items():
         assert not r.passed["health"], cid
     assert all(g.passed["health"] for g in goods)

@@ -14,7 +14,7 @@ import pytest
 
 from acekit.calibration import build
 from acekit.calibration import scores
-from acekit.calibration.scores import HOLDOUT4_PIECES, PieceSpec, ScoreError, derive
+from acekit.calibration.scores import HOLDOUT4_PIECES, HOLDOUT5_PIECES, PieceSpec, ScoreError, derive
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS, SONGS, TEMPO_RAMP_123, compose
 
 #: sha256 of every song's MIDI as it was before the holdout2 generator options were added (66 songs)
@@ -76,7 +76,7 @@ def test_earlier_songs_render_as_before() -> None:
     """The holdout3 render conditions default off: every song of the earlier splits (and every
     tempo variant and repaint take) renders with the same fluidsynth command line and soundfont
     as before, and its MIDI has no tuning, effect-send or volume controller."""
-    later = {s.name for s in (*HOLDOUT3_SONGS, *HOLDOUT4_PIECES)}
+    later = {s.name for s in (*HOLDOUT3_SONGS, *HOLDOUT4_PIECES, *HOLDOUT5_PIECES)}
     earlier = [s for s in build._all_specs() if s.name not in later]
     assert len(earlier) == 90
     for spec in earlier:
@@ -287,12 +287,12 @@ def test_build_command_renders_and_reuses(tmp_path_factory) -> None:
 _METER_PULSES = {"4/4": 4, "3/4": 3, "2/4": 2, "2/2": 4, "6/8": 2, "9/8": 3, "12/8": 4}
 
 
-@pytest.mark.parametrize("spec", HOLDOUT4_PIECES, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES), ids=lambda s: f"{s.split}-{s.name}")
 def test_holdout4_truth_is_consistent(spec: PieceSpec, tmp_path) -> None:
     """The holdout2 checks, for scores: beats are the felt pulse at the piece's one tempo from time 0,
     downbeats every bar's first beat after the pickup (read from the score), the MIDI's tempo and
     meter events say the same; the key is what the truth rules read from the score, and the notes
-    agree with it (mostly in its scale)."""
+    agree with it (mostly in its scale). Runs on holdout5's pieces too (same rules, same checks)."""
     comp = derive(spec)
     beats, downs = np.asarray(comp.beats_s), np.asarray(comp.downbeats_s)
     period = 60 / spec.pulse_bpm
@@ -388,6 +388,74 @@ def test_holdout4_holds_the_hard_cases() -> None:
     # truth: ambiguous only by the natural-minor rule (no leading tone sounded, not dorian)
     amb = [p for p in pieces if p.key_ambiguous]
     assert 1 <= len(amb) <= 6 and all(p.parsed_key.mode == "minor" and p.mode_name != "dorian" for p in amb)
+
+
+# ---- holdout5: other corpus scores, built the same way (docs/analysis.md "The holdout5 split") ----
+
+def test_holdout5_key_rules_decide_or_refuse() -> None:
+    """holdout4's rules decide holdout5's keys, plus its own: an abc tune must end on its K: tonic."""
+    from dataclasses import replace
+
+    by = {p.name: p for p in HOLDOUT5_PIECES}
+    assert derive(by["chopin_mazurka_op6no2"]).extra["key_rule"] == "final bass C#, 4 sharps: relative minor"
+    assert derive(by["jig_gramachree_12_8"]).extra["key_rule"] == "K: D dorian, last note D"  # dorian -> minor
+    assert derive(by["jig_moll_in_the_wad"]).extra["key_rule"] == "K: D mixolydian, last note D"
+    assert all("last note" in derive(p).extra["key_rule"] for p in HOLDOUT5_PIECES if p.source.endswith(".abc"))
+    # "I Had a Horse": K: D minor, but the tune ends on B flat. holdout4's rules took it; holdout5's refuse it
+    horse = PieceSpec("x", "folk song", "essenFolksong/folkHaydn.abc", 100, "D minor", (3, 4), number=17)
+    assert scores._derive(horse).extra["key_rule"] == "K: D minor"
+    with pytest.raises(ScoreError, match="last melody note B- is not the K: tonic D"):
+        scores._derive(replace(horse, split="holdout5"))
+    with pytest.raises(ScoreError, match="the score says Eb major"):
+        scores._derive(replace(by["beach_prayer_tired_child"], key="C minor"))  # its signature's relative minor
+    with pytest.raises(ScoreError, match="the meter changes"):  # 3/4 to 2/4 mid-song
+        scores._derive(PieceSpec("x", "folk song", "essenFolksong/folkHaydn.abc", 100, "G minor", (3, 4),
+                                 number=21, split="holdout5"))
+
+
+def test_holdout5_holds_the_hard_cases() -> None:
+    """A second blind split of real music: none of holdout4's scores or tunes, its gaps filled."""
+    pieces = HOLDOUT5_PIECES
+    names = {p.name for p in pieces}
+    earlier = (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, *HOLDOUT4_PIECES)
+    assert 36 <= len(pieces) <= 44 and len(names) == len(pieces) and not names & {s.name for s in earlier}
+    assert {p.split for p in pieces} == {"holdout5"}
+    assert len({(p.source, p.number) for p in pieces}) == len(pieces)
+    # no score of holdout4, and no other movement or tune number of one (O'Neill's numbers name the tune
+    # across the book's files; a quartet's other movements share its folder)
+    assert not {(p.source, p.number) for p in pieces} & {(p.source, p.number) for p in HOLDOUT4_PIECES}
+    assert not {p.number for p in pieces if p.source.startswith("oneills1850/")} & {
+        p.number for p in HOLDOUT4_PIECES if p.source.startswith("oneills1850/")}
+    assert not {p.source.rsplit("/", 1)[0] for p in pieces if "/movement" in p.source} & {
+        p.source.rsplit("/", 1)[0] for p in HOLDOUT4_PIECES if "/movement" in p.source}
+    assert not {p.source.split("/")[0] for p in pieces} & {"corelli", "haydn", "joplin", "nottingham-dataset"}
+    styles = [p.style for p in pieces]
+    assert styles.count("chorale") >= 10 and styles.count("folk song") >= 8
+    assert sum(p.source.startswith("essenFolksong/") for p in pieces) >= 8  # holdout4 has none
+    assert sum(p.source.startswith("oneills1850/") for p in pieces) >= 10
+    assert sum(p.chords for p in pieces) >= 1
+    assert sum(s in ("classical", "romantic", "lied", "hymn") for s in styles) >= 5
+    meters = [p.time_signature for p in pieces]
+    assert all(meters.count(m) >= 2 for m in ("6/8", "9/8", "12/8", "2/2", "3/4", "2/4")) and meters.count("4/4") >= 8
+    keys = [p.parsed_key for p in pieces]
+    assert len({k.pitch_class for k in keys}) >= 10 and "C# minor" in {k.canonical for k in keys}
+    minor = [p for p in pieces if p.parsed_key.mode == "minor"]
+    assert abs(len(minor) - len(pieces) / 2) <= 4
+    assert sum(p.mode_name == "dorian" for p in pieces) >= 2 and sum(p.mode_name == "mixolydian" for p in pieces) >= 3
+    assert sum("b" in k.tonic for k in keys) >= 5 and sum("#" in k.tonic for k in keys) >= 2
+    assert sum(p.pulse_bpm <= 66 and not p.drums for p in pieces) >= 4
+    assert any(p.time_signature == "3/4" and p.bpm >= 168 for p in pieces)
+    assert all(p.bpm >= 200 for p in pieces if p.style == "reel" and p.time_signature == "2/2")
+    assert sum(derive(p).extra["pickup_pulses"] > 0 for p in pieces) >= 15
+    assert all(13 <= derive(p).end_s <= scores.MAX_EXCERPT_S + 60 / p.pulse_bpm for p in pieces)
+    assert sum(p.drums for p in pieces) >= 4 and sum(not p.drums for p in pieces) >= len(pieces) * 0.7
+    fonts = [p.soundfont for p in pieces]
+    assert set(fonts) == set(build.SOUNDFONTS) and all(fonts.count(f) >= 4 for f in build.SOUNDFONTS)
+    tuned = [p.tuning_cents for p in pieces if p.tuning_cents]
+    assert len(tuned) >= 6 and all(18 <= abs(c) <= 35 for c in tuned) and min(tuned) < 0 < max(tuned)
+    assert sum(p.effects == "wet" for p in pieces) >= 5 and {"bass_up", "drums_up"} <= {p.mix for p in pieces}
+    amb = [p for p in pieces if p.key_ambiguous]
+    assert amb and all(p.parsed_key.mode == "minor" and p.mode_name != "dorian" for p in amb)
 
 
 def test_missing_music21_says_what_to_install(monkeypatch) -> None:

@@ -22,7 +22,14 @@ import soundfile as sf
 
 from acekit.calibration import edits
 from acekit.calibration.manifest import CalibrationClip, CalibrationSet, ClipTruth
-from acekit.calibration.scores import HOLDOUT4_PIECES, PieceSpec, ScoreError, derive, require_music21
+from acekit.calibration.scores import (
+    HOLDOUT4_PIECES,
+    HOLDOUT5_PIECES,
+    PieceSpec,
+    ScoreError,
+    derive,
+    require_music21,
+)
 from acekit.calibration.songs import (
     HOLDOUT2_SONGS,
     HOLDOUT3_SONGS,
@@ -74,8 +81,8 @@ WET_ARGS = ("-o", "synth.reverb.room-size=0.9", "-o", "synth.reverb.damp=0.2", "
 #: output byte for byte, a fifth of the CPU).
 _LAZY_LOAD_ARGS = ("-o", "synth.dynamic-sample-loading=1")
 CACHE_ENV = "ACEKIT_CALIBRATION_DIR"
-#: holdout4 pieces are normalised to this peak (-6 dBFS): a one-voice melody renders ten times
-#: quieter than a chorale, and no real recording is released that way
+#: holdout4 and holdout5 pieces are normalised to this peak (-6 dBFS): a one-voice melody renders
+#: ten times quieter than a chorale, and no real recording is released that way
 PIECE_PEAK = 0.5
 
 
@@ -101,7 +108,7 @@ def _check_tools() -> str:
                 f"(apt-get install {_SOUNDFONT_HINTS[name]}"
             )
     try:
-        require_music21()  # the holdout4 scores are read with the pinned music21
+        require_music21()  # the holdout4 and holdout5 scores are read with the pinned music21
     except ScoreError as exc:
         raise RenderError(str(exc)) from exc
     return exe
@@ -249,6 +256,14 @@ _HEALTH = [
     {"id": "air_ocarolans_lament__dc_offset", "base": "air_ocarolans_lament", "problem": "dc_offset", "dc": -0.15},
     {"id": "haydn_op74no1__antiphase", "base": "haydn_op74no1", "problem": "antiphase"},
     {"id": "slipjig_rocky_road__antiphase", "base": "slipjig_rocky_road", "problem": "antiphase"},
+    # fifth held-out split: other corpus scores
+    {"id": "folk_battle_hymn__clipped", "base": "folk_battle_hymn", "problem": "clipping"},
+    {"id": "chorale_bwv148_6__dies_to_silence", "base": "chorale_bwv148_6", "problem": "silence"},
+    {"id": "slipjig_parson_boasts__nan", "base": "slipjig_parson_boasts", "problem": "nan"},
+    {"id": "reel_curragh_races__dc_offset", "base": "reel_curragh_races", "problem": "dc_offset", "dc": 0.25},
+    {"id": "air_little_brother__dc_offset", "base": "air_little_brother", "problem": "dc_offset", "dc": -0.2},
+    {"id": "beethoven_op18no1__antiphase", "base": "beethoven_op18no1", "problem": "antiphase"},
+    {"id": "essen_die_mordeltern__antiphase", "base": "essen_die_mordeltern", "problem": "antiphase"},
 ]
 
 
@@ -258,7 +273,7 @@ def _repaint_specs() -> list[SongSpec]:
 
 def _all_specs() -> list[SongSpec]:
     return [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED,
-            *_repaint_specs(), *HOLDOUT4_PIECES]
+            *_repaint_specs(), *HOLDOUT4_PIECES, *HOLDOUT5_PIECES]
 
 
 def _soundfont_of(spec: SongSpec) -> Path:
@@ -451,7 +466,7 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
             downbeats_s=[round(b + spec.lead_in_s, 5) for b in c.downbeats_s], tuning_cents=spec.tuning_cents,
             grid_should_pass=True)
 
-    for spec in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, *HOLDOUT4_PIECES):
+    for spec in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, *HOLDOUT4_PIECES, *HOLDOUT5_PIECES):
         y = audio[spec.name]
         piece = isinstance(spec, PieceSpec)
         truth = piece_truth(spec, y) if piece else song_truth(spec, y, grid_should_pass=True)

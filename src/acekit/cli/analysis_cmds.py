@@ -228,8 +228,8 @@ def calibrate(
 
     Thresholds are tuned on the ``calibrate`` split (FluidR3) only; the ``holdout`` split (other
     songs, other soundfonts) tests them; ``holdout2`` (new songs, two more soundfonts) and ``holdout3``
-    (new songs, MuseScore General HQ, detuned/wet/rebalanced renders) and ``holdout4`` (real
-    composed music from music21's corpus, needs ``acekit[calibration]``) are kept blind for
+    (new songs, MuseScore General HQ, detuned/wet/rebalanced renders), ``holdout4`` and ``holdout5``
+    (real composed music from music21's corpus, needs ``acekit[calibration]``) are kept blind for
     estimators designed after the earlier splits were looked at."""
     from acekit.calibration.build import RenderError, build_calibration_set
 
@@ -255,7 +255,7 @@ def calibrate(
             note = f"rendered {tr.bpm_true:g} BPM"
         if c.render:  # holdout3's render conditions: detuned, wet, bass/drums up
             note = "; ".join(filter(None, (note, *c.render)))
-        if c.score:  # holdout4: the corpus score it was arranged from
+        if c.score:  # holdout4/5: the corpus score it was arranged from
             note = "; ".join(filter(None, (f"score {c.score}", note)))
         t.add_row(c.id, c.kind, c.split, c.soundfont or "", c.style,
                   "" if tr.bpm_requested is None else f"{tr.bpm_requested:g}",
