@@ -408,6 +408,9 @@ def test_holdout5_key_rules_decide_or_refuse() -> None:
         scores._derive(replace(horse, split="holdout5"))
     with pytest.raises(ScoreError, match="the score says Eb major"):
         scores._derive(replace(by["beach_prayer_tired_child"], key="C minor"))  # its signature's relative minor
+    with pytest.raises(ScoreError, match="no measures"):  # a tune music21 reads without bar lines
+        scores._derive(PieceSpec("x", "folk song", "essenFolksong/folkHaydn.abc", 100, "D minor", (2, 2),
+                                 number=18, split="holdout5"))
     with pytest.raises(ScoreError, match="the meter changes"):  # 3/4 to 2/4 mid-song
         scores._derive(PieceSpec("x", "folk song", "essenFolksong/folkHaydn.abc", 100, "G minor", (3, 4),
                                  number=21, split="holdout5"))

@@ -249,6 +249,8 @@ def _derive(spec: PieceSpec) -> Composition:
 
     parts = list(score.parts)
     measures = list(parts[0].getElementsByClass(m21.stream.Measure))
+    if not measures:  # music21 read no bar lines (an abc tune it could not split into measures)
+        raise ScoreError(f"{spec.name}: the score has no measures")
     bar = spec.bar_ql
     first = measures[0].duration.quarterLength
     pickup = first if first < bar - 1e-6 else 0.0  # an anacrusis: a first measure shorter than the bar
