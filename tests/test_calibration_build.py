@@ -392,6 +392,15 @@ def test_holdout4_holds_the_hard_cases() -> None:
 
 # ---- holdout5: other corpus scores, built the same way (docs/analysis.md "The holdout5 split") ----
 
+def test_holdout4_pieces_derive_as_before() -> None:
+    """holdout5's rule and pieces leave holdout4 as it was: each piece's MIDI has the sha256 it had
+    before holdout5 was added (tests/fixtures/holdout4_midi_sha256.json), so its renders are unchanged."""
+    want = json.loads((_MIDI_SHA256.parent / "holdout4_midi_sha256.json").read_text())
+    assert set(want) == {p.name for p in HOLDOUT4_PIECES}
+    changed = [p.name for p in HOLDOUT4_PIECES if hashlib.sha256(derive(p).midi).hexdigest() != want[p.name]]
+    assert not changed, f"MIDI changed for {changed}"
+
+
 def test_holdout5_key_rules_decide_or_refuse() -> None:
     """holdout4's rules decide holdout5's keys, plus its own: an abc tune must end on its K: tonic."""
     from dataclasses import replace
