@@ -1,5 +1,5 @@
-"""Key, sixth pass: the shipped estimator and candidate settings of the working tree's key.py
-(analyze_key, the flag included) on the song and tempo clips of the calibration splits, per split:
+"""Key, sixth pass: the shipped estimator and the sixth pass's frozen key.py (loaded from git; settings
+overridable) through analyze_key, the flag included, on the song and tempo clips of the calibration splits, per split:
 MIREX all / minor, wrong keys, wrong keys not flagged, right keys flagged. How the dev figures and
 the one holdout5 evaluation in docs/analysis.md ("Key, sixth pass") were made.
 
@@ -21,15 +21,51 @@ import key_fifth_dev as fifth  # noqa: E402 - the fifth pass's loader and per-sp
 
 from acekit.calibration import build_calibration_set  # noqa: E402
 
+#: The sixth pass's frozen key.py (not shipped: the estimator is the fourth pass's), found by its
+#: commit message (hashes change when a branch is rebased). Its defaults are the frozen design
+#: (CHROMA_DECAY_S 32 s, margin 0.09); it also holds PROFILES["corpus"] and KEY_PROFILES.
+SIXTH_PASS_MESSAGE = "key: design frozen (sixth pass)"
 VARIANTS = {
     "shipped (fourth pass)": "shipped",
-    "working tree": {},
-    "decay 32 s, margin 0.09": dict(CHROMA_DECAY_S=32.0, AMBIGUOUS_MARGIN=0.09),
-    "decay 32 s, margin 0.15": dict(CHROMA_DECAY_S=32.0, AMBIGUOUS_MARGIN=0.15),
+    "sixth pass (frozen)": ("sixth", {}),
+    "sixth pass, margin 0.15": ("sixth", dict(AMBIGUOUS_MARGIN=0.15)),
     # reported only (see notes/key-sixth-pass.md): profiles learned from rendered corpus openings
-    "corpus profiles, decay 64 s, margin 0.09": dict(KEY_PROFILES=("corpus",), CHROMA_DECAY_S=64.0,
-                                                     AMBIGUOUS_MARGIN=0.09),
+    "corpus profiles, decay 64 s, margin 0.09": ("sixth", dict(KEY_PROFILES=("corpus",), CHROMA_DECAY_S=64.0,
+                                                               AMBIGUOUS_MARGIN=0.09)),
 }
+
+
+def sixth_module():
+    """key.py as frozen by the sixth pass, loaded from git as a separate module."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    here = Path(__file__).parent
+    commit = subprocess.run(["git", "log", "--all", "-F", f"--grep={SIXTH_PASS_MESSAGE}", "--format=%H", "-1"],
+                            capture_output=True, text=True, check=True, cwd=here).stdout.strip()
+    if not commit:
+        raise SystemExit(f"no commit with the message {SIXTH_PASS_MESSAGE!r} in this repository")
+    src = subprocess.run(["git", "show", f"{commit}:src/acekit/analysis/key.py"], capture_output=True, text=True,
+                         check=True, cwd=here).stdout
+    path = Path(tempfile.mkdtemp()) / "key_sixth.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("key_sixth", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run(cal, splits, variant, clips: bool) -> list[dict]:
+    """fifth.run on the shipped estimator, or on the sixth pass's frozen key.py with overrides."""
+    if isinstance(variant, tuple) and variant[0] == "sixth":
+        real = fifth.key_mod
+        fifth.key_mod = sixth_module()
+        try:
+            return fifth.run(cal, splits, dict(variant[1]), clips)
+        finally:
+            fifth.key_mod = real
+    return fifth.run(cal, splits, variant, clips)
 
 
 def _norm(ref: str | None) -> str | None:
@@ -73,7 +109,7 @@ def main() -> int:
             print(f"{split}: {n_all - n_kept} of {n_all} clips in the training list, dropped")
         cal = kept
     for name in a.variant or list(VARIANTS):
-        res = fifth.run(cal, a.splits.split(","), VARIANTS[name], a.clips)
+        res = run(cal, a.splits.split(","), VARIANTS[name], a.clips)
         print(f"{name}:")
         for r in res:
             print(f"  {r['split']:9s} ({r['n']:2d}) MIREX {r['mirex']:.3f} minor {r['minor']:.3f} wrong {r['wrong']} "

@@ -142,8 +142,8 @@ class Thresholds(BaseModel):
     ambiguous_strength: float = Field(AMBIGUOUS_STRENGTH, description="key strength below which it is ambiguous")
     key_ambiguous_margin: float = Field(
         AMBIGUOUS_MARGIN, description="best - runner-up correlation under which a related runner-up makes the key "
-        "ambiguous; chosen on the five dev splits: fewest wrong keys unflagged while flagging at most half of "
-        "the right ones in each split (docs/analysis.md, 'Key, sixth pass'; 0.15 in the fourth pass)")
+        "ambiguous; chosen on the three dev splits: fewest wrong keys unflagged while flagging at most half of "
+        "the right ones in each split (docs/analysis.md, 'Key, fourth pass')")
     key_min_duration_s: float = Field(
         MIN_KEY_DURATION_S, description="clips shorter than this get no key verdict (unreliable); the issue's "
         "0.3 s and 1.5 s clips got a confident key")

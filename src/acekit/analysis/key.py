@@ -18,11 +18,6 @@ reference) and from the harmonic part of its spectra (median-filter harmonic/per
 separation: drum hits pull a global chroma). Chosen over essentia's other profiles, majority
 votes of estimators and the unchanged chroma by the best worst split of three dev splits.
 
-Sixth pass (docs/analysis.md, "Key, sixth pass"): the frames of the chroma are weighted
-exp(-t / 32 s) from the first sound (`CHROMA_DECAY_S`): real music states its home key first and
-then wanders (a chorale's first phrase cadences on V, a tune's second strain sits on IV or V);
-chosen leave-one-split-out over five dev splits, one of them real music (music21's corpus).
-
 The runner-up key is kept: a close call between related keys (relative, fifth, parallel), a
 clip too short to hold a key, or disagreement with the EDMA estimate (kept as a second opinion:
 on acekit's reference engine it read 15 of 16 A-minor clips right where the profiles read 13)
@@ -38,11 +33,11 @@ from acekit.analysis.audio import ANALYSIS_SR, as_mono, essentia_algorithm, esse
 from acekit.keys import Key, parse_key
 
 #: Combined-correlation margin (best - runner-up) under which a runner-up in a related key makes
-#: the estimate ambiguous. Sixth pass (docs/analysis.md, "Key, sixth pass"): the fourth pass's
-#: rule (fewest wrong keys unflagged while flagging at most half of the right ones in every split)
-#: on the opening-weighted chroma over the five dev splits picks 0.09 (leave-one-split-out: 0.15,
-#: 0.09, 0.09, 0.09, 0.03). The fourth pass had 0.15 on the plain mean.
-AMBIGUOUS_MARGIN = 0.09
+#: the estimate ambiguous. Fourth pass (docs/analysis.md, "Key, fourth pass"): chosen on the three
+#: dev splits (whole clips and +-40 cent detuned variants) as the margin that leaves fewest wrong
+#: keys unflagged while flagging at most half of the right ones in every split (0.20 flags 18 of
+#: 33 right holdout clips); leave-one-split-out picked 0.15, 0.15 and 0.07.
+AMBIGUOUS_MARGIN = 0.15
 #: Clips shorter than this hold too few chords for a key: the key check is unreliable whatever the
 #: estimate. Calibrate split: MIREX of 0.3 s excerpts 0.30, 1.5 s 0.43, 6 s 0.77, whole clips
 #: 0.91 (printed by tests/test_analysis_calibration.py).
@@ -59,16 +54,7 @@ PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     # Temperley (2007), Kostka-Payne corpus
     "temperley": ((5.0, 2.0, 3.5, 2.0, 4.5, 4.0, 2.0, 4.5, 2.0, 3.5, 1.5, 4.0),
                   (5.0, 2.0, 3.5, 4.5, 2.0, 4.0, 2.0, 4.5, 3.5, 2.0, 1.5, 4.0)),
-    # Sixth pass: the mean tuned, HPSS'd HPCP of 254 corpus openings (Bach chorales, O'Neill's
-    # tunes) rendered by acekit, rotated to the tonic (scripts/key_learn_audio_profiles.py; the
-    # pieces are listed in notes/key-sixth-pass-corpus-profiles.json). Not used by default.
-    "corpus": ((0.20658, 0.01035, 0.12312, 0.02146, 0.13632, 0.08258,
-                0.0156, 0.17242, 0.02095, 0.10375, 0.02532, 0.08155),
-               (0.19538, 0.01158, 0.10815, 0.13468, 0.01172, 0.11296,
-                0.01623, 0.18476, 0.04818, 0.0242, 0.12042, 0.03172)),
 }
-#: The profiles `_estimate` averages (names in `PROFILES`).
-KEY_PROFILES: tuple[str, ...] = ("krumhansl", "temperley")
 _NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
@@ -158,32 +144,8 @@ def chroma(y: np.ndarray, sr: int, *, with_tuning: bool = False):  # noqa: ANN20
     hpcp = essentia_algorithm("HPCP", size=12, referenceFrequency=_reference_hz(cents), harmonics=4,
                               bandPreset=False, minFrequency=40, maxFrequency=5000, weightType="cosine",
                               nonLinear=False, windowSize=1.0, sampleRate=ANALYSIS_SR)
-    frames = np.array([hpcp(f, m) for f, m in found])
-    weights = opening_weights(spectra) if CHROMA_DECAY_S else np.ones(len(frames))
-    mean = np.roll(weights @ frames / max(float(weights.sum()), 1e-12), -3)  # essentia's bin 0 is A: rotate to C
+    mean = np.roll(np.mean([hpcp(f, m) for f, m in found], axis=0), -3)  # essentia's bin 0 is A: rotate to C
     return (mean, cents) if with_tuning else mean
-
-
-#: Sixth pass (docs/analysis.md, "Key, sixth pass"): frames weighted exp(-t / CHROMA_DECAY_S) from
-#: the first frame with sound, so that the opening (where real music states its home key, before
-#: a chorale's first phrase cadences on V or a tune's second strain wanders) counts more than the
-#: end. None: the plain mean (the fourth pass).
-#: 32 s: chosen leave-one-split-out over the five dev splits from 4, 8, 16, 32 s (every fold: 32).
-CHROMA_DECAY_S: float | None = 32.0
-#: A frame "has sound" from its harmonic energy above this share of the loudest frame's.
-_SOUND_SHARE = 1e-3
-
-
-def opening_weights(spectra: np.ndarray) -> np.ndarray:
-    """Per-frame weights exp(-t / `CHROMA_DECAY_S`), t counted from the first frame whose energy is
-    above `_SOUND_SHARE` of the loudest (a lead-in or a pickup's padding does not start the clock);
-    0 before it. Frames are 2048 samples apart at `ANALYSIS_SR`."""
-    energy = (np.asarray(spectra, dtype=np.float64) ** 2).sum(axis=1)
-    if energy.size == 0 or energy.max() <= 0:
-        return np.ones(energy.size)
-    first = int(np.argmax(energy > _SOUND_SHARE * energy.max()))
-    t = (np.arange(energy.size) - first) * 2048 / ANALYSIS_SR
-    return np.where(t >= 0, np.exp(-np.maximum(t, 0) / CHROMA_DECAY_S), 0.0)
 
 
 #: Median-filter harmonic/percussive separation (Fitzgerald 2010) of the chroma's own spectra
@@ -247,7 +209,7 @@ def estimate_key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
 def _estimate(y: np.ndarray, sr: int) -> tuple[Key | None, float, Key | None, float, float]:
     """(key, strength, runner-up, margin, tuning in cents)."""
     pcp, cents = chroma(y, sr, with_tuning=True)
-    corr = key_correlations(pcp, KEY_PROFILES)
+    corr = key_correlations(pcp)
     if not corr.any():
         return None, 0.0, None, 0.0, cents
     order = np.argsort(-corr)
