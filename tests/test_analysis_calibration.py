@@ -319,7 +319,10 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
         # fifth pass"): this estimator 0.693 / minor 0.600 / 5 of 40 wrong and not flagged; a
         # regression check a little under it, not a target (issue 11 asks 0.90)
         assert mirex >= 0.68 and mirex_minor >= 0.58 and len(confident_wrong) <= 5
-    # holdout5: blind, printed only; the lead sets a floor after the one evaluation
+    elif split == "holdout5":  # real music: the sixth key pass's one evaluation (docs/analysis.md, "Key,
+        # sixth pass"): this estimator 0.677 / minor 0.565 / 3 of 40 wrong and not flagged; a
+        # regression check a little under it, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.66 and mirex_minor >= 0.55 and len(confident_wrong) <= 3
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
