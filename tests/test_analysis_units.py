@@ -244,6 +244,35 @@ def test_tempo_verdict_fourth_pass_rules() -> None:
     assert tempo_verdict("double", 0.6, 0.05, 0.40, harmony_request_bar=0.76, harmony_margin=0.87)[0] == "fail"
 
 
+
+def test_tempo_verdict_fifth_pass_beat_harmony() -> None:
+    """Fifth pass: a x2 reading the onsets leave open passes when the chords change on the requested
+    beat (not on the tracked half beat) and that periodicity peaks at the request itself."""
+    from acekit.analysis.tempo import MIN_BAR_HARMONY, MIN_BEAT_HARMONY_CONTRAST, tempo_verdict
+
+    ok = dict(harmony_request_bar=0.36, harmony_margin=0.16, harmony_request_beat=0.54, harmony_beat_peak=1.0)
+    v, why = tempo_verdict("double", 0.26, 0.20, 0.11, harmony_beat_contrast=0.75, **ok)
+    assert v == "pass" and "requested beat" in why
+    # contrast under the threshold, the beat's own periodicity noise, or its peak 8 % away: open
+    assert tempo_verdict("double", 0.26, 0.20, 0.11, harmony_beat_contrast=MIN_BEAT_HARMONY_CONTRAST - 0.01,
+                         **ok)[0] == "unreliable"
+    assert tempo_verdict("double", 0.26, 0.20, 0.11, harmony_beat_contrast=0.75,
+                         **{**ok, "harmony_request_beat": MIN_BAR_HARMONY - 0.01})[0] == "unreliable"
+    assert tempo_verdict("double", 0.26, 0.20, 0.11, harmony_beat_contrast=0.75,
+                         **{**ok, "harmony_beat_peak": 1.08})[0] == "unreliable"
+    # onsets that contradict the request still fail it; a x1/2 reading is not judged by this rule
+    assert tempo_verdict("double", 0.6, 0.05, 0.40, harmony_beat_contrast=0.75, **ok)[0] == "fail"
+    assert tempo_verdict("half", 0.6, 0.40, 0.40, harmony_beat_contrast=0.75, **ok)[0] == "unreliable"
+
+
+def test_harmonic_rhythm_peak_lies_at_the_chord_period() -> None:
+    from acekit.analysis.tempo import HarmonicRhythm
+
+    h = HarmonicRhythm(_chord_clip(1.0), 22050)  # a chord every second
+    assert abs(h.peak_ratio(1.0) - 1.0) < 0.03
+    assert abs(h.peak_ratio(0.9) - 1.0 / 0.9) < 0.03  # asked 10 % fast: the chords repeat 11 % later
+    assert h.at(1.0) - h.at(0.5) > 0.5  # the chord period against its half
+
 def _chord_clip(change_s: float, seconds: float = 24.0, sr: int = 22050) -> np.ndarray:
     """Sine triads changing every ``change_s`` (C, F, G, A minor in turn) under a click every 0.25 s."""
     t = np.arange(int(seconds * sr)) / sr

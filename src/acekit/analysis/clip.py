@@ -80,6 +80,7 @@ from acekit.analysis.tempo import (
     DEFAULT_TEMPO_TOLERANCE_PCT,
     HARMONY_PASS_MARGIN,
     MIN_BAR_HARMONY,
+    MIN_BEAT_HARMONY_CONTRAST,
     MIN_CONFIDENCE,
     MIN_PULSE_SALIENCE,
     MIN_TRACKED_BAR_HARMONY,
@@ -133,6 +134,11 @@ class Thresholds(BaseModel):
         "tracked one) and whose beat no onsets (under tempo_min_pulse_salience); dev splits (fourth pass): "
         "off requests it fails 0.18-0.52; own-tempo requests under simulated off trackers (94 songs x 56): none "
         "fails at any value")
+    tempo_min_beat_harmony_contrast: float = Field(
+        MIN_BEAT_HARMONY_CONTRAST, description="chord-change periodicity at the requested beat less that at the "
+        "tracked x2 beat that passes a x2 reading the onsets and the bar harmony leave open (slow music changes "
+        "chord on its beat, not on the passing eighths); dev splits (fifth pass): own tempi passed 0.67-0.78, "
+        "controls (songs asked at 0.5x) <= 0.46")
     grid_tolerance_ms: float = Field(30.0, description="a beat within this of the grid counts as on it")
     grid_min_share: float = Field(
         0.6, description="calibration: in-tempo songs >= 0.94, 116-for-120 0.16, 120->123 ramp 0.30")
@@ -323,7 +329,8 @@ def analyze_audio(
                           salience_fail_ratio=th.tempo_salience_fail_ratio,
                           min_pulse_salience=th.tempo_min_pulse_salience,
                           harmony_pass_margin=th.tempo_harmony_pass_margin, min_bar_harmony=th.tempo_min_bar_harmony,
-                          min_tracked_bar_harmony=th.tempo_min_tracked_bar_harmony)
+                          min_tracked_bar_harmony=th.tempo_min_tracked_bar_harmony,
+                          min_beat_harmony_contrast=th.tempo_min_beat_harmony_contrast)
     grid = None
     if bpm is not None:
         grid = analyze_beat_grid(clean, sr, bpm=bpm, beats_per_bar=bpb, tolerance_ms=th.grid_tolerance_ms,
