@@ -264,6 +264,19 @@ def test_tempo_verdict_fifth_pass_beat_harmony() -> None:
     assert tempo_verdict("double", 0.6, 0.05, 0.40, harmony_beat_contrast=0.75, **ok)[0] == "fail"
     assert tempo_verdict("half", 0.6, 0.40, 0.40, harmony_beat_contrast=0.75, **ok)[0] == "unreliable"
 
+    # an off request under an unsure tracker: the chord changes peak at the tracked bar, 7 % from the
+    # requested one, and the onsets do not pulse at the request -> fail; a peak at the request -> open
+    off = dict(harmony_request_bar=0.17, harmony_tracked_bar=0.21, harmony_bar_peak_from_tracked=0.026,
+               harmony_bar_peak_value=0.2)
+    v, why = tempo_verdict("off", 0.22, 0.02, 0.09, harmony_bar_peak=1.071, **off)
+    assert v == "fail" and "chord changes repeat at its bar" in why
+    assert tempo_verdict("off", 0.22, 0.02, 0.09, harmony_bar_peak=1.03, **off)[0] == "unreliable"
+    assert tempo_verdict("off", 0.22, 0.02, 0.09, harmony_bar_peak=1.071,
+                         **{**off, "harmony_bar_peak_from_tracked": 0.05})[0] == "unreliable"  # peak at neither
+    assert tempo_verdict("off", 0.22, 0.02, 0.09, harmony_bar_peak=1.071,
+                         **{**off, "harmony_bar_peak_value": 0.1})[0] == "unreliable"  # peak of noise
+    assert tempo_verdict("off", 0.22, 0.15, 0.09, harmony_bar_peak=1.071, **off)[0] == "unreliable"  # onsets at request
+
 
 def test_harmonic_rhythm_peak_lies_at_the_chord_period() -> None:
     from acekit.analysis.tempo import HarmonicRhythm

@@ -77,6 +77,12 @@ class TempoResult(BaseModel):
     #: ... and where its peak lies (`HarmonicRhythm.peak_ratio`: lag of the highest periodicity within
     #: 0.75-1.33 requested beats, in requested beats); the chords must repeat at the request itself
     harmony_beat_peak: float | None = None
+    #: fifth pass, an off request under an unsure tracker: where the chord-change periodicity around the
+    #: requested bar peaks (in requested bars), how far that peak lies from the tracked reading's bar or
+    #: two bars (relative), and the periodicity at the peak
+    harmony_bar_peak: float | None = None
+    harmony_bar_peak_from_tracked: float | None = None
+    harmony_bar_peak_value: float | None = None
     verdict: TempoVerdict | None = None
     reason: str | None = None  # why the verdict, in words
     beats: int = 0
@@ -123,6 +129,8 @@ MIN_BAR_HARMONY = 0.2
 #: low-confidence trackers 5-15 % off x1/2, x1, x2, x3/2, x2/3, x3, x1/3: none fails at any value (the
 #: request's own bar or onsets always back it). Chosen by the best worst-split right share (ties:
 #: the highest value) on the 0.05 grid; leave-one-split-out picks 0.15 or 0.25.
+#: Fifth pass: also the least chord-change periodicity at the peak near the requested bar for that peak to
+#: fail an off request when it lies at the tracked bar and not at the requested one (`tempo_verdict`).
 MIN_TRACKED_BAR_HARMONY = 0.15
 #: Fifth pass. Chord-change periodicity at the requested beat less that at the tracked beat (its half),
 #: at or above which a x2 reading the onsets and the bar harmony leave open passes, when the
@@ -339,7 +347,8 @@ class HarmonicRhythm:
         i = lo + int(np.argmax(self._acf[lo:hi + 1]))
         a, b, c = self._acf[i - 1], self._acf[i], self._acf[i + 1]
         curve = a - 2.0 * b + c
-        return float((i + (0.5 * (a - c) / curve if curve < 0 else 0.0)) / lag)
+        shift = float(np.clip(0.5 * (a - c) / curve, -0.5, 0.5)) if curve < 0 else 0.0
+        return float((i + shift) / lag)
 
     def bar_contrast(self, bar_s: float) -> float:
         """Chord-change periodicity at ``bar_s`` less that at its half: high when chords change once a bar."""
@@ -378,6 +387,8 @@ def tempo_verdict(
     min_tracked_bar_harmony: float = MIN_TRACKED_BAR_HARMONY, salience_request_eighth: float | None = None,
     harmony_beat_contrast: float | None = None, harmony_request_beat: float | None = None,
     harmony_beat_peak: float | None = None, tolerance_pct: float = DEFAULT_TEMPO_TOLERANCE_PCT,
+    harmony_bar_peak: float | None = None, harmony_bar_peak_from_tracked: float | None = None,
+    harmony_bar_peak_value: float | None = None,
     min_beat_harmony_contrast: float = MIN_BEAT_HARMONY_CONTRAST,
 ) -> tuple[TempoVerdict, str]:
     """(verdict, reason) from the tracker's relation to the expected pulse and the onset periodicity.
@@ -412,6 +423,12 @@ def tempo_verdict(
       the tracked), and the onsets do not pulse at the request. A request-only lag passes only
       when the tracked beat is a pulse too, and onsets contradict a harmony pass only when the
       tracked beat is a pulse (no ratio of noise decides either way).
+    * fifth pass: a low-confidence off reading the rules above leave open fails when the chord-change
+      periodicity around the requested bar peaks at the tracked reading's bar or two bars
+      (``harmony_bar_peak_from_tracked`` within ``tolerance_pct``) and not at the requested bar
+      (``harmony_bar_peak`` more than ``tolerance_pct`` from 1), the peak is no noise
+      (``harmony_bar_peak_value`` >= ``min_tracked_bar_harmony``) and the onsets do not pulse at the
+      request.
     * fifth pass: a x2 reading still open passes when the chords change on the requested beat and
       not on the tracked one (``harmony_beat_contrast`` >= ``min_beat_harmony_contrast``, and the
       requested beat's own chord-change periodicity ``harmony_request_beat`` >= ``min_bar_harmony``, and
@@ -464,6 +481,11 @@ def tempo_verdict(
         return "fail", (f"tracked tempo is off the request: tracker confidence {confidence:.2f} is low, but the chords "
                         f"repeat at its bar ({ht:.2f}), not at the requested bar ({hb:.2f}), and the onsets do not "
                         f"pulse at the request")
+    bp, bd, bv = harmony_bar_peak, harmony_bar_peak_from_tracked, harmony_bar_peak_value
+    if (bp is not None and bd is not None and bv is not None and abs(bp - 1.0) * 100.0 > tolerance_pct
+            and bd * 100.0 <= tolerance_pct and bv >= min_tracked_bar_harmony and (se is None or se < floor)):
+        return "fail", (f"tracked tempo is off the request: tracker confidence {confidence:.2f} is low, but the chord "
+                        f"changes repeat at its bar ({bp:.3f} requested bars), not at the requested bar")
     return "unreliable", f"tracker confidence {confidence:.2f} < {min_confidence}: no steady pulse to judge"
 
 
@@ -576,9 +598,16 @@ def analyze_tempo(
         harmony = HarmonicRhythm(y, sr)
         res.harmony_request_bar = round(harmony.at(bar_req), 4)
         res.harmony_tracked_bar = round(max(harmony.at(bar_trk), harmony.at(2.0 * bar_trk)), 4)
+        peak = harmony.peak_ratio(bar_req)
+        if np.isfinite(peak):
+            res.harmony_bar_peak = round(peak, 4)
+            res.harmony_bar_peak_from_tracked = round(min(abs(peak * bar_req / (k * bar_trk) - 1.0) for k in (1, 2)), 4)
+            res.harmony_bar_peak_value = round(harmony.at(peak * bar_req), 4)
         res.verdict, res.reason = tempo_verdict(
             res.relation, bt.confidence, res.salience_expected, res.salience_tracked,
-            harmony_request_bar=res.harmony_request_bar, harmony_tracked_bar=res.harmony_tracked_bar, **kw)
+            harmony_request_bar=res.harmony_request_bar, harmony_tracked_bar=res.harmony_tracked_bar,
+            harmony_bar_peak=res.harmony_bar_peak, harmony_bar_peak_from_tracked=res.harmony_bar_peak_from_tracked,
+            harmony_bar_peak_value=res.harmony_bar_peak_value, tolerance_pct=tolerance_pct, **kw)
     return res
 
 
