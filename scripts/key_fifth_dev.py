@@ -29,33 +29,48 @@ VARIANTS = {
 }
 
 
-def _commit_of(which: str) -> str:
+def commit_with_message(message: str) -> str:
+    """The newest commit whose message holds ``message`` (a frozen design's commit survives rebases)."""
     import subprocess
 
-    if which == "shipped":
-        return SHIPPED_COMMIT
-    out = subprocess.run(["git", "log", "--all", "-F", f"--grep={FIFTH_PASS_MESSAGE}", "--format=%H", "-1"],
+    out = subprocess.run(["git", "log", "--all", "-F", f"--grep={message}", "--format=%H", "-1"],
                          capture_output=True, text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
     if not out:
-        raise SystemExit(f"no commit with the message {FIFTH_PASS_MESSAGE!r} in this repository")
+        raise SystemExit(f"no commit with the message {message!r} in this repository")
     return out
 
 
-def estimator_module(which: str = "shipped"):
-    """acekit.analysis.key as of the shipped commit or the fifth pass's frozen one, loaded from git as
-    a separate module (the working tree's key.py is the shipped estimator)."""
+def key_module_at(commit: str, name: str):
+    """acekit.analysis.key as of ``commit``, loaded from git as a separate module named ``name``."""
     import importlib.util
     import subprocess
     import tempfile
 
-    src = subprocess.run(["git", "show", f"{_commit_of(which)}:src/acekit/analysis/key.py"], capture_output=True,
+    src = subprocess.run(["git", "show", f"{commit}:src/acekit/analysis/key.py"], capture_output=True,
                          text=True, check=True, cwd=Path(__file__).parent).stdout
-    path = Path(tempfile.mkdtemp()) / f"key_{which}.py"
+    path = Path(tempfile.mkdtemp()) / f"{name}.py"
     path.write_text(src)
-    spec = importlib.util.spec_from_file_location(f"key_{which}", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def estimator_module(which: str = "shipped"):
+    """acekit.analysis.key as of the shipped commit or the fifth pass's frozen one (the working tree's
+    key.py is the shipped estimator)."""
+    commit = SHIPPED_COMMIT if which == "shipped" else commit_with_message(FIFTH_PASS_MESSAGE)
+    return key_module_at(commit, f"key_{which}")
+
+
+def print_results(name: str, res: list[dict]) -> None:
+    """One variant's per-split figures, then its worst split."""
+    print(f"{name}:")
+    for r in res:
+        print(f"  {r['split']:9s} ({r['n']:2d}) MIREX {r['mirex']:.3f} minor {r['minor']:.3f} wrong {r['wrong']} "
+              f"unflagged {r['unflagged']} right flagged {r['right_flagged']}")
+    print(f"  worst MIREX {min(r['mirex'] for r in res):.3f}, worst minor {min(r['minor'] for r in res):.3f}, "
+          f"unflagged {sum(r['unflagged'] for r in res)}", flush=True)
 
 
 def run(cal, splits, settings, clips: bool) -> list[dict]:
@@ -101,13 +116,7 @@ def main() -> int:
     a = ap.parse_args()
     cal = build_calibration_set(a.parent, workers=2)
     for name in a.variant or list(VARIANTS):
-        res = run(cal, a.splits.split(","), VARIANTS[name], a.clips)
-        print(f"{name}:")
-        for r in res:
-            print(f"  {r['split']:9s} ({r['n']:2d}) MIREX {r['mirex']:.3f} minor {r['minor']:.3f} wrong {r['wrong']} "
-                  f"unflagged {r['unflagged']} right flagged {r['right_flagged']}")
-        print(f"  worst MIREX {min(r['mirex'] for r in res):.3f}, worst minor {min(r['minor'] for r in res):.3f}, "
-              f"unflagged {sum(r['unflagged'] for r in res)}", flush=True)
+        print_results(name, run(cal, a.splits.split(","), VARIANTS[name], a.clips))
     return 0
 
 

@@ -37,23 +37,7 @@ VARIANTS = {
 
 def sixth_module():
     """key.py as frozen by the sixth pass, loaded from git as a separate module."""
-    import importlib.util
-    import subprocess
-    import tempfile
-
-    here = Path(__file__).parent
-    commit = subprocess.run(["git", "log", "--all", "-F", f"--grep={SIXTH_PASS_MESSAGE}", "--format=%H", "-1"],
-                            capture_output=True, text=True, check=True, cwd=here).stdout.strip()
-    if not commit:
-        raise SystemExit(f"no commit with the message {SIXTH_PASS_MESSAGE!r} in this repository")
-    src = subprocess.run(["git", "show", f"{commit}:src/acekit/analysis/key.py"], capture_output=True, text=True,
-                         check=True, cwd=here).stdout
-    path = Path(tempfile.mkdtemp()) / "key_sixth.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("key_sixth", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return fifth.key_module_at(fifth.commit_with_message(SIXTH_PASS_MESSAGE), "key_sixth")
 
 
 def run(cal, splits, variant, clips: bool) -> list[dict]:
@@ -109,13 +93,7 @@ def main() -> int:
             print(f"{split}: {n_all - n_kept} of {n_all} clips in the training list, dropped")
         cal = kept
     for name in a.variant or list(VARIANTS):
-        res = run(cal, a.splits.split(","), VARIANTS[name], a.clips)
-        print(f"{name}:")
-        for r in res:
-            print(f"  {r['split']:9s} ({r['n']:2d}) MIREX {r['mirex']:.3f} minor {r['minor']:.3f} wrong {r['wrong']} "
-                  f"unflagged {r['unflagged']} right flagged {r['right_flagged']}")
-        print(f"  worst MIREX {min(r['mirex'] for r in res):.3f}, worst minor {min(r['minor'] for r in res):.3f}, "
-              f"unflagged {sum(r['unflagged'] for r in res)}", flush=True)
+        fifth.print_results(name, run(cal, a.splits.split(","), VARIANTS[name], a.clips))
     return 0
 
 
