@@ -35,3 +35,38 @@ def start_reference(tmp_path: Path) -> Iterator[Callable[..., str]]:
             )
 
         yield start
+
+
+@pytest.fixture
+def late_reference(tmp_path: Path) -> Iterator[Callable[[float], str]]:
+    """Factory: ``late_reference(delay_s)`` reserves a port and returns its URL at once; a reference backend
+    starts listening there ``delay_s`` later (a server still coming up). Stopped at the end of the test."""
+    import threading
+    import time
+
+    from acekit.reference.launch import free_port
+
+    started: list[str] = []
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def start(delay_s: float) -> str:
+        port = free_port()
+        out = tmp_path / f"late-ref-{len(threads)}"
+        out.mkdir()
+
+        def serve() -> None:
+            time.sleep(delay_s)
+            with running_reference_server("--output-dir", str(out), port=port, log_path=out / "server.log") as url:
+                started.append(url)
+                stop.wait(120)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        threads.append(thread)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    stop.set()
+    for thread in threads:
+        thread.join(30)

@@ -13,7 +13,6 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -25,7 +24,7 @@ import soundfile as sf
 
 from acekit.keys import parse_key
 from acekit.reference import engine as E
-from acekit.reference.launch import free_port, running_reference_server
+from acekit.reference.launch import free_port
 
 KIT = Path(__file__).resolve().parents[1] / "scripts" / "curl"
 SR = E.SAMPLE_RATE
@@ -436,37 +435,20 @@ def test_wait_for_server_gives_up_with_advice_and_submits_nothing(tmp_path: Path
     assert "nothing was submitted" in proc.stderr and "waiting up to 1 s" in proc.stderr
 
 
-def test_wait_for_server_waits_for_a_late_server_then_submits_once(tmp_path: Path, source_wav: Path) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    started: list[str] = []
-    stop = threading.Event()
-
-    def late_server() -> None:
-        time.sleep(1.5)  # the kit starts probing before anything listens
-        with running_reference_server("--output-dir", str(tmp_path / "srv"), port=port,
-                                      log_path=tmp_path / "srv.log") as u:
-            started.append(u)
-            stop.wait(120)
-
-    (tmp_path / "srv").mkdir()
-    thread = threading.Thread(target=late_server, daemon=True)
-    thread.start()
-    try:
-        proc = run_kit("lego.sh", source_wav, "bass", server=url, cwd=tmp_path, WAIT_FOR_SERVER_S="60",
-                       OUT_DIR=str(tmp_path / "out"), AUDIO_FORMAT="wav", BATCH_SIZE="1")
-        assert proc.returncode == EXIT_OK, proc.stderr
-        assert "waiting up to 60 s" in proc.stderr and f"server at {url} is up after" in proc.stderr
-        _, files = outputs(proc)
-        assert started and len(files) == 1 and sf.info(str(files[0])).duration > 9.5
-        from acekit import Client
-        with Client(url) as client:
-            assert client.stats().jobs.total == 1  # one task: the probes never submit
-        # A server that is up: no waiting, no message.
-        again = run_kit("text2music.sh", server=url, cwd=tmp_path, WAIT_FOR_SERVER_S="5",
-                        OUT_DIR=str(tmp_path / "again"), AUDIO_DURATION="10", BATCH_SIZE="1")
-        assert again.returncode == EXIT_OK, again.stderr
-        assert "waiting up to" not in again.stderr
-    finally:
-        stop.set()
-        thread.join(30)
+def test_wait_for_server_waits_for_a_late_server_then_submits_once(late_reference: Callable[[float], str],
+                                                                   tmp_path: Path, source_wav: Path) -> None:
+    url = late_reference(1.5)  # the kit starts probing before anything listens
+    proc = run_kit("lego.sh", source_wav, "bass", server=url, cwd=tmp_path, WAIT_FOR_SERVER_S="60",
+                   OUT_DIR=str(tmp_path / "out"), AUDIO_FORMAT="wav", BATCH_SIZE="1")
+    assert proc.returncode == EXIT_OK, proc.stderr
+    assert "waiting up to 60 s" in proc.stderr and f"server at {url} is up after" in proc.stderr
+    _, files = outputs(proc)
+    assert len(files) == 1 and sf.info(str(files[0])).duration > 9.5
+    from acekit import Client
+    with Client(url) as client:
+        assert client.stats().jobs.total == 1  # one task: the probes never submit
+    # A server that is up: no waiting, no message.
+    again = run_kit("text2music.sh", server=url, cwd=tmp_path, WAIT_FOR_SERVER_S="5",
+                    OUT_DIR=str(tmp_path / "again"), AUDIO_DURATION="10", BATCH_SIZE="1")
+    assert again.returncode == EXIT_OK, again.stderr
+    assert "waiting up to" not in again.stderr

@@ -3,7 +3,6 @@ to come up (``--wait-for-server``) that never submits a task twice."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from acekit.client import Client
 from acekit.errors import AuthError, ServerNotReady, ServerUnreachable, ServiceUnavailable
 from acekit.models import Text2MusicRequest
 from acekit.polling import ServerWait
-from acekit.reference.launch import free_port, running_reference_server
 
 REQ = Text2MusicRequest(prompt="x", duration_s=10, audio_format="wav")
 OK_SUBMIT = {"data": {"task_id": "t1", "status": "queued", "queue_position": 1}, "code": 200}
@@ -144,41 +142,23 @@ def _cli(*args: str):
     return CliRunner().invoke(app, list(args), env={contract.SERVER_ENV: None, contract.API_KEY_ENV: None})
 
 
-def test_cli_fails_at_once_with_advice_then_waits_for_a_late_server(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_fails_at_once_with_advice_then_waits_for_a_late_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   late_reference) -> None:
     monkeypatch.undo()  # real sleeps: a real server starts meanwhile
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = late_reference(3.0)  # nothing listens there for 3 s: the first call finds it down
     down = _cli("generate", "--duration", "10", "--out", str(tmp_path / "a"), "--server", url)
     assert down.exit_code == ExitCode.server
     assert "Nothing was submitted" in down.stderr and f"acekit health --server {url}" in down.stderr
     assert "--wait-for-server SECONDS" in down.stderr
 
-    started: list[str] = []
-    stop = threading.Event()
-
-    def late_server() -> None:
-        time.sleep(1.5)
-        with running_reference_server("--output-dir", str(tmp_path / "srv"), port=port,
-                                      log_path=tmp_path / "srv.log") as u:
-            started.append(u)
-            stop.wait(120)
-
-    (tmp_path / "srv").mkdir()
-    thread = threading.Thread(target=late_server, daemon=True)
-    thread.start()
-    try:
-        ok = _cli("generate", "--duration", "10", "--format", "wav", "--batch", "1", "--out", str(tmp_path / "b"),
-                  "--server", url, "--wait-for-server", "90", "--json", "--poll-interval-s", "0.05")
-        assert ok.exit_code == 0, ok.stderr
-        assert started and len(list((tmp_path / "b").glob("*.wav"))) == 1
-        with Client(url) as client:
-            assert client.stats().jobs.total == 1  # one task: the refused attempts never reached it
-        health = _cli("health", "--server", url, "--wait-for-server", "5", "--json")
-        assert health.exit_code == 0
-    finally:
-        stop.set()
-        thread.join(30)
+    ok = _cli("generate", "--duration", "10", "--format", "wav", "--batch", "1", "--out", str(tmp_path / "b"),
+              "--server", url, "--wait-for-server", "90", "--json", "--poll-interval-s", "0.05")
+    assert ok.exit_code == 0, ok.stderr
+    assert len(list((tmp_path / "b").glob("*.wav"))) == 1
+    with Client(url) as client:
+        assert client.stats().jobs.total == 1  # one task: the refused attempts never reached it
+    health = _cli("health", "--server", url, "--wait-for-server", "5", "--json")
+    assert health.exit_code == 0
 
 
 def test_the_task_timeout_starts_once_the_server_is_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
