@@ -21,8 +21,10 @@ HealthProblem = Literal["clipping", "silence", "nan", "dc_offset", "antiphase"]
 #: ``holdout5``: a fifth blind split of real composed music, other corpus scores built the same way
 #: (Essen folksongs, other chorales, fiddle tunes and openings), for the designs made after holdout4
 #: was spent; its abc tunes must also end on their K: tonic (`acekit.calibration.scores`).
-Split = Literal["calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5"]
-SPLITS: tuple[Split, ...] = ("calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5")
+#: ``holdout6``: a sixth blind split of real composed music, other corpus scores again, none that key
+#: profiles may be trained on; eleven tunes with a kit, bass and chords, closer to produced music.
+Split = Literal["calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6"]
+SPLITS: tuple[Split, ...] = ("calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6")
 class ClipTruth(BaseModel):
     duration_s: float
     bpm_requested: float | None = None  # what a user would have asked for
@@ -60,7 +62,7 @@ class CalibrationClip(BaseModel):
     soundfont: str | None = None  # the soundfont's name in acekit.calibration.build.SOUNDFONTS
     #: render conditions other than a plain render (build.render_conditions): detuning, reverb, mix
     render: list[str] = Field(default_factory=list)
-    #: holdout4, holdout5: the music21 corpus score the clip was arranged from ("path" or "path#tune number")
+    #: holdout4, holdout5, holdout6: the music21 corpus score the clip was arranged from ("path" or "path#tune number")
     score: str | None = None
     truth: ClipTruth
 
