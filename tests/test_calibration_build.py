@@ -14,7 +14,14 @@ import pytest
 
 from acekit.calibration import build
 from acekit.calibration import scores
-from acekit.calibration.scores import HOLDOUT4_PIECES, HOLDOUT5_PIECES, PieceSpec, ScoreError, derive
+from acekit.calibration.scores import (
+    HOLDOUT4_PIECES,
+    HOLDOUT5_PIECES,
+    HOLDOUT6_PIECES,
+    PieceSpec,
+    ScoreError,
+    derive,
+)
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS, SONGS, TEMPO_RAMP_123, compose
 
 #: sha256 of every song's MIDI as it was before the holdout2 generator options were added (66 songs)
@@ -76,7 +83,7 @@ def test_earlier_songs_render_as_before() -> None:
     """The holdout3 render conditions default off: every song of the earlier splits (and every
     tempo variant and repaint take) renders with the same fluidsynth command line and soundfont
     as before, and its MIDI has no tuning, effect-send or volume controller."""
-    later = {s.name for s in (*HOLDOUT3_SONGS, *HOLDOUT4_PIECES, *HOLDOUT5_PIECES)}
+    later = {s.name for s in (*HOLDOUT3_SONGS, *HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES)}
     earlier = [s for s in build._all_specs() if s.name not in later]
     assert len(earlier) == 90
     for spec in earlier:
@@ -287,12 +294,13 @@ def test_build_command_renders_and_reuses(tmp_path_factory) -> None:
 _METER_PULSES = {"4/4": 4, "3/4": 3, "2/4": 2, "2/2": 4, "6/8": 2, "9/8": 3, "12/8": 4}
 
 
-@pytest.mark.parametrize("spec", (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES), ids=lambda s: f"{s.split}-{s.name}")
+@pytest.mark.parametrize("spec", (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES),
+                         ids=lambda s: f"{s.split}-{s.name}")
 def test_holdout4_truth_is_consistent(spec: PieceSpec, tmp_path) -> None:
     """The holdout2 checks, for scores: beats are the felt pulse at the piece's one tempo from time 0,
     downbeats every bar's first beat after the pickup (read from the score), the MIDI's tempo and
     meter events say the same; the key is what the truth rules read from the score, and the notes
-    agree with it (mostly in its scale). Runs on holdout5's pieces too (same rules, same checks)."""
+    agree with it (mostly in its scale). Runs on holdout5's and holdout6's pieces too (same rules, same checks)."""
     comp = derive(spec)
     beats, downs = np.asarray(comp.beats_s), np.asarray(comp.downbeats_s)
     period = 60 / spec.pulse_bpm
@@ -319,7 +327,9 @@ def test_holdout4_truth_is_consistent(spec: PieceSpec, tmp_path) -> None:
     ons = sorted((t, msg.note) for track in mid.tracks for t, msg in _abs(track)
                  if msg.type == "note_on" and msg.velocity > 0 and msg.channel != 9)
     first_t = ons[0][0]
-    assert first_t == round(comp.extra["pad_ql"] * 480)  # the music starts at the pickup
+    # the music starts at the pickup (after a rest the score writes there: Dichterliebe's sixteenth)
+    lead_rest = 120 if spec.name == "schumann_dichterliebe_2" else 0
+    assert first_t == round(comp.extra["pad_ql"] * 480) + lead_rest
     # the notes agree with the key read from the score: mostly in its scale (the mode's, for a modal
     # tune; natural minor plus the raised 6th and 7th for minor). The rag is the most chromatic: 0.82
     pc, minor = spec.parsed_key.pitch_class, spec.parsed_key.mode == "minor"
@@ -475,3 +485,155 @@ def test_missing_music21_says_what_to_install(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "music21", None)  # import music21 -> ImportError
     with pytest.raises(build.RenderError, match=r"acekit\[calibration\].*music21==10\.5\.1"):
         build._check_tools()
+
+
+# ---- holdout6: other corpus scores again, a band's arrangement on some (docs/analysis.md "The holdout6 split") ----
+
+def test_holdout5_pieces_derive_as_before() -> None:
+    """holdout6's arrangement option (``harmonise``) leaves holdout5 as it was: each piece's MIDI has the
+    sha256 it had before holdout6 was added (tests/fixtures/holdout5_midi_sha256.json)."""
+    want = json.loads((_MIDI_SHA256.parent / "holdout5_midi_sha256.json").read_text())
+    assert set(want) == {p.name for p in HOLDOUT5_PIECES}
+    changed = [p.name for p in HOLDOUT5_PIECES if hashlib.sha256(derive(p).midi).hexdigest() != want[p.name]]
+    assert not changed, f"MIDI changed for {changed}"
+
+
+def _key_training_reserved() -> tuple[set, set]:
+    """The pieces reserved for key-profile training (the rule shared with the key designer), as
+    ({(source, number)} listed or by tune number, {score source} by composer index): (a) every piece in
+    notes/key-sixth-pass-corpus-profiles.json "training"; (b) any abc tune whose X: number n has
+    n % 7 == 1, in any collection (checked on the piece, see the test); (c) any score at index i with
+    i % 7 == 1 in the sorted `music21.corpus.getComposer(composer)` paths of its composer, for Bach the
+    sorted bwv list exactly as scripts/key_learn_profiles.py `candidates()` builds it."""
+    import re
+
+    import music21
+
+    notes = Path(__file__).parents[1] / "notes" / "key-sixth-pass-corpus-profiles.json"
+    listed = {(t["source"], t["number"]) for t in json.loads(notes.read_text())["training"]}
+    by_index: set[str] = set()
+    for p in (*HOLDOUT6_PIECES,):
+        if p.source.endswith(".abc"):
+            continue
+        composer = p.source.split("/")[0]
+        paths = sorted(str(x).split("corpus/")[-1] for x in music21.corpus.getComposer(composer))
+        if composer == "bach":  # as candidates() filters them
+            paths = [c for c in paths if re.match(r"bach/bwv[\d.]+(\.mxl|\.xml)?$", c) or c.startswith("bach/bwv")]
+        by_index |= {c.rsplit(".", 1)[0] for i, c in enumerate(paths) if i % 7 == 1}
+    return listed, by_index
+
+
+def test_holdout6_holds_no_key_training_piece() -> None:
+    """None of holdout6's pieces may be one that key profiles are trained on (rule in `_key_training_reserved`)."""
+    listed, by_index = _key_training_reserved()
+    assert len(listed) >= 200 and "bach/bwv122.6" in {s for s, _ in listed}  # the file is read, not empty
+    for p in HOLDOUT6_PIECES:
+        assert (p.source, p.number) not in listed, p.name
+        if p.source.endswith(".abc"):
+            assert p.number is not None and p.number % 7 != 1, p.name  # (b)
+        else:
+            assert p.source not in by_index and p.source.rsplit(".", 1)[0] not in by_index, p.name  # (c)
+    # the index rule catches what it should: bwv248.23-2 (the corpus's only other 12/8 chorale) is reserved
+    assert "bach/bwv248.23-2" in _bach_reserved()
+
+
+def _bach_reserved() -> set[str]:
+    import re
+
+    import music21
+
+    paths = sorted(str(x).split("corpus/")[-1] for x in music21.corpus.getComposer("bach"))
+    paths = [c for c in paths if re.match(r"bach/bwv[\d.]+(\.mxl|\.xml)?$", c) or c.startswith("bach/bwv")]
+    return {c.rsplit(".", 1)[0] for i, c in enumerate(paths) if i % 7 == 1}
+
+
+def test_holdout6_shares_nothing_with_holdout4_or_holdout5() -> None:
+    """No score, tune, or other movement/verse of one: O'Neill's numbers name a tune across the book's
+    files, a quartet's movements share a folder, a cantata's chorales share a BWV number."""
+    pieces, earlier = HOLDOUT6_PIECES, (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES)
+    names = {p.name for p in pieces}
+    assert len(names) == len(pieces) and not names & {p.name for p in earlier}
+    assert not names & {s.name for s in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS)}
+    assert len({(p.source, p.number) for p in pieces}) == len(pieces)
+    assert not {(p.source, p.number) for p in pieces} & {(p.source, p.number) for p in earlier}
+    assert not {p.number for p in pieces if p.source.startswith("oneills1850/")} & {
+        p.number for p in earlier if p.source.startswith("oneills1850/")}
+    assert not {p.source.rsplit("/", 1)[0] for p in pieces if "/movement" in p.source} & {
+        p.source.rsplit("/", 1)[0] for p in earlier if "/movement" in p.source}
+
+    def bwv(p: PieceSpec) -> str:
+        return p.source.split(".")[0]
+    assert not {bwv(p) for p in pieces if p.source.startswith("bach/")} & {
+        bwv(p) for p in earlier if p.source.startswith("bach/")}
+    # the same tune title in another collection is the same tune
+    titles = {p.name.split("_", 1)[1] for p in earlier}
+    assert not {p.name.split("_", 1)[1] for p in pieces} & titles
+
+
+def test_holdout6_holds_the_hard_cases() -> None:
+    """A third blind split of real music, spread as holdout5 and closer to produced music."""
+    pieces = HOLDOUT6_PIECES
+    assert len(pieces) == 40 and {p.split for p in pieces} == {"holdout6"}
+    assert all("last note" in derive(p).extra["key_rule"] for p in pieces if p.source.endswith(".abc"))
+    styles = [p.style for p in pieces]
+    assert styles.count("chorale") >= 8
+    # slow, sustained, drumless: chorales and slow openings and airs
+    assert sum(p.pulse_bpm <= 80 and not p.drums for p in pieces) >= 10
+    assert sum(p.pulse_bpm <= 66 and not p.drums for p in pieces) >= 5
+    assert sum(s in ("classical", "lied", "song") for s in styles) >= 3
+    # a band's arrangement (what ACE-Step produces most): melody, meter-true kit, bass and chords
+    band = [p for p in pieces if p.harmonise and p.drums]
+    assert len(band) >= 8 and {p.time_signature for p in band} >= {"2/2", "6/8", "9/8", "2/4", "3/4", "4/4"}
+    meters = [p.time_signature for p in pieces]
+    # every meter of the earlier splits but 12/8: the corpus has no 12/8 score left that is not in
+    # holdout4/holdout5, reserved for key training, or refused by the last-note rule
+    assert all(meters.count(m) >= 4 for m in ("6/8", "2/2", "3/4", "2/4", "4/4")) and meters.count("9/8") >= 3
+    assert any(p.time_signature == "3/4" and p.bpm >= 180 and p.style == "waltz" for p in pieces)
+    assert {"polka", "march", "reel", "jig", "slip jig"} <= set(styles)
+    assert all(p.bpm >= 200 for p in pieces if p.style == "reel" and p.time_signature == "2/2")
+    keys = [p.parsed_key for p in pieces]
+    minor = [p for p in pieces if p.parsed_key.mode == "minor"]
+    assert abs(len(minor) - len(pieces) / 2) <= 3 and len({k.pitch_class for k in keys}) >= 7
+    assert sum(p.mode_name == "dorian" for p in pieces) >= 2 and sum(p.mode_name == "mixolydian" for p in pieces) >= 3
+    sigs = [derive(p).extra["key_rule"] for p in pieces]
+    assert sum(k.canonical in ("F major", "Bb major", "D minor", "G minor") for k in keys) >= 10  # flat keys
+    assert sum(k.canonical in ("A major", "E major", "E minor", "B minor", "D major") for k in keys) >= 10  # sharp
+    assert any("-2 sharps" in r for r in sigs) and any("4 sharps" in r for r in sigs)
+    assert sum(derive(p).extra["pickup_pulses"] > 0 for p in pieces) >= 15
+    assert all(10 <= derive(p).end_s <= scores.MAX_EXCERPT_S + 60 / p.pulse_bpm for p in pieces)
+    fonts = [p.soundfont for p in pieces]
+    assert set(fonts) == set(build.SOUNDFONTS) and all(fonts.count(f) >= 6 for f in build.SOUNDFONTS)
+    tuned = [p.tuning_cents for p in pieces if p.tuning_cents]
+    assert len(tuned) >= 8 and all(18 <= abs(c) <= 35 for c in tuned) and min(tuned) < 0 < max(tuned)
+    assert sum(p.effects == "wet" for p in pieces) >= 8 and {"bass_up", "drums_up"} <= {p.mix for p in pieces}
+    amb = [p for p in pieces if p.key_ambiguous]
+    assert amb and all(p.parsed_key.mode == "minor" and p.mode_name != "dorian" for p in amb)
+
+
+def test_harmonise_reads_the_melody_not_the_key() -> None:
+    """``harmonise``: one triad a bar, all of whose notes sound in the melody (the accompaniment adds no
+    pitch class, so the key's truth and `key_ambiguous` read the same notes), whatever key the spec
+    claims; a bass on the bar's pulses and chords between, like chord symbols; refused next to them."""
+    from dataclasses import replace
+
+    by = {p.name: p for p in HOLDOUT6_PIECES}
+    spec = by["reel_big_pats"]
+    plain = scores._derive(replace(spec, harmonise=False, drums=False))
+    band = derive(spec)
+    assert band.extra["key"] == plain.extra["key"] and band.extra["key_ambiguous"] == plain.extra["key_ambiguous"]
+    assert band.beats_s == plain.beats_s and band.downbeats_s == plain.downbeats_s
+
+    def pcs(comp, channels) -> set[int]:
+        path = Path(__file__).parent / "_h6.mid"
+        try:
+            path.write_bytes(comp.midi)
+            mid = mido.MidiFile(str(path))
+        finally:
+            path.unlink(missing_ok=True)
+        return {m.note % 12 for t in mid.tracks for m in t if m.type == "note_on" and m.velocity and m.channel in channels}
+
+    melody = pcs(plain, {0})
+    assert pcs(band, {1, 2}) <= melody and len(pcs(band, {1, 2})) >= 3
+    assert band.notes > plain.notes + 2 * plain.extra["bars"]  # a bass and chords on every bar
+    with pytest.raises(ScoreError, match="exclude each other"):
+        scores._derive(replace(spec, chords=True))
