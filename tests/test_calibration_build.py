@@ -550,6 +550,8 @@ def _bach_reserved() -> set[str]:
 def test_holdout6_shares_nothing_with_holdout4_or_holdout5() -> None:
     """No score, tune, or other movement/verse of one: O'Neill's numbers name a tune across the book's
     files, a quartet's movements share a folder, a cantata's chorales share a BWV number."""
+    from dataclasses import replace
+
     pieces, earlier = HOLDOUT6_PIECES, (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES)
     names = {p.name for p in pieces}
     assert len(names) == len(pieces) and not names & {p.name for p in earlier}
@@ -565,6 +567,18 @@ def test_holdout6_shares_nothing_with_holdout4_or_holdout5() -> None:
         return p.source.split(".")[0]
     assert not {bwv(p) for p in pieces if p.source.startswith("bach/")} & {
         bwv(p) for p in earlier if p.source.startswith("bach/")}
+    # a chorale tune set again under another BWV number (BWV 395 sets holdout4's BWV 244.10): the
+    # soprano's first six intervals differ from every earlier chorale's
+    import music21
+
+    def opening(p: PieceSpec) -> tuple[int, ...]:
+        sc = music21.corpus.parse(p.source)
+        sop = [x for x in sc.parts if "sopr" in (x.partName or "").lower()] or [sc.parts[0]]
+        ps = [n.pitch.ps for n in sop[0].recurse().notes if n.isNote][:7]
+        return tuple(int(b - a) for a, b in zip(ps, ps[1:]))
+    assert not {opening(p) for p in pieces if p.style == "chorale"} & {
+        opening(p) for p in earlier if p.style == "chorale"}
+    assert opening(replace(pieces[0], source="bach/bwv395")) in {opening(p) for p in HOLDOUT4_PIECES}
     # the same tune title in another collection is the same tune
     titles = {p.name.split("_", 1)[1] for p in earlier}
     assert not {p.name.split("_", 1)[1] for p in pieces} & titles

@@ -637,7 +637,7 @@ HOLDOUT6_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout6") for 
               soundfont="musescore", tuning_cents=24),
     PieceSpec("chorale_bwv20_7", "chorale", "bach/bwv20.7", 64, "F major", (4, 4), _on("choir choir choir cello"),
               soundfont="musescore_hq", effects="wet"),
-    PieceSpec("chorale_bwv395", "chorale", "bach/bwv395", 78, "A major", (4, 4), _on("strings"),
+    PieceSpec("chorale_bwv292", "chorale", "bach/bwv292", 78, "C major", (4, 4), _on("strings"),
               soundfont="fluidr3", mix="bass_up"),
     # openings: a quartet, a lied, a song with choir and piano
     PieceSpec("beethoven_op59no2", "classical", "beethoven/opus59no2/movement1", 132, "E minor", (6, 8),
