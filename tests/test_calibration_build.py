@@ -578,7 +578,8 @@ def test_holdout6_shares_nothing_with_holdout4_or_holdout5() -> None:
         return tuple(int(b - a) for a, b in zip(ps, ps[1:]))
     assert not {opening(p) for p in pieces if p.style == "chorale"} & {
         opening(p) for p in earlier if p.style == "chorale"}
-    assert opening(replace(pieces[0], source="bach/bwv395")) in {opening(p) for p in HOLDOUT4_PIECES}
+    bwv395 = opening(replace(pieces[0], source="bach/bwv395"))
+    assert bwv395 in {opening(p) for p in HOLDOUT4_PIECES if p.style == "chorale"}  # the check would catch it
     # the same tune title in another collection is the same tune
     titles = {p.name.split("_", 1)[1] for p in earlier}
     assert not {p.name.split("_", 1)[1] for p in pieces} & titles
