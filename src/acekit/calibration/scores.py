@@ -1,5 +1,5 @@
-"""Real composed music for the fourth and fifth held-out splits (``holdout4``, ``holdout5``): scores
-from music21's corpus.
+"""Real composed music for the fourth to sixth held-out splits (``holdout4``, ``holdout5``,
+``holdout6``): scores from music21's corpus.
 
 Every earlier split comes from acekit's own song generator (`acekit.calibration.songs`). These
 pieces were written by people: Bach chorales, Irish and Scottish fiddle tunes (O'Neill's 1850,
@@ -10,7 +10,9 @@ with acekit's own writer, so the beats come from the same tempo map fluidsynth p
 
 Arrangement. The score's own parts, each on the GM program the `PieceSpec` gives; a tune's chord
 symbols (``chords=True``) become a simple accompaniment: the root in the bass on the bar's first
-pulse (and the middle pulse of a four-pulse bar), the chord on the other pulses. ``drums``: a
+pulse (and the middle pulse of a four-pulse bar), the chord on the other pulses. A tune without
+chord symbols can get the same accompaniment from a triad a bar read from its melody alone
+(``harmonise=True``, `_harmonise`; holdout6). ``drums``: a
 plain meter-true kit (kick on the bar, side stick on the other pulses), only where the style
 would have one. Tempo is chosen here (a realistic one per piece; the score's marks are
 ignored) and constant: tempo marks, fermatas and ritardandi are not rendered. The excerpt starts
@@ -33,7 +35,7 @@ Truth rules (tests/test_calibration_build.py checks them):
   left out. No key analyser is used (music21's ``analyze('key')`` is an estimator, not truth).
 - ``key_ambiguous`` by the earlier splits' rule: a minor piece that is not dorian and never
   sounds the raised leading tone in the excerpt (natural minor without a major V) is flagged.
-- holdout5 only (``holdout5`` = `HOLDOUT5_PIECES`, decided before any of its pieces was chosen):
+- holdout5 and holdout6 (`LAST_NOTE_RULE_SPLITS`; decided before any holdout5 piece was chosen):
   an abc tune is accepted only when its last melody note (the last note of the first part as the
   score is written, repeats not taken; a final double stop counts by its top note) is the K:
   field's tonic; otherwise it is refused, as a score whose final bass decides nothing is.
@@ -65,7 +67,7 @@ _MIREX_MODE = {"major": "major", "ionian": "major", "mixolydian": "major", "lydi
                "minor": "minor", "aeolian": "minor", "dorian": "minor", "phrygian": "minor"}
 KICK, SIDE_STICK = 36, 37
 #: splits whose abc tunes must also end on the K: tonic (docstring): decided for holdout5 before
-#: its pieces were chosen; holdout4 predates the rule
+#: its pieces were chosen, kept for holdout6; holdout4 predates the rule
 LAST_NOTE_RULE_SPLITS = frozenset({"holdout5", "holdout6"})
 
 
@@ -148,10 +150,10 @@ def require_music21():
     try:
         import music21
     except ImportError as exc:
-        raise ScoreError("the holdout4 and holdout5 splits need music21: pip install 'acekit[calibration]' "
+        raise ScoreError("the holdout4 to holdout6 splits need music21: pip install 'acekit[calibration]' "
                          f"(music21=={MUSIC21_VERSION})") from exc
     if music21.__version__ != MUSIC21_VERSION:
-        raise ScoreError(f"music21 {music21.__version__} is installed, the holdout4/holdout5 truth is pinned to "
+        raise ScoreError(f"music21 {music21.__version__} is installed, the holdout4-holdout6 truth is pinned to "
                          f"{MUSIC21_VERSION}: pip install music21=={MUSIC21_VERSION}")
     return music21
 
