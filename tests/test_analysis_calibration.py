@@ -10,7 +10,9 @@ margin (docs/analysis.md "Tempo verdicts, fifth pass"; holdout5's is its one eva
 split's shipped-estimator figure less a small margin; ``holdout4`` (real composed music from
 music21's corpus) has had its key floor since the fifth key pass's one evaluation on it, ``holdout5``
 (other corpus scores, built the same way for the designs made after holdout4 was spent) since the
-sixth key pass's. Health floors are full on every split.
+sixth key pass's. ``holdout6`` (other corpus scores again, blind for the sixth tempo and seventh
+key passes): tempo and key floors a little under the shipped estimators' one measurement when the
+split was built (reported to the lead only, not quoted in docs). Health floors are full on every split.
 """
 
 from __future__ import annotations
@@ -190,8 +192,10 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # frozen): 88.8 % (fourth pass on the same clips: 88.1 %), and 1.2 % wrong under both designs
     # (own tempi failed: a confident tracker at a reading no metrical relation of the check names).
     assert wrong <= {"holdout5": 2 / 160}.get(split, 0.0)
+    # holdout6 (blind for the sixth tempo pass): a little under the shipped design's one measurement
+    # when the split was built; no wrong verdict then
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.97, "holdout3": 0.92, "holdout4": 0.90,
-                     "holdout5": 0.87}[split]
+                     "holdout5": 0.87, "holdout6": 0.92}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2 ("unreliable"); holdout5's wrong verdicts above
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before)
@@ -333,6 +337,9 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
         # sixth pass"): this estimator 0.677 / minor 0.565 / 3 of 40 wrong and not flagged; a
         # regression check a little under it, not a target (issue 11 asks 0.90)
         assert mirex >= 0.66 and mirex_minor >= 0.55 and len(confident_wrong) <= 3
+    elif split == "holdout6":  # real music, blind for the seventh key pass: a little under the shipped
+        # estimator's one measurement when the split was built; a regression check, not a target
+        assert mirex >= 0.63 and mirex_minor >= 0.54 and len(confident_wrong) <= 2
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
