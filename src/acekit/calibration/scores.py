@@ -617,7 +617,8 @@ HOLDOUT5_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout5") for 
 _AIRD = "airdsAirs/"
 #: The sixth split (docs/analysis.md "The holdout6 split"), built for the designs made after
 #: holdout5 was spent: no score, tune or other movement of holdout4's or holdout5's, and none that
-#: the key profiles may be trained on (`key_training_reserved`). Closer to produced music than
+#: the key profiles may be trained on (the rule in
+#: tests/test_calibration_build.py `_key_training_reserved`). Closer to produced music than
 #: holdout5: eleven tunes with a meter-true kit and a bass + chord accompaniment (``harmonise``:
 #: the tunes carry no chord symbols; the corpus's only tunes that do are holdout4's). No 12/8
 #: piece: every 12/8 score in the corpus is in holdout4 or holdout5, reserved for training, or
