@@ -3,6 +3,9 @@
 # (rendering music with known ground truth: FluidR3 for the songs thresholds are tuned on,
 # TimGM6mb and MuseScore General for the held-out songs, the csound GM font and the OPL3 FM font
 # for the second held-out split, MuseScore General HQ for the third), curl + jq (the curl kit), libsndfile (soundfile).
+# The recordings split's music comes from three game-data packages that are NOT installed: the
+# calibration build fetches them with `apt-get download` (src/acekit/calibration/recordings.py);
+# here we only make sure apt can see them (an `apt-get update` when it cannot).
 # Idempotent: installs only what is missing; uses sudo when not root.
 set -euo pipefail
 need=()
@@ -17,9 +20,14 @@ command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)
 # no grep -q: it exits at the first match, ldconfig dies of SIGPIPE and pipefail reads that as "missing"
 ldconfig -p 2>/dev/null | grep libsndfile >/dev/null || need+=(libsndfile1)
-[ ${#need[@]} -eq 0 ] && exit 0
+update=0
+for pkg in extremetuxracer-data frozen-bubble-data lincity-ng-data; do
+  apt-cache show "$pkg" >/dev/null 2>&1 || update=1
+done
+[ ${#need[@]} -eq 0 ] && [ $update -eq 0 ] && exit 0
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "installing system packages: ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "installing system packages: ${need[*]}" >&2
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -13,6 +13,11 @@ music21's corpus) has had its key floor since the fifth key pass's one evaluatio
 sixth key pass's. ``holdout6`` (other corpus scores again, blind for the sixth tempo and seventh
 key passes): tempo and key floors a little under the shipped estimators' one measurement when the
 split was built (reported to the lead only, not quoted in docs). Health floors are full on every split.
+
+``recordings`` (real produced recordings from Debian game-data packages, docs/analysis.md "The
+recordings split") is a blind test of the boundary, preservation and health verdicts: its tests
+were committed before any analyser ran on it ("recordings: split frozen before evaluation"), and it
+has no tempo or key truth, so the tempo and key tests skip it.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from acekit.analysis import (
 )
 from acekit.analysis.beatgrid import TRACKER_LAG_MS
 from acekit.calibration import CalibrationSet, build_calibration_set
-from acekit.calibration.manifest import SPLITS
+from acekit.calibration.manifest import NO_SONG_SPLITS, SPLITS
 from acekit.calibration.scores import HOLDOUT4_PIECES, HOLDOUT5_PIECES, HOLDOUT6_PIECES
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS
 
@@ -75,11 +80,22 @@ def song_results(calibration: CalibrationSet, tracked: dict) -> dict:
     return out
 
 
+NO_TEMPO_KEY_TRUTH = ("the recordings split is real produced music (Debian game-data packages) with no tempo or key "
+                      "truth: it tests the boundary, preservation and health verdicts only (docs/analysis.md)")
+
+
+def _needs_songs(split: str) -> None:
+    if split in NO_SONG_SPLITS:
+        pytest.skip(NO_TEMPO_KEY_TRUTH)
+
+
 # ---- the set itself ---------------------------------------------------------------------------
 
 def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -> None:
     songs = calibration.of_kind("song")
     for split in SPLITS:  # issue 11: every split holds every hard case
+        if split in NO_SONG_SPLITS:  # no songs (test_recordings_split_holds_what_docs_say)
+            continue
         part = calibration.of_kind("song", split=split)
         meters = {"6/8", "9/8", "12/8", "2/2", "3/4", "4/4"}
         if split == "holdout6":  # the corpus has no eligible 12/8 score left (scores.HOLDOUT6_PIECES)
@@ -181,6 +197,7 @@ def _tempo_figures(cases: list[tuple[str, float, str, str]]) -> tuple[float, flo
 def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, split: str) -> None:
     """Issue 11 item 3: compound meters judged on the dotted quarter, 2/2 on the half (or quarter);
     octave readings resolved by onset periodicity or marked unreliable, never a wrong verdict."""
+    _needs_songs(split)
     cases = _tempo_cases(calibration, tracked, split)
     right, wrong, unsure = _tempo_figures(cases)
     print(f"tempo verdicts ({split}, {len(cases)} judgements): right {right:.1%}, wrong {wrong:.1%}, "
@@ -303,6 +320,7 @@ def test_beat_grid_on_true_beats(calibration: CalibrationSet) -> None:
 def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) -> None:
     """Issue 11 item 4. The estimator (Krumhansl + Temperley profiles) was chosen over EDMA on the
     calibrate split; wrong keys must mostly be flagged ambiguous (then the check is unreliable)."""
+    _needs_songs(split)
     songs = calibration.of_kind("song", "tempo", split=split)
     res = {c.id: song_results[c.id].key for c in songs}
     minor = [c for c in songs if c.truth.key.endswith("minor")]
@@ -480,8 +498,51 @@ def test_repaint_set_is_split_and_covers_issue_11(calibration: CalibrationSet) -
             assert c.soundfont in ("timgm6mb", "musescore"), c.id
 
 
+def test_recordings_split_holds_what_docs_say(calibration: CalibrationSet) -> None:
+    """Real produced recordings: one excerpt per track of three Debian game-data packages, the nine
+    repaint edits of the generated set from each, the health problems, and no song (no tempo or key truth)."""
+    from acekit.calibration import recordings
+
+    assert not calibration.of_kind("song", "tempo", "edit", "preservation", split="recordings")
+    sources = calibration.of_kind("source", split="recordings")
+    reps = calibration.of_kind("repaint", split="recordings")
+    assert len(sources) == len(recordings.TRACKS) == 12 and len(reps) == 9 * len(sources)
+    assert {c.recording.package for c in sources} == set(recordings.PACKAGES)
+    assert {c.recording.placement for c in sources} == {"section", "plain"}
+    for c in sources:
+        r = c.recording
+        assert c.truth.duration_s == pytest.approx(recordings.EXCERPT_S, abs=0.01)
+        assert abs(r.take_lag_s) >= recordings.MIN_TAKE_LAG_S and r.take_copy_corr < recordings.MAX_TAKE_COPY_CORRELATION
+        assert r.revoiced_from != c.id.removeprefix("rec_") and r.licence.startswith("GPL-2")
+        assert c.truth.healthy is (True if r.clipped_runs == 0 else None)  # the clipped-master rule
+        edits = sorted(x.truth.edit for x in reps if x.derived_from == c.id)
+        assert edits == sorted(build_edits()), c.id
+    assert sum(bool(c.truth.healthy) for c in sources) >= 8
+    health = calibration.of_kind("health", split="recordings")
+    assert {c.truth.health_problem for c in health} == {"clipping", "silence", "nan", "dc_offset", "antiphase"}
+    assert all(calibration.get(c.derived_from).truth.healthy for c in health)  # built from unclipped excerpts
+    # same edit vocabulary and truth as the generated repaint set
+    gen = {c.truth.edit: (c.truth.boundary_should_flag, c.truth.preserved) for c in calibration.of_kind("repaint")
+           if c.split == "calibrate"}
+    for c in reps:
+        assert (c.truth.boundary_should_flag, c.truth.preserved) == gen[c.truth.edit], c.id
+
+
+def build_edits() -> tuple[str, ...]:
+    from acekit.calibration.build import _REPAINT_EDITS
+
+    return _REPAINT_EDITS
+
+
+def _missed_edges(repaint_results: dict, split: str) -> list[tuple]:
+    """(clip, edge s, artifact score, reasons, truth) of every edge whose verdict is wrong."""
+    return [(c.id, b.time_s, None if b.artifact_score is None else round(b.artifact_score, 3), b.reasons, t)
+            for c, bounds, _ in repaint_results.values() if c.split == split
+            for b, t in zip(bounds.boundaries, c.truth.boundary_should_flag) if b.flagged != t]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("split", ["calibrate", "holdout"])
+@pytest.mark.parametrize("split", ["calibrate", "holdout", "recordings"])
 def test_boundary_artifacts_against_the_source(repaint_results: dict, split: str) -> None:
     from acekit.calibration.scoring import precision_recall, roc_auc
 
@@ -489,8 +550,9 @@ def test_boundary_artifacts_against_the_source(repaint_results: dict, split: str
     auc = roc_auc(scores, truth)
     precision, recall = precision_recall(flagged, truth)
     print(f"{split}: {len(truth)} edges ({sum(truth)} artifacts): AUC {auc:.3f}, precision {precision:.3f}, "
-          f"recall {recall:.3f}")
-    if split == "holdout":  # issue 11's targets, on music no threshold was tuned on
+          f"recall {recall:.3f}; missed (clip, edge s, score, reasons, truth): {_missed_edges(repaint_results, split)}")
+    if split in ("holdout", "recordings"):  # issue 11's targets, on music no threshold was tuned on
+        # recordings: real produced music, frozen before its one evaluation (docs/analysis.md)
         assert auc >= 0.95 and precision >= 0.85 and recall >= 0.85
     else:  # the thresholds were chosen here: they must at least separate what they were chosen on
         assert auc >= 0.95 and precision >= 0.85 and recall >= 0.85
@@ -499,6 +561,8 @@ def test_boundary_artifacts_against_the_source(repaint_results: dict, split: str
 @pytest.mark.slow
 def test_boundary_cases_named_in_issue_11(repaint_results: dict) -> None:
     for c, bounds, _ in repaint_results.values():
+        if c.split == "recordings":
+            continue  # judged on the issue's targets; every missed edge is printed by the test above
         edges = bounds.boundaries
         if c.truth.edit in ("untouched", "untouched_exact"):
             # output equals the source: drums coming in / a phrase resuming at the edge is not an artifact
@@ -527,12 +591,12 @@ def test_edit_clips_judged_against_their_source(calibration: CalibrationSet) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("split", ["calibrate", "holdout"])
+@pytest.mark.parametrize("split", ["calibrate", "holdout", "recordings"])
 def test_windowed_preservation_verdicts(calibration: CalibrationSet, repaint_results: dict, split: str) -> None:
     from acekit.analysis.clip import preserved_outside
     from acekit.calibration.scoring import accuracy
 
-    got, truth, mean_only = [], [], []
+    got, truth, mean_only, missed = [], [], [], []
     limit = Thresholds().preservation_max_mel_db
     for c, _, pres in repaint_results.values():
         if c.split != split:
@@ -540,6 +604,11 @@ def test_windowed_preservation_verdicts(calibration: CalibrationSet, repaint_res
         got.append(preserved_outside(pres))
         truth.append(bool(c.truth.preserved))
         mean_only.append(pres.outside.mel_distance_db <= limit)
+        if got[-1] != truth[-1]:
+            o = pres.outside
+            missed.append((c.id, truth[-1], o.mel_distance_db, o.worst_mel_distance_db, o.worst_snr_db))
+        if split == "recordings":
+            continue  # judged on the issue's target only (blind); misses printed below
         if c.truth.edit in ("outside_span", "outside_swap"):
             # the changed 2 s span is the worst window; the mean over the outside hides it
             sa = pres.outside.worst_mel_window_s
@@ -547,9 +616,11 @@ def test_windowed_preservation_verdicts(calibration: CalibrationSet, repaint_res
             assert sa is not None and pres.outside.worst_snr_window_s is not None
     acc, acc_mean = accuracy(got, truth), accuracy(mean_only, truth)
     print(f"{split}: {len(truth)} clips ({truth.count(False)} changed outside): windowed accuracy {acc:.3f}, "
-          f"mean-only {acc_mean:.3f}")
-    assert acc >= 0.97
-    assert acc_mean < acc  # what the windows add
+          f"mean-only {acc_mean:.3f}; missed (clip, preserved, mean mel dB, worst window mel dB, worst window SNR): "
+          f"{missed}")
+    assert acc >= 0.97  # issue 11's target; recordings: frozen before its one evaluation (docs/analysis.md)
+    if split != "recordings":
+        assert acc_mean < acc  # what the windows add
 
 
 # ---- health ------------------------------------------------------------------------------------
@@ -561,6 +632,9 @@ def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) ->
                               time_signature=c.truth.time_signature)
            for c in calibration.of_kind("health", split=split)}
     songs = calibration.of_kind("song", split=split)
+    if split == "recordings":  # every excerpt the clipped-master rule passes must be judged healthy
+        songs = [c for c in calibration.of_kind("source", split=split) if c.truth.healthy]
+        assert len(songs) >= 8
     goods = [analyze_audio(*load_audio(calibration.path(c), mono=False)[:2], duration_s=c.truth.duration_s)
              for c in songs]
     print(f"health ({split}): cases flagged {sum(not r.passed['health'] for r in res.values())} / {len(res)} "
@@ -573,7 +647,8 @@ def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) ->
     # evaluation (issue 11: every case right)
     for cid, r in res.items():
         assert not r.passed["health"], cid
-    assert all(g.passed["health"] for g in goods)
+    assert all(g.passed["health"] for g in goods), [(c.id, g.health) for c, g in zip(songs, goods)
+                                                    if not g.passed["health"]]
     for cid, r in res.items():
         problem = calibration.get(cid).truth.health_problem
         if problem == "dc_offset":
@@ -582,6 +657,8 @@ def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) ->
             # detected, and every analyser read one channel instead of the cancelled mean
             assert r.health.antiphase and r.health.stereo_correlation < -0.99 and r.analysed_channel == "left"
             assert r.health.silence_share < 0.1 and not r.health.silent
+            if calibration.get(cid).truth.bpm_requested is None:
+                continue  # recordings: no tempo or key truth
             # music, not dither: the song's tempo and a key the song supports (or flagged ambiguous)
             assert r.tempo.verdict in ("pass", "unreliable") and r.key.key is not None, (cid, r.tempo)
             assert r.key.mirex_score >= 0.5 or r.key.ambiguous, (cid, r.key)

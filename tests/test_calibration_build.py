@@ -652,3 +652,75 @@ def test_harmonise_reads_the_melody_not_the_key() -> None:
     assert band.notes > plain.notes + 2 * plain.extra["bars"]  # a bass and chords on every bar
     with pytest.raises(ScoreError, match="exclude each other"):
         scores._derive(replace(spec, chords=True))
+
+
+# ---- recordings: real produced music from Debian game-data packages (docs/analysis.md) -----------
+
+def test_recordings_fetch_failure_says_what_to_run(tmp_path) -> None:
+    from acekit.calibration import recordings
+
+    with pytest.raises(recordings.RecordingError, match=r"apt-get download extremetuxracer-data.*install-system-deps"):
+        recordings.fetch_recordings(tmp_path, apt_get="false")  # a download that fails
+    with pytest.raises(recordings.RecordingError, match=r"not found.*apt-get download"):
+        recordings.fetch_recordings(tmp_path, apt_get="/nonexistent/apt-get")
+
+
+def test_recordings_fetch_unpacks_only_the_music(tmp_path) -> None:
+    """A stand-in apt-get that "downloads" a .deb built here: only the tracks' files and the
+    copyright file come out, and a file that is not the pinned one is refused."""
+    import shutil as sh
+
+    from acekit.calibration import recordings
+
+    if sh.which("dpkg-deb") is None:
+        pytest.skip("dpkg-deb (Debian) not available")
+    track = recordings.TRACKS[0]
+    pkgroot = tmp_path / "pkg"
+    (pkgroot / "DEBIAN").mkdir(parents=True)
+    (pkgroot / "DEBIAN" / "control").write_text(
+        f"Package: {track.package}\nVersion: 1\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n")
+    for rel in (track.path, "usr/share/games/etr/other.bin", f"usr/share/doc/{track.package}/copyright"):
+        (pkgroot / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkgroot / rel).write_bytes(b"not the real music")
+    deb = tmp_path / f"{track.package}_1_all.deb"
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(pkgroot), str(deb)], check=True,
+                   capture_output=True)
+    fake = tmp_path / "apt-get"
+    fake.write_text(f"#!/bin/sh\ncp {deb} ./\"$3\"_1_all.deb\n")  # apt-get download -q PKG
+    fake.chmod(0o755)
+    cache = tmp_path / "cache"
+    with pytest.raises(recordings.RecordingError, match="sha256 differs|holds no"):
+        recordings.fetch_recordings(cache, apt_get=str(fake))
+    music = recordings.music_dir(cache)
+    assert (music / track.path).read_bytes() == b"not the real music"
+    assert (music / "usr/share/doc" / track.package / "copyright").is_file()
+    assert not (music / "usr/share/games/etr/other.bin").exists()
+
+
+def test_clipped_master_rule() -> None:
+    from acekit.calibration.recordings import clipped_runs
+
+    sr = 44100
+    t = np.arange(sr) / sr
+    y = 0.9995 * np.sin(2 * np.pi * 1000 * t)  # a 1 kHz peak stays >= 0.999 for under 4 samples
+    assert clipped_runs(np.stack([y, y], axis=1)) == 0
+    flat = np.clip(1.2 * y, -1, 1)  # flat tops: clipped
+    assert clipped_runs(np.stack([flat, y], axis=1)) >= 1000
+
+
+def test_section_rise_finds_where_the_music_comes_in() -> None:
+    from acekit.calibration.recordings import section_rise_s
+
+    sr = 8000
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((sr * 30, 2)) * 0.01
+    y[int(17.3 * sr):] *= 10  # drums come in at 17.3 s
+    assert section_rise_s(y, sr, lo_s=5, hi_s=25) == pytest.approx(17.3, abs=0.06)
+
+
+def test_recordings_are_in_the_content_hash(monkeypatch) -> None:
+    from acekit.calibration import recordings
+
+    before = build.content_hash()
+    monkeypatch.setattr(recordings, "REGION_S", (6.0, 12.0))
+    assert build.content_hash() != before

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from acekit.calibration import edits
-from acekit.calibration.manifest import CalibrationClip, CalibrationSet, ClipTruth
+from acekit.calibration import edits, recordings
+from acekit.calibration.manifest import CalibrationClip, CalibrationSet, ClipTruth, RecordingOrigin
 from acekit.calibration.scores import (
     HOLDOUT4_PIECES,
     HOLDOUT5_PIECES,
@@ -46,7 +46,7 @@ from acekit.calibration.songs import (
     compose,
 )
 
-CALIBRATION_VERSION = "3.5"
+CALIBRATION_VERSION = "3.6"
 SOUNDFONT = Path(os.environ.get("ACEKIT_SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
 #: Held-out clips are rendered with other GM soundfonts (Debian timgm6mb-soundfont,
 #: musescore-general-soundfont-small): no threshold was tuned on their sounds (docs/analysis.md).
@@ -391,6 +391,7 @@ def content_hash() -> str:
                         sort_keys=True, default=str).encode())
     h.update(" ".join(FLUIDSYNTH_ARGS).encode())
     h.update(str(PIECE_PEAK).encode())
+    h.update(recordings.fingerprint().encode())
     for sf2 in SOUNDFONTS.values():
         h.update(str(sf2.stat().st_size if sf2.is_file() else 0).encode())
     return h.hexdigest()[:16]
@@ -408,9 +409,14 @@ def build_calibration_set(out_dir: Path | str | None = None, *, workers: int = 4
         data["root"] = str(root)
         return CalibrationSet.model_validate(data)
     root_parent.mkdir(parents=True, exist_ok=True)
+    try:  # the recordings split's music: downloaded once into the user cache, whatever out_dir is
+        music = recordings.fetch_recordings(default_cache_dir())
+    except recordings.RecordingError as exc:
+        raise RenderError(f"recordings split: {exc}") from exc
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=root_parent))
     try:
         clips = _build(tmp, fluidsynth, workers=workers)
+        clips += _build_recordings(tmp, music)
         cal = CalibrationSet(version=CALIBRATION_VERSION, content_hash=digest, root=root, clips=clips)
         (tmp / "manifest.json").write_text(cal.model_dump_json(indent=1, exclude={"root"}))
         try:
@@ -570,6 +576,65 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
                                      soundfont=spec.soundfont, render=render_conditions(spec),
                                      file=_write(root, r["id"], out.astype(np.float32), float_wav=r["problem"] == "nan"),
                                      derived_from=r["base"], truth=t))
+    return clips
+
+
+def _build_recordings(root: Path, music: Path) -> list[CalibrationClip]:
+    """The ``recordings`` split (docs/analysis.md "The recordings split"): per track one excerpt, the
+    nine repaint edits of the generated repaint set made from it with the same `repaint_edit`,
+    `audible_edges` and `_REPAINT_TRUTH`, the excerpt itself as source (health truth from the
+    clipped-master rule), and the constructed health problems of `recordings.HEALTH_CASES`."""
+    excerpts = recordings.cut_excerpts(music, SR)
+    by_track = {e.track.name: e for e in excerpts}
+    region = recordings.REGION_S
+    clips: list[CalibrationClip] = []
+    for ex in excerpts:
+        t = ex.track
+        pkg = recordings.PACKAGES[t.package]
+        revoicer = recordings.revoicing_track(t)
+        origin = RecordingOrigin(
+            package=t.package, package_version=pkg.version, licence=pkg.licence, file=t.path, composer=t.composer,
+            start_s=ex.start_s, placement=t.placement, take_lag_s=ex.take_choice.lag_s,
+            take_rhythm_corr=ex.take_choice.rhythm_corr, take_spectral_db=ex.take_choice.spectral_db,
+            take_copy_corr=ex.take_choice.copy_corr, take_gain_db=ex.take_gain_db, revoiced_from=revoicer.name,
+            clipped_runs=ex.clipped_runs, decoded_peak=ex.decoded_peak, scale_db=ex.scale_db)
+        src_id = recordings.recording_id(t)
+        src, take, revoiced = ex.audio, ex.take, by_track[revoicer.name].audio
+        for edit in _REPAINT_EDITS:
+            edges = region
+            if edit == "hard_cut":
+                edges = audible_edges(src, take, SR, region)
+            out = repaint_edit(edit, src, take, revoiced, SR, edges)
+            artifact, preserved = _REPAINT_TRUTH[edit]
+            cid = f"{src_id}__{edit}"
+            truth = ClipTruth(duration_s=out.shape[0] / SR, edit=edit, boundaries_s=[round(e, 5) for e in edges],
+                              boundary_should_flag=[artifact, artifact], region_s=region, source_clip=src_id,
+                              preserved=preserved)
+            clips.append(CalibrationClip(id=cid, kind="repaint", style=pkg.game, split="recordings",
+                                         file=_write(root, cid, out.astype(np.float32)), derived_from=src_id,
+                                         recording=origin, truth=truth))
+        clips.append(CalibrationClip(
+            id=src_id, kind="source", style=pkg.game, split="recordings", file=_write(root, src_id, src),
+            recording=origin, truth=ClipTruth(duration_s=src.shape[0] / SR,
+                                              healthy=True if ex.clipped_runs == 0 else None)))
+    for r in recordings.HEALTH_CASES:
+        ex = by_track[r["base"]]
+        y = ex.audio
+        if r["problem"] == "clipping":
+            out = edits.hard_clip(y)
+        elif r["problem"] == "silence":
+            out = edits.silence_from(y, SR, start_s=0.4 * y.shape[0] / SR)
+        elif r["problem"] == "dc_offset":
+            out = edits.dc_offset(y, r["dc"])
+        elif r["problem"] == "antiphase":
+            out = edits.antiphase(y)
+        else:
+            out = edits.inject_nan(y, SR, start_s=5.0)
+        base_id = recordings.recording_id(ex.track)
+        clips.append(CalibrationClip(
+            id=r["id"], kind="health", style=recordings.PACKAGES[ex.track.package].game, split="recordings",
+            file=_write(root, r["id"], out.astype(np.float32), float_wav=r["problem"] == "nan"), derived_from=base_id,
+            truth=ClipTruth(duration_s=out.shape[0] / SR, health_problem=r["problem"])))
     return clips
 
 

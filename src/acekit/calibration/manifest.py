@@ -23,8 +23,14 @@ HealthProblem = Literal["clipping", "silence", "nan", "dc_offset", "antiphase"]
 #: was spent; its abc tunes must also end on their K: tonic (`acekit.calibration.scores`).
 #: ``holdout6``: a sixth blind split of real composed music, other corpus scores again, none that key
 #: profiles may be trained on; eleven tunes with a kit, bass and chords, closer to produced music.
-Split = Literal["calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6"]
-SPLITS: tuple[Split, ...] = ("calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6")
+#: ``recordings``: real produced recordings (music of Debian game-data packages,
+#: `acekit.calibration.recordings`) cut into repaint and health cases; a blind test of the boundary,
+#: preservation and health verdicts, evaluated once. It has no songs: no tempo or key truth.
+Split = Literal["calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "recordings"]
+SPLITS: tuple[Split, ...] = ("calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
+                             "recordings")
+#: splits without tempo or key truth (the tempo and key tests skip them, saying why)
+NO_SONG_SPLITS: tuple[Split, ...] = ("recordings",)
 class ClipTruth(BaseModel):
     duration_s: float
     bpm_requested: float | None = None  # what a user would have asked for
@@ -48,6 +54,30 @@ class ClipTruth(BaseModel):
     source_clip: str | None = None  # id of the source for preservation
     preserved: bool | None = None
     health_problem: HealthProblem | None = None
+    #: recordings split, raw excerpts: True when the clipped-master rule did not fire (the excerpt
+    #: must then be judged healthy); None when it did (neither a healthy nor a clipping case)
+    healthy: bool | None = None
+
+
+class RecordingOrigin(BaseModel):
+    """Where a ``recordings`` clip's music comes from and how its excerpt and takes were chosen."""
+
+    package: str
+    package_version: str
+    licence: str
+    file: str  # inside the package
+    composer: str
+    start_s: float  # excerpt start in the track
+    placement: str  # "section" (region start on the track's largest level rise) | "plain"
+    take_lag_s: float  # the other take: the same track this much later (or earlier)
+    take_rhythm_corr: float
+    take_spectral_db: float
+    take_copy_corr: float
+    take_gain_db: float
+    revoiced_from: str  # the track (same package) whose passage re-voices the region
+    clipped_runs: int
+    decoded_peak: float
+    scale_db: float
 
 
 class CalibrationClip(BaseModel):
@@ -64,6 +94,7 @@ class CalibrationClip(BaseModel):
     render: list[str] = Field(default_factory=list)
     #: holdout4, holdout5, holdout6: the music21 corpus score the clip was arranged from ("path" or "path#tune number")
     score: str | None = None
+    recording: RecordingOrigin | None = None
     truth: ClipTruth
 
 
