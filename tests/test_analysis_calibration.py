@@ -552,7 +552,8 @@ def test_boundary_artifacts_against_the_source(repaint_results: dict, split: str
     print(f"{split}: {len(truth)} edges ({sum(truth)} artifacts): AUC {auc:.3f}, precision {precision:.3f}, "
           f"recall {recall:.3f}; missed (clip, edge s, score, reasons, truth): {_missed_edges(repaint_results, split)}")
     if split in ("holdout", "recordings"):  # issue 11's targets, on music no threshold was tuned on
-        # recordings: real produced music, frozen before its one evaluation (docs/analysis.md)
+        # recordings: real produced music, frozen before its one evaluation (docs/analysis.md "The
+        # recordings split"): AUC 0.988, precision 0.864, recall 0.990, the targets met
         assert auc >= 0.95 and precision >= 0.85 and recall >= 0.85
     else:  # the thresholds were chosen here: they must at least separate what they were chosen on
         assert auc >= 0.95 and precision >= 0.85 and recall >= 0.85
@@ -618,7 +619,8 @@ def test_windowed_preservation_verdicts(calibration: CalibrationSet, repaint_res
     print(f"{split}: {len(truth)} clips ({truth.count(False)} changed outside): windowed accuracy {acc:.3f}, "
           f"mean-only {acc_mean:.3f}; missed (clip, preserved, mean mel dB, worst window mel dB, worst window SNR): "
           f"{missed}")
-    assert acc >= 0.97  # issue 11's target; recordings: frozen before its one evaluation (docs/analysis.md)
+    # issue 11's target; recordings (frozen before its one evaluation, docs/analysis.md): 0.991
+    assert acc >= 0.97
     if split != "recordings":
         assert acc_mean < acc  # what the windows add
 
@@ -643,8 +645,8 @@ def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) ->
           f"{max(abs(g.health.dc_offset) for g in goods):.5f}, L/R correlation "
           f"{min(g.health.stereo_correlation for g in goods):+.2f}..{max(g.health.stereo_correlation for g in goods):+.2f}")
     # every split, the blind ones too: no health threshold was changed after holdout2, holdout3,
-    # holdout4, holdout5 and holdout6 were built, and each case was right on them at their one
-    # evaluation (issue 11: every case right)
+    # holdout4, holdout5, holdout6 and recordings were built, and each case was right on them at their
+    # one evaluation (issue 11: every case right; recordings: 7 of 7 flagged, 10 of 10 excerpts healthy)
     for cid, r in res.items():
         assert not r.passed["health"], cid
     assert all(g.passed["health"] for g in goods), [(c.id, g.health) for c, g in zip(songs, goods)
