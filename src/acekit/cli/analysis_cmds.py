@@ -230,7 +230,9 @@ def calibrate(
     songs, other soundfonts) tests them; ``holdout2`` (new songs, two more soundfonts) and ``holdout3``
     (new songs, MuseScore General HQ, detuned/wet/rebalanced renders), ``holdout4``, ``holdout5`` and
     ``holdout6`` (real composed music from music21's corpus, needs ``acekit[calibration]``) are kept blind for
-    estimators designed after the earlier splits were looked at."""
+    estimators designed after the earlier splits were looked at. ``recordings`` (real produced music
+    from Debian game-data packages, fetched with ``apt-get download``) tests the repaint-boundary,
+    preservation and health verdicts."""
     from acekit.calibration.build import RenderError, build_calibration_set
 
     try:
@@ -257,6 +259,9 @@ def calibrate(
             note = "; ".join(filter(None, (note, *c.render)))
         if c.score:  # holdout4/5: the corpus score it was arranged from
             note = "; ".join(filter(None, (f"score {c.score}", note)))
+        if c.recording:  # recordings: the released track the excerpt was cut from
+            where = f"{c.recording.package}: {c.recording.file.rsplit('/', 1)[-1]} at {c.recording.start_s:g} s"
+            note = "; ".join(filter(None, (where, note)))
         t.add_row(c.id, c.kind, c.split, c.soundfont or "", c.style,
                   "" if tr.bpm_requested is None else f"{tr.bpm_requested:g}",
                   tr.time_signature or "", tr.key or "", note)
