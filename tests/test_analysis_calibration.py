@@ -5,8 +5,8 @@ CLI tests reuse it) and every clip is analysed once; the tests then assert the a
 of issue 3 (octave-tolerant tempo >= 95 %, key MIREX mean >= 0.8, hard splice separated from
 crossfade ...). Needs fluidsynth and the GM soundfont (scripts/install-system-deps.sh).
 
-Floors are asserted on every split. Tempo verdicts: the fifth-pass design's figures, less a small
-margin (docs/analysis.md "Tempo verdicts, fifth pass"; holdout5's is its one evaluation). Key: each
+Floors are asserted on every split. Tempo verdicts: the sixth-pass design's figures, less a small
+margin (docs/analysis.md "Tempo verdicts, sixth pass"; all six splits were its dev data). Key: each
 split's shipped-estimator figure less a small margin; ``holdout4`` (real composed music from
 music21's corpus) has had its key floor since the fifth key pass's one evaluation on it, ``holdout5``
 (other corpus scores, built the same way for the designs made after holdout4 was spent) since the
@@ -202,19 +202,17 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     right, wrong, unsure = _tempo_figures(cases)
     print(f"tempo verdicts ({split}, {len(cases)} judgements): right {right:.1%}, wrong {wrong:.1%}, "
           f"unreliable {unsure:.1%}: {[(c, round(b), g) for c, b, w, g in cases if g != w]}")
-    # Floors on "right" a little under the shipped (fifth-pass) design's figures (docs/analysis.md
-    # "Tempo verdicts, fifth pass"): calibrate 98.9 %, holdout 98.4 %, holdout2 97.9 %, holdout3
-    # 93.0 %, holdout4 91.2 % (all five were dev splits for the fifth pass). No decided verdict is
-    # wrong on any of them. holdout5 (real composed music, blind, evaluated once after the design was
-    # frozen): 88.8 % (fourth pass on the same clips: 88.1 %), and 1.2 % wrong under both designs
-    # (own tempi failed: a confident tracker at a reading no metrical relation of the check names).
-    assert wrong <= {"holdout5": 2 / 160}.get(split, 0.0)
+    # Floors on "right" a little under the sixth-pass design's figures (docs/analysis.md "Tempo verdicts,
+    # sixth pass"; all six splits were its dev data): calibrate 98.9 %, holdout 98.4 %, holdout2 97.9 %,
+    # holdout3 93.0 %, holdout4 92.5 %, holdout5 91.9 %. No decided verdict is wrong on any of them (holdout5's
+    # two cut-time reels, failed by the fifth pass, read "two_thirds" of the quarter now: unreliable).
     # holdout6 (blind for the sixth tempo pass): a little under the shipped design's one measurement
     # when the split was built; no wrong verdict then
-    assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.97, "holdout3": 0.92, "holdout4": 0.90,
-                     "holdout5": 0.87, "holdout6": 0.92}[split]
+    assert wrong == 0.0
+    assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.97, "holdout3": 0.92, "holdout4": 0.92,
+                     "holdout5": 0.91, "holdout6": 0.92}[split]
     if split in ("holdout3", "holdout5"):
-        return  # holdout3's 9/8 nocturne is read at 3:2 ("unreliable"); holdout5's wrong verdicts above
+        return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before)
     for c in calibration.of_kind("song", split=split):
         if c.truth.time_signature in ("6/8", "9/8", "12/8", "2/2"):

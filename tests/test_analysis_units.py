@@ -278,6 +278,49 @@ def test_tempo_verdict_fifth_pass_beat_harmony() -> None:
     assert tempo_verdict("off", 0.22, 0.15, 0.09, harmony_bar_peak=1.071, **off)[0] == "unreliable"  # onsets at request
 
 
+def test_tempo_verdict_sixth_pass_peaks_off_the_request() -> None:
+    """Sixth pass: a reading every other rule leaves open fails when the onsets and the chord changes both
+    repeat at one lag near the requested beat, inside the window and more than the tolerance from the request."""
+    from acekit.analysis.tempo import BEAT_PEAK_WINDOW, tempo_verdict
+
+    v, why = tempo_verdict("off", 0.18, 0.02, 0.05, beat_peak_onsets=1.106, beat_peak_harmony=1.111)
+    assert v == "fail" and "chord changes both repeat" in why
+    assert tempo_verdict("three_halves", 0.16, 0.02, 0.03, beat_peak_onsets=0.9, beat_peak_harmony=0.92)[0] == "fail"
+    # open: a peak at the request, the two peaks apart, a peak on the window's edge, or no peak
+    for po, ph in ((1.006, 1.010), (1.02, 1.10), (1.106, 0.90), (BEAT_PEAK_WINDOW[0], 0.71), (None, 1.11)):
+        assert tempo_verdict("off", 0.18, 0.02, 0.05, beat_peak_onsets=po, beat_peak_harmony=ph)[0] == "unreliable"
+    # never overrides a decided verdict: onsets at twice the request's pulse pass a x2 reading
+    assert tempo_verdict("double", 0.4, 0.5, 0.2, beat_peak_onsets=1.2, beat_peak_harmony=1.2)[0] == "pass"
+
+
+def test_onset_periodicity_peak_lies_at_the_beat() -> None:
+    from acekit.analysis.tempo import Periodicity
+
+    sr = 22050
+    t = np.arange(20 * sr) / sr
+    y = ((np.mod(t, 0.5) < 0.004) * np.random.default_rng(1).standard_normal(t.size)).astype(np.float32)
+    p = Periodicity(y, sr)  # a click every 0.5 s
+    assert abs(p.peak_ratio(0.5) - 1.0) < 0.01
+    assert abs(p.peak_ratio(0.55, 0.7, 1 / 0.7) - 0.5 / 0.55) < 0.01  # asked 10 % slow: the clicks come 9 % sooner
+
+
+def test_cut_time_relation_named_against_the_quarter_too() -> None:
+    """Sixth pass: a 2/2 request tracked at 2/3 of its quarter (a reel at 200 read at 133, 4/3 of the half
+    note) is a metrical reading of the quarter, judged as one ("two_thirds"), not failed as "off"."""
+    from acekit.analysis.tempo import BeatTrack, analyze_tempo
+
+    sr = 22050
+    t = np.arange(20 * sr) / sr
+    y = ((np.mod(t, 0.3) < 0.004) * np.random.default_rng(2).standard_normal(t.size)).astype(np.float32)  # quarters at 200
+    r = analyze_tempo(y, sr, target_bpm=200, time_signature="2/2",
+                      beat_track=BeatTrack(bpm=133.0, beats_s=[], confidence=0.55))
+    assert r.pulse == "half" and r.relation == "two_thirds" and r.relation_pulse == "quarter"
+    assert r.verdict == "pass" and "onsets pulse at the request" in r.reason  # judged at the quarter
+    r = analyze_tempo(y, sr, target_bpm=200, time_signature="2/2",
+                      beat_track=BeatTrack(bpm=117.0, beats_s=[], confidence=0.55))  # no reading of either
+    assert r.relation == "off" and r.relation_pulse == "half" and r.verdict == "fail"
+
+
 def test_harmonic_rhythm_peak_lies_at_the_chord_period() -> None:
     from acekit.analysis.tempo import HarmonicRhythm
 
