@@ -6,7 +6,8 @@ of issue 3 (octave-tolerant tempo >= 95 %, key MIREX mean >= 0.8, hard splice se
 crossfade ...). Needs fluidsynth and the GM soundfont (scripts/install-system-deps.sh).
 
 Floors are asserted on every split. Tempo verdicts: the sixth-pass design's figures, less a small
-margin (docs/analysis.md "Tempo verdicts, sixth pass"; all six splits were its dev data). Key: each
+margin (docs/analysis.md "Tempo verdicts, sixth pass"; the first six splits were its dev data,
+holdout6's is its one evaluation). Key: each
 split's shipped-estimator figure less a small margin; ``holdout4`` (real composed music from
 music21's corpus) has had its key floor since the fifth key pass's one evaluation on it, ``holdout5``
 (other corpus scores, built the same way for the designs made after holdout4 was spent) since the
@@ -203,14 +204,14 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     print(f"tempo verdicts ({split}, {len(cases)} judgements): right {right:.1%}, wrong {wrong:.1%}, "
           f"unreliable {unsure:.1%}: {[(c, round(b), g) for c, b, w, g in cases if g != w]}")
     # Floors on "right" a little under the sixth-pass design's figures (docs/analysis.md "Tempo verdicts,
-    # sixth pass"; all six splits were its dev data): calibrate 98.9 %, holdout 98.4 %, holdout2 97.9 %,
+    # sixth pass"; the six earlier splits were its dev data): calibrate 98.9 %, holdout 98.4 %, holdout2 97.9 %,
     # holdout3 93.0 %, holdout4 92.5 %, holdout5 91.9 %. No decided verdict is wrong on any of them (holdout5's
     # two cut-time reels, failed by the fifth pass, read "two_thirds" of the quarter now: unreliable).
-    # holdout6 (blind for the sixth tempo pass): a little under the shipped design's one measurement
-    # when the split was built; no wrong verdict then
+    # holdout6 (blind for the sixth tempo pass, evaluated once after it was frozen): 95.0 % (fifth pass on the
+    # same clips: 93.1 %), no wrong verdict under either design.
     assert wrong == 0.0
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.97, "holdout3": 0.92, "holdout4": 0.92,
-                     "holdout5": 0.91, "holdout6": 0.92}[split]
+                     "holdout5": 0.91, "holdout6": 0.94}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before)
