@@ -2,6 +2,7 @@
 splits, leave-one-split-out, with profiles and weights learned from the training data only.
 
     .venv/bin/python scripts/key_seventh_eval.py DEV.pkl[,DEV2.pkl] CORPUS_TRAIN.pkl GEN_TRAIN.pkl [--only NAME] [--clips]
+    .venv/bin/python scripts/key_seventh_eval.py - - GEN_TRAIN.pkl --fit notes/key-seventh-pass-weights.json
 
 DEV: scripts/key_features.py dumps (the six splits); CORPUS_TRAIN: scripts/key_seventh_train.py;
 GEN_TRAIN: scripts/key_train_features.py (generated songs). Per held-out split the hyperparameters
@@ -262,7 +263,19 @@ def main() -> int:
     ap.add_argument("gen")
     ap.add_argument("--only", action="append")
     ap.add_argument("--clips", action="store_true")
+    ap.add_argument("--fit", help="write the frozen design's weights (a 1.0: generated songs only, L2 1e-3) here")
     a = ap.parse_args()
+    if a.fit:
+        import json
+
+        gen = [prepare(d) for d in pickle.load(open(a.gen, "rb"))]
+        th = train_logit(gen, [1.0] * len(gen), "kkt", 1e-3)
+        out = {"major": [round(float(t), 6) for t in th[:12]], "minor": [round(float(t), 6) for t in th[12:24]],
+               "minor_bias": round(float(th[24]), 6), "kkt_weight": round(float(th[25]), 6),
+               "trained_on": [d["id"] for d in gen], "l2": 1e-3}
+        Path(a.fit).write_text(json.dumps(out, indent=1))
+        print(json.dumps({k: v for k, v in out.items() if k != "trained_on"}))
+        return 0
     rows = [prepare(d) for f in a.dev.split(",") for d in pickle.load(open(f, "rb")) if d["split"] in SPLITS]
     corpus = [prepare(d) for d in pickle.load(open(a.corpus, "rb"))]
     gen = [prepare(d) for d in pickle.load(open(a.gen, "rb"))]
