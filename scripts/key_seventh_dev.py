@@ -1,5 +1,5 @@
-"""Key, seventh pass: the shipped estimator (main's key.py, or the fourth pass's commit) and this
-working tree's key.py (the seventh pass's design) through analyze_key, the flag included, on the
+"""Key, seventh pass: the shipped estimator (main's key.py, or the fourth pass's commit) and the
+seventh pass's frozen key.py (loaded from its commit, found by message; not shipped) through analyze_key, the flag included, on the
 song and tempo clips of the calibration splits, per split: MIREX all / minor, wrong keys, wrong keys
 not flagged, right keys flagged. How the dev figures and the one holdout6 evaluation in
 docs/analysis.md ("Key, seventh pass") were made.
@@ -20,8 +20,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 import key_fifth_dev as fifth  # noqa: E402 - the fifth pass's loader and per-split scoring
 from key_sixth_dev import _Filtered, _norm  # noqa: E402
 
-import acekit.analysis.key as seventh  # noqa: E402
 from acekit.calibration import build_calibration_set  # noqa: E402
+
+
+#: The seventh pass's frozen design (not shipped), found by its commit message (hashes change when a
+#: branch is rebased).
+SEVENTH_PASS_MESSAGE = "key: design frozen (seventh pass)"
 
 
 def main() -> int:
@@ -48,7 +52,8 @@ def main() -> int:
     splits = a.splits.split(",")
     real = fifth.key_mod
     for name, mod in ((f"shipped ({a.shipped})", fifth.key_module_at(a.shipped, "key_shipped")),
-                      ("seventh pass (this tree)", seventh)):
+                      ("seventh pass (frozen)",
+                       fifth.key_module_at(fifth.commit_with_message(SEVENTH_PASS_MESSAGE), "key_seventh"))):
         fifth.key_mod = mod
         try:
             fifth.print_results(name, fifth.run(cal, splits, {}, a.clips))
