@@ -1,5 +1,4 @@
-"""Real composed music for the fourth to sixth held-out splits (``holdout4``, ``holdout5``,
-``holdout6``): scores from music21's corpus.
+"""Real composed music for the fourth to seventh held-out splits (``holdout4`` to ``holdout7``): scores from music21's corpus.
 
 Every earlier split comes from acekit's own song generator (`acekit.calibration.songs`). These
 pieces were written by people: Bach chorales, Irish and Scottish fiddle tunes (O'Neill's 1850,
@@ -12,7 +11,7 @@ Arrangement. The score's own parts, each on the GM program the `PieceSpec` gives
 symbols (``chords=True``) become a simple accompaniment: the root in the bass on the bar's first
 pulse (and the middle pulse of a four-pulse bar), the chord on the other pulses. A tune without
 chord symbols can get the same accompaniment from a triad a bar read from its melody alone
-(``harmonise=True``, `_harmonise`; holdout6). ``drums``: a
+(``harmonise=True``, `_harmonise`; holdout6, holdout7). ``drums``: a
 plain meter-true kit (kick on the bar, side stick on the other pulses), only where the style
 would have one. Tempo is chosen here (a realistic one per piece; the score's marks are
 ignored) and constant: tempo marks, fermatas and ritardandi are not rendered. The excerpt starts
@@ -35,7 +34,7 @@ Truth rules (tests/test_calibration_build.py checks them):
   left out. No key analyser is used (music21's ``analyze('key')`` is an estimator, not truth).
 - ``key_ambiguous`` by the earlier splits' rule: a minor piece that is not dorian and never
   sounds the raised leading tone in the excerpt (natural minor without a major V) is flagged.
-- holdout5 and holdout6 (`LAST_NOTE_RULE_SPLITS`; decided before any holdout5 piece was chosen):
+- holdout5, holdout6 and holdout7 (`LAST_NOTE_RULE_SPLITS`; decided before any holdout5 piece was chosen):
   an abc tune is accepted only when its last melody note (the last note of the first part as the
   score is written, repeats not taken; a final double stop counts by its top note) is the K:
   field's tonic; otherwise it is refused, as a score whose final bass decides nothing is.
@@ -67,8 +66,8 @@ _MIREX_MODE = {"major": "major", "ionian": "major", "mixolydian": "major", "lydi
                "minor": "minor", "aeolian": "minor", "dorian": "minor", "phrygian": "minor"}
 KICK, SIDE_STICK = 36, 37
 #: splits whose abc tunes must also end on the K: tonic (docstring): decided for holdout5 before
-#: its pieces were chosen, kept for holdout6; holdout4 predates the rule
-LAST_NOTE_RULE_SPLITS = frozenset({"holdout5", "holdout6"})
+#: its pieces were chosen, kept for holdout6 and holdout7; holdout4 predates the rule
+LAST_NOTE_RULE_SPLITS = frozenset({"holdout5", "holdout6", "holdout7"})
 
 
 class ScoreError(ValueError):
@@ -150,10 +149,10 @@ def require_music21():
     try:
         import music21
     except ImportError as exc:
-        raise ScoreError("the holdout4 to holdout6 splits need music21: pip install 'acekit[calibration]' "
+        raise ScoreError("the holdout4 to holdout7 splits need music21: pip install 'acekit[calibration]' "
                          f"(music21=={MUSIC21_VERSION})") from exc
     if music21.__version__ != MUSIC21_VERSION:
-        raise ScoreError(f"music21 {music21.__version__} is installed, the holdout4-holdout6 truth is pinned to "
+        raise ScoreError(f"music21 {music21.__version__} is installed, the holdout4-holdout7 truth is pinned to "
                          f"{MUSIC21_VERSION}: pip install music21=={MUSIC21_VERSION}")
     return music21
 
@@ -711,4 +710,99 @@ HOLDOUT6_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout6") for 
               number=576, soundfont="timgm6mb"),
     PieceSpec("air_dreamt_of_my_love", "slow air", _ON + "0550-0625.abc", 72, "E minor", (4, 4), _on("harp"),
               number=569, soundfont="opl3", effects="wet"),
+))
+
+
+#: The seventh split (docs/analysis.md "The holdout7 split"), built as holdout6 for the designs made
+#: after holdout6 was spent: no score, tune, title, BWV number or other movement of holdout4's,
+#: holdout5's or holdout6's, and none that the key designs may be trained on (the rule in
+#: tests/test_calibration_build.py `_key_training_reserved`, and every piece of
+#: notes/key-seventh-pass-training.txt). Ten tunes with a meter-true kit and a bass + chord
+#: accompaniment read from the melody (``harmonise``). No 12/8 piece, as in holdout6: the two 12/8
+#: tunes left in the corpus fail the last-note rule. Chosen before any estimator ran on them; abc
+#: tunes pass the last-note rule (`LAST_NOTE_RULE_SPLITS`).
+HOLDOUT7_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout7") for p in (
+    # Bach chorales: the key by the final bass
+    PieceSpec("chorale_bwv74_8", "chorale", "bach/bwv74.8", 72, "A minor", (4, 4), _on("organ"),
+              soundfont="csound"),
+    PieceSpec("chorale_bwv78_7", "chorale", "bach/bwv78.7", 66, "G minor", (4, 4), _on("strings"),
+              soundfont="musescore", effects="wet"),
+    PieceSpec("chorale_bwv402", "chorale", "bach/bwv402", 76, "Eb major", (4, 4), _on("choir"),
+              soundfont="opl3", tuning_cents=22),
+    PieceSpec("chorale_bwv369", "chorale", "bach/bwv369", 64, "E minor", (4, 4), _on("violin violin viola cello"),
+              soundfont="fluidr3"),
+    PieceSpec("chorale_bwv29_8", "chorale", "bach/bwv29.8", 84, "D major", (3, 4), _on("reed_organ"),
+              soundfont="timgm6mb", effects="wet"),
+    PieceSpec("chorale_bwv253", "chorale", "bach/bwv253", 70, "A major", (4, 4), _on("organ"),
+              soundfont="musescore_hq", tuning_cents=-24),
+    PieceSpec("chorale_bwv281", "chorale", "bach/bwv281", 78, "F major", (4, 4), _on("choir choir choir cello"),
+              soundfont="csound", mix="bass_up"),
+    PieceSpec("chorale_bwv162_6", "chorale", "bach/bwv162.6-lpz", 62, "B minor", (4, 4), _on("strings"),
+              soundfont="opl3"),
+    # openings: a quartet's slow movement, a quartet's scherzo
+    PieceSpec("mozart_k156_adagio", "classical", "mozart/k156/movement2", 56, "E minor", (4, 4),
+              _on("violin violin viola cello"), soundfont="musescore", tuning_cents=26),
+    PieceSpec("schumann_op41no1_scherzo", "classical", "schumann_robert/opus41no1/movement2", 132, "A minor",
+              (6, 8), _on("violin violin viola cello"), soundfont="musescore_hq", effects="wet"),
+    # tunes arranged as a band would play them: melody, a kit, bass and chords read from the melody
+    PieceSpec("reel_kitty_lostys", "reel", _ON + "1176-1275.abc", 208, "E minor", (2, 2), _on("fiddle"),
+              number=1221, harmonise=True, drums=True, chord_program=24, soundfont="fluidr3"),
+    PieceSpec("reel_touch_me_if_you_dare", "reel", _ON + "1376-1475.abc", 204, "A minor", (2, 2),
+              _on("accordion"), number=1388, harmonise=True, drums=True, soundfont="timgm6mb", mix="drums_up"),
+    PieceSpec("reel_colliers", "reel", _ON + "1376-1475.abc", 200, "D major", (2, 2), _on("flute"),
+              number=1404, harmonise=True, drums=True, chord_program=24, soundfont="csound", tuning_cents=-20),
+    PieceSpec("jig_basket_of_turf", "jig", _ON + "0732-0758_mh.abc", 172, "E minor", (6, 8), _on("whistle"),
+              number=735, harmonise=True, drums=True, chord_program=24, soundfont="musescore", effects="wet"),
+    PieceSpec("jig_sergt_earlys", "jig", _ON + "0721-0730.abc", 168, "D major", (6, 8), _on("fiddle"),
+              number=725, harmonise=True, drums=True, soundfont="opl3"),
+    PieceSpec("song_when_erin_first_rose", "folk song", _ON + "0501-0550.abc", 150, "G minor", (6, 8),
+              _on("clarinet"), number=535, harmonise=True, drums=True, chord_program=0, soundfont="musescore_hq",
+              mix="bass_up"),
+    PieceSpec("slipjig_hunting_the_hare", "slip jig", _ON + "1136-1175.abc", 174, "D major", (9, 8), _on("flute"),
+              number=1153, harmonise=True, drums=True, chord_program=24, soundfont="fluidr3", tuning_cents=30),
+    PieceSpec("march_return_from_fingal", "march", _ON + "1801-1850.abc", 112, "E minor", (2, 4), _on("fiddle"),
+              number=1816, harmonise=True, drums=True, bass_program=58, soundfont="timgm6mb"),
+    PieceSpec("waltz_i_will_drink_no_more", "waltz", _ON + "0201-0300.abc", 180, "D major", (3, 4),
+              _on("accordion"), number=285, harmonise=True, drums=True, soundfont="csound", effects="wet"),
+    PieceSpec("air_gordons_tune", "air", _ON + "0001-0050.abc", 100, "G minor", (4, 4), _on("guitar"),
+              number=40, harmonise=True, drums=True, chord_program=0, soundfont="musescore"),
+    # tunes played solo, as holdout6's
+    PieceSpec("reel_magpies_nest", "reel", _ON + "1276-1375.abc", 208, "D major", (2, 2), _on("fiddle"),
+              number=1365, soundfont="opl3", effects="wet"),
+    PieceSpec("reel_fair_haired_mary", "reel", _ON + "1376-1475.abc", 204, "G minor", (2, 2), _on("flute"),
+              number=1474, soundfont="musescore_hq"),
+    PieceSpec("hornpipe_bridge_of_athlone", "hornpipe", _ON + "1710-1750.abc", 150, "Bb major", (2, 2),
+              _on("fiddle"), number=1721, soundfont="fluidr3", tuning_cents=-28),
+    PieceSpec("hornpipe_londonderry", "hornpipe", _ON + "1701-1780.abc", 152, "D major", (2, 2), _on("accordion"),
+              number=1753, soundfont="timgm6mb"),
+    PieceSpec("jig_daniel_of_the_sun", "jig", _ON + "0981-1000.abc", 172, "D major", (6, 8), _on("whistle"),
+              number=984, soundfont="csound"),
+    PieceSpec("song_skipping_through_the_daisies", "folk song", _ON + "0550-0625.abc", 150, "D minor", (6, 8),
+              _on("fiddle"), number=609, mode_name="dorian", soundfont="musescore", tuning_cents=24),
+    PieceSpec("slipjig_north_fencibles", "slip jig", _AIRD + "book4.abc", 174, "A minor", (9, 8), _on("fiddle"),
+              number=723, mode_name="dorian", soundfont="musescore_hq"),
+    PieceSpec("slipjig_three_good_fellows", "slip jig", _AIRD + "book5.abc", 168, "B minor", (9, 8), _on("flute"),
+              number=930, soundfont="fluidr3", effects="wet"),
+    PieceSpec("slipjig_the_bucket", "slip jig", _AIRD + "book2.abc", 168, "D major", (9, 8), _on("whistle"),
+              number=326, mode_name="mixolydian", soundfont="timgm6mb", tuning_cents=-22),
+    PieceSpec("song_for_a_that", "folk song", _AIRD + "book1.abc", 108, "A major", (2, 4), _on("violin"),
+              number=18, mode_name="mixolydian", soundfont="csound"),
+    PieceSpec("march_moar_nein_i_giberlan", "march", _AIRD + "book2.abc", 104, "A minor", (2, 4), _on("flute"),
+              number=366, mode_name="dorian", soundfont="musescore", effects="wet"),
+    PieceSpec("air_pearl_of_the_flowing_tresses", "slow air", _ON + "0201-0300.abc", 60, "G minor", (3, 4),
+              _on("cello"), number=284, soundfont="opl3"),
+    PieceSpec("air_lough_sheeling", "slow air", _ON + "0301-0350.abc", 66, "E minor", (3, 4), _on("harp"),
+              number=333, soundfont="musescore_hq", effects="wet"),
+    PieceSpec("air_maid_of_castle_bar", "slow air", _ON + "0501-0550.abc", 72, "Eb major", (3, 4), _on("violin"),
+              number=544, soundfont="fluidr3"),
+    PieceSpec("air_im_asleep", "air", _ON + "0550-0625.abc", 80, "F major", (3, 4), _on("oohs"),
+              number=599, soundfont="timgm6mb", tuning_cents=20),
+    PieceSpec("air_drimindoo", "slow air", _AIRD + "book6.abc", 63, "B minor", (3, 4), _on("cello"),
+              number=1097, soundfont="csound"),
+    PieceSpec("air_little_heathy_hill", "slow air", _ON + "0001-0050.abc", 66, "G minor", (4, 4), _on("harp"),
+              number=3, soundfont="opl3"),
+    PieceSpec("air_foggy_dew", "air", _ON + "0101-0200.abc", 84, "E minor", (2, 4), _on("violin"),
+              number=185, soundfont="musescore", mix="bass_up"),
+    PieceSpec("air_poor_blind_boy", "slow air", _ON + "0101-0200.abc", 66, "Bb major", (4, 4), _on("flute"),
+              number=147, soundfont="opl3", effects="wet"),
 ))
