@@ -18,6 +18,7 @@ from acekit.calibration.scores import (
     HOLDOUT4_PIECES,
     HOLDOUT5_PIECES,
     HOLDOUT6_PIECES,
+    HOLDOUT7_PIECES,
     PieceSpec,
     ScoreError,
     derive,
@@ -83,7 +84,8 @@ def test_earlier_songs_render_as_before() -> None:
     """The holdout3 render conditions default off: every song of the earlier splits (and every
     tempo variant and repaint take) renders with the same fluidsynth command line and soundfont
     as before, and its MIDI has no tuning, effect-send or volume controller."""
-    later = {s.name for s in (*HOLDOUT3_SONGS, *HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES)}
+    later = {s.name for s in (*HOLDOUT3_SONGS, *HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES,
+                                  *HOLDOUT7_PIECES)}
     earlier = [s for s in build._all_specs() if s.name not in later]
     assert len(earlier) == 90
     for spec in earlier:
@@ -294,13 +296,13 @@ def test_build_command_renders_and_reuses(tmp_path_factory) -> None:
 _METER_PULSES = {"4/4": 4, "3/4": 3, "2/4": 2, "2/2": 4, "6/8": 2, "9/8": 3, "12/8": 4}
 
 
-@pytest.mark.parametrize("spec", (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES),
+@pytest.mark.parametrize("spec", (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES),
                          ids=lambda s: f"{s.split}-{s.name}")
 def test_holdout4_truth_is_consistent(spec: PieceSpec, tmp_path) -> None:
     """The holdout2 checks, for scores: beats are the felt pulse at the piece's one tempo from time 0,
     downbeats every bar's first beat after the pickup (read from the score), the MIDI's tempo and
     meter events say the same; the key is what the truth rules read from the score, and the notes
-    agree with it (mostly in its scale). Runs on holdout5's and holdout6's pieces too (same rules, same checks)."""
+    agree with it (mostly in its scale). Runs on holdout5's to holdout7's pieces too (same rules, same checks)."""
     comp = derive(spec)
     beats, downs = np.asarray(comp.beats_s), np.asarray(comp.downbeats_s)
     period = 60 / spec.pulse_bpm
@@ -512,7 +514,7 @@ def _key_training_reserved() -> tuple[set, set]:
     notes = Path(__file__).parents[1] / "notes" / "key-sixth-pass-corpus-profiles.json"
     listed = {(t["source"], t["number"]) for t in json.loads(notes.read_text())["training"]}
     by_index: set[str] = set()
-    for p in (*HOLDOUT6_PIECES,):
+    for p in (*HOLDOUT6_PIECES, *HOLDOUT7_PIECES):
         if p.source.endswith(".abc"):
             continue
         composer = p.source.split("/")[0]
@@ -550,9 +552,17 @@ def _bach_reserved() -> set[str]:
 def test_holdout6_shares_nothing_with_holdout4_or_holdout5() -> None:
     """No score, tune, or other movement/verse of one: O'Neill's numbers name a tune across the book's
     files, a quartet's movements share a folder, a cantata's chorales share a BWV number."""
+    _assert_shares_nothing(HOLDOUT6_PIECES, (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES))
+
+
+def test_holdout7_shares_nothing_with_holdout4_to_holdout6() -> None:
+    """The same rules as holdout6's, against all three earlier splits of real music."""
+    _assert_shares_nothing(HOLDOUT7_PIECES, (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES))
+
+
+def _assert_shares_nothing(pieces: tuple[PieceSpec, ...], earlier: tuple[PieceSpec, ...]) -> None:
     from dataclasses import replace
 
-    pieces, earlier = HOLDOUT6_PIECES, (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES)
     names = {p.name for p in pieces}
     assert len(names) == len(pieces) and not names & {p.name for p in earlier}
     assert not names & {s.name for s in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS)}
@@ -652,6 +662,64 @@ def test_harmonise_reads_the_melody_not_the_key() -> None:
     assert band.notes > plain.notes + 2 * plain.extra["bars"]  # a bass and chords on every bar
     with pytest.raises(ScoreError, match="exclude each other"):
         scores._derive(replace(spec, chords=True))
+
+
+# ---- holdout7: built as holdout6, sharing nothing with holdout4 to holdout6 (docs/analysis.md "The holdout7 split") --
+
+def test_holdout7_holds_no_key_training_piece() -> None:
+    """None of holdout7's pieces may be one that key designs are trained on: the rule in
+    `_key_training_reserved`, and every corpus piece of notes/key-seventh-pass-training.txt."""
+    listed, by_index = _key_training_reserved()
+    notes = Path(__file__).parents[1] / "notes" / "key-seventh-pass-training.txt"
+    seventh = {(f[0], int(f[1]) if f[1].isdigit() else None) for f in
+               (line.split("\t") for line in notes.read_text().splitlines() if not line.startswith("#"))
+               if len(f) >= 2}
+    assert ("airdsAirs/book1.abc", 15) in seventh  # the file is read
+    for p in HOLDOUT7_PIECES:
+        assert (p.source, p.number) not in listed | seventh, p.name
+        if p.source.endswith(".abc"):
+            assert p.number is not None and p.number % 7 != 1, p.name  # (b)
+        else:
+            assert p.source not in by_index and p.source.rsplit(".", 1)[0] not in by_index, p.name  # (c)
+            assert not {s for s, _ in seventh} & {p.source, p.source.rsplit(".", 1)[0]}, p.name
+
+
+def test_holdout7_holds_the_hard_cases() -> None:
+    """A fourth blind split of real music, spread as holdout6."""
+    pieces = HOLDOUT7_PIECES
+    assert 32 <= len(pieces) <= 40 and {p.split for p in pieces} == {"holdout7"}
+    assert all("last note" in derive(p).extra["key_rule"] for p in pieces if p.source.endswith(".abc"))
+    styles = [p.style for p in pieces]
+    assert styles.count("chorale") >= 8 and "classical" in styles
+    # slow, sustained, drumless: chorales and slow openings and airs
+    assert sum(p.pulse_bpm <= 80 and not p.drums for p in pieces) >= 10
+    assert sum(p.pulse_bpm <= 66 and not p.drums for p in pieces) >= 5
+    # a band's arrangement: melody, meter-true kit, bass and chords read from the melody
+    band = [p for p in pieces if p.harmonise and p.drums]
+    assert len(band) >= 10 and {p.time_signature for p in band} >= {"2/2", "6/8", "9/8", "2/4", "3/4", "4/4"}
+    meters = [p.time_signature for p in pieces]
+    # no 12/8, as holdout6: the two 12/8 tunes left in O'Neill's and Aird's books fail the last-note rule
+    assert all(meters.count(m) >= 4 for m in ("6/8", "2/2", "3/4", "2/4", "4/4", "9/8"))
+    assert any(p.time_signature == "3/4" and p.bpm >= 180 and p.style == "waltz" for p in pieces)
+    assert {"march", "reel", "jig", "slip jig", "hornpipe", "waltz"} <= set(styles)
+    assert all(p.bpm >= 200 for p in pieces if p.style == "reel" and p.time_signature == "2/2")
+    keys = [p.parsed_key for p in pieces]
+    minor = [p for p in pieces if p.parsed_key.mode == "minor"]
+    assert abs(len(minor) - len(pieces) / 2) <= 3 and len({k.pitch_class for k in keys}) >= 7
+    assert sum(p.mode_name == "dorian" for p in pieces) >= 2 and sum(p.mode_name == "mixolydian" for p in pieces) >= 2
+    sigs = [derive(p).extra["key_rule"] for p in pieces]
+    assert sum(k.canonical in ("F major", "Bb major", "Eb major", "D minor", "G minor") for k in keys) >= 10  # flat
+    assert sum(k.canonical in ("A major", "E major", "E minor", "B minor", "D major") for k in keys) >= 10  # sharp
+    assert any("-3 sharps" in r for r in sigs) and any(" 3 sharps" in r for r in sigs)
+    assert sum(derive(p).extra["pickup_pulses"] > 0 for p in pieces) >= 15
+    assert all(10 <= derive(p).end_s <= scores.MAX_EXCERPT_S + 60 / p.pulse_bpm for p in pieces)
+    fonts = [p.soundfont for p in pieces]
+    assert set(fonts) == set(build.SOUNDFONTS) and all(fonts.count(f) >= 6 for f in build.SOUNDFONTS)
+    tuned = [p.tuning_cents for p in pieces if p.tuning_cents]
+    assert len(tuned) >= 8 and all(18 <= abs(c) <= 35 for c in tuned) and min(tuned) < 0 < max(tuned)
+    assert sum(p.effects == "wet" for p in pieces) >= 8 and {"bass_up", "drums_up"} <= {p.mix for p in pieces}
+    amb = [p for p in pieces if p.key_ambiguous]
+    assert amb and all(p.parsed_key.mode == "minor" and p.mode_name != "dorian" for p in amb)
 
 
 # ---- recordings: real produced music from Debian game-data packages (docs/analysis.md) -----------

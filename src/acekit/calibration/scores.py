@@ -1,4 +1,5 @@
-"""Real composed music for the fourth to seventh held-out splits (``holdout4`` to ``holdout7``): scores from music21's corpus.
+"""Real composed music for the fourth to seventh held-out splits (``holdout4`` to ``holdout7``):
+scores from music21's corpus.
 
 Every earlier split comes from acekit's own song generator (`acekit.calibration.songs`). These
 pieces were written by people: Bach chorales, Irish and Scottish fiddle tunes (O'Neill's 1850,
@@ -736,14 +737,12 @@ HOLDOUT7_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout7") for 
     PieceSpec("chorale_bwv253", "chorale", "bach/bwv253", 70, "A major", (4, 4), _on("organ"),
               soundfont="musescore_hq", tuning_cents=-24),
     PieceSpec("chorale_bwv281", "chorale", "bach/bwv281", 78, "F major", (4, 4), _on("choir choir choir cello"),
-              soundfont="csound", mix="bass_up"),
+              soundfont="musescore_hq", mix="bass_up"),
     PieceSpec("chorale_bwv162_6", "chorale", "bach/bwv162.6-lpz", 62, "B minor", (4, 4), _on("strings"),
               soundfont="opl3"),
-    # openings: a quartet's slow movement, a quartet's scherzo
+    # an opening: a quartet's slow movement
     PieceSpec("mozart_k156_adagio", "classical", "mozart/k156/movement2", 56, "E minor", (4, 4),
               _on("violin violin viola cello"), soundfont="musescore", tuning_cents=26),
-    PieceSpec("schumann_op41no1_scherzo", "classical", "schumann_robert/opus41no1/movement2", 132, "A minor",
-              (6, 8), _on("violin violin viola cello"), soundfont="musescore_hq", effects="wet"),
     # tunes arranged as a band would play them: melody, a kit, bass and chords read from the melody
     PieceSpec("reel_kitty_lostys", "reel", _ON + "1176-1275.abc", 208, "E minor", (2, 2), _on("fiddle"),
               number=1221, harmonise=True, drums=True, chord_program=24, soundfont="fluidr3"),
