@@ -15,7 +15,10 @@ sixth key pass's. ``holdout6`` (other corpus scores again, blind for the sixth t
 key passes): tempo and key floors a little under the shipped estimators' one measurement when the
 split was built (reported to the lead only, not quoted in docs); the seventh key pass then evaluated
 both its frozen design and the shipped estimator once on it (docs/analysis.md "Key, seventh pass",
-not shipped), so its key figure is quoted there. Health floors are full on every split.
+not shipped), so its key figure is quoted there. ``holdout7`` (other corpus scores again, built as
+holdout6 after it was spent): tempo and key floors a little under the shipped estimators' one
+measurement when the split was built (reported to the lead only, not quoted in docs). Health floors
+are full on every split.
 
 ``recordings`` (real produced recordings from Debian game-data packages, docs/analysis.md "The
 recordings split") is a blind test of the boundary, preservation and health verdicts: its tests
@@ -48,7 +51,7 @@ from acekit.analysis import (
 from acekit.analysis.beatgrid import TRACKER_LAG_MS
 from acekit.calibration import CalibrationSet, build_calibration_set
 from acekit.calibration.manifest import NO_SONG_SPLITS, SPLITS
-from acekit.calibration.scores import HOLDOUT4_PIECES, HOLDOUT5_PIECES, HOLDOUT6_PIECES
+from acekit.calibration.scores import HOLDOUT4_PIECES, HOLDOUT5_PIECES, HOLDOUT6_PIECES, HOLDOUT7_PIECES
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS
 
 
@@ -101,7 +104,7 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
             continue
         part = calibration.of_kind("song", split=split)
         meters = {"6/8", "9/8", "12/8", "2/2", "3/4", "4/4"}
-        if split == "holdout6":  # the corpus has no eligible 12/8 score left (scores.HOLDOUT6_PIECES)
+        if split in ("holdout6", "holdout7"):  # no eligible 12/8 score left (scores.HOLDOUT6_PIECES, HOLDOUT7_PIECES)
             meters -= {"12/8"}
         assert meters <= {c.truth.time_signature for c in part}
         assert any(c.truth.bpm_true <= 66 for c in part)  # slow (and without drums, see songs.py)
@@ -127,7 +130,7 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     hold3 = calibration.of_kind("song", "health", split="holdout3")
     assert {c.id if c.kind == "song" else c.derived_from for c in hold3} <= {s.name for s in HOLDOUT3_SONGS}
     assert len(calibration.of_kind("song", split="holdout3")) == len(HOLDOUT3_SONGS)
-    others = [c for c in calibration.clips if c.split not in ("holdout3", "holdout4", "holdout5", "holdout6")]
+    others = [c for c in calibration.clips if c.split not in ("holdout3", "holdout4", "holdout5", "holdout6", "holdout7")]
     assert not any(c.render for c in others) and not any(c.truth.tuning_cents for c in others)
     assert "musescore_hq" not in {c.soundfont for c in others}
     assert all(c.soundfont == "musescore_hq" or c.render for c in hold3)
@@ -155,6 +158,15 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     earlier_scores = {c.score for c in (*hold4, *hold5) if c.kind == "song"}
     assert not {c.score for c in hold6 if c.kind == "song"} & earlier_scores
     assert not calibration.of_kind("repaint", "source", "edit", "tempo", "preservation", split="holdout6")
+    # the seventh: other corpus scores than the fourth's to sixth's, on every soundfont
+    hold7 = calibration.of_kind("song", "health", split="holdout7")
+    assert {c.id if c.kind == "song" else c.derived_from for c in hold7} <= {p.name for p in HOLDOUT7_PIECES}
+    assert len(calibration.of_kind("song", split="holdout7")) == len(HOLDOUT7_PIECES)
+    assert len(calibration.of_kind("health", split="holdout7")) == 7
+    assert {c.soundfont for c in hold7} == {c.soundfont for c in calibration.clips if c.soundfont}
+    earlier_scores |= {c.score for c in hold6 if c.kind == "song"}
+    assert not {c.score for c in hold7 if c.kind == "song"} & earlier_scores
+    assert not calibration.of_kind("repaint", "source", "edit", "tempo", "preservation", split="holdout7")
     assert len({c.style for c in songs}) >= 8
     bpms = [c.truth.bpm_true for c in songs]
     assert min(bpms) <= 70 and max(bpms) >= 170
@@ -210,10 +222,12 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # holdout3 93.0 %, holdout4 92.5 %, holdout5 91.9 %. No decided verdict is wrong on any of them (holdout5's
     # two cut-time reels, failed by the fifth pass, read "two_thirds" of the quarter now: unreliable).
     # holdout6 (blind for the sixth tempo pass, evaluated once after it was frozen): 95.0 % (fifth pass on the
-    # same clips: 93.1 %), no wrong verdict under either design.
+    # same clips: 93.1 %), no wrong verdict under either design. holdout7 (built after the sixth pass was
+    # frozen, blind for the designs made after holdout6): a little under the one measurement when the split
+    # was built (reported to the lead only, not quoted in docs).
     assert wrong == 0.0
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.97, "holdout3": 0.92, "holdout4": 0.92,
-                     "holdout5": 0.91, "holdout6": 0.94}[split]
+                     "holdout5": 0.91, "holdout6": 0.94, "holdout7": 0.93}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before)
@@ -360,6 +374,10 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
         # seventh pass"): this estimator 0.645 / minor 0.559 / 2 of 40 wrong and not flagged; a
         # regression check a little under it, not a target (issue 11 asks 0.90)
         assert mirex >= 0.63 and mirex_minor >= 0.54 and len(confident_wrong) <= 2
+    elif split == "holdout7":  # real music, blind for the key designs made after holdout6: a little under
+        # the shipped estimator's one measurement when the split was built (reported to the lead only); a
+        # regression check, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.73 and mirex_minor >= 0.69 and len(confident_wrong) <= 2
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
@@ -647,7 +665,7 @@ def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) ->
           f"{max(abs(g.health.dc_offset) for g in goods):.5f}, L/R correlation "
           f"{min(g.health.stereo_correlation for g in goods):+.2f}..{max(g.health.stereo_correlation for g in goods):+.2f}")
     # every split, the blind ones too: no health threshold was changed after holdout2, holdout3,
-    # holdout4, holdout5, holdout6 and recordings were built, and each case was right on them at their
+    # holdout4 to holdout7 and recordings were built, and each case was right on them at their
     # one evaluation (issue 11: every case right; recordings: 7 of 7 flagged, 10 of 10 excerpts healthy)
     for cid, r in res.items():
         assert not r.passed["health"], cid
