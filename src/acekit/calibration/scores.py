@@ -720,7 +720,8 @@ HOLDOUT6_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout6") for 
 #: tests/test_calibration_build.py `_key_training_reserved`, and every piece of
 #: notes/key-seventh-pass-training.txt). Ten tunes with a meter-true kit and a bass + chord
 #: accompaniment read from the melody (``harmonise``). No 12/8 piece, as in holdout6: the two 12/8
-#: tunes left in the corpus fail the last-note rule. Chosen before any estimator ran on them; abc
+#: tunes of O'Neill's and Aird's books that no earlier split holds and no training rule reserves
+#: fail the last-note rule. Chosen before any estimator ran on them; abc
 #: tunes pass the last-note rule (`LAST_NOTE_RULE_SPLITS`).
 HOLDOUT7_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout7") for p in (
     # Bach chorales: the key by the final bass

@@ -12,7 +12,7 @@ with FluidR3) are the only ones thresholds are tuned on; ``holdout`` songs are o
 rendered with other soundfonts (TimGM6mb, MuseScore General), and only tested on; ``holdout2``
 songs (`HOLDOUT2_SONGS`: csound GM bank, OPL3 FM bank) are a blind test split for estimators
 designed after ``holdout`` was looked at: evaluated once, never tuned on. The fourth to sixth
-blind splits, ``holdout4`` to ``holdout6``, are not generated here: they are real composed music
+blind splits, ``holdout4`` to ``holdout7``, are not generated here: they are real composed music
 (`acekit.calibration.scores`).
 
 Key truth rules. The label is the tonic and its major/minor mode as MIREX scores it: a
