@@ -130,7 +130,8 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     hold3 = calibration.of_kind("song", "health", split="holdout3")
     assert {c.id if c.kind == "song" else c.derived_from for c in hold3} <= {s.name for s in HOLDOUT3_SONGS}
     assert len(calibration.of_kind("song", split="holdout3")) == len(HOLDOUT3_SONGS)
-    others = [c for c in calibration.clips if c.split not in ("holdout3", "holdout4", "holdout5", "holdout6", "holdout7")]
+    others = [c for c in calibration.clips
+              if c.split not in ("holdout3", "holdout4", "holdout5", "holdout6", "holdout7")]
     assert not any(c.render for c in others) and not any(c.truth.tuning_cents for c in others)
     assert "musescore_hq" not in {c.soundfont for c in others}
     assert all(c.soundfont == "musescore_hq" or c.render for c in hold3)
