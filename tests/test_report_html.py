@@ -241,6 +241,27 @@ def test_reference_results_are_labelled_not_ace_step(soup: BeautifulSoup, two_ba
     assert "## Recommended DAW UI parameters" in md and "## Thresholds" in md
 
 
+def test_report_says_how_far_each_check_can_be_trusted(soup: BeautifulSoup, two_backend_run: Path) -> None:
+    """Every check a task counts is listed with its blind figures; "holds?" follows the numbers."""
+    from acekit.analysis.trust import CHECK_TRUST
+    from acekit.verdicts import DEFAULT_THRESHOLDS
+
+    rows = {r["data-check"]: r for r in soup.select("#check-trust table.trust tbody tr")}
+    counted = {c for checks in DEFAULT_THRESHOLDS.checks.values() for c in checks}
+    assert set(rows) == counted
+    assert rows["key"]["data-met"] == "no" and "below target" in rows["key"].get_text()
+    assert rows["boundaries"]["data-met"] == "yes" and "0.988" in rows["boundaries"].get_text()
+    assert rows["beat_grid"]["data-met"] == "unknown"
+    for check, row in rows.items():
+        t = CHECK_TRUST[check]
+        assert row["data-met"] == ("unknown" if t.met is None else "yes" if t.met else "no"), check
+        assert all(f"{f.measured:.3f}" in row.get_text() for f in t.figures), check
+    cells = rows["tempo"].select("td")
+    assert set(cells[1].get_text().split(", ")) == {t for t, cs in DEFAULT_THRESHOLDS.checks.items() if "tempo" in cs}
+    md = (two_backend_run / "report.md").read_text()
+    assert "## How far the checks can be trusted" in md and "**key** (below target" in md
+
+
 def test_report_of_a_missing_run_dir_says_what_to_pass(tmp_path: Path) -> None:
     proc = run_cli("report", str(tmp_path / "nope"))
     assert proc.returncode == 2

@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 
 from acekit import __version__, contract
+from acekit.analysis.trust import CHECK_TRUST
 from acekit.capabilities.fitting import run_limits
 from acekit.matrix.store import CaseRecord
 from acekit.report import figures as fig
@@ -160,6 +161,7 @@ def build_report(
                for v in [getattr(thresholds, name)]]
     th_rows.append(dict(name="checks", value="",
                         description="; ".join(f"{t}: {', '.join(c)}" for t, c in thresholds.checks.items())))
+    trust = trust_rows(thresholds)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(resources.files("acekit.report").joinpath("template.html.j2").read_text())
     any_ref = any(b["is_reference"] for b in backends)
@@ -174,7 +176,7 @@ def build_report(
         figures=figures, memory_known=any(r.peak_gpu_memory_mb is not None for r in records),
         task_sections=[dict(task=t, rows=sections[t]) for t in order if t in sections],
         thresholds=th_rows, n_embedded=n_embedded, pct=_fmt_pct, num=_fmt_num, mem=_fmt_mem, limits=limits,
-        lm_cot=lm_cot_findings(records),
+        lm_cot=lm_cot_findings(records), trust=trust,
     )
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
@@ -182,9 +184,38 @@ def build_report(
     md_path = out.with_suffix(".md")
     md_path.write_text(markdown_summary(runs, backends, judgements, thresholds, html_name=out.name)
                        + does_not_fit_section(records) + limits_section(limits)
-                       + "\n".join(lm_cot_markdown(lm_cot_findings(records))) + "\n", encoding="utf-8")
+                       + "\n".join(lm_cot_markdown(lm_cot_findings(records))) + "\n"
+                       + trust_markdown(trust), encoding="utf-8")
     return ReportFiles(html=out, markdown=md_path, html_bytes=out.stat().st_size, embedded_audio=n_embedded,
                        judgements=judgements)
+
+
+def trust_rows(thresholds: Thresholds) -> list[dict[str, Any]]:
+    """Every check some task counts, with what it scored blind (`acekit.analysis.trust`), so that a verdict is
+    read knowing how good the check behind it is."""
+    tasks_of: dict[str, list[str]] = defaultdict(list)
+    for task, checks in thresholds.checks.items():
+        for c in checks:
+            tasks_of[c].append(task)
+    rows = []
+    for check, tasks in tasks_of.items():
+        t = CHECK_TRUST.get(check)
+        rows.append(dict(check=check, tasks=tasks, measured_on=t.measured_on if t else "not measured blind",
+                         figures=[dict(metric=f.metric, measured=f.measured, target=f.target, met=f.met)
+                                  for f in (t.figures if t else ())],
+                         met=t.met if t else None, misses=t.misses if t else ""))
+    return rows
+
+
+def trust_markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["", "## How far the checks can be trusted", "",
+             "Scored once on music no threshold or design was tuned on (docs/analysis.md).", ""]
+    for t in rows:
+        held = "not measured blind" if t["met"] is None else "meets target" if t["met"] else "below target"
+        figs = "; ".join(f"{f['metric']} {f['measured']:.3f} (target {f['target']:.2f})" for f in t["figures"])
+        lines.append(f"- **{t['check']}** ({held}; counts for {', '.join(t['tasks'])}): {figs or t['measured_on']}. "
+                     f"{t['misses']}")
+    return "\n".join(lines) + "\n"
 
 
 def memory_limits(backends: list[dict[str, Any]], records: list[CaseRecord]) -> list[dict[str, Any]]:

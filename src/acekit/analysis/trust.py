@@ -1,0 +1,92 @@
+"""How far each quality check can be trusted: what it scored on music that no threshold or design was
+tuned on (issue 11's blind splits; docs/analysis.md "How data is held out").
+
+A verdict in the report is only as good as the check behind it, and the checks are not equally good:
+the tempo verdict is almost never wrong, the key estimate misses a third of real music. The report
+shows these figures next to the verdicts so that nobody gates a plugin tab on a check that does not
+hold. They are measurements quoted from the calibration tests' one blind evaluation of each shipped
+design (the tests keep floors under them); re-quote them here when a pass ships. Whether a target is
+met is computed from the numbers, never written down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure against issue 11's target for it (higher is better for every one)."""
+
+    metric: str
+    measured: float
+    target: float
+
+    @property
+    def met(self) -> bool:
+        return self.measured >= self.target
+
+
+@dataclass(frozen=True)
+class CheckTrust:
+    """What one check (a `ClipAnalysis.passed` key, as `Thresholds.checks` names it) scored blind."""
+
+    check: str
+    measured_on: str  # the blind split(s) and what music they hold
+    figures: tuple[Figure, ...]
+    misses: str  # what it still gets wrong there, in words a plugin developer can act on
+
+    @property
+    def met(self) -> bool | None:
+        """True when every figure meets its target; None when the check was never measured blind."""
+        return all(f.met for f in self.figures) if self.figures else None
+
+
+#: One entry per check that `Thresholds.checks` can count (tests/test_analysis_trust.py keeps them in step)
+CHECK_TRUST: dict[str, CheckTrust] = {t.check: t for t in (
+    CheckTrust(
+        "tempo",
+        "holdout6 and holdout7: 78 pieces of real composed music (chorales, fiddle tunes with and without a "
+        "band, airs, openings; 2/2 to 9/8), 312 judgements, shipped design frozen before either split existed",
+        (Figure("verdicts right, worse split (holdout7)", 0.934, 0.95),
+         Figure("verdicts right, better split (holdout6)", 0.950, 0.95),
+         Figure("verdicts not wrong (right or 'unreliable')", 1.0, 1.0)),
+        "No decided verdict was wrong. Slow sustained music without drums is often read at double tempo "
+        "and then reported 'unreliable' rather than passed or failed.",
+    ),
+    CheckTrust(
+        "key",
+        "holdout6: 40 pieces of real composed music (22 minor), shipped estimator",
+        (Figure("MIREX key score", 0.645, 0.90),
+         Figure("MIREX key score, minor keys", 0.559, 0.90),
+         Figure("wrong keys flagged 'unreliable' (17 of 19)", 17 / 19, 1.0)),
+        "Reads the dominant or the relative key for about a third of real pieces; most of those are "
+        "flagged 'unreliable', 2 of 40 were confident and wrong. Do not gate a tab on key adherence alone.",
+    ),
+    CheckTrust(
+        "boundaries",
+        "recordings: 108 repaint cases cut from 12 released tracks (Debian game-data packages), 216 edges",
+        (Figure("artifact ROC AUC", 0.988, 0.95), Figure("precision", 0.864, 0.85),
+         Figure("recall", 0.990, 0.85)),
+        "5 clean crossfades into less alike material were flagged (timbre, level); one hard cut was missed.",
+    ),
+    CheckTrust(
+        "preservation",
+        "recordings: the same 108 repaint cases (24 changed outside the region)",
+        (Figure("verdict accuracy", 0.991, 0.97),),
+        "One case at 3.02 dB against the 3 dB limit was judged changed.",
+    ),
+    CheckTrust(
+        "health",
+        "holdout6, holdout7 and recordings: 21 constructed problems (clipping, silence, NaN, DC offset, "
+        "antiphase) and 88 healthy clips",
+        (Figure("cases right", 1.0, 1.0),),
+        "None on these splits.",
+    ),
+    CheckTrust(
+        "beat_grid",
+        "no blind split: tested only on acekit's generated calibrate songs against their MIDI beats",
+        (),
+        "Unknown on real music: treat a beat-grid failure as a hint, not a verdict.",
+    ),
+)}

@@ -1,0 +1,23 @@
+"""The blind figures the report quotes for each check (`acekit.analysis.trust`)."""
+
+from __future__ import annotations
+
+from acekit.analysis.trust import CHECK_TRUST, CheckTrust, Figure
+from acekit.verdicts import DEFAULT_THRESHOLDS
+
+
+def test_every_counted_check_has_an_entry() -> None:
+    counted = {c for checks in DEFAULT_THRESHOLDS.checks.values() for c in checks}
+    assert set(CHECK_TRUST) == counted  # a new check must say how far it was measured, or that it was not
+
+
+def test_met_follows_the_numbers() -> None:
+    assert Figure("x", 0.95, 0.95).met and not Figure("x", 0.949, 0.95).met
+    assert CheckTrust("c", "s", (Figure("a", 1, 1), Figure("b", 0.5, 0.9)), "").met is False
+    assert CheckTrust("c", "s", (), "").met is None
+    # issue 11's state as measured: key below target, tempo below on one of its two blind splits
+    assert CHECK_TRUST["key"].met is False and CHECK_TRUST["tempo"].met is False
+    assert all(CHECK_TRUST[c].met for c in ("boundaries", "preservation", "health"))
+    for t in CHECK_TRUST.values():
+        assert t.measured_on and t.misses
+        assert all(0 <= f.measured <= 1 and 0 < f.target <= 1 for f in t.figures)
