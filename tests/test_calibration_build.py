@@ -357,6 +357,16 @@ def test_holdout4_key_rules_decide_or_refuse() -> None:
         scores._derive(replace(by["jig_kitty_quinn"], meter=(3, 4)))
 
 
+def _assert_rendered_variously(pieces, *, per_font: int, detuned: int, wet: int) -> None:
+    """A corpus split's render conditions: every soundfont at least ``per_font`` times, at least ``detuned``
+    pieces 18-35 cents off A440 both ways, at least ``wet`` wet renders, and bass-up and drums-up mixes."""
+    fonts = [p.soundfont for p in pieces]
+    assert set(fonts) == set(build.SOUNDFONTS) and all(fonts.count(f) >= per_font for f in build.SOUNDFONTS)
+    tuned = [p.tuning_cents for p in pieces if p.tuning_cents]
+    assert len(tuned) >= detuned and all(18 <= abs(c) <= 35 for c in tuned) and min(tuned) < 0 < max(tuned)
+    assert sum(p.effects == "wet" for p in pieces) >= wet and {"bass_up", "drums_up"} <= {p.mix for p in pieces}
+
+
 def test_holdout4_holds_the_hard_cases() -> None:
     """A blind split of music no acekit generator wrote (docs/analysis.md "The holdout4 split")."""
     pieces = HOLDOUT4_PIECES
@@ -392,11 +402,7 @@ def test_holdout4_holds_the_hard_cases() -> None:
     assert sum(derive(p).extra["pickup_pulses"] > 0 for p in pieces) >= 15  # real anacruses
     assert sum(p.drums for p in pieces) >= 4 and sum(not p.drums for p in pieces) >= len(pieces) * 0.7
     # render: six soundfonts, each used, and the render conditions
-    fonts = [p.soundfont for p in pieces]
-    assert set(fonts) == set(build.SOUNDFONTS) and all(fonts.count(f) >= 4 for f in build.SOUNDFONTS)
-    tuned = [p.tuning_cents for p in pieces if p.tuning_cents]
-    assert len(tuned) >= 6 and all(18 <= abs(c) <= 35 for c in tuned) and min(tuned) < 0 < max(tuned)
-    assert sum(p.effects == "wet" for p in pieces) >= 5 and {"bass_up", "drums_up"} <= {p.mix for p in pieces}
+    _assert_rendered_variously(pieces, per_font=4, detuned=6, wet=5)
     # truth: ambiguous only by the natural-minor rule (no leading tone sounded, not dorian)
     amb = [p for p in pieces if p.key_ambiguous]
     assert 1 <= len(amb) <= 6 and all(p.parsed_key.mode == "minor" and p.mode_name != "dorian" for p in amb)
@@ -473,11 +479,7 @@ def test_holdout5_holds_the_hard_cases() -> None:
     assert sum(derive(p).extra["pickup_pulses"] > 0 for p in pieces) >= 15
     assert all(13 <= derive(p).end_s <= scores.MAX_EXCERPT_S + 60 / p.pulse_bpm for p in pieces)
     assert sum(p.drums for p in pieces) >= 4 and sum(not p.drums for p in pieces) >= len(pieces) * 0.7
-    fonts = [p.soundfont for p in pieces]
-    assert set(fonts) == set(build.SOUNDFONTS) and all(fonts.count(f) >= 4 for f in build.SOUNDFONTS)
-    tuned = [p.tuning_cents for p in pieces if p.tuning_cents]
-    assert len(tuned) >= 6 and all(18 <= abs(c) <= 35 for c in tuned) and min(tuned) < 0 < max(tuned)
-    assert sum(p.effects == "wet" for p in pieces) >= 5 and {"bass_up", "drums_up"} <= {p.mix for p in pieces}
+    _assert_rendered_variously(pieces, per_font=4, detuned=6, wet=5)
     amb = [p for p in pieces if p.key_ambiguous]
     assert amb and all(p.parsed_key.mode == "minor" and p.mode_name != "dorian" for p in amb)
 
@@ -626,11 +628,7 @@ def test_holdout6_holds_the_hard_cases() -> None:
     assert any("-2 sharps" in r for r in sigs) and any("4 sharps" in r for r in sigs)
     assert sum(derive(p).extra["pickup_pulses"] > 0 for p in pieces) >= 15
     assert all(10 <= derive(p).end_s <= scores.MAX_EXCERPT_S + 60 / p.pulse_bpm for p in pieces)
-    fonts = [p.soundfont for p in pieces]
-    assert set(fonts) == set(build.SOUNDFONTS) and all(fonts.count(f) >= 6 for f in build.SOUNDFONTS)
-    tuned = [p.tuning_cents for p in pieces if p.tuning_cents]
-    assert len(tuned) >= 8 and all(18 <= abs(c) <= 35 for c in tuned) and min(tuned) < 0 < max(tuned)
-    assert sum(p.effects == "wet" for p in pieces) >= 8 and {"bass_up", "drums_up"} <= {p.mix for p in pieces}
+    _assert_rendered_variously(pieces, per_font=6, detuned=8, wet=8)
     amb = [p for p in pieces if p.key_ambiguous]
     assert amb and all(p.parsed_key.mode == "minor" and p.mode_name != "dorian" for p in amb)
 
@@ -713,11 +711,7 @@ def test_holdout7_holds_the_hard_cases() -> None:
     assert any("-3 sharps" in r for r in sigs) and any(" 3 sharps" in r for r in sigs)
     assert sum(derive(p).extra["pickup_pulses"] > 0 for p in pieces) >= 15
     assert all(10 <= derive(p).end_s <= scores.MAX_EXCERPT_S + 60 / p.pulse_bpm for p in pieces)
-    fonts = [p.soundfont for p in pieces]
-    assert set(fonts) == set(build.SOUNDFONTS) and all(fonts.count(f) >= 6 for f in build.SOUNDFONTS)
-    tuned = [p.tuning_cents for p in pieces if p.tuning_cents]
-    assert len(tuned) >= 8 and all(18 <= abs(c) <= 35 for c in tuned) and min(tuned) < 0 < max(tuned)
-    assert sum(p.effects == "wet" for p in pieces) >= 8 and {"bass_up", "drums_up"} <= {p.mix for p in pieces}
+    _assert_rendered_variously(pieces, per_font=6, detuned=8, wet=8)
     amb = [p for p in pieces if p.key_ambiguous]
     assert amb and all(p.parsed_key.mode == "minor" and p.mode_name != "dorian" for p in amb)
 
