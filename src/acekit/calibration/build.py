@@ -356,6 +356,22 @@ def audible_edges(src: np.ndarray, take: np.ndarray, sr: int, region: tuple[floa
     return out[0], out[1]
 
 
+def health_case_audio(y: np.ndarray, case: dict) -> np.ndarray:
+    """The constructed health problem of one `_HEALTH` / `recordings.HEALTH_CASES` entry applied to ``y``."""
+    if case["id"] == "digital_silence":
+        return np.zeros_like(y)
+    problem = case["problem"]
+    if problem == "clipping":
+        return edits.hard_clip(y)
+    if problem == "silence":
+        return edits.silence_from(y, SR, start_s=0.4 * y.shape[0] / SR)
+    if problem == "dc_offset":
+        return edits.dc_offset(y, case["dc"])
+    if problem == "antiphase":
+        return edits.antiphase(y)
+    return edits.inject_nan(y, SR, start_s=5.0)
+
+
 def repaint_edit(edit: str, src: np.ndarray, take: np.ndarray, revoiced: np.ndarray, sr: int,
                  region: tuple[float, float]) -> np.ndarray:
     """One repaint output of ``edit`` (see `_REPAINT_EDITS`) made from the source and its alternatives
@@ -567,19 +583,8 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
                                      soundfont=_soundfont_name(spec),
                                      truth=song_truth(spec, audio[spec.name], grid_should_pass=True)))
     for r in _HEALTH:
-        spec, y = by[r["base"]], audio[r["base"]]
-        if r["id"] == "digital_silence":
-            out = np.zeros_like(y)
-        elif r["problem"] == "clipping":
-            out = edits.hard_clip(y)
-        elif r["problem"] == "silence":
-            out = edits.silence_from(y, SR, start_s=0.4 * y.shape[0] / SR)
-        elif r["problem"] == "dc_offset":
-            out = edits.dc_offset(y, r["dc"])
-        elif r["problem"] == "antiphase":
-            out = edits.antiphase(y)
-        else:
-            out = edits.inject_nan(y, SR, start_s=5.0)
+        spec = by[r["base"]]
+        out = health_case_audio(audio[r["base"]], r)
         t = ClipTruth(duration_s=out.shape[0] / SR, health_problem=r["problem"], key=spec.parsed_key.canonical,
                       bpm_requested=spec.bpm, time_signature=spec.time_signature)
         clips.append(CalibrationClip(id=r["id"], kind="health", style=spec.style, split=spec.split,
@@ -629,17 +634,7 @@ def _build_recordings(root: Path, music: Path) -> list[CalibrationClip]:
                                               healthy=True if ex.clipped_runs == 0 else None)))
     for r in recordings.HEALTH_CASES:
         ex = by_track[r["base"]]
-        y = ex.audio
-        if r["problem"] == "clipping":
-            out = edits.hard_clip(y)
-        elif r["problem"] == "silence":
-            out = edits.silence_from(y, SR, start_s=0.4 * y.shape[0] / SR)
-        elif r["problem"] == "dc_offset":
-            out = edits.dc_offset(y, r["dc"])
-        elif r["problem"] == "antiphase":
-            out = edits.antiphase(y)
-        else:
-            out = edits.inject_nan(y, SR, start_s=5.0)
+        out = health_case_audio(ex.audio, r)
         base_id = recordings.recording_id(ex.track)
         clips.append(CalibrationClip(
             id=r["id"], kind="health", style=recordings.PACKAGES[ex.track.package].game, split="recordings",
