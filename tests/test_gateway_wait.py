@@ -285,7 +285,7 @@ def test_discovered_wait_endpoints_work_as_advertised(gateway: TestClient, fake:
 
     body = gateway.get("/v1/capabilities").json()
     doc = Capabilities.model_validate(body["data"])  # typed: the plugin's view
-    assert doc.schema_version == SCHEMA_VERSION == "1.1"
+    assert doc.schema_version == SCHEMA_VERSION == "1.2"
     wait = doc.completion.wait
     assert wait is not None and wait.version == 1
     assert doc.completion.poll.path == "/query_result"
@@ -350,6 +350,11 @@ def test_a_matrix_file_says_no_wait_endpoint_and_the_gateway_serving_it_adds_its
     del old["completion"]
     old["schema_version"] = "1.0"
     assert Capabilities.model_validate(old).completion.wait is None
+    # A 1.1 file from before `checks` still loads; it says nothing of how far its checks hold.
+    old11 = json.loads(file_doc.to_json())
+    del old11["checks"]
+    old11["schema_version"] = "1.1"
+    assert Capabilities.model_validate(old11).checks == {}
     app = create_app(GatewaySettings(upstream="http://up", capabilities_file=path), sampler=NullSampler(),
                      upstream_transport=httpx.MockTransport(fake.handler))
     with TestClient(app, base_url="http://gw") as gw:

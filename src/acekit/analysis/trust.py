@@ -11,6 +11,7 @@ met is computed from the numbers, never written down.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -89,3 +90,26 @@ CHECK_TRUST: dict[str, CheckTrust] = {t.check: t for t in (
         "Unknown on real music: treat a beat-grid failure as a hint, not a verdict.",
     ),
 )}
+
+
+@dataclass(frozen=True)
+class CountedCheck:
+    """A check that some task's verdict counts, the tasks that count it, and what it scored blind."""
+
+    check: str
+    tasks: tuple[str, ...]
+    trust: CheckTrust | None  # None: no entry, so never measured blind
+
+    @property
+    def met(self) -> bool | None:
+        return self.trust.met if self.trust is not None else None
+
+
+def counted_checks(checks_per_task: Mapping[str, Iterable[str]]) -> list[CountedCheck]:
+    """Every check named in ``checks_per_task`` (`Thresholds.checks`), in the order first named, with its
+    blind figures: the one grouping the report and the capabilities document both show."""
+    tasks_of: dict[str, list[str]] = {}
+    for task, checks in checks_per_task.items():
+        for c in checks:
+            tasks_of.setdefault(c, []).append(task)
+    return [CountedCheck(c, tuple(tasks), CHECK_TRUST.get(c)) for c, tasks in tasks_of.items()]

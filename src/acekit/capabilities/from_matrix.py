@@ -4,7 +4,9 @@ One document describes one backend (the plugin talks to one server). Several run
 directories of the same backend are merged (a later run's record of a case wins); when the
 runs cover several backends, pick one with ``backend=``. Every task of the contract appears:
 measured tasks carry the verdict `acekit.verdicts.judge_task` gives, the others are
-``untested``.
+``untested``. The document also says how far each quality check behind the verdicts held on
+unseen music (``checks``, from `acekit.analysis.trust`), and each task which of its checks did not
+(``unproven_checks``), so that a plugin can show a verdict resting on them as weaker than it reads.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from acekit import contract
+from acekit.analysis.trust import counted_checks
 from acekit.capabilities.fitting import run_limits
 from acekit.capabilities.schema import (
     BackendInfo,
     Capabilities,
+    CheckFigure,
+    CheckReliability,
     ModelInfo,
     TaskCapability,
     Verdict,
@@ -105,6 +110,9 @@ def build_capabilities(
             task=task, verdict=j.verdict, reasons=reasons, models=j.models, recommended=j.recommended,
             cost=j.cost, scores=j.scores,
         )
+    checks = check_reliability(thresholds)
+    for cap in tasks.values():
+        cap.unproven_checks = [c for c, r in checks.items() if cap.task in r.counted_for and not r.meets_targets]
     info = _backend_info(runs, backend, is_reference)
     return Capabilities(
         source="matrix",
@@ -114,4 +122,16 @@ def build_capabilities(
         thresholds=thresholds.flat(),
         runs=[r.run_id for r in runs],
         fit=run_limits(info.gpu_name, info.gpu_memory_total_mb, mine),
+        checks=checks,
     )
+
+
+def check_reliability(thresholds: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, CheckReliability]:
+    """Each check the thresholds count, with its blind figures (`acekit.analysis.trust`, as the report shows them)."""
+    tasks = {t.value for t in TaskType}
+    return {c.check: CheckReliability(
+        counted_for=[TaskType(t) for t in c.tasks if t in tasks], meets_targets=c.met,
+        measured_on=c.trust.measured_on if c.trust else "not measured on unseen music",
+        figures=[CheckFigure(metric=f.metric, measured=f.measured, target=f.target, met=f.met)
+                 for f in (c.trust.figures if c.trust else ())],
+        misses=c.trust.misses if c.trust else "") for c in counted_checks(thresholds.checks)}

@@ -5,7 +5,8 @@ parameter ranges. The document is produced either from a matrix run
 (`acekit.capabilities.from_matrix`) or, with no measurements, as a conservative default
 from the GPU the gateway sees (`acekit.capabilities.defaults`). Clients must ignore fields
 they do not know; a change that removes or retypes a field bumps the major version, one that
-adds a field the minor version (1.1 added ``completion``). ``acekit capabilities --schema``
+adds a field the minor version (1.1 added ``completion``; 1.2 ``checks`` and each task's
+``unproven_checks``). ``acekit capabilities --schema``
 prints the JSON Schema.
 
 ``completion`` says how a client learns that a task ended, for the server that serves the
@@ -27,9 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from acekit import contract
 from acekit.contract import TaskType
 
-SCHEMA_VERSION = "1.1"
-#: Versions this code reads: a 1.0 file (no ``completion``) is still valid, with upstream's polling only.
-SCHEMA_VERSIONS = ("1.0", "1.1")
+SCHEMA_VERSION = "1.2"
+#: Versions this code reads: a 1.0 file (no ``completion``) is still valid, with upstream's polling only; a 1.0
+#: or 1.1 file (no ``checks``) says nothing of how far its quality checks hold.
+SCHEMA_VERSIONS = ("1.0", "1.1", "1.2")
 
 
 class Verdict(str, Enum):
@@ -240,6 +242,28 @@ class Completion(_Model):
                                   "poll")
 
 
+class CheckFigure(_Model):
+    """One figure a check scored on unseen music, against the target it must reach (higher is better)."""
+
+    metric: str
+    measured: float
+    target: float
+    met: bool
+
+
+class CheckReliability(_Model):
+    """How far one quality check behind the verdicts can be trusted: what it scored once on music that no
+    threshold or design was tuned on (acekit's blind calibration splits, docs/analysis.md)."""
+
+    counted_for: list[TaskType] = Field(description="tasks whose verdict counts this check")
+    meets_targets: bool | None = Field(
+        description="true: every figure meets its target; false: one does not, so a verdict resting on this check "
+                    "is weaker than it reads; null: never measured on unseen music")
+    measured_on: str = Field(description="the unseen music it was measured on")
+    figures: list[CheckFigure] = Field(default_factory=list)
+    misses: str = Field(default="", description="what it still gets wrong there, in words")
+
+
 class TaskCapability(_Model):
     task: TaskType
     verdict: Verdict
@@ -248,10 +272,14 @@ class TaskCapability(_Model):
     recommended: RecommendedParams = Field(default_factory=RecommendedParams)
     cost: TaskCost = Field(default_factory=TaskCost)
     scores: dict[str, float | None] = Field(default_factory=dict, description="Aggregate quality figures behind the verdict.")
+    unproven_checks: list[str] = Field(
+        default_factory=list,
+        description="checks this verdict counts that have not met their targets on unseen music (see the document's "
+                    "`checks`): e.g. show a key-adherence result as a hint, not a guarantee")
 
 
 class Capabilities(_Model):
-    schema_version: Literal["1.0", "1.1"] = SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1", "1.2"] = SCHEMA_VERSION
     generated_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     source: Literal["matrix", "default"] = Field(description="'matrix': measured; 'default': conservative guess from the GPU.")
     backend: BackendInfo
@@ -263,6 +291,10 @@ class Capabilities(_Model):
     fit: FitInfo | None = Field(default=None, description="Memory limits (fit model and out-of-memory cases); None: unknown.")
     completion: Completion = Field(default_factory=Completion,
                                    description="How to learn that a task ended on the server serving this document.")
+    checks: dict[str, CheckReliability] = Field(
+        default_factory=dict,
+        description="How far each quality check behind the verdicts holds on unseen music; empty: not said (a "
+                    "default document judges no quality, and files before 1.2 do not carry it)")
 
     def viable_tasks(self) -> list[TaskType]:
         return [t for t, c in self.tasks.items() if c.verdict == Verdict.viable]

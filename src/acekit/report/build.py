@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 
 from acekit import __version__, contract
-from acekit.analysis.trust import CHECK_TRUST
+from acekit.analysis.trust import counted_checks
 from acekit.capabilities.fitting import run_limits
 from acekit.matrix.store import CaseRecord
 from acekit.report import figures as fig
@@ -193,18 +193,11 @@ def build_report(
 def trust_rows(thresholds: Thresholds) -> list[dict[str, Any]]:
     """Every check some task counts, with what it scored blind (`acekit.analysis.trust`), so that a verdict is
     read knowing how good the check behind it is."""
-    tasks_of: dict[str, list[str]] = defaultdict(list)
-    for task, checks in thresholds.checks.items():
-        for c in checks:
-            tasks_of[c].append(task)
-    rows = []
-    for check, tasks in tasks_of.items():
-        t = CHECK_TRUST.get(check)
-        rows.append(dict(check=check, tasks=tasks, measured_on=t.measured_on if t else "not measured blind",
-                         figures=[dict(metric=f.metric, measured=f.measured, target=f.target, met=f.met)
-                                  for f in (t.figures if t else ())],
-                         met=t.met if t else None, misses=t.misses if t else ""))
-    return rows
+    return [dict(check=c.check, tasks=list(c.tasks), measured_on=c.trust.measured_on if c.trust else "not measured blind",
+                 figures=[dict(metric=f.metric, measured=f.measured, target=f.target, met=f.met)
+                          for f in (c.trust.figures if c.trust else ())],
+                 met=c.met, misses=c.trust.misses if c.trust else "")
+            for c in counted_checks(thresholds.checks)]
 
 
 def trust_markdown(rows: list[dict[str, Any]]) -> str:
