@@ -21,3 +21,16 @@ def test_met_follows_the_numbers() -> None:
     for t in CHECK_TRUST.values():
         assert t.measured_on and t.misses
         assert all(0 <= f.measured <= 1 and 0 < f.target <= 1 for f in t.figures)
+
+
+def test_counted_checks_group_tasks_and_unproven_follows_met() -> None:
+    from acekit.analysis.trust import counted_checks, unproven_checks
+
+    counted = counted_checks({"a": ["health", "key", "made_up"], "b": ["key"]})
+    by = {c.check: c for c in counted}
+    assert [c.check for c in counted] == ["health", "key", "made_up"]  # first-named order
+    assert by["key"].tasks == ("a", "b") and by["key"].trust is CHECK_TRUST["key"]
+    assert by["made_up"].trust is None and by["made_up"].met is None  # no entry: never measured blind
+    # unproven: below target (key, as measured) or never measured; a check that held is not listed
+    assert unproven_checks("a", counted) == ["key", "made_up"] and unproven_checks("b", counted) == ["key"]
+    assert unproven_checks("c", counted) == []

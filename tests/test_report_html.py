@@ -260,6 +260,16 @@ def test_report_says_how_far_each_check_can_be_trusted(soup: BeautifulSoup, two_
     assert set(cells[1].get_text().split(", ")) == {t for t, cs in DEFAULT_THRESHOLDS.checks.items() if "tempo" in cs}
     md = (two_backend_run / "report.md").read_text()
     assert "## How far the checks can be trusted" in md and "**key** (below target" in md
+    # each verdict card names the checks it counts that did not hold, linking to this section
+    cards = soup.select("#verdicts .verdict-card")
+    assert cards
+    for card in cards:
+        expected = [c for c in DEFAULT_THRESHOLDS.checks.get(card["data-task"], [])
+                    if CHECK_TRUST[c].met is not True]
+        note = card.select_one(".unproven")
+        assert (note.a.get_text().split(", ") if note else []) == expected, card["data-task"]
+        assert note is None or note.a["href"] == "#check-trust"
+    assert any(c["data-task"] == "text2music" and "key" in c.select_one(".unproven").get_text() for c in cards)
 
 
 def test_report_of_a_missing_run_dir_says_what_to_pass(tmp_path: Path) -> None:

@@ -113,3 +113,9 @@ def counted_checks(checks_per_task: Mapping[str, Iterable[str]]) -> list[Counted
         for c in checks:
             tasks_of.setdefault(c, []).append(task)
     return [CountedCheck(c, tuple(tasks), CHECK_TRUST.get(c)) for c, tasks in tasks_of.items()]
+
+
+def unproven_checks(task: str, counted: list[CountedCheck]) -> list[str]:
+    """The checks ``task``'s verdict counts that did not meet their targets blind, or were never measured blind:
+    a verdict resting on them is weaker than it reads."""
+    return [c.check for c in counted if task in c.tasks and c.met is not True]

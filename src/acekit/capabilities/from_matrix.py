@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from acekit import contract
-from acekit.analysis.trust import counted_checks
+from acekit.analysis.trust import counted_checks, unproven_checks
 from acekit.capabilities.fitting import run_limits
 from acekit.capabilities.schema import (
     BackendInfo,
@@ -110,9 +110,9 @@ def build_capabilities(
             task=task, verdict=j.verdict, reasons=reasons, models=j.models, recommended=j.recommended,
             cost=j.cost, scores=j.scores,
         )
-    checks = check_reliability(thresholds)
+    counted = counted_checks(thresholds.checks)
     for cap in tasks.values():
-        cap.unproven_checks = [c for c, r in checks.items() if cap.task in r.counted_for and not r.meets_targets]
+        cap.unproven_checks = unproven_checks(cap.task.value, counted)
     info = _backend_info(runs, backend, is_reference)
     return Capabilities(
         source="matrix",
@@ -122,7 +122,7 @@ def build_capabilities(
         thresholds=thresholds.flat(),
         runs=[r.run_id for r in runs],
         fit=run_limits(info.gpu_name, info.gpu_memory_total_mb, mine),
-        checks=checks,
+        checks=check_reliability(thresholds),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 
 from acekit import __version__, contract
-from acekit.analysis.trust import counted_checks
+from acekit.analysis.trust import counted_checks, unproven_checks
 from acekit.capabilities.fitting import run_limits
 from acekit.matrix.store import CaseRecord
 from acekit.report import figures as fig
@@ -162,6 +162,7 @@ def build_report(
     th_rows.append(dict(name="checks", value="",
                         description="; ".join(f"{t}: {', '.join(c)}" for t, c in thresholds.checks.items())))
     trust = trust_rows(thresholds)
+    counted = counted_checks(thresholds.checks)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(resources.files("acekit.report").joinpath("template.html.j2").read_text())
     any_ref = any(b["is_reference"] for b in backends)
@@ -177,6 +178,7 @@ def build_report(
         task_sections=[dict(task=t, rows=sections[t]) for t in order if t in sections],
         thresholds=th_rows, n_embedded=n_embedded, pct=_fmt_pct, num=_fmt_num, mem=_fmt_mem, limits=limits,
         lm_cot=lm_cot_findings(records), trust=trust,
+        unproven={t: unproven_checks(t, counted) for t in thresholds.checks},
     )
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
