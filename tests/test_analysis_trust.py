@@ -34,3 +34,17 @@ def test_counted_checks_group_tasks_and_unproven_follows_met() -> None:
     # unproven: below target (key, as measured) or never measured; a check that held is not listed
     assert unproven_checks("a", counted) == ["key", "made_up"] and unproven_checks("b", counted) == ["key"]
     assert unproven_checks("c", counted) == []
+
+
+def test_reading_the_trust_figures_loads_no_audio_stack() -> None:
+    """The capabilities document reads `acekit.analysis.trust`; that must not load essentia or librosa."""
+    import subprocess
+    import sys
+
+    code = ("import sys, acekit.capabilities.from_matrix, acekit.analysis.trust; "
+            "print(sorted(m for m in ('essentia', 'librosa', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
+    import acekit.analysis as analysis  # and the package's names still resolve, lazily
+
+    assert analysis.analyze_clip.__module__ == "acekit.analysis.clip" and set(analysis.__all__) == set(analysis._HOME)

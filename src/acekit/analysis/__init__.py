@@ -5,14 +5,32 @@ profile), pyloudnorm (BS.1770 loudness), soxr (resampling), scipy/librosa filter
 Thresholds were calibrated on the rendered calibration set (`acekit.calibration`).
 """
 
-from acekit.analysis.audio import AudioLoadError, load_audio
-from acekit.analysis.beatgrid import BeatGridResult, analyze_beat_grid
-from acekit.analysis.boundaries import BoundaryResult, analyze_boundaries
-from acekit.analysis.clip import ClipAnalysis, Thresholds, analyze_audio, analyze_clip, judge
-from acekit.analysis.health import HealthResult, analyze_health
-from acekit.analysis.key import KeyResult, analyze_key, mirex_key_score
-from acekit.analysis.preservation import PreservationResult, analyze_preservation
-from acekit.analysis.tempo import BeatTrack, TempoResult, analyze_tempo, track_beats
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Names load on first use (PEP 562): `acekit.analysis.trust` is plain data that the capabilities
+# document reads, and importing it should not load essentia, librosa and scipy (seconds).
+_HOME = {
+    "AudioLoadError": "audio", "load_audio": "audio",
+    "BeatGridResult": "beatgrid", "analyze_beat_grid": "beatgrid",
+    "BoundaryResult": "boundaries", "analyze_boundaries": "boundaries",
+    "ClipAnalysis": "clip", "Thresholds": "clip", "analyze_audio": "clip", "analyze_clip": "clip", "judge": "clip",
+    "HealthResult": "health", "analyze_health": "health",
+    "KeyResult": "key", "analyze_key": "key", "mirex_key_score": "key",
+    "PreservationResult": "preservation", "analyze_preservation": "preservation",
+    "BeatTrack": "tempo", "TempoResult": "tempo", "analyze_tempo": "tempo", "track_beats": "tempo",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AudioLoadError", "BeatGridResult", "BeatTrack", "BoundaryResult", "ClipAnalysis", "HealthResult", "KeyResult",
