@@ -34,6 +34,8 @@ _SC = {"same": 1.0, "fifth": 0.5, "relative": 0.3, "parallel": 0.2, "other": 0.0
 K_MARGINS = (0.0, 0.03, 0.05, 0.07, 0.09, 0.11, 0.13, 0.15, 0.17, 0.2, 0.25)
 L_MARGINS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 DELTAS = (0.0, 0.02, 0.05, 0.1)
+#: added after the first results (notes: the ending-bass flag broke the budget at every delta <= 0.1)
+DELTAS_WIDE = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)
 T_GRID = (1.0, 2.0, 4.0)
 W_K = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 W_L = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0)
@@ -189,12 +191,15 @@ def table(rows, fn, p) -> dict:
     }
 
 
-def flagged(tb: dict, short: np.ndarray, flag: str, m: float, delta: float) -> np.ndarray:
+def flagged(tb: dict, short: np.ndarray, flag: str, m: float, delta: float, rho: float | None = None,
+            decay: np.ndarray | None = None) -> np.ndarray:
     f = short | tb["weak"] | (tb["related"] & (tb["margin"] < m))
-    if flag in ("F0", "F1"):
+    if flag in ("F0", "F1", "F3"):
         f = f | tb["edma"]
     if flag in ("F1", "F2"):
         f = f | (tb["gap"] > delta)
+    if flag == "F3":  # the ending's tonic only where the music ends (the last second decays)
+        f = f | ((tb["gap"] > delta) & (decay < rho))
     return f
 
 
@@ -255,6 +260,26 @@ def pool(corpus, gen):
                     npar = (0 if b == "K" else 26) + 1 + CUE_T[q] + (kind == "4 gated") + 1 + (fl != "F0")
                     cands[f"{kind} {b} {q} {fl}"] = dict(space=space, fspace={"flag": [fl]}, margins=margins,
                                                          npar=npar, fn=fn)
+    # ---- added after the first results (notes, 16:02): wider delta grid, and F3 (ending only where it decays)
+    for b in ("K", "L"):
+        margins = K_MARGINS if b == "K" else L_MARGINS
+        W = W_K if b == "K" else W_L
+        for q in ("endlow", "end", "low", "start", "vote"):
+            tq = T_GRID if CUE_T[q] else (None,)
+            for fl in ("F1", "F2", "F3"):
+                cands[f"A1 {b} flag-only {q} {fl} wide"] = dict(
+                    space={"T": tq}, fspace={"flag": [fl]}, margins=margins, deltas=DELTAS_WIDE,
+                    npar=(0 if b == "K" else 26) + 2 + CUE_T[q] + (fl == "F3"),
+                    fn=lambda c, p, b=b, q=q: estimate(c, base[b](c), None, cue_of(c, q, p["T"])))
+
+                def fn(c, p, b=b, q=q):
+                    s0 = base[b](c)
+                    cv = cue_of(c, q, p["T"])
+                    return estimate(c, s0 + p["w"] * cue_scores(cv), neighbourhood(int(np.argmax(s0))), cv)
+
+                cands[f"A2 nbhd {b} {q} {fl} wide"] = dict(
+                    space={"T": tq, "w": W}, fspace={"flag": [fl]}, margins=margins, deltas=DELTAS_WIDE,
+                    npar=(0 if b == "K" else 26) + 3 + CUE_T[q] + (fl == "F3"), fn=fn)
     cache = {}
 
     def learned(p):
@@ -289,37 +314,38 @@ def loso(rows, meta, cand, fit_all=False):
         tabs[i] = table(rows, cand["fn"], p)
     flag = cand["fspace"]["flag"][0]
     dm = 0.15 if cand["margins"] is K_MARGINS else 1.0
-    deltas = DELTAS if flag != "F0" else (0.0,)
+    deltas = cand.get("deltas", DELTAS) if flag != "F0" else (0.0,)
+    rhos = RHO if flag == "F3" else (None,)
     held, picks = {}, {}
     for h in SPLITS + (("all",) if fit_all else ()):
         train = [s for s in SPLITS if s != h]
         best = None
         for i, p in enumerate(plist):
-            fl = flagged(tabs[i], meta["short"], flag, dm, 0.05)
+            fl = flagged(tabs[i], meta["short"], flag, dm, 0.05, 0.5, meta["decay"])
             k = rank_key(figures(tabs[i], fl, meta, train), train)
             if best is None or k > best[0]:
                 best = (k, i)
         i = best[1]
         fbest = None
-        for m in cand["margins"]:
+        for m, rh in itertools.product(cand["margins"], rhos):
             for dl in deltas:
-                fl = flagged(tabs[i], meta["short"], flag, m, dl)
+                fl = flagged(tabs[i], meta["short"], flag, m, dl, rh, meta["decay"])
                 res = figures(tabs[i], fl, meta, train)
                 ok = all(res[s]["right_flagged"] <= 0.5 * (res[s]["n"] - res[s]["wrong"]) for s in train)
                 rf = sum(res[s]["right_flagged"] for s in train)
-                key = (not ok, sum(res[s]["unflagged"] for s in train) if ok else rf, rf, m, -dl)
+                key = (not ok, sum(res[s]["unflagged"] for s in train) if ok else rf, rf, m, -dl, rh or 0)
                 if fbest is None or key < fbest[0]:
-                    fbest = (key, m, dl)
-        (over, *_), m, dl = fbest
-        fl = flagged(tabs[i], meta["short"], flag, m, dl)
+                    fbest = (key, m, dl, rh)
+        (over, *_), m, dl, rh = fbest
+        fl = flagged(tabs[i], meta["short"], flag, m, dl, rh, meta["decay"])
         if h == "all":
-            picks[h] = (plist[i], m, dl)
+            picks[h] = (plist[i], m, dl, rh)
             held[h] = figures(tabs[i], fl, meta, SPLITS)
             continue
         held[h] = figures(tabs[i], fl, meta, [h])[h]
         held[h]["est"] = {rows[j]["id"]: (int(tabs[i]["best"][j]), bool(fl[j]), tabs[i]["sc"][j])
                           for j in np.flatnonzero(meta["split"] == h)}
-        picks[h] = (plist[i], m, dl)
+        picks[h] = (plist[i], m, dl, rh)
         held[h]["over_budget"] = over
     return held, picks
 
@@ -341,7 +367,8 @@ def main() -> int:
         c["cues"] = cues(d)
         prep.append(c)
     meta = {"split": np.array([c["split"] for c in prep]), "minor": np.array([c["y"] >= 12 for c in prep]),
-            "short": np.array([c["duration"] < 3 for c in prep])}
+            "short": np.array([c["duration"] < 3 for c in prep]),
+            "decay": np.array([c["cues"]["_decay"] for c in prep])}
     need_train = not a.only or any(o.startswith("5") for o in a.only)
     corpus, gen = [], []
     if need_train:

@@ -474,3 +474,41 @@ def test_one_alignment_serves_boundaries_and_preservation() -> None:
     assert handed == aligned_again
     with pytest.raises(ValueError, match="source is empty"):
         analyze_preservation(out, sr, np.zeros(0, dtype=np.float32), region_s=(4.0, 8.0))
+
+
+def test_the_key_neighbourhood_is_one_accidental_of_the_collection() -> None:
+    from acekit.analysis.key import neighbourhood
+
+    names = "C C# D D# E F F# G G# A A# B".split()
+    assert [names[k % 12] + (" minor" if k >= 12 else " major") for k in neighbourhood(0)] == [
+        "C major", "G major", "F major", "A minor", "D minor", "E minor"]
+    assert [names[k % 12] + (" minor" if k >= 12 else " major") for k in neighbourhood(12 + 9)] == [
+        "A minor", "E minor", "D minor", "C major", "G major", "F major"]
+    major, minor = (0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10)
+    for k in range(24):
+        mine = {(k + p) % 12 for p in (major if k < 12 else minor)}
+        for n in neighbourhood(k):
+            theirs = {(n + p) % 12 for p in (major if n < 12 else minor)}
+            assert len(mine & theirs) >= 6, (k, n)
+        assert neighbourhood(k)[0] == k and len(set(neighbourhood(k))) == 6
+
+
+def test_the_opening_moves_the_tonic_within_the_collection_only() -> None:
+    """Ninth pass: a tune in A minor whose global chroma reads C major (its relative) is read in A
+    minor when its first second states A; an opening on F# (outside the collection) moves nothing."""
+    from acekit.analysis.key import PROFILES, choose_key, key_correlations, opening_chroma
+
+    major_c, minor_a = PROFILES["krumhansl"][0], np.roll(PROFILES["krumhansl"][1], 9)
+    corr = key_correlations(0.6 * np.asarray(major_c) + 0.4 * minor_a)  # C major ahead of A minor by 0.19
+    assert int(np.argmax(corr)) == 0 and corr[0] - corr[12 + 9] < 0.3
+    # the first frame is silent: the opening starts at the first frame with sound
+    frames = np.vstack([np.eye(12)[0] * 1e-6, np.tile(np.eye(12)[9], (5, 1)), np.tile(np.eye(12)[0], (40, 1))])
+    energy = np.r_[1e-9, np.ones(45)]
+    opening = opening_chroma(frames, energy, seconds=0.2)
+    assert opening[9] == pytest.approx(1.0)
+    best, run, margin = choose_key(corr, opening, weight=0.3)
+    assert best == 12 + 9 and run == 0 and margin > 0
+    best, _run, _margin = choose_key(corr, np.eye(12)[6], weight=0.3)  # F#: not a tonic of the neighbourhood
+    assert best == 0
+    assert choose_key(corr, np.zeros(12))[0] == 0  # no opening: the profile's key
+    assert not opening_chroma(np.zeros((0, 12)), np.zeros(0)).any()
