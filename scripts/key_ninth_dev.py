@@ -1,5 +1,6 @@
-"""Key, ninth pass: the shipped estimator (key.py of main at SHIPPED_COMMIT) and the working tree's
-key.py (the ninth pass's frozen design) through analyze_key, the flag included, on the song and
+"""Key, ninth pass: the shipped estimator (key.py of main at SHIPPED_COMMIT) and the ninth pass's
+frozen design (key.py of the commit "key: design frozen (ninth pass)", found by message; not shipped)
+through analyze_key, the flag included, on the song and
 tempo clips of the calibration splits, per split: MIREX all / minor, wrong keys, wrong keys not
 flagged, right keys flagged. How the dev figures and the one holdout7 evaluation in
 docs/analysis.md ("Key, ninth pass") were made.
@@ -19,6 +20,8 @@ from acekit.calibration import build_calibration_set  # noqa: E402
 
 #: main when the ninth pass started: key.py as shipped (the fourth pass's estimator).
 SHIPPED_COMMIT = "c6c6973"
+#: The ninth pass's frozen design, found by its commit message (hashes change when a branch is rebased).
+NINTH_PASS_MESSAGE = "key: design frozen (ninth pass)"
 DEV_SPLITS = "calibrate,holdout,holdout2,holdout3,holdout4,holdout5,holdout6"
 
 
@@ -32,8 +35,8 @@ def main() -> int:
     cal = build_calibration_set(a.parent, workers=1)
     splits = a.splits.split(",")
     real = fifth.key_mod
-    todo = [("ninth pass (working tree)", real), (f"shipped ({SHIPPED_COMMIT})",
-                                                 fifth.key_module_at(SHIPPED_COMMIT, "key_shipped"))]
+    todo = [("ninth pass (frozen)", fifth.key_module_at(fifth.commit_with_message(NINTH_PASS_MESSAGE), "key_ninth")),
+            (f"shipped ({SHIPPED_COMMIT})", fifth.key_module_at(SHIPPED_COMMIT, "key_shipped"))]
     for name, mod in todo:
         if a.only and not name.startswith(a.only):
             continue

@@ -334,10 +334,8 @@ def test_beat_grid_on_true_beats(calibration: CalibrationSet) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("split", SPLITS)
 def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) -> None:
-    """Issue 11 item 4. The estimator (ninth pass: Krumhansl + Temperley profiles, the tonic chosen
-    within the best key's diatonic neighbourhood by the opening's tonic share) must not fall below
-    EDMA on the calibrate split; wrong keys must mostly be flagged ambiguous (then the check is
-    unreliable)."""
+    """Issue 11 item 4. The estimator (Krumhansl + Temperley profiles) was chosen over EDMA on the
+    calibrate split; wrong keys must mostly be flagged ambiguous (then the check is unreliable)."""
     _needs_songs(split)
     songs = calibration.of_kind("song", "tempo", split=split)
     res = {c.id: song_results[c.id].key for c in songs}
@@ -351,30 +349,36 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
     print(f"key ({split}, {len(songs)} clips, {len(minor)} minor): MIREX {mirex:.3f}, minor {mirex_minor:.3f}; "
           f"EDMA alone {edma:.3f}, minor {edma_minor:.3f}; wrong (clip, estimate, margin, flagged): {wrong}; "
           f"right but flagged: {sum(r.ambiguous and r.mirex_score == 1 for r in res.values())}")
-    # Floors a little under what the estimator reaches (docs/analysis.md, "Key, ninth pass"), so that
-    # any regression fails; they are not targets (issue 11 asks 0.90). Dev splits (the ninth pass
-    # chose on all seven, leave-one-split-out): calibrate 0.852 / minor 0.817 / 1 of 25 wrong and not
-    # flagged (EDMA 0.852 / 0.733: a tie overall); holdout 0.769 / 0.662 / 2 of 16; holdout2 0.763 /
-    # 0.692 / 1 of 24; holdout3 0.766 / 0.688 / 3 of 32; holdout4 (real music) 0.718 / 0.659 / 4 of
-    # 40; holdout5 0.675 / 0.560 / 2 of 40; holdout6 0.693 / 0.623 / 3 of 40.
+    # Floors at what the estimator reaches (docs/analysis.md, "Key, fourth pass"), so that any
+    # regression fails. Dev splits (the fourth pass chose on all three): calibrate 0.912 / minor
+    # 0.817 / 1 of 25 wrong and not flagged; holdout 0.769 / 0.662 / 2 of 16; holdout2 0.792 /
+    # 0.750 / 1 of 24. holdout3 (evaluated once, aggregate only): a little under its figure; it
+    # catches a regression, it is not a target (issue 11 asks 0.90).
     if split == "calibrate":
-        assert mirex >= edma - 1e-9 and mirex_minor >= edma_minor
-        assert mirex >= 0.84 and mirex_minor >= 0.80 and len(confident_wrong) <= 1
+        assert mirex >= edma and mirex_minor >= edma_minor
+        assert mirex >= 0.90 and mirex_minor >= 0.80 and len(confident_wrong) <= 1
     elif split == "holdout":  # issue 11 asks 0.90 here: not reached (docs/analysis.md)
         assert mirex >= 0.76 and mirex_minor >= 0.65 and len(confident_wrong) <= 2
     elif split == "holdout2":
-        assert mirex >= 0.75 and mirex_minor >= 0.68 and len(confident_wrong) <= 1
+        assert mirex >= 0.79 and mirex_minor >= 0.75 and len(confident_wrong) <= 1
     elif split == "holdout3":
-        assert mirex >= 0.75 and mirex_minor >= 0.67 and len(confident_wrong) <= 3
-    elif split == "holdout4":
-        assert mirex >= 0.70 and mirex_minor >= 0.64 and len(confident_wrong) <= 4
-    elif split == "holdout5":
-        assert mirex >= 0.66 and mirex_minor >= 0.55 and len(confident_wrong) <= 2
-    elif split == "holdout6":
-        assert mirex >= 0.68 and mirex_minor >= 0.61 and len(confident_wrong) <= 3
-    elif split == "holdout7":  # real music, blind for the key designs made after holdout6: a little under
-        # the shipped estimator's one measurement when the split was built (reported to the lead only); a
-        # regression check, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.78 and mirex_minor >= 0.74 and len(confident_wrong) <= 3
+    elif split == "holdout4":  # real music: the fifth key pass's one evaluation (docs/analysis.md, "Key,
+        # fifth pass"): this estimator 0.693 / minor 0.600 / 5 of 40 wrong and not flagged; a
+        # regression check a little under it, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.68 and mirex_minor >= 0.58 and len(confident_wrong) <= 5
+    elif split == "holdout5":  # real music: the sixth key pass's one evaluation (docs/analysis.md, "Key,
+        # sixth pass"): this estimator 0.677 / minor 0.565 / 3 of 40 wrong and not flagged; a
+        # regression check a little under it, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.66 and mirex_minor >= 0.55 and len(confident_wrong) <= 3
+    elif split == "holdout6":  # real music: the seventh key pass's one evaluation (docs/analysis.md, "Key,
+        # seventh pass"): this estimator 0.645 / minor 0.559 / 2 of 40 wrong and not flagged; a
+        # regression check a little under it, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.63 and mirex_minor >= 0.54 and len(confident_wrong) <= 2
+    elif split == "holdout7":  # real music, blind for the key designs made after holdout6, spent by the
+        # ninth key pass's one evaluation (docs/analysis.md, "Key, ninth pass"): this estimator 0.745 /
+        # minor 0.705 / 2 of 38 wrong and not flagged (the ninth pass's frozen design 0.739 / 0.695 / 2,
+        # not shipped); a regression check a little under it, not a target (issue 11 asks 0.90)
         assert mirex >= 0.73 and mirex_minor >= 0.69 and len(confident_wrong) <= 2
     for c in songs:
         k = res[c.id]

@@ -147,10 +147,9 @@ class Thresholds(BaseModel):
     key_min_score: float = Field(1.0, description="MIREX score needed (1 same key, 0.5 fifth, 0.3 relative)")
     ambiguous_strength: float = Field(AMBIGUOUS_STRENGTH, description="key strength below which it is ambiguous")
     key_ambiguous_margin: float = Field(
-        AMBIGUOUS_MARGIN, description="best - runner-up key score (profile correlation + the opening's tonic share) "
-        "under which a related runner-up makes the key ambiguous; chosen leave-one-split-out on the seven dev "
-        "splits: fewest wrong keys unflagged while flagging at most half of the right ones in each split "
-        "(docs/analysis.md, 'Key, ninth pass')")
+        AMBIGUOUS_MARGIN, description="best - runner-up correlation under which a related runner-up makes the key "
+        "ambiguous; chosen on the three dev splits: fewest wrong keys unflagged while flagging at most half of "
+        "the right ones in each split (docs/analysis.md, 'Key, fourth pass')")
     key_min_duration_s: float = Field(
         MIN_KEY_DURATION_S, description="clips shorter than this get no key verdict (unreliable); the issue's "
         "0.3 s and 1.5 s clips got a confident key")

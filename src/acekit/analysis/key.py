@@ -18,15 +18,6 @@ reference) and from the harmonic part of its spectra (median-filter harmonic/per
 separation: drum hits pull a global chroma). Chosen over essentia's other profiles, majority
 votes of estimators and the unchanged chroma by the best worst split of three dev splits.
 
-Ninth pass (docs/analysis.md, "Key, ninth pass"): a global profile sees the diatonic collection,
-not the tonic, so most wrong keys were the right collection read from the wrong tonic (relative
-major/minor, a modal tune read as the key whose scale it uses, dominant for tonic). The key is
-now chosen among the six keys of the profile's best key's diatonic neighbourhood (`neighbourhood`)
-by the profile correlation plus the opening's tonic evidence (`key_scores`: the share of the key's
-tonic in the first second with sound): chosen leave-one-split-out on seven dev splits (four of
-generated songs, three of real composed music) over ending, lowest-note, held-note and
-phrase-end cues, learned and gated variants (notes/key-ninth-pass.md).
-
 The runner-up key is kept: a close call between related keys (relative, fifth, parallel), a
 clip too short to hold a key, or disagreement with the EDMA estimate (kept as a second opinion:
 on acekit's reference engine it read 15 of 16 A-minor clips right where the profiles read 13)
@@ -47,12 +38,6 @@ from acekit.keys import Key, parse_key
 #: keys unflagged while flagging at most half of the right ones in every split (0.20 flags 18 of
 #: 33 right holdout clips); leave-one-split-out picked 0.15, 0.15 and 0.07.
 AMBIGUOUS_MARGIN = 0.15
-#: Ninth pass (notes/key-ninth-pass.md): the opening's window (seconds after the first frame with
-#: sound) and the weight of its tonic share (`key_scores`) added to the profile correlation; chosen
-#: leave-one-split-out on the seven dev splits (1 s and 0.3 in six folds, 1 s and 0.2 in one), the
-#: margin above (on the combined score) by the fourth pass's flag rule (0.15 in every fold).
-OPENING_S = 1.0
-OPENING_WEIGHT = 0.3
 #: Clips shorter than this hold too few chords for a key: the key check is unreliable whatever the
 #: estimate. Calibrate split: MIREX of 0.3 s excerpts 0.30, 1.5 s 0.43, 6 s 0.77, whole clips
 #: 0.91 (printed by tests/test_analysis_calibration.py).
@@ -79,7 +64,7 @@ class KeyResult(BaseModel):
     ambiguous: bool  # close call between related keys, too short, or weak
     runner_up: str | None = None  # the second-best key
     second_opinion: str | None = None  # essentia KeyExtractor(profileType="edma")
-    margin: float | None = None  # the key's score - the runner-up's (`key_scores`)
+    margin: float | None = None  # strength - runner-up's correlation
     ambiguity: str | None = None  # why ambiguous: "too short", "close call with the relative key" ...
     too_short: bool = False  # shorter than the minimum duration (or no pitched content): no key to judge
     target_key: str | None = None
@@ -142,28 +127,15 @@ def chroma(y: np.ndarray, sr: int, *, with_tuning: bool = False):  # noqa: ANN20
 
     Zeros (and 0 cents) when ``y`` is silent or shorter than one frame.
     """
-    frames, _energy, cents = chroma_frames(y, sr)
-    mean = frames.mean(axis=0) if len(frames) else np.zeros(12)
-    return (mean, cents) if with_tuning else mean
-
-
-#: Hop of `chroma_frames` (samples at ANALYSIS_SR).
-_HOP = 2048
-
-
-def chroma_frames(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """Per-frame 12-bin HPCP (frames x 12, index 0 = C, hop 2048 samples at ANALYSIS_SR) as `chroma`
-    averages them, each frame's energy (sum of its harmonic spectrum squared) and the tuning in
-    cents; no frames (and 0 cents) when ``y`` is silent or shorter than one frame."""
     y = _prepared(y, sr)
     if y is None:
-        return np.zeros((0, 12)), np.zeros(0), 0.0
+        return (np.zeros(12), 0.0) if with_tuning else np.zeros(12)
     window = essentia_algorithm("Windowing", type="blackmanharris62")
     spectrum = essentia_algorithm("Spectrum")
     peaks = essentia_algorithm("SpectralPeaks", orderBy="magnitude", magnitudeThreshold=1e-5, minFrequency=40,
                                maxFrequency=5000, maxPeaks=60, sampleRate=ANALYSIS_SR)
     spectra = np.array([spectrum(window(f))
-                        for f in essentia_standard().FrameGenerator(y, frameSize=4096, hopSize=_HOP, startFromZero=True)])
+                        for f in essentia_standard().FrameGenerator(y, frameSize=4096, hopSize=2048, startFromZero=True)])
     if HARMONIC_ONLY:
         spectra = harmonic_spectra(spectra)
     found = [peaks(s) for s in spectra]
@@ -172,38 +144,8 @@ def chroma_frames(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, float
     hpcp = essentia_algorithm("HPCP", size=12, referenceFrequency=_reference_hz(cents), harmonics=4,
                               bandPreset=False, minFrequency=40, maxFrequency=5000, weightType="cosine",
                               nonLinear=False, windowSize=1.0, sampleRate=ANALYSIS_SR)
-    frames = np.roll(np.array([hpcp(f, m) for f, m in found], dtype=np.float64), -3, axis=1)  # essentia's bin 0 is A
-    energy = (spectra.astype(np.float64) ** 2).sum(axis=1)
-    return frames, energy, cents
-
-
-def opening_chroma(frames: np.ndarray, energy: np.ndarray, seconds: float = OPENING_S) -> np.ndarray:
-    """Sum-normalised mean HPCP of the frames with sound (energy over 1e-3 of the loudest frame's)
-    within ``seconds`` of the first one: where a piece states its tonic. Zeros without frames."""
-    if len(frames) == 0 or float(np.max(energy, initial=0.0)) <= 0:
-        return np.zeros(12)
-    live = energy > 1e-3 * energy.max()
-    times = (np.arange(len(frames)) * _HOP + _HOP) / ANALYSIS_SR
-    sel = live & (times <= times[live][0] + seconds)
-    mean = np.maximum(frames[sel].mean(axis=0), 0.0)
-    return mean / mean.sum() if mean.sum() > 0 else mean
-
-
-def neighbourhood(index: int) -> list[int]:
-    """The six keys (indices as `key_correlations`) whose natural scale is within one accidental of
-    key ``index``'s, that key first: for C major C, G, F major and A, D, E minor; for A minor A, E,
-    D minor and C, G, F major (relative, dominant / subdominant, the modal tonics of one collection)."""
-    t = index % 12
-    if index < 12:
-        return [t, (t + 7) % 12, (t + 5) % 12, 12 + (t + 9) % 12, 12 + (t + 2) % 12, 12 + (t + 4) % 12]
-    return [index, 12 + (t + 7) % 12, 12 + (t + 5) % 12, (t + 3) % 12, (t + 10) % 12, (t + 8) % 12]
-
-
-def key_scores(corr: np.ndarray, opening: np.ndarray, weight: float = OPENING_WEIGHT) -> np.ndarray:
-    """Score of the 24 keys (majors C..B, then minors): the profile correlation ``corr``
-    (`key_correlations`) plus ``weight`` x the share of the key's tonic in ``opening``
-    (`opening_chroma`)."""
-    return np.asarray(corr, dtype=np.float64) + weight * np.concatenate([opening, opening])
+    mean = np.roll(np.mean([hpcp(f, m) for f, m in found], axis=0), -3)  # essentia's bin 0 is A: rotate to C
+    return (mean, cents) if with_tuning else mean
 
 
 #: Median-filter harmonic/percussive separation (Fitzgerald 2010) of the chroma's own spectra
@@ -265,30 +207,14 @@ def estimate_key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
 
 
 def _estimate(y: np.ndarray, sr: int) -> tuple[Key | None, float, Key | None, float, float]:
-    """(key, strength, runner-up, margin, tuning in cents): the best `key_scores` among the
-    `neighbourhood` of the best-correlated key; strength its correlation, margin its score minus the
-    runner-up's (the next best of all 24)."""
-    frames, energy, cents = chroma_frames(y, sr)
-    if len(frames) == 0:
-        return None, 0.0, None, 0.0, cents
-    corr = key_correlations(frames.mean(axis=0))
+    """(key, strength, runner-up, margin, tuning in cents)."""
+    pcp, cents = chroma(y, sr, with_tuning=True)
+    corr = key_correlations(pcp)
     if not corr.any():
         return None, 0.0, None, 0.0, cents
-    best, run, margin = choose_key(corr, opening_chroma(frames, energy))
-    return _key_of(best), float(corr[best]), _key_of(run), margin, cents
-
-
-def choose_key(corr: np.ndarray, opening: np.ndarray, weight: float = OPENING_WEIGHT) -> tuple[int, int, float]:
-    """(key, runner-up, margin) as indices of `key_correlations`: the best `key_scores` among the
-    `neighbourhood` of the best-correlated key (the opening moves the tonic within one collection,
-    never to another collection); the runner-up is the next best score of all 24, the margin the
-    difference of the two scores (>= 0)."""
-    scores = key_scores(corr, opening, weight)
-    best = max(neighbourhood(int(np.argmax(corr))), key=lambda k: scores[k])
-    rest = scores.copy()
-    rest[best] = -np.inf
-    run = int(np.argmax(rest))
-    return best, run, float(scores[best] - scores[run])
+    order = np.argsort(-corr)
+    return (_key_of(int(order[0])), float(corr[order[0]]), _key_of(int(order[1])),
+            float(corr[order[0]] - corr[order[1]]), cents)
 
 
 def _edma(y: np.ndarray, sr: int, cents: float = 0.0) -> Key | None:
