@@ -293,6 +293,46 @@ def test_tempo_verdict_sixth_pass_peaks_off_the_request() -> None:
     assert tempo_verdict("double", 0.4, 0.5, 0.2, beat_peak_onsets=1.2, beat_peak_harmony=1.2)[0] == "pass"
 
 
+def test_tempo_verdict_seventh_pass_offbeat_presence() -> None:
+    """Seventh pass: a x2 reading every other rule leaves open passes when only every other tracked beat holds an
+    onset (slow music tracked at its passing eighths), the request's beat is a pulse, the onsets peak there and the
+    requested pulse is not so slow that a listener would hear it as two."""
+    from acekit.analysis.tempo import MAX_OFFBEAT_PRESENCE, MIN_OFFBEAT_PULSE_BPM, tempo_verdict
+
+    at = dict(beat_peak_onsets=1.002, pulse_bpm=60.0)
+    v, why = tempo_verdict("double", 0.5, 0.5, 0.55, offbeat_presence=0.3, **at)
+    assert v == "pass" and "every other tracked beat" in why
+    assert tempo_verdict("double", 0.5, 0.5, 0.55, offbeat_presence=MAX_OFFBEAT_PRESENCE, beat_peak_onsets=1.0,
+                         pulse_bpm=MIN_OFFBEAT_PULSE_BPM)[0] == "pass"
+    # open: both parities hold onsets (a song asked at half its tempo), the request's beat no pulse, the onsets
+    # peaking off the request, a requested pulse slower than the floor (half-note music asked at half), no measure
+    for kw, se, st in ((dict(at, offbeat_presence=MAX_OFFBEAT_PRESENCE + 0.05), 0.5, 0.55),
+                       (dict(at, offbeat_presence=0.3), 0.05, 0.06),
+                       (dict(at, offbeat_presence=0.3, beat_peak_onsets=1.06), 0.5, 0.55),
+                       (dict(at, offbeat_presence=0.3, pulse_bpm=MIN_OFFBEAT_PULSE_BPM - 20), 0.5, 0.55),
+                       (dict(at, offbeat_presence=None), 0.5, 0.55),
+                       (dict(offbeat_presence=0.3, beat_peak_onsets=1.0), 0.5, 0.55)):
+        assert tempo_verdict("double", 0.5, se, st, **kw)[0] == "unreliable", kw
+    assert tempo_verdict("half", 0.5, 0.5, 0.55, offbeat_presence=0.1, **at)[0] == "unreliable"
+    # never overrides a decided verdict: onsets far weaker at the request fail the x2 reading
+    assert tempo_verdict("double", 0.5, 0.1, 0.6, offbeat_presence=0.1, **at)[0] == "fail"
+
+
+def test_offbeat_presence_of_the_tracked_beats() -> None:
+    """Clicks on every other tracked beat: the weaker parity holds no onset; clicks on every one: it always does."""
+    from acekit.analysis.tempo import Periodicity, parity_presence
+
+    sr = 22050
+    t = np.arange(20 * sr) / sr
+    noise = np.random.default_rng(3).standard_normal(t.size)
+    tracked = np.arange(0.5, 19.5, 0.25)  # a tracker at 240 on music whose beat is 120
+    slow = ((np.mod(t, 0.5) < 0.004) * noise).astype(np.float32)
+    assert Periodicity(slow, sr).offbeat_presence(tracked, 0.25) == 0.0
+    fast = ((np.mod(t, 0.25) < 0.004) * noise).astype(np.float32)
+    assert Periodicity(fast, sr).offbeat_presence(tracked, 0.25) == 1.0
+    assert parity_presence(np.ones(100), 10.0, [1.0, 2.0], 1.0) is None  # too few beats
+
+
 def test_onset_periodicity_peak_lies_at_the_beat() -> None:
     from acekit.analysis.tempo import Periodicity
 

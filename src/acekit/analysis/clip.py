@@ -79,9 +79,11 @@ from acekit.analysis.spectral import reuse_spectrograms
 from acekit.analysis.tempo import (
     DEFAULT_TEMPO_TOLERANCE_PCT,
     HARMONY_PASS_MARGIN,
+    MAX_OFFBEAT_PRESENCE,
     MIN_BAR_HARMONY,
     MIN_BEAT_HARMONY_CONTRAST,
     MIN_CONFIDENCE,
+    MIN_OFFBEAT_PULSE_BPM,
     MIN_PULSE_SALIENCE,
     MIN_TRACKED_BAR_HARMONY,
     SALIENCE_FAIL_RATIO,
@@ -139,6 +141,15 @@ class Thresholds(BaseModel):
         "tracked x2 beat that passes a x2 reading the onsets and the bar harmony leave open (slow music changes "
         "chord on its beat, not on the passing eighths); dev splits (fifth pass): own tempi passed 0.67-0.78, "
         "controls (songs asked at 0.5x) <= 0.46")
+    tempo_max_offbeat_presence: float = Field(
+        MAX_OFFBEAT_PRESENCE, description="share of the weaker parity of the tracked beats that holds an onset at or "
+        "under which a x2 reading every earlier rule leaves open passes (slow music tracked at its eighth notes: "
+        "every other tracked beat a passing note); dev splits (seventh pass): own tempi passed 0.33-0.62, controls "
+        "asked at tempo_min_offbeat_pulse_bpm or more >= 0.70")
+    tempo_min_offbeat_pulse_bpm: float = Field(
+        MIN_OFFBEAT_PULSE_BPM, description="requested pulse (BPM) under which the off-beat presence decides nothing "
+        "(half-note music asked at half its tempo looks like slow music in eighths: dev controls at 33-35 BPM); own "
+        "tempi passed 56-84 BPM")
     grid_tolerance_ms: float = Field(30.0, description="a beat within this of the grid counts as on it")
     grid_min_share: float = Field(
         0.6, description="calibration: in-tempo songs >= 0.94, 116-for-120 0.16, 120->123 ramp 0.30")
@@ -330,7 +341,9 @@ def analyze_audio(
                           min_pulse_salience=th.tempo_min_pulse_salience,
                           harmony_pass_margin=th.tempo_harmony_pass_margin, min_bar_harmony=th.tempo_min_bar_harmony,
                           min_tracked_bar_harmony=th.tempo_min_tracked_bar_harmony,
-                          min_beat_harmony_contrast=th.tempo_min_beat_harmony_contrast)
+                          min_beat_harmony_contrast=th.tempo_min_beat_harmony_contrast,
+                          max_offbeat_presence=th.tempo_max_offbeat_presence,
+                          min_offbeat_pulse_bpm=th.tempo_min_offbeat_pulse_bpm)
     grid = None
     if bpm is not None:
         grid = analyze_beat_grid(clean, sr, bpm=bpm, beats_per_bar=bpb, tolerance_ms=th.grid_tolerance_ms,
