@@ -222,11 +222,11 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # pass"; the seven earlier splits were its dev data): calibrate 98.9 %, holdout 98.4 %, holdout2 99.0 %, holdout3
     # 94.5 %, holdout4 93.8 %, holdout5 93.1 %, holdout6 97.5 % (sixth pass: 98.9, 98.4, 97.9, 93.0, 92.5, 91.9,
     # 95.0 %). No decided verdict is wrong on any of them (holdout5's two cut-time reels read "two_thirds" of the
-    # quarter: unreliable). holdout7 (built after the sixth pass was frozen, blind for the seventh pass's design): a
-    # little under the one measurement when the split was built (reported to the lead only, not quoted in docs).
+    # quarter: unreliable). holdout7 (blind for the seventh pass, evaluated once after it was frozen): 94.7 % (sixth
+    # pass on the same clips: 93.4 %), no wrong verdict under either design.
     assert wrong == 0.0
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.98, "holdout3": 0.94, "holdout4": 0.93,
-                     "holdout5": 0.92, "holdout6": 0.97, "holdout7": 0.93}[split]
+                     "holdout5": 0.92, "holdout6": 0.97, "holdout7": 0.94}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before)
