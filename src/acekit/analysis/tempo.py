@@ -100,6 +100,14 @@ class TempoResult(BaseModel):
     beats: int = 0
 
 
+
+#: The `TempoResult` fields `tempo_verdict` takes as evidence (keyword arguments of the same name): `analyze_tempo`
+#: gathers them step by step, only where the verdict is still open, and judges on all of them each time.
+_EVIDENCE = ("salience_request_only", "salience_request_eighth", "harmony_request_bar", "harmony_margin",
+             "harmony_tracked_bar", "harmony_beat_contrast", "harmony_request_beat", "harmony_beat_peak",
+             "harmony_bar_peak", "harmony_bar_peak_from_tracked", "harmony_bar_peak_value", "beat_peak_onsets",
+             "beat_peak_harmony", "offbeat_presence")
+
 #: Beat-tracker confidence below which the tracker's tempo alone does not fail a request: an off
 #: reading then fails only when the onsets corroborate the tracked tempo (`MIN_PULSE_SALIENCE`,
 #: `SALIENCE_FAIL_RATIO`), else it is "unreliable". Calibrate split: the sustained organ chorale
@@ -708,12 +716,19 @@ def analyze_tempo(
             res.salience_request_only = None if u is None else round(u, 4)
         if res.relation == "double" and pulse == "dotted_quarter":
             res.salience_request_eighth = round(periodicity.at(60.0 / ref_bpm / 3.0), 4)
-    kw = dict(salience_request_only=res.salience_request_only, min_confidence=min_confidence,
-              pass_ratio=salience_pass_ratio, fail_ratio=salience_fail_ratio, min_pulse_salience=min_pulse_salience,
-              harmony_pass_margin=harmony_pass_margin, min_bar_harmony=min_bar_harmony,
-              min_tracked_bar_harmony=min_tracked_bar_harmony, salience_request_eighth=res.salience_request_eighth,
-              min_beat_harmony_contrast=min_beat_harmony_contrast, tolerance_pct=tolerance_pct)
-    res.verdict, res.reason = tempo_verdict(res.relation, bt.confidence, res.salience_expected, res.salience_tracked, **kw)
+    limits = dict(min_confidence=min_confidence, pass_ratio=salience_pass_ratio, fail_ratio=salience_fail_ratio,
+                  min_pulse_salience=min_pulse_salience, harmony_pass_margin=harmony_pass_margin,
+                  min_bar_harmony=min_bar_harmony, min_tracked_bar_harmony=min_tracked_bar_harmony,
+                  min_beat_harmony_contrast=min_beat_harmony_contrast, tolerance_pct=tolerance_pct,
+                  max_offbeat_presence=max_offbeat_presence, min_offbeat_pulse_bpm=min_offbeat_pulse_bpm)
+
+    def judge() -> None:
+        # every measure gathered so far (the ones not computed are None, which no rule reads as evidence)
+        evidence = {name: getattr(res, name) for name in _EVIDENCE}
+        res.verdict, res.reason = tempo_verdict(res.relation, bt.confidence, res.salience_expected, res.salience_tracked,
+                                                pulse_bpm=ref_bpm, **evidence, **limits)
+
+    judge()
     bar_req, bar_trk = ref_ppb * 60.0 / ref_bpm, ref_ppb * 60.0 / bt.bpm
     if res.verdict == "unreliable" and res.relation in ("double", "half"):
         # only when the onsets leave a x2 / x1/2 reading open: harmonic rhythm (`HarmonicRhythm`)
@@ -725,11 +740,7 @@ def analyze_tempo(
             res.harmony_beat_contrast = round(harmony.at(60.0 / ref_bpm) - harmony.at(60.0 / bt.bpm), 4)
             peak = harmony.peak_ratio(60.0 / ref_bpm)
             res.harmony_beat_peak = round(peak, 4) if np.isfinite(peak) else None
-        res.verdict, res.reason = tempo_verdict(
-            res.relation, bt.confidence, res.salience_expected, res.salience_tracked,
-            harmony_request_bar=res.harmony_request_bar, harmony_margin=res.harmony_margin,
-            harmony_beat_contrast=res.harmony_beat_contrast, harmony_request_beat=res.harmony_request_beat,
-            harmony_beat_peak=res.harmony_beat_peak, **kw)
+        judge()
     elif res.verdict == "unreliable" and res.relation == "off" and not _two_octaves(bt.bpm, ref_bpm, tolerance_pct):
         # a low-confidence tracker whose reading the onsets cannot judge: does the harmony repeat at
         # its bar and not at the requested one? (x4 and x1/4 are metrical: left unreliable)
@@ -741,11 +752,7 @@ def analyze_tempo(
             res.harmony_bar_peak = round(peak, 4)
             res.harmony_bar_peak_from_tracked = round(min(abs(peak * bar_req / (k * bar_trk) - 1.0) for k in (1, 2)), 4)
             res.harmony_bar_peak_value = round(harmony.at(peak * bar_req), 4)
-        res.verdict, res.reason = tempo_verdict(
-            res.relation, bt.confidence, res.salience_expected, res.salience_tracked,
-            harmony_request_bar=res.harmony_request_bar, harmony_tracked_bar=res.harmony_tracked_bar,
-            harmony_bar_peak=res.harmony_bar_peak, harmony_bar_peak_from_tracked=res.harmony_bar_peak_from_tracked,
-            harmony_bar_peak_value=res.harmony_bar_peak_value, **kw)
+        judge()
     if res.verdict == "unreliable" and res.relation != "match":
         # sixth pass: where do the onsets and the chord changes repeat near the requested beat?
         periodicity = periodicity or Periodicity(y, sr)
@@ -754,28 +761,12 @@ def analyze_tempo(
         po, ph = periodicity.peak_ratio(60.0 / ref_bpm, lo, hi), harmony.peak_ratio(60.0 / ref_bpm, lo, hi)
         res.beat_peak_onsets = round(po, 4) if np.isfinite(po) else None
         res.beat_peak_harmony = round(ph, 4) if np.isfinite(ph) else None
-        res.verdict, res.reason = tempo_verdict(
-            res.relation, bt.confidence, res.salience_expected, res.salience_tracked,
-            harmony_request_bar=res.harmony_request_bar, harmony_margin=res.harmony_margin,
-            harmony_beat_contrast=res.harmony_beat_contrast, harmony_request_beat=res.harmony_request_beat,
-            harmony_beat_peak=res.harmony_beat_peak, harmony_tracked_bar=res.harmony_tracked_bar,
-            harmony_bar_peak=res.harmony_bar_peak, harmony_bar_peak_from_tracked=res.harmony_bar_peak_from_tracked,
-            harmony_bar_peak_value=res.harmony_bar_peak_value, beat_peak_onsets=res.beat_peak_onsets,
-            beat_peak_harmony=res.beat_peak_harmony, **kw)
+        judge()
     if res.verdict == "unreliable" and res.relation == "double" and periodicity is not None:
         # seventh pass: do the tracked beats alternate real beats and passing eighths (slow music tracked at x2)?
         op = periodicity.offbeat_presence(bt.beats_s, 60.0 / bt.bpm)
         res.offbeat_presence = None if op is None else round(op, 4)
-        res.verdict, res.reason = tempo_verdict(
-            res.relation, bt.confidence, res.salience_expected, res.salience_tracked,
-            harmony_request_bar=res.harmony_request_bar, harmony_margin=res.harmony_margin,
-            harmony_beat_contrast=res.harmony_beat_contrast, harmony_request_beat=res.harmony_request_beat,
-            harmony_beat_peak=res.harmony_beat_peak, harmony_tracked_bar=res.harmony_tracked_bar,
-            harmony_bar_peak=res.harmony_bar_peak, harmony_bar_peak_from_tracked=res.harmony_bar_peak_from_tracked,
-            harmony_bar_peak_value=res.harmony_bar_peak_value, beat_peak_onsets=res.beat_peak_onsets,
-            beat_peak_harmony=res.beat_peak_harmony, offbeat_presence=res.offbeat_presence,
-            max_offbeat_presence=max_offbeat_presence, pulse_bpm=ref_bpm, min_offbeat_pulse_bpm=min_offbeat_pulse_bpm,
-            **kw)
+        judge()
     return res
 
 
