@@ -383,13 +383,28 @@ def preserved_outside(p: PreservationResult, th: Thresholds = DEFAULT_THRESHOLDS
         and (o.worst_snr_db is None or o.worst_snr_db >= th.preservation_min_window_snr_db))
 
 
+def beat_grid_verdict(g: BeatGridResult, tracker_confidence: float | None,
+                      th: Thresholds = DEFAULT_THRESHOLDS) -> bool | None:
+    """The beat-grid check: None (unreliable) when the tracker's confidence is under
+    ``tempo_min_confidence`` (no steady pulse to put on a grid; calibrate split: organ chorale 0.20),
+    else whether ``grid_min_share`` of the beats sit within tolerance and |drift| is within
+    ``grid_max_drift_pct``. ``tracker_confidence=None`` judges the grid alone."""
+    if tracker_confidence is not None and tracker_confidence < th.tempo_min_confidence:
+        return None
+    return bool(
+        g.share_within_tol is not None and g.share_within_tol >= th.grid_min_share
+        and g.drift_pct is not None and abs(g.drift_pct) <= th.grid_max_drift_pct
+    )
+
+
 def unreliable_checks(res: ClipAnalysis, th: Thresholds = DEFAULT_THRESHOLDS) -> list[str]:
     """Checks that had input but no reliable verdict (left out of `judge`'s result)."""
     out = []
     if res.tempo is not None and res.tempo.verdict == "unreliable":
         out.append("tempo")
-    if res.beat_grid is not None and res.tempo is not None and res.tempo.confidence < th.tempo_min_confidence:
-        out.append("beat_grid")  # no steady pulse to put on a grid (calibrate split: organ chorale 0.20)
+    if res.beat_grid is not None and res.tempo is not None and beat_grid_verdict(
+            res.beat_grid, res.tempo.confidence, th) is None:
+        out.append("beat_grid")
     k = res.key
     if k.mirex_score is not None and (k.too_short or (k.mirex_score < th.key_min_score and k.ambiguous)):
         out.append("key")
@@ -405,10 +420,7 @@ def judge(res: ClipAnalysis, th: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, b
         passed["tempo"] = res.tempo.verdict == "pass"
     g = res.beat_grid
     if g is not None and "beat_grid" not in skip:
-        passed["beat_grid"] = (
-            g.share_within_tol is not None and g.share_within_tol >= th.grid_min_share
-            and g.drift_pct is not None and abs(g.drift_pct) <= th.grid_max_drift_pct
-        )
+        passed["beat_grid"] = bool(beat_grid_verdict(g, None, th))
     k = res.key
     if k.mirex_score is not None and "key" not in skip:
         passed["key"] = k.mirex_score >= th.key_min_score
