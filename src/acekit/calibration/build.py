@@ -27,6 +27,7 @@ from acekit.calibration.scores import (
     HOLDOUT5_PIECES,
     HOLDOUT6_PIECES,
     HOLDOUT7_PIECES,
+    HOLDOUT8_PIECES,
     PieceSpec,
     ScoreError,
     derive,
@@ -83,7 +84,7 @@ WET_ARGS = ("-o", "synth.reverb.room-size=0.9", "-o", "synth.reverb.damp=0.2", "
 #: output byte for byte, a fifth of the CPU).
 _LAZY_LOAD_ARGS = ("-o", "synth.dynamic-sample-loading=1")
 CACHE_ENV = "ACEKIT_CALIBRATION_DIR"
-#: holdout4 to holdout7 pieces are normalised to this peak (-6 dBFS): a one-voice melody renders
+#: holdout4 to holdout8 pieces are normalised to this peak (-6 dBFS): a one-voice melody renders
 #: ten times quieter than a chorale, and no real recording is released that way
 PIECE_PEAK = 0.5
 
@@ -110,7 +111,7 @@ def _check_tools() -> str:
                 f"(apt-get install {_SOUNDFONT_HINTS[name]}"
             )
     try:
-        require_music21()  # the holdout4 to holdout7 scores are read with the pinned music21
+        require_music21()  # the holdout4 to holdout8 scores are read with the pinned music21
     except ScoreError as exc:
         raise RenderError(str(exc)) from exc
     return exe
@@ -282,6 +283,15 @@ _HEALTH = [
     {"id": "air_drimindoo__dc_offset", "base": "air_drimindoo", "problem": "dc_offset", "dc": -0.2},
     {"id": "waltz_i_will_drink_no_more__antiphase", "base": "waltz_i_will_drink_no_more", "problem": "antiphase"},
     {"id": "mozart_k156_adagio__antiphase", "base": "mozart_k156_adagio", "problem": "antiphase"},
+    # eighth held-out split: other corpus scores again, built as the seventh
+    {"id": "reel_girl_who_broke_my_heart__clipped", "base": "reel_girl_who_broke_my_heart", "problem": "clipping"},
+    {"id": "chorale_bwv285__dies_to_silence", "base": "chorale_bwv285", "problem": "silence"},
+    {"id": "jig_apples_in_winter__nan", "base": "jig_apples_in_winter", "problem": "nan"},
+    {"id": "polka_humors_of_enniskean__dc_offset", "base": "polka_humors_of_enniskean", "problem": "dc_offset",
+     "dc": 0.3},
+    {"id": "air_castle_donovan__dc_offset", "base": "air_castle_donovan", "problem": "dc_offset", "dc": -0.2},
+    {"id": "waltz_ross_castle__antiphase", "base": "waltz_ross_castle", "problem": "antiphase"},
+    {"id": "beethoven_op59no3_finale__antiphase", "base": "beethoven_op59no3_finale", "problem": "antiphase"},
 ]
 
 
@@ -292,7 +302,7 @@ def _repaint_specs() -> list[SongSpec]:
 def _all_specs() -> list[SongSpec]:
     return [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED,
             *_repaint_specs(), *HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES,
-            *HOLDOUT7_PIECES]
+            *HOLDOUT7_PIECES, *HOLDOUT8_PIECES]
 
 
 def _soundfont_of(spec: SongSpec) -> Path:
@@ -508,7 +518,7 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
             grid_should_pass=True)
 
     for spec in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, *HOLDOUT4_PIECES, *HOLDOUT5_PIECES,
-                 *HOLDOUT6_PIECES, *HOLDOUT7_PIECES):
+                 *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES):
         y = audio[spec.name]
         piece = isinstance(spec, PieceSpec)
         truth = piece_truth(spec, y) if piece else song_truth(spec, y, grid_should_pass=True)
