@@ -55,7 +55,13 @@ from acekit.analysis import (
 from acekit.analysis.beatgrid import TRACKER_LAG_MS
 from acekit.calibration import CalibrationSet, build_calibration_set
 from acekit.calibration.manifest import NO_SONG_SPLITS, SPLITS
-from acekit.calibration.scores import HOLDOUT4_PIECES, HOLDOUT5_PIECES, HOLDOUT6_PIECES, HOLDOUT7_PIECES
+from acekit.calibration.scores import (
+    HOLDOUT4_PIECES,
+    HOLDOUT5_PIECES,
+    HOLDOUT6_PIECES,
+    HOLDOUT7_PIECES,
+    HOLDOUT8_PIECES,
+)
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS
 
 
@@ -108,7 +114,7 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
             continue
         part = calibration.of_kind("song", split=split)
         meters = {"6/8", "9/8", "12/8", "2/2", "3/4", "4/4"}
-        if split in ("holdout6", "holdout7"):  # no eligible 12/8 score left (scores.HOLDOUT6_PIECES, HOLDOUT7_PIECES)
+        if split in ("holdout6", "holdout7", "holdout8"):  # no eligible 12/8 score left (scores.HOLDOUT6_PIECES ..)
             meters -= {"12/8"}
         assert meters <= {c.truth.time_signature for c in part}
         assert any(c.truth.bpm_true <= 66 for c in part)  # slow (and without drums, see songs.py)
@@ -135,7 +141,7 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     assert {c.id if c.kind == "song" else c.derived_from for c in hold3} <= {s.name for s in HOLDOUT3_SONGS}
     assert len(calibration.of_kind("song", split="holdout3")) == len(HOLDOUT3_SONGS)
     others = [c for c in calibration.clips
-              if c.split not in ("holdout3", "holdout4", "holdout5", "holdout6", "holdout7")]
+              if c.split not in ("holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8")]
     assert not any(c.render for c in others) and not any(c.truth.tuning_cents for c in others)
     assert "musescore_hq" not in {c.soundfont for c in others}
     assert all(c.soundfont == "musescore_hq" or c.render for c in hold3)
@@ -154,24 +160,18 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     assert {c.soundfont for c in hold5} == {c.soundfont for c in calibration.clips if c.soundfont}
     assert not {c.score for c in hold5 if c.kind == "song"} & {c.score for c in hold4 if c.kind == "song"}
     assert not calibration.of_kind("repaint", "source", "edit", "tempo", "preservation", split="holdout5")
-    # the sixth: other corpus scores than the fourth's and fifth's, on every soundfont
-    hold6 = calibration.of_kind("song", "health", split="holdout6")
-    assert {c.id if c.kind == "song" else c.derived_from for c in hold6} <= {p.name for p in HOLDOUT6_PIECES}
-    assert len(calibration.of_kind("song", split="holdout6")) == len(HOLDOUT6_PIECES)
-    assert len(calibration.of_kind("health", split="holdout6")) == 7
-    assert {c.soundfont for c in hold6} == {c.soundfont for c in calibration.clips if c.soundfont}
+    # the sixth to the eighth: each other corpus scores than every earlier one's, on every soundfont,
+    # with seven health cases
     earlier_scores = {c.score for c in (*hold4, *hold5) if c.kind == "song"}
-    assert not {c.score for c in hold6 if c.kind == "song"} & earlier_scores
-    assert not calibration.of_kind("repaint", "source", "edit", "tempo", "preservation", split="holdout6")
-    # the seventh: other corpus scores than the fourth's to sixth's, on every soundfont
-    hold7 = calibration.of_kind("song", "health", split="holdout7")
-    assert {c.id if c.kind == "song" else c.derived_from for c in hold7} <= {p.name for p in HOLDOUT7_PIECES}
-    assert len(calibration.of_kind("song", split="holdout7")) == len(HOLDOUT7_PIECES)
-    assert len(calibration.of_kind("health", split="holdout7")) == 7
-    assert {c.soundfont for c in hold7} == {c.soundfont for c in calibration.clips if c.soundfont}
-    earlier_scores |= {c.score for c in hold6 if c.kind == "song"}
-    assert not {c.score for c in hold7 if c.kind == "song"} & earlier_scores
-    assert not calibration.of_kind("repaint", "source", "edit", "tempo", "preservation", split="holdout7")
+    for split, pieces in (("holdout6", HOLDOUT6_PIECES), ("holdout7", HOLDOUT7_PIECES), ("holdout8", HOLDOUT8_PIECES)):
+        held = calibration.of_kind("song", "health", split=split)
+        assert {c.id if c.kind == "song" else c.derived_from for c in held} <= {p.name for p in pieces}
+        assert len(calibration.of_kind("song", split=split)) == len(pieces)
+        assert len(calibration.of_kind("health", split=split)) == 7
+        assert {c.soundfont for c in held} == {c.soundfont for c in calibration.clips if c.soundfont}
+        assert not {c.score for c in held if c.kind == "song"} & earlier_scores
+        assert not calibration.of_kind("repaint", "source", "edit", "tempo", "preservation", split=split)
+        earlier_scores |= {c.score for c in held if c.kind == "song"}
     assert len({c.style for c in songs}) >= 8
     bpms = [c.truth.bpm_true for c in songs]
     assert min(bpms) <= 70 and max(bpms) >= 170
