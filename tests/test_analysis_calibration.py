@@ -16,9 +16,9 @@ key passes): tempo and key floors a little under the shipped estimators' one mea
 split was built (reported to the lead only, not quoted in docs); the seventh key pass then evaluated
 both its frozen design and the shipped estimator once on it (docs/analysis.md "Key, seventh pass",
 not shipped), so its key figure is quoted there. ``holdout7`` (other corpus scores again, built as
-holdout6 after it was spent): tempo and key floors a little under the shipped estimators' one
-measurement when the split was built (reported to the lead only, not quoted in docs). Health floors
-are full on every split.
+holdout6 after it was spent) and ``holdout8`` (built as holdout7, sharing nothing with it): tempo and
+key floors a little under the shipped estimators' one measurement when each split was built
+(reported to the lead only, not quoted in docs). Health floors are full on every split.
 
 Beat grid: its thresholds were chosen on ``calibrate``; it was measured once on ``holdout`` to
 ``holdout7`` (notes/beat-grid-blind.md, docs/analysis.md "Beat grid on unseen music"), and
@@ -227,16 +227,21 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # 94.5 %, holdout4 93.8 %, holdout5 93.1 %, holdout6 97.5 % (sixth pass: 98.9, 98.4, 97.9, 93.0, 92.5, 91.9,
     # 95.0 %). No decided verdict is wrong on any of them (holdout5's two cut-time reels read "two_thirds" of the
     # quarter: unreliable). holdout7 (blind for the seventh pass, evaluated once after it was frozen): 94.7 % (sixth
-    # pass on the same clips: 93.4 %), no wrong verdict under either design.
+    # pass on the same clips: 93.4 %), no wrong verdict under either design. holdout8 (built as holdout7, blind
+    # for the seventh pass and the designs after it): a little under the one measurement when the split was
+    # built (reported to the lead only, not quoted in docs).
     assert wrong == 0.0
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.98, "holdout3": 0.94, "holdout4": 0.93,
-                     "holdout5": 0.92, "holdout6": 0.97, "holdout7": 0.94}[split]
+                     "holdout5": 0.92, "holdout6": 0.97, "holdout7": 0.94,
+                     "holdout8": 0.92}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
-    # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before)
-    for c in calibration.of_kind("song", split=split):
-        if c.truth.time_signature in ("6/8", "9/8", "12/8", "2/2"):
-            assert (c.id, c.truth.bpm_requested, "pass", "pass") in cases, c.id
+    # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before); on
+    # holdout8 one reads "unreliable" there (the measurement when the split was built), none fails
+    missed = [c.id for c in calibration.of_kind("song", split=split)
+              if c.truth.time_signature in ("6/8", "9/8", "12/8", "2/2")
+              and (c.id, c.truth.bpm_requested, "pass", "pass") not in cases]
+    assert len(missed) <= {"holdout8": 1}.get(split, 0), missed
 
 
 @pytest.mark.slow
@@ -433,6 +438,10 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
         # minor 0.705 / 2 of 38 wrong and not flagged (the ninth pass's frozen design 0.739 / 0.695 / 2,
         # not shipped); a regression check a little under it, not a target (issue 11 asks 0.90)
         assert mirex >= 0.73 and mirex_minor >= 0.69 and len(confident_wrong) <= 2
+    elif split == "holdout8":  # real music, built as holdout7 and blind for the designs after it: a little
+        # under the shipped estimator's one measurement when the split was built (reported to the lead
+        # only); a regression check, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.79 and mirex_minor >= 0.73 and len(confident_wrong) <= 3
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
@@ -720,7 +729,7 @@ def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) ->
           f"{max(abs(g.health.dc_offset) for g in goods):.5f}, L/R correlation "
           f"{min(g.health.stereo_correlation for g in goods):+.2f}..{max(g.health.stereo_correlation for g in goods):+.2f}")
     # every split, the blind ones too: no health threshold was changed after holdout2, holdout3,
-    # holdout4 to holdout7 and recordings were built, and each case was right on them at their
+    # holdout4 to holdout8 and recordings were built, and each case was right on them at their
     # one evaluation (issue 11: every case right; recordings: 7 of 7 flagged, 10 of 10 excerpts healthy)
     for cid, r in res.items():
         assert not r.passed["health"], cid
