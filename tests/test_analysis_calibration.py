@@ -229,12 +229,12 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # 95.0 %). No decided verdict is wrong on any of them (holdout5's two cut-time reels read "two_thirds" of the
     # quarter: unreliable). holdout7 (blind for the seventh pass, evaluated once after it was frozen): 94.7 % (sixth
     # pass on the same clips: 93.4 %), no wrong verdict under either design. holdout8 (built as holdout7, blind
-    # for the seventh pass and the designs after it): a little under the one measurement when the split was
-    # built (reported to the lead only, not quoted in docs).
+    # for the seventh pass and the designs after it): a little under the seventh pass's figure there, measured
+    # once when the split was rebased onto it (reported to the lead only, not quoted in docs).
     assert wrong == 0.0
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.98, "holdout3": 0.94, "holdout4": 0.93,
                      "holdout5": 0.92, "holdout6": 0.97, "holdout7": 0.94,
-                     "holdout8": 0.92}[split]
+                     "holdout8": 0.94}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before); on
