@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from acekit import contract
-from acekit.analysis.trust import counted_checks, unproven_checks
+from acekit.analysis.trust import CountedCheck, counted_checks, unproven_checks
 from acekit.capabilities.fitting import run_limits
 from acekit.capabilities.schema import (
     BackendInfo,
@@ -122,16 +122,17 @@ def build_capabilities(
         thresholds=thresholds.flat(),
         runs=[r.run_id for r in runs],
         fit=run_limits(info.gpu_name, info.gpu_memory_total_mb, mine),
-        checks=check_reliability(thresholds),
+        checks=check_reliability(counted),
     )
 
 
-def check_reliability(thresholds: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, CheckReliability]:
-    """Each check the thresholds count, with its blind figures (`acekit.analysis.trust`, as the report shows them)."""
+def check_reliability(counted: list[CountedCheck]) -> dict[str, CheckReliability]:
+    """Each counted check (`acekit.analysis.trust.counted_checks`) with its blind figures: the capabilities
+    document's ``checks``, and the rows of the report's trust section."""
     tasks = {t.value for t in TaskType}
     return {c.check: CheckReliability(
         counted_for=[TaskType(t) for t in c.tasks if t in tasks], meets_targets=c.met,
         measured_on=c.trust.measured_on if c.trust else "not measured on unseen music",
         figures=[CheckFigure(metric=f.metric, measured=f.measured, target=f.target, met=f.met)
                  for f in (c.trust.figures if c.trust else ())],
-        misses=c.trust.misses if c.trust else "") for c in counted_checks(thresholds.checks)}
+        misses=c.trust.misses if c.trust else "") for c in counted}

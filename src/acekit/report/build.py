@@ -13,8 +13,9 @@ from typing import Any
 import jinja2
 
 from acekit import __version__, contract
-from acekit.analysis.trust import counted_checks, unproven_checks
+from acekit.analysis.trust import CountedCheck, counted_checks, unproven_checks
 from acekit.capabilities.fitting import run_limits
+from acekit.capabilities.from_matrix import check_reliability
 from acekit.matrix.store import CaseRecord
 from acekit.report import figures as fig
 from acekit.report.audio_embed import embed_audio
@@ -161,8 +162,8 @@ def build_report(
                for v in [getattr(thresholds, name)]]
     th_rows.append(dict(name="checks", value="",
                         description="; ".join(f"{t}: {', '.join(c)}" for t, c in thresholds.checks.items())))
-    trust = trust_rows(thresholds)
     counted = counted_checks(thresholds.checks)
+    trust = trust_rows(counted)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(resources.files("acekit.report").joinpath("template.html.j2").read_text())
     any_ref = any(b["is_reference"] for b in backends)
@@ -192,23 +193,21 @@ def build_report(
                        judgements=judgements)
 
 
-def trust_rows(thresholds: Thresholds) -> list[dict[str, Any]]:
-    """Every check some task counts, with what it scored blind (`acekit.analysis.trust`), so that a verdict is
-    read knowing how good the check behind it is."""
-    return [dict(check=c.check, tasks=list(c.tasks), measured_on=c.trust.measured_on if c.trust else "not measured blind",
-                 figures=[dict(metric=f.metric, measured=f.measured, target=f.target, met=f.met)
-                          for f in (c.trust.figures if c.trust else ())],
-                 met=c.met, misses=c.trust.misses if c.trust else "")
-            for c in counted_checks(thresholds.checks)]
+def trust_rows(counted: list[CountedCheck]) -> list[dict[str, Any]]:
+    """Every check some task counts, with what it scored blind, so that a verdict is read knowing how good the
+    check behind it is: the capabilities document's ``checks`` entries (one conversion for both), with the name."""
+    return [{"check": name, **r.model_dump(mode="json")} for name, r in check_reliability(counted).items()]
 
 
 def trust_markdown(rows: list[dict[str, Any]]) -> str:
     lines = ["", "## How far the checks can be trusted", "",
              "Scored once on music no threshold or design was tuned on (docs/analysis.md).", ""]
     for t in rows:
-        held = "not measured blind" if t["met"] is None else "meets target" if t["met"] else "below target"
+        met = t["meets_targets"]
+        held = "not measured blind" if met is None else "meets target" if met else "below target"
         figs = "; ".join(f"{f['metric']} {f['measured']:.3f} (target {f['target']:.2f})" for f in t["figures"])
-        lines.append(f"- **{t['check']}** ({held}; counts for {', '.join(t['tasks'])}): {figs or t['measured_on']}. "
+        tasks = ", ".join(t["counted_for"])
+        lines.append(f"- **{t['check']}** ({held}; counts for {tasks}): {figs or t['measured_on']}. "
                      f"{t['misses']}")
     return "\n".join(lines) + "\n"
 
