@@ -273,6 +273,60 @@ def test_audible_cut_picks_a_real_discontinuity() -> None:
     assert step == pytest.approx(max(others)) and 0.45 <= cut <= 0.55
 
 
+def test_flac_holds_the_samples_a_pcm16_wav_held(tmp_path) -> None:
+    # the set is stored as FLAC; its samples must equal those the WAV files of earlier sets held, so that
+    # every figure measured on them stands (and a set cached as WAV still reads the same)
+    import soundfile as sf
+
+    rng = np.random.default_rng(7)
+    y = np.concatenate([rng.uniform(-1, 1, (20000, 2)), rng.normal(0, 1e-3, (20000, 2)),
+                        rng.integers(-33000, 33000, (20000, 2)) / 32768  # on and next to the 16-bit grid
+                        + rng.choice([0.0, 1e-9, -1e-9, 0.5 / 32768, -0.5 / 32768], (20000, 2)),
+                        [[1.0, -1.0], [1.3, -1.7], [0.5 / 32768, -0.5 / 32768]]]).astype(np.float32)
+    sf.write(str(tmp_path / "old.wav"), y, build.SR, subtype="PCM_16")
+    rel = build._write(tmp_path, "new", y)
+    assert rel == "new.flac"
+    old, _ = sf.read(str(tmp_path / "old.wav"), dtype="float32", always_2d=True)
+    new, _ = sf.read(str(tmp_path / rel), dtype="float32", always_2d=True)
+    assert np.array_equal(old, new)
+    assert (tmp_path / rel).stat().st_size < 0.95 * (tmp_path / "old.wav").stat().st_size
+    nan = y.copy()
+    nan[5] = np.nan
+    assert build._write(tmp_path, "nan", nan, float_wav=True) == "nan.wav"  # NaN needs a float WAV
+    assert np.isnan(sf.read(str(tmp_path / "nan.wav"), dtype="float32", always_2d=True)[0][5]).all()
+
+
+def test_a_full_disk_is_refused_before_rendering(tmp_path, monkeypatch) -> None:
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(build, "_check_tools", lambda: "fluidsynth")
+    monkeypatch.setattr(build.shutil, "disk_usage", lambda p: usage(10**12, 10**12 - 300 * 2**20, 300 * 2**20))
+    rendered = []
+    monkeypatch.setattr(build, "_build", lambda *a, **k: rendered.append(1) or [])
+    with pytest.raises(build.RenderError) as err:
+        build.build_calibration_set(tmp_path / "cal")
+    msg = str(err.value)
+    assert "0.3 GB free" in msg and "about 2 GB" in msg and build.CACHE_ENV in msg and str(tmp_path / "cal") in msg
+    assert not rendered and not list((tmp_path / "cal").iterdir())
+    assert shutil is build.shutil
+
+
+def test_a_disk_that_fills_while_rendering_leaves_nothing_half_written(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(build, "_check_tools", lambda: "fluidsynth")
+    monkeypatch.setattr(build.recordings, "fetch_recordings", lambda cache: tmp_path / "music")
+
+    def fill(root, *a, **k):
+        (root / "half.flac").write_bytes(b"x")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(build, "_build", fill)
+    with pytest.raises(build.RenderError, match="not enough free disk"):
+        build.build_calibration_set(tmp_path / "cal")
+    assert not list((tmp_path / "cal").iterdir())  # the half-built temp folder is gone
+
+
 def test_content_hash_is_stable() -> None:
     assert build.content_hash() == build.content_hash()
 
@@ -288,8 +342,11 @@ def test_build_command_renders_and_reuses(tmp_path_factory) -> None:
     manifests = list(out.glob("*/manifest.json"))
     assert len(manifests) == 1
     cal = build.build_calibration_set(out)  # second call: cached, no render
-    assert cal.root == manifests[0].parent and len(list(cal.root.glob("*.wav"))) == len(cal.clips)
+    files = [p for p in cal.root.iterdir() if p.name != "manifest.json"]
+    assert cal.root == manifests[0].parent and sorted(p.name for p in files) == sorted(c.file for c in cal.clips)
     assert not list(out.glob(".*"))  # no half-built temp folders left behind
+    # the free space the build asks for covers the finished set with room for the renders in flight
+    assert sum(p.stat().st_size for p in files) < build.NEEDS_FREE_BYTES / 2
 
 
 # ---- holdout4: real composed music from music21's corpus (acekit.calibration.scores) -------------

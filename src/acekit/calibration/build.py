@@ -7,6 +7,7 @@ renders a fresh set, an unchanged one is reused (tests render once per machine, 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -89,8 +90,13 @@ CACHE_ENV = "ACEKIT_CALIBRATION_DIR"
 PIECE_PEAK = 0.5
 
 
+#: free disk the build asks for before rendering: the finished set (~0.8 GB of FLAC, checked against
+#: this in tests/test_calibration_build.py) plus the renders in flight, with room to spare
+NEEDS_FREE_BYTES = 2 * 1024**3
+
+
 class RenderError(RuntimeError):
-    """fluidsynth or the soundfont is missing, or a render failed."""
+    """fluidsynth or the soundfont is missing, a render failed, or the disk is too full."""
 
 
 def default_cache_dir() -> Path:
@@ -445,14 +451,22 @@ def build_calibration_set(out_dir: Path | str | None = None, *, workers: int = 4
         data["root"] = str(root)
         return CalibrationSet.model_validate(data)
     root_parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(root_parent).free
+    if free < NEEDS_FREE_BYTES:  # fail before minutes of rendering, not at the end of them
+        raise RenderError(_no_space(root_parent, free))
     try:  # the recordings split's music: downloaded once into the user cache, whatever out_dir is
         music = recordings.fetch_recordings(default_cache_dir())
     except recordings.RecordingError as exc:
         raise RenderError(f"recordings split: {exc}") from exc
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=root_parent))
     try:
-        clips = _build(tmp, fluidsynth, workers=workers)
-        clips += _build_recordings(tmp, music)
+        try:
+            clips = _build(tmp, fluidsynth, workers=workers)
+            clips += _build_recordings(tmp, music)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise RenderError(_no_space(root_parent, shutil.disk_usage(root_parent).free)) from exc
         cal = CalibrationSet(version=CALIBRATION_VERSION, content_hash=digest, root=root, clips=clips)
         (tmp / "manifest.json").write_text(cal.model_dump_json(indent=1, exclude={"root"}))
         try:
@@ -466,9 +480,28 @@ def build_calibration_set(out_dir: Path | str | None = None, *, workers: int = 4
     return cal
 
 
+def _no_space(parent: Path, free: int) -> str:
+    return (f"not enough free disk for the calibration set under {parent}: {free / 1024**3:.1f} GB free, "
+            f"it needs about {NEEDS_FREE_BYTES / 1024**3:.0f} GB while rendering. Free space there, or render "
+            f"elsewhere: pass another folder (python -m acekit.calibration DIR) or set {CACHE_ENV}.")
+
+
+def pcm16(y: np.ndarray) -> np.ndarray:
+    """``y`` as 16-bit samples by libsndfile's own rule for a PCM_16 WAV (rounded to 32 bits, then the top
+    16 kept), so the FLAC files hold exactly the samples the WAV files of earlier sets held (a test checks)."""
+    s = np.clip(np.rint(np.asarray(y, dtype=np.float32).astype(np.float64) * 2.0**31), -2.0**31, 2.0**31 - 1)
+    return np.floor_divide(s.astype(np.int64), 65536).astype(np.int16)
+
+
 def _write(root: Path, name: str, y: np.ndarray, *, float_wav: bool = False) -> str:
-    rel = f"{name}.wav"
-    sf.write(str(root / rel), y, SR, subtype="FLOAT" if float_wav else "PCM_16")
+    """One clip under ``root``: lossless FLAC (41 % of a WAV's size; the set was 1.9 GB as WAV), or a
+    float WAV for the NaN health cases, which no integer format can hold."""
+    if float_wav:
+        rel = f"{name}.wav"
+        sf.write(str(root / rel), y, SR, subtype="FLOAT")
+    else:
+        rel = f"{name}.flac"
+        sf.write(str(root / rel), pcm16(y), SR, format="FLAC", subtype="PCM_16")
     return rel
 
 
@@ -479,8 +512,10 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
     raw_dir.mkdir()
 
     def render(spec: SongSpec) -> tuple[str, np.ndarray]:
-        y = render_midi(comps[spec.name].midi, raw_dir / f"{spec.name}.wav", fluidsynth=fluidsynth,
-                        soundfont=_soundfont_of(spec), args=render_args(spec))
+        raw = raw_dir / f"{spec.name}.wav"
+        y = render_midi(comps[spec.name].midi, raw, fluidsynth=fluidsynth, soundfont=_soundfont_of(spec),
+                        args=render_args(spec))
+        raw.unlink()  # kept in memory from here: the raw float renders would double the disk the build needs
         # lead-in silence in front, trimmed to the song plus 0.5 s of ring-out
         n = int(round((spec.lead_in_s + comps[spec.name].end_s + 0.5) * SR))
         lead = np.zeros((int(round(spec.lead_in_s * SR)), y.shape[1]), dtype=np.float32)
@@ -659,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m acekit.calibration.build",
-        description="Render the calibration set (MIDI -> fluidsynth -> WAV plus edits) with its ground truth.",
+        description="Render the calibration set (MIDI -> fluidsynth -> FLAC plus edits) with its ground truth.",
     )
     parser.add_argument("out_dir", nargs="?", default=None, help=f"parent folder (default: {default_cache_dir()})")
     parser.add_argument("--workers", type=int, default=4, help="parallel fluidsynth renders")
