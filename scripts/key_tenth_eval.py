@@ -2,7 +2,7 @@
 renders (scripts/key_tenth_train.py) and score them leave-one-split-out on the dev splits' cached
 features, by the notes' selection rule.
 
-    .venv/bin/python scripts/key_tenth_eval.py TRAIN.pkl[,TRAIN7.pkl] DEV.pkl,DEV2.pkl,... [--fit OUT.json MODEL]
+    .venv/bin/python scripts/key_tenth_eval.py T10.pkl[+T10b.pkl],T7.pkl,G.pkl DEV.pkl,DEV2.pkl,... [--fit OUT.json MODEL FLAG]
 
 Without --fit: prints the pool's LOSO table. With --fit: the weights of MODEL fitted with the
 hyperparameters chosen on all dev splits, written to OUT.json (what key.py ships).
@@ -204,7 +204,7 @@ def main() -> int:
     ap.add_argument("--models", default=",".join(MODELS))
     a = ap.parse_args()
     tr_files = a.train.split(",")
-    train = {"T10": pickle.load(open(tr_files[0], "rb"))}
+    train = {"T10": [d for f in tr_files[0].split("+") for d in pickle.load(open(f, "rb"))]}  # the queues of T10
     train["T7"] = pickle.load(open(tr_files[1], "rb")) if len(tr_files) > 1 else []
     train["G"] = pickle.load(open(tr_files[2], "rb")) if len(tr_files) > 2 else []
     dev = [d for f in a.dev.split(",") for d in pickle.load(open(f, "rb")) if d["split"] in DEV]
