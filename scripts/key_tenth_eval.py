@@ -30,6 +30,9 @@ LAMBDAS = (1e-3, 1e-2, 1e-1, 1.0)
 #: T10+G25 / T10+G50: the generated training songs (scripts/key_tenth_generated.py) weighted to 25 / 50 %
 #: of the total (added after the interim results, notes/key-tenth-pass.md)
 DATA = ("T10", "T10+T7", "T10+G25", "T10+G50")
+#: "b": the real training clips weighted so that minor and major keys weigh the same (T10 is 13 %
+#: minor; the real splits about half): added after the full pool's results (notes/key-tenth-pass.md)
+DATA_BALANCED = ("T10b", "T10b+G25", "T10b+G50")
 MARGINS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 #: 0.1-0.25 added after the interim results (the logit's top probabilities sit mostly under 0.3)
 PROBS = tuple(round(0.1 + 0.05 * i, 2) for i in range(18))
@@ -202,6 +205,7 @@ def main() -> int:
     ap.add_argument("dev")
     ap.add_argument("--fit", nargs=3, metavar=("OUT", "MODEL", "FLAG"))
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--data", default="declared", choices=("declared", "balanced"))
     a = ap.parse_args()
     tr_files = a.train.split(",")
     train = {"T10": [d for f in tr_files[0].split("+") for d in pickle.load(open(f, "rb"))]}  # the queues of T10
@@ -232,10 +236,13 @@ def main() -> int:
     def weights(model: str, lam: float, data: str) -> np.ndarray:
         rows = train["T10"] + (train["T7"] if data == "T10+T7" else [])
         sw = np.ones(len(rows))
-        if data.startswith("T10+G"):
-            share = int(data[5:]) / 100
+        if data.startswith("T10b"):
+            minor = np.array([d["key"].endswith("minor") for d in rows])
+            sw = np.where(minor, 0.5 / minor.sum(), 0.5 / (~minor).sum()) * len(rows)
+        if "+G" in data:
+            share = int(data.split("+G")[1]) / 100
             g = train["G"]
-            sw = np.concatenate([np.full(len(rows), (1 - share) / len(rows)), np.full(len(g), share / len(g))])
+            sw = np.concatenate([sw / sw.sum() * (1 - share), np.full(len(g), share / len(g))])
             rows = rows + g
         phis = np.array([design(d["f"], MODELS[model]) for d in rows])
         ys = np.array([key_index(d["key"]) for d in rows])
@@ -250,7 +257,7 @@ def main() -> int:
 
     def choose(model, flag, train_splits):
         cands = []
-        datas = [d for d in DATA if (d != "T10+T7" or train["T7"]) and (not d.startswith("T10+G") or train["G"])]
+        datas = [d for d in (DATA if a.data == "declared" else DATA_BALANCED) if (d != "T10+T7" or train["T7"]) and ("+G" not in d or train["G"])]
         for lam, data in itertools.product(LAMBDAS, datas):
             sm = dev_sm(model, lam, data)
             (m, p), ok = choose_flag(sm, flag, train_splits)
