@@ -18,8 +18,9 @@ both its frozen design and the shipped estimator once on it (docs/analysis.md "K
 not shipped), so its key figure is quoted there. ``holdout7`` (other corpus scores again, built as
 holdout6 after it was spent): tempo and key floors a little under the shipped estimators' one
 measurement when the split was built (reported to the lead only, not quoted in docs). ``holdout8``
-(built as holdout7, sharing nothing with it): the same, from its builder's one measurement. Health
-floors are full on every split.
+(built as holdout7, sharing nothing with it) and ``holdout9`` (built as holdout8, sharing nothing
+with holdout4 to holdout8): the same, from each builder's one measurement. Health floors are full on
+every split.
 
 Beat grid: its thresholds were chosen on ``calibrate``; it was measured once on ``holdout`` to
 ``holdout8`` (notes/beat-grid-blind.md, docs/analysis.md "Beat grid on unseen music"), and
