@@ -18,11 +18,13 @@ both its frozen design and the shipped estimator once on it (docs/analysis.md "K
 not shipped), so its key figure is quoted there. ``holdout7`` (other corpus scores again, built as
 holdout6 after it was spent): tempo and key floors a little under the shipped estimators' one
 measurement when the split was built (reported to the lead only, not quoted in docs). ``holdout8``
-(built as holdout7, sharing nothing with it): the same, from its builder's one measurement. Health
-floors are full on every split.
+(built as holdout7, sharing nothing with it) and ``holdout9`` (built as holdout8, sharing nothing
+with holdout4 to holdout8): the same, from each builder's one measurement. Health floors are full on
+every split.
 
 Beat grid: its thresholds were chosen on ``calibrate``; it was measured once on ``holdout`` to
-``holdout8`` (notes/beat-grid-blind.md, docs/analysis.md "Beat grid on unseen music"), and
+``holdout8`` (notes/beat-grid-blind.md, docs/analysis.md "Beat grid on unseen music") and on
+``holdout9`` by its builder, and
 test_beat_grid_on_unseen_music keeps floors that one more miss than that measurement breaks.
 
 ``recordings`` (real produced recordings from Debian game-data packages, docs/analysis.md "The
@@ -62,6 +64,7 @@ from acekit.calibration.scores import (
     HOLDOUT6_PIECES,
     HOLDOUT7_PIECES,
     HOLDOUT8_PIECES,
+    HOLDOUT9_PIECES,
 )
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS
 
@@ -115,7 +118,7 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
             continue
         part = calibration.of_kind("song", split=split)
         meters = {"6/8", "9/8", "12/8", "2/2", "3/4", "4/4"}
-        if split in ("holdout6", "holdout7", "holdout8"):  # no eligible 12/8 score left (scores.HOLDOUT6_PIECES ..)
+        if split in ("holdout6", "holdout7", "holdout8", "holdout9"):  # no eligible 12/8 score left (HOLDOUT6_PIECES ..)
             meters -= {"12/8"}
         assert meters <= {c.truth.time_signature for c in part}
         assert any(c.truth.bpm_true <= 66 for c in part)  # slow (and without drums, see songs.py)
@@ -142,7 +145,7 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     assert {c.id if c.kind == "song" else c.derived_from for c in hold3} <= {s.name for s in HOLDOUT3_SONGS}
     assert len(calibration.of_kind("song", split="holdout3")) == len(HOLDOUT3_SONGS)
     others = [c for c in calibration.clips
-              if c.split not in ("holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8")]
+              if c.split not in ("holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9")]
     assert not any(c.render for c in others) and not any(c.truth.tuning_cents for c in others)
     assert "musescore_hq" not in {c.soundfont for c in others}
     assert all(c.soundfont == "musescore_hq" or c.render for c in hold3)
@@ -161,10 +164,11 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     assert {c.soundfont for c in hold5} == {c.soundfont for c in calibration.clips if c.soundfont}
     assert not {c.score for c in hold5 if c.kind == "song"} & {c.score for c in hold4 if c.kind == "song"}
     assert not calibration.of_kind("repaint", "source", "edit", "tempo", "preservation", split="holdout5")
-    # the sixth to the eighth: each other corpus scores than every earlier one's, on every soundfont,
+    # the sixth to the ninth: each other corpus scores than every earlier one's, on every soundfont,
     # with seven health cases
     earlier_scores = {c.score for c in (*hold4, *hold5) if c.kind == "song"}
-    for split, pieces in (("holdout6", HOLDOUT6_PIECES), ("holdout7", HOLDOUT7_PIECES), ("holdout8", HOLDOUT8_PIECES)):
+    for split, pieces in (("holdout6", HOLDOUT6_PIECES), ("holdout7", HOLDOUT7_PIECES), ("holdout8", HOLDOUT8_PIECES),
+                          ("holdout9", HOLDOUT9_PIECES)):
         held = calibration.of_kind("song", "health", split=split)
         assert {c.id if c.kind == "song" else c.derived_from for c in held} <= {p.name for p in pieces}
         assert len(calibration.of_kind("song", split=split)) == len(pieces)
@@ -230,19 +234,22 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # quarter: unreliable). holdout7 (blind for the seventh pass, evaluated once after it was frozen): 94.7 % (sixth
     # pass on the same clips: 93.4 %), no wrong verdict under either design. holdout8 (built as holdout7, blind
     # for the seventh pass and the designs after it): a little under the seventh pass's figure there, measured
-    # once when the split was rebased onto it (reported to the lead only, not quoted in docs).
-    assert wrong == 0.0
+    # once when the split was rebased onto it (reported to the lead only, not quoted in docs). holdout9 (built as
+    # holdout8, blind for the designs after it): a little under the shipped design's one measurement when the split
+    # was built (reported to the lead only). No decided verdict may be wrong, except on holdout9 no more wrong ones
+    # than that measurement saw.
+    assert wrong * len(cases) <= {"holdout9": 1}.get(split, 0)
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.98, "holdout3": 0.94, "holdout4": 0.93,
                      "holdout5": 0.92, "holdout6": 0.97, "holdout7": 0.94,
-                     "holdout8": 0.94}[split]
+                     "holdout8": 0.94, "holdout9": 0.94}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before); on
-    # holdout8 one reads "unreliable" there (the measurement when the split was built), none fails
+    # holdout8 and holdout9 no more read "unreliable" there than when the splits were built
     missed = [c.id for c in calibration.of_kind("song", split=split)
               if c.truth.time_signature in ("6/8", "9/8", "12/8", "2/2")
               and (c.id, c.truth.bpm_requested, "pass", "pass") not in cases]
-    assert len(missed) <= {"holdout8": 1}.get(split, 0), missed
+    assert len(missed) <= {"holdout8": 1, "holdout9": 3}.get(split, 0), missed
 
 
 @pytest.mark.slow
@@ -352,6 +359,8 @@ BEAT_GRID_MEASURED = {
     "holdout7": ((29, 1), (238, 2), (108, 12), 8),
     # measured once by the lead after holdout8 landed (no beat-grid design looked at it)
     "holdout8": ((29, 0), (232, 0), (109, 7), 11),
+    # measured once by its builder when the split was built (no beat-grid design looked at it)
+    "holdout9": ((31, 0), (248, 0), (115, 9), 9),
 }
 
 
@@ -445,6 +454,10 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
         # under the shipped estimator's one measurement when the split was built (reported to the lead
         # only); a regression check, not a target (issue 11 asks 0.90)
         assert mirex >= 0.79 and mirex_minor >= 0.73 and len(confident_wrong) <= 3
+    elif split == "holdout9":  # real music, built as holdout8 and blind for the designs after it: a little
+        # under the shipped estimator's one measurement when the split was built (reported to the lead
+        # only); a regression check, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.67 and mirex_minor >= 0.62 and len(confident_wrong) <= 4
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0

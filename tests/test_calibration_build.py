@@ -20,6 +20,7 @@ from acekit.calibration.scores import (
     HOLDOUT6_PIECES,
     HOLDOUT7_PIECES,
     HOLDOUT8_PIECES,
+    HOLDOUT9_PIECES,
     PieceSpec,
     ScoreError,
     derive,
@@ -86,7 +87,7 @@ def test_earlier_songs_render_as_before() -> None:
     tempo variant and repaint take) renders with the same fluidsynth command line and soundfont
     as before, and its MIDI has no tuning, effect-send or volume controller."""
     later = {s.name for s in (*HOLDOUT3_SONGS, *HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES,
-                                  *HOLDOUT7_PIECES, *HOLDOUT8_PIECES)}
+                                  *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES)}
     earlier = [s for s in build._all_specs() if s.name not in later]
     assert len(earlier) == 90
     for spec in earlier:
@@ -355,13 +356,13 @@ _METER_PULSES = {"4/4": 4, "3/4": 3, "2/4": 2, "2/2": 4, "6/8": 2, "9/8": 3, "12
 
 
 @pytest.mark.parametrize("spec", (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES,
-                                  *HOLDOUT8_PIECES),
+                                  *HOLDOUT8_PIECES, *HOLDOUT9_PIECES),
                          ids=lambda s: f"{s.split}-{s.name}")
 def test_holdout4_truth_is_consistent(spec: PieceSpec, tmp_path) -> None:
     """The holdout2 checks, for scores: beats are the felt pulse at the piece's one tempo from time 0,
     downbeats every bar's first beat after the pickup (read from the score), the MIDI's tempo and
     meter events say the same; the key is what the truth rules read from the score, and the notes
-    agree with it (mostly in its scale). Runs on holdout5's to holdout8's pieces too (same rules, same checks)."""
+    agree with it (mostly in its scale). Runs on holdout5's to holdout9's pieces too (same rules, same checks)."""
     comp = derive(spec)
     beats, downs = np.asarray(comp.beats_s), np.asarray(comp.downbeats_s)
     period = 60 / spec.pulse_bpm
@@ -575,7 +576,7 @@ def _key_training_reserved() -> tuple[set, set]:
     notes = Path(__file__).parents[1] / "notes" / "key-sixth-pass-corpus-profiles.json"
     listed = {(t["source"], t["number"]) for t in json.loads(notes.read_text())["training"]}
     by_index: set[str] = set()
-    for p in (*HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES):
+    for p in (*HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES):
         if p.source.endswith(".abc"):
             continue
         composer = p.source.split("/")[0]
@@ -752,12 +753,14 @@ def test_holdout7_holds_the_hard_cases() -> None:
     _assert_holds_the_hard_cases_as_holdout7(HOLDOUT7_PIECES, "holdout7", per_font=6, detuned=8, wet=8)
 
 
-def _assert_holds_the_hard_cases_as_holdout7(pieces: tuple[PieceSpec, ...], split: str, **rendered: int) -> None:
-    """holdout7's spread; ``rendered``: the split's minimums for `_assert_rendered_variously`."""
+def _assert_holds_the_hard_cases_as_holdout7(pieces: tuple[PieceSpec, ...], split: str, *, classical: bool = True,
+                                             **rendered: int) -> None:
+    """holdout7's spread; ``rendered``: the split's minimums for `_assert_rendered_variously`; ``classical``:
+    whether a classical opening is asked (holdout9: none left in the corpus, see its test)."""
     assert 32 <= len(pieces) <= 40 and {p.split for p in pieces} == {split}
     assert all("last note" in derive(p).extra["key_rule"] for p in pieces if p.source.endswith(".abc"))
     styles = [p.style for p in pieces]
-    assert styles.count("chorale") >= 8 and "classical" in styles
+    assert styles.count("chorale") >= 8 and ("classical" in styles or not classical)
     # slow, sustained, drumless: chorales and slow openings and airs
     assert sum(p.pulse_bpm <= 80 and not p.drums for p in pieces) >= 10
     assert sum(p.pulse_bpm <= 66 and not p.drums for p in pieces) >= 5
@@ -809,6 +812,53 @@ def test_holdout8_holds_the_hard_cases() -> None:
     band = [p for p in pieces if p.harmonise and p.drums]
     assert {"reel", "jig", "slip jig", "polka", "march", "waltz"} <= {p.style for p in band}
     assert sum(p.mode_name in ("dorian", "mixolydian") for p in pieces) >= 5
+
+
+# ---- holdout9: built as holdout8, sharing nothing with holdout4 to holdout8 (docs/analysis.md "The holdout9 split") --
+
+def test_holdout9_shares_nothing_with_holdout4_to_holdout8() -> None:
+    """The same rules as holdout6's to holdout8's, against all five earlier splits of real music: no score,
+    O'Neill tune number, quartet movement folder, BWV number, chorale melody (the soprano's first six
+    intervals) or tune title in common, and no chorale tune twice within the split."""
+    earlier = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES)
+    _assert_shares_nothing(HOLDOUT9_PIECES, earlier)
+    # a trio's movement shares its opus folder with no earlier piece's (the movement check reads "/movement")
+    assert not {p.source.rsplit("/", 1)[0] for p in HOLDOUT9_PIECES if "/" in p.source and not p.number} & {
+        p.source.rsplit("/", 1)[0] for p in earlier if not p.number and not p.source.startswith("bach/")} - {"bach"}
+
+
+def test_holdout9_holds_no_key_training_piece() -> None:
+    """The same rule and lists as holdout7's and holdout8's. The rule, not the lists, is what excludes: an
+    abc tune whose X: number n has n % 7 == 1 in any collection (Essen's included), and a score at index
+    i % 7 == 1 in its composer's sorted corpus paths (Clara Schumann's included, `_key_training_reserved`
+    reads holdout9's composers too)."""
+    _assert_holds_no_key_training_piece(HOLDOUT9_PIECES)
+    listed, by_index = _key_training_reserved()
+    assert "schumann_clara/polonaise_op1n1" in by_index  # index 1 of her sorted paths: the rule reads her
+    assert all(p.number % 7 != 1 for p in HOLDOUT9_PIECES if p.source.startswith("essenFolksong/"))
+
+
+def test_holdout9_holds_the_hard_cases() -> None:
+    """A sixth blind split of real music, spread as holdout8, with German folk songs (Essen) and two
+    openings of another kind (a keyboard prelude of even sixteenths, a piano trio's slow 6/8 movement).
+    No classical opening: every Haydn, Mozart and Beethoven score left in the corpus is in an earlier
+    split, reserved by the index rule, changes meter, or ends off its key signature's tonics."""
+    pieces = HOLDOUT9_PIECES
+    _assert_holds_the_hard_cases_as_holdout7(pieces, "holdout9", classical=False, per_font=6, detuned=10, wet=10)
+    styles = [p.style for p in pieces]
+    assert {"baroque", "romantic"} <= set(styles) and styles.count("folk song") >= 3
+    assert sum(p.source.startswith("essenFolksong/") for p in pieces) >= 3
+    band = [p for p in pieces if p.harmonise and p.drums]
+    assert {"reel", "jig", "slip jig", "polka", "march", "waltz", "hornpipe"} <= {p.style for p in band}
+    assert sum(p.mode_name in ("dorian", "mixolydian") for p in pieces) >= 5
+    # slow and compound without drums: a 6/8 movement at a dotted-quarter pulse under 60
+    assert any(p.compound and p.pulse_bpm < 60 and not p.drums for p in pieces)
+    # cut time solo and with a band, 3/4 both slow (airs, chorales) and fast (a waltz with a kit)
+    assert sum(p.time_signature == "2/2" and not p.drums for p in pieces) >= 3
+    assert sum(p.time_signature == "3/4" and p.pulse_bpm <= 84 and not p.drums for p in pieces) >= 4
+    # flat keys from three sources: chorales by the final bass, tunes and folk songs by K:
+    keys = [p.parsed_key.canonical for p in pieces]
+    assert keys.count("Eb major") >= 3 and keys.count("Bb major") >= 3
 
 
 # ---- recordings: real produced music from Debian game-data packages (docs/analysis.md) -----------

@@ -29,6 +29,7 @@ from acekit.calibration.scores import (
     HOLDOUT6_PIECES,
     HOLDOUT7_PIECES,
     HOLDOUT8_PIECES,
+    HOLDOUT9_PIECES,
     PieceSpec,
     ScoreError,
     derive,
@@ -85,7 +86,7 @@ WET_ARGS = ("-o", "synth.reverb.room-size=0.9", "-o", "synth.reverb.damp=0.2", "
 #: output byte for byte, a fifth of the CPU).
 _LAZY_LOAD_ARGS = ("-o", "synth.dynamic-sample-loading=1")
 CACHE_ENV = "ACEKIT_CALIBRATION_DIR"
-#: holdout4 to holdout8 pieces are normalised to this peak (-6 dBFS): a one-voice melody renders
+#: holdout4 to holdout9 pieces are normalised to this peak (-6 dBFS): a one-voice melody renders
 #: ten times quieter than a chorale, and no real recording is released that way
 PIECE_PEAK = 0.5
 
@@ -117,7 +118,7 @@ def _check_tools() -> str:
                 f"(apt-get install {_SOUNDFONT_HINTS[name]}"
             )
     try:
-        require_music21()  # the holdout4 to holdout8 scores are read with the pinned music21
+        require_music21()  # the holdout4 to holdout9 scores are read with the pinned music21
     except ScoreError as exc:
         raise RenderError(str(exc)) from exc
     return exe
@@ -298,6 +299,14 @@ _HEALTH = [
     {"id": "air_castle_donovan__dc_offset", "base": "air_castle_donovan", "problem": "dc_offset", "dc": -0.2},
     {"id": "waltz_ross_castle__antiphase", "base": "waltz_ross_castle", "problem": "antiphase"},
     {"id": "beethoven_op59no3_finale__antiphase", "base": "beethoven_op59no3_finale", "problem": "antiphase"},
+    # ninth held-out split: other corpus scores again, built as the eighth
+    {"id": "reel_molly_put_the_kettle_on__clipped", "base": "reel_molly_put_the_kettle_on", "problem": "clipping"},
+    {"id": "chorale_bwv350__dies_to_silence", "base": "chorale_bwv350", "problem": "silence"},
+    {"id": "jig_templehouse__nan", "base": "jig_templehouse", "problem": "nan"},
+    {"id": "polka_silk_handkerchief__dc_offset", "base": "polka_silk_handkerchief", "problem": "dc_offset", "dc": 0.3},
+    {"id": "air_kitty_nowlan__dc_offset", "base": "air_kitty_nowlan", "problem": "dc_offset", "dc": -0.2},
+    {"id": "waltz_fill_the_glass__antiphase", "base": "waltz_fill_the_glass", "problem": "antiphase"},
+    {"id": "clara_schumann_trio_andante__antiphase", "base": "clara_schumann_trio_andante", "problem": "antiphase"},
 ]
 
 
@@ -308,7 +317,7 @@ def _repaint_specs() -> list[SongSpec]:
 def _all_specs() -> list[SongSpec]:
     return [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED,
             *_repaint_specs(), *HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES,
-            *HOLDOUT7_PIECES, *HOLDOUT8_PIECES]
+            *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES]
 
 
 def _soundfont_of(spec: SongSpec) -> Path:
@@ -553,7 +562,7 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
             grid_should_pass=True)
 
     for spec in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, *HOLDOUT4_PIECES, *HOLDOUT5_PIECES,
-                 *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES):
+                 *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES):
         y = audio[spec.name]
         piece = isinstance(spec, PieceSpec)
         truth = piece_truth(spec, y) if piece else song_truth(spec, y, grid_should_pass=True)
