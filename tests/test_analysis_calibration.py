@@ -238,9 +238,11 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # holdout8, blind for the designs after it): a little under the shipped design's one measurement when the split
     # was built (reported to the lead only). No decided verdict may be wrong, except on holdout9 no more wrong ones
     # than that measurement saw.
+    # Eighth pass (docs/analysis.md "Tempo verdicts, eighth pass"; the eight splits above holdout8 its dev data):
+    # holdout5 94.4 %, holdout6 98.8 %, holdout7 96.1 %, the others as above; still no wrong verdict.
     assert wrong * len(cases) <= {"holdout9": 1}.get(split, 0)
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.98, "holdout3": 0.94, "holdout4": 0.93,
-                     "holdout5": 0.92, "holdout6": 0.97, "holdout7": 0.94,
+                     "holdout5": 0.94, "holdout6": 0.98, "holdout7": 0.95,
                      "holdout8": 0.94, "holdout9": 0.94}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")

@@ -253,9 +253,10 @@ def test_tempo_verdict_fifth_pass_beat_harmony() -> None:
     ok = dict(harmony_request_bar=0.36, harmony_margin=0.16, harmony_request_beat=0.54, harmony_beat_peak=1.0)
     v, why = tempo_verdict("double", 0.26, 0.20, 0.11, harmony_beat_contrast=0.75, **ok)
     assert v == "pass" and "requested beat" in why
-    # contrast under the threshold, the beat's own periodicity noise, or its peak 8 % away: open
+    # contrast under the threshold, the beat's own periodicity noise, or its peak 8 % away: open (the first while
+    # measures are still being taken: the eighth pass's lower contrast has the last word, see the test below)
     assert tempo_verdict("double", 0.26, 0.20, 0.11, harmony_beat_contrast=MIN_BEAT_HARMONY_CONTRAST - 0.01,
-                         **ok)[0] == "unreliable"
+                         complete=False, **ok)[0] == "unreliable"
     assert tempo_verdict("double", 0.26, 0.20, 0.11, harmony_beat_contrast=0.75,
                          **{**ok, "harmony_request_beat": MIN_BAR_HARMONY - 0.01})[0] == "unreliable"
     assert tempo_verdict("double", 0.26, 0.20, 0.11, harmony_beat_contrast=0.75,
@@ -316,6 +317,41 @@ def test_tempo_verdict_seventh_pass_offbeat_presence() -> None:
     assert tempo_verdict("half", 0.5, 0.5, 0.55, offbeat_presence=0.1, **at)[0] == "unreliable"
     # never overrides a decided verdict: onsets far weaker at the request fail the x2 reading
     assert tempo_verdict("double", 0.5, 0.1, 0.6, offbeat_presence=0.1, **at)[0] == "fail"
+
+
+def test_tempo_verdict_eighth_pass_last_word() -> None:
+    """Eighth pass, only once every measure is taken (``complete``): a x2 reading still open passes when the chords
+    change on the requested beat (a lower contrast than the fifth pass's); an unsure off reading still open fails when
+    the onsets alone peak near the requested beat, off it, at a pulse well above the request's."""
+    from acekit.analysis.tempo import (MIN_BEAT_HARMONY_CONTRAST, MIN_ONSET_PEAK_RATIO, MIN_OPEN_BEAT_HARMONY_CONTRAST,
+                                       tempo_verdict)
+
+    hc = (MIN_OPEN_BEAT_HARMONY_CONTRAST + MIN_BEAT_HARMONY_CONTRAST) / 2
+    chords = dict(harmony_beat_contrast=hc, harmony_request_beat=0.4, harmony_beat_peak=1.01)
+    v, why = tempo_verdict("double", 0.2, 0.05, 0.06, **chords)
+    assert v == "pass" and "every other measure left it open" in why
+    # not before every measure is taken; open under the lower contrast, with the requested beat's own chord changes
+    # at noise level, or their peak off the request; a x1/2 reading is no slow piece tracked at its eighths
+    assert tempo_verdict("double", 0.2, 0.05, 0.06, complete=False, **chords)[0] == "unreliable"
+    for kw in (dict(harmony_beat_contrast=MIN_OPEN_BEAT_HARMONY_CONTRAST - 0.05), dict(harmony_request_beat=0.1),
+               dict(harmony_beat_peak=1.08), dict(harmony_beat_peak=None)):
+        assert tempo_verdict("double", 0.2, 0.05, 0.06, **{**chords, **kw})[0] == "unreliable", kw
+    assert tempo_verdict("half", 0.2, 0.05, 0.06, **chords)[0] == "unreliable"
+    # never overrides a decided verdict: the sixth pass's peaks off the request fail it first
+    assert tempo_verdict("double", 0.2, 0.05, 0.06, beat_peak_onsets=1.2, beat_peak_harmony=1.21, **chords)[0] == "fail"
+
+    peak = dict(beat_peak_onsets=0.906, salience_onset_peak=0.13)
+    se = 0.13 / MIN_ONSET_PEAK_RATIO - 0.01
+    v, why = tempo_verdict("off", 0.28, se, 0.05, **peak)
+    assert v == "fail" and "onsets repeat at 0.906" in why
+    assert tempo_verdict("off", 0.28, se, 0.05, complete=False, **peak)[0] == "unreliable"
+    # open: the peak at the request, at 3/4 or 4/3 of it (a jig's or a reel's own rhythm), on the window's edge, no
+    # pulse there, not enough above the request's periodicity, or no measure
+    for kw, s in ((dict(peak, beat_peak_onsets=1.02), se), (dict(peak, beat_peak_onsets=1.346), se),
+                  (dict(peak, beat_peak_onsets=0.754), se), (dict(peak, beat_peak_onsets=0.7), se),
+                  (dict(peak, salience_onset_peak=0.09), 0.01), (peak, 0.13 / MIN_ONSET_PEAK_RATIO + 0.01),
+                  (dict(peak, salience_onset_peak=None), se)):
+        assert tempo_verdict("off", 0.28, s, 0.05, **kw)[0] == "unreliable", (kw, s)
 
 
 def test_offbeat_presence_of_the_tracked_beats() -> None:

@@ -84,6 +84,8 @@ from acekit.analysis.tempo import (
     MIN_BEAT_HARMONY_CONTRAST,
     MIN_CONFIDENCE,
     MIN_OFFBEAT_PULSE_BPM,
+    MIN_ONSET_PEAK_RATIO,
+    MIN_OPEN_BEAT_HARMONY_CONTRAST,
     MIN_PULSE_SALIENCE,
     MIN_TRACKED_BAR_HARMONY,
     SALIENCE_FAIL_RATIO,
@@ -150,6 +152,14 @@ class Thresholds(BaseModel):
         MIN_OFFBEAT_PULSE_BPM, description="requested pulse (BPM) under which the off-beat presence decides nothing "
         "(half-note music asked at half its tempo looks like slow music in eighths: dev controls at 33-35 BPM); own "
         "tempi passed 56-84 BPM")
+    tempo_min_open_beat_harmony_contrast: float = Field(
+        MIN_OPEN_BEAT_HARMONY_CONTRAST, description="eighth pass, last word on a x2 reading every other rule leaves "
+        "open: the chord-change contrast (as tempo_min_beat_harmony_contrast, peak at the request) that passes it; "
+        "dev splits (eight): own tempi passed 0.53-0.64, controls <= 0.46")
+    tempo_min_onset_peak_ratio: float = Field(
+        MIN_ONSET_PEAK_RATIO, description="eighth pass, last word on a low-confidence off reading: onset periodicity "
+        "at its peak near the requested beat (more than the tolerance from it) over that at the request that fails "
+        "it; dev splits (eight): wrong requests failed 1.65-1.80, own tempi (whatever the tracker read) <= 1.27")
     grid_tolerance_ms: float = Field(30.0, description="a beat within this of the grid counts as on it")
     grid_min_share: float = Field(
         0.6, description="calibration: in-tempo songs >= 0.94, 116-for-120 0.16, 120->123 ramp 0.30")
@@ -343,7 +353,9 @@ def analyze_audio(
                           min_tracked_bar_harmony=th.tempo_min_tracked_bar_harmony,
                           min_beat_harmony_contrast=th.tempo_min_beat_harmony_contrast,
                           max_offbeat_presence=th.tempo_max_offbeat_presence,
-                          min_offbeat_pulse_bpm=th.tempo_min_offbeat_pulse_bpm)
+                          min_offbeat_pulse_bpm=th.tempo_min_offbeat_pulse_bpm,
+                          min_open_beat_harmony_contrast=th.tempo_min_open_beat_harmony_contrast,
+                          min_onset_peak_ratio=th.tempo_min_onset_peak_ratio)
     grid = None
     if bpm is not None:
         grid = analyze_beat_grid(clean, sr, bpm=bpm, beats_per_bar=bpb, tolerance_ms=th.grid_tolerance_ms,
