@@ -239,11 +239,12 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # was built (reported to the lead only). No decided verdict may be wrong, except on holdout9 no more wrong ones
     # than that measurement saw.
     # Eighth pass (docs/analysis.md "Tempo verdicts, eighth pass"; the eight splits above holdout8 its dev data):
-    # holdout5 94.4 %, holdout6 98.8 %, holdout7 96.1 %, the others as above; still no wrong verdict.
+    # holdout5 94.4 %, holdout6 98.8 %, holdout7 96.1 %, the others as above; still no wrong verdict. holdout8 (blind
+    # for the eighth pass, evaluated once after it was frozen): 95.6 % (seventh pass on the same clips: 95.0 %).
     assert wrong * len(cases) <= {"holdout9": 1}.get(split, 0)
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.98, "holdout3": 0.94, "holdout4": 0.93,
                      "holdout5": 0.94, "holdout6": 0.98, "holdout7": 0.95,
-                     "holdout8": 0.94, "holdout9": 0.94}[split]
+                     "holdout8": 0.95, "holdout9": 0.94}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before); on
