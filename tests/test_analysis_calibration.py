@@ -748,7 +748,7 @@ def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) ->
           f"{max(abs(g.health.dc_offset) for g in goods):.5f}, L/R correlation "
           f"{min(g.health.stereo_correlation for g in goods):+.2f}..{max(g.health.stereo_correlation for g in goods):+.2f}")
     # every split, the blind ones too: no health threshold was changed after holdout2, holdout3,
-    # holdout4 to holdout8 and recordings were built, and each case was right on them at their
+    # holdout4 to holdout9 and recordings were built, and each case was right on them at their
     # one evaluation (issue 11: every case right; recordings: 7 of 7 flagged, 10 of 10 excerpts healthy)
     for cid, r in res.items():
         assert not r.passed["health"], cid

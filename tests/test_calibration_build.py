@@ -86,8 +86,7 @@ def test_earlier_songs_render_as_before() -> None:
     """The holdout3 render conditions default off: every song of the earlier splits (and every
     tempo variant and repaint take) renders with the same fluidsynth command line and soundfont
     as before, and its MIDI has no tuning, effect-send or volume controller."""
-    later = {s.name for s in (*HOLDOUT3_SONGS, *HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES,
-                                  *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES)}
+    later = {s.name for s in (*HOLDOUT3_SONGS, *scores.CORPUS_PIECES)}
     earlier = [s for s in build._all_specs() if s.name not in later]
     assert len(earlier) == 90
     for spec in earlier:
@@ -355,8 +354,7 @@ def test_build_command_renders_and_reuses(tmp_path_factory) -> None:
 _METER_PULSES = {"4/4": 4, "3/4": 3, "2/4": 2, "2/2": 4, "6/8": 2, "9/8": 3, "12/8": 4}
 
 
-@pytest.mark.parametrize("spec", (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES,
-                                  *HOLDOUT8_PIECES, *HOLDOUT9_PIECES),
+@pytest.mark.parametrize("spec", scores.CORPUS_PIECES,
                          ids=lambda s: f"{s.split}-{s.name}")
 def test_holdout4_truth_is_consistent(spec: PieceSpec, tmp_path) -> None:
     """The holdout2 checks, for scores: beats are the felt pulse at the piece's one tempo from time 0,

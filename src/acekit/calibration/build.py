@@ -24,12 +24,7 @@ import soundfile as sf
 from acekit.calibration import edits, recordings
 from acekit.calibration.manifest import CalibrationClip, CalibrationSet, ClipTruth, RecordingOrigin
 from acekit.calibration.scores import (
-    HOLDOUT4_PIECES,
-    HOLDOUT5_PIECES,
-    HOLDOUT6_PIECES,
-    HOLDOUT7_PIECES,
-    HOLDOUT8_PIECES,
-    HOLDOUT9_PIECES,
+    CORPUS_PIECES,
     PieceSpec,
     ScoreError,
     derive,
@@ -316,8 +311,7 @@ def _repaint_specs() -> list[SongSpec]:
 
 def _all_specs() -> list[SongSpec]:
     return [*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, TEMPO_MISMATCH, TEMPO_RAMP, TEMPO_RAMP_123, REGENERATED,
-            *_repaint_specs(), *HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES,
-            *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES]
+            *_repaint_specs(), *CORPUS_PIECES]
 
 
 def _soundfont_of(spec: SongSpec) -> Path:
@@ -561,8 +555,7 @@ def _build(root: Path, fluidsynth: str, *, workers: int) -> list[CalibrationClip
             downbeats_s=[round(b + spec.lead_in_s, 5) for b in c.downbeats_s], tuning_cents=spec.tuning_cents,
             grid_should_pass=True)
 
-    for spec in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, *HOLDOUT4_PIECES, *HOLDOUT5_PIECES,
-                 *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES):
+    for spec in (*SONGS, *HOLDOUT_SONGS, *HOLDOUT2_SONGS, *HOLDOUT3_SONGS, *CORPUS_PIECES):
         y = audio[spec.name]
         piece = isinstance(spec, PieceSpec)
         truth = piece_truth(spec, y) if piece else song_truth(spec, y, grid_should_pass=True)

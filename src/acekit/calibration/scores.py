@@ -1004,3 +1004,8 @@ HOLDOUT9_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout9") for 
     PieceSpec("air_dear_to_me_is_my_hero", "slow air", _AIRD + "book5.abc", 60, "E minor", (4, 4), _on("cello"),
               number=991, mode_name="dorian", soundfont="csound", effects="wet"),
 ))
+
+#: Every corpus split's pieces, holdout4 to holdout9 in that order: the one list the build (its specs and
+#: content hash) and the tests walk, so that a new split is added here once.
+CORPUS_PIECES: tuple[PieceSpec, ...] = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES,
+                                        *HOLDOUT8_PIECES, *HOLDOUT9_PIECES)
