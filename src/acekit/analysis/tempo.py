@@ -103,7 +103,6 @@ class TempoResult(BaseModel):
     beats: int = 0
 
 
-
 #: The `TempoResult` fields `tempo_verdict` takes as evidence (keyword arguments of the same name): `analyze_tempo`
 #: gathers them step by step, only where the verdict is still open, and judges on all of them each time.
 _EVIDENCE = ("salience_request_only", "salience_request_eighth", "harmony_request_bar", "harmony_margin",
