@@ -1,7 +1,9 @@
 """Key, eleventh pass (notes/key-eleventh-pass.md): the packaged estimator (analyze_audio -> key.py,
 reading src/acekit/analysis/key_model.json) must give the same key, margin, probability and flag as
 scripts/key_eleventh_fit.py's offline scoring of the dev dumps (scripts/key_features.py) on a few
-dev clips. Dev splits only: refuses holdout8 / holdout9.
+dev clips. Dev splits only: refuses holdout8 / holdout9. Needs the frozen implementation
+(notes/key-eleventh-pass-unshipped-key.diff applied, notes/key-eleventh-pass-weights.json copied to
+src/acekit/analysis/key_model.json): the pass did not ship, main's key.py has no learned model.
 
     .venv/bin/python scripts/key_eleventh_check.py CALIBRATION_PARENT DEV.pkl[,DEV2.pkl] [--per-split 3]
 """

@@ -5,8 +5,11 @@ minor and major clips weighted equally, plus the generated songs at 50 % of the 
 flag (F2: short | weak | EDMA disagrees | related runner-up within 0.75 | top probability < 0.55)
 are the declaration's.
 
-    .venv/bin/python scripts/key_eleventh_fit.py T10A.pkl+T10B.pkl G.pkl src/acekit/analysis/key_model.json \
-        [--dev DEV1.pkl,DEV2.pkl,...]
+    .venv/bin/python scripts/key_eleventh_fit.py T10A.pkl+T10B.pkl G.pkl OUT.json [--dev DEV1.pkl,DEV2.pkl,...]
+
+OUT.json is the model file key.py read in the frozen design (src/acekit/analysis/key_model.json with
+notes/key-eleventh-pass-unshipped-key.diff applied; the pass did not ship, the file it wrote is kept
+as notes/key-eleventh-pass-weights.json).
 
 T10*.pkl: scripts/key_tenth_train.py --from-list notes/key-tenth-pass-training.txt (in the listing's
 order); G.pkl: scripts/key_tenth_generated.py --start 180 --n 200. With --dev: per split MIREX,

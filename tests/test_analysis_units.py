@@ -485,25 +485,6 @@ def test_key_correlations_pick_the_profile_key() -> None:
         key_correlations(np.ones(24))
 
 
-def test_key_model_is_a_rotation_shared_24_way_distribution() -> None:
-    """The learned key model (eleventh pass, src/acekit/analysis/key_model.json, written by
-    scripts/key_eleventh_fit.py): its weights fit its blocks, its 24 log-probabilities sum to one,
-    and transposing every cue transposes the distribution (the weights are shared over the 24 keys)."""
-    from acekit.analysis.key import key_correlations, key_log_probabilities, key_model
-
-    model = key_model()
-    per_key = sum(1 if b == "kkt" else 78 if b == "xx" else 12 for b in model["blocks"]) + 1
-    assert len(model["weights"]) == 2 * per_key
-    rng = np.random.default_rng(0)
-    cues = {n: rng.random(12) for n in ("x", "b", "l", "o", "e")}
-    cues = {n: v / v.sum() for n, v in cues.items()}
-    s = key_log_probabilities(cues, key_correlations(cues["x"]))
-    assert s.shape == (24,) and np.exp(s).sum() == pytest.approx(1.0)
-    shifted = {n: np.roll(v, 5) for n, v in cues.items()}
-    s5 = key_log_probabilities(shifted, key_correlations(shifted["x"]))
-    assert np.allclose(s5[:12], np.roll(s[:12], 5)) and np.allclose(s5[12:], np.roll(s[12:], 5))
-
-
 def _triad_audio(chords: list[tuple[int, int, int]], sr: int = 44100, seconds: float = 1.0) -> np.ndarray:
     """One second per triad (pitch classes root, third, fifth): root in the bass, triad around A4."""
     t = np.arange(int(sr * seconds)) / sr
