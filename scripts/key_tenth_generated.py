@@ -29,13 +29,15 @@ def main() -> int:
     ap.add_argument("--start", type=int, default=180)
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--scratch", default="/tmp/key10", help="folder for the short-lived renders")
     a = ap.parse_args()
+    Path(a.scratch).mkdir(parents=True, exist_ok=True)
     rng = random.Random(a.seed)
     specs = [random_spec(rng, i) for i in range(a.start + a.n)][a.start:]
     rows = []
     for spec in specs:
         comp = compose(spec)
-        with tempfile.TemporaryDirectory(dir="/tmp/key10") as td:
+        with tempfile.TemporaryDirectory(dir=a.scratch) as td:
             y = render_midi(comp.midi, Path(td) / "x.wav", soundfont=SOUNDFONTS[spec.soundfont], args=render_args(spec))
         d = frames_of(y[: int((comp.end_s + 0.5) * 44100)].mean(axis=1), 44100)
         d.update(id=spec.name, split="train_generated", key=spec.key)

@@ -6,6 +6,11 @@ HPSS'd HPCP, bass chroma, lowest note, energy) and delete the audio at once.
 
     ACEKIT_CALIBRATION_DIR=/tmp/key10/cache .venv/bin/python scripts/key_tenth_train.py OUT.pkl LIST.txt \
         [--workers 2] [--limit N]
+    ACEKIT_CALIBRATION_DIR=/tmp/key11/cache .venv/bin/python scripts/key_tenth_train.py OUT.pkl LIST.txt \
+        --from-list notes/key-tenth-pass-training.txt [--start S --limit N] [--scratch /tmp/key11]
+
+``--from-list`` (key, eleventh pass) re-renders exactly the listed pieces with the listed arrangements
+(the T10 lines of notes/key-tenth-pass-training.txt) and asserts that the truth key still matches.
 
 Which pieces (the key-training rule shared with the builders of the blind splits, see
 tests/test_calibration_build.py ``_key_training_reserved``): abc tunes whose X: number n has
@@ -45,13 +50,14 @@ COMPOSERS = ("mozart", "beethoven", "haydn", "schubert", "chopin", "corelli", "j
              "schumann_clara", "beach", "johnson_j_r", "liliuokalani")
 
 
-def held_keys() -> set:
-    """Identity keys of every holdout4..holdout8 piece and what it shares (tune numbers, BWV, folders)."""
+def held_keys(names: tuple[str, ...] | None = None) -> set:
+    """Identity keys of every holdout4..holdout8 piece and what it shares (tune numbers, BWV, folders);
+    ``names``: only these HOLDOUTn_PIECES tuples."""
     from acekit.calibration import scores as S
 
     out = set()
     for name in dir(S):
-        if name.startswith("HOLDOUT") and name.endswith("_PIECES"):
+        if name.startswith("HOLDOUT") and name.endswith("_PIECES") and (names is None or name in names):
             for p in getattr(S, name):
                 out |= identity(p.source, p.number)
     return out
@@ -82,11 +88,11 @@ def abc_tunes(m21, src: str) -> list[tuple[int, str]]:
     return out
 
 
-def candidates() -> list[dict]:
+def candidates(held: set | None = None) -> list[dict]:
     from acekit.calibration.scores import require_music21
 
     m21 = require_music21()
-    held = held_keys()
+    held = held_keys() if held is None else held
     items = []
     for p in sorted(str(x).split("corpus/")[-1] for x in m21.corpus.getCorePaths()):
         if p.endswith(".abc") and p.split("/")[0] in ("oneills1850", "airdsAirs", "ryansMammoth", "essenFolksong"):
@@ -154,6 +160,23 @@ def arrangement(i: int, item: dict, meter: tuple[int, int]) -> dict:
     return {"bpm": bpm, **kw}
 
 
+SCRATCH = "/tmp/key10"
+
+
+def listed(path: str) -> list[dict]:
+    """The T10 lines of a training listing: source, X: number, truth key, arrangement JSON."""
+    out = []
+    for line in Path(path).read_text().splitlines():
+        parts = line.split("\t")
+        if line.startswith("#") or len(parts) != 4 or parts[0].startswith("train"):
+            continue
+        src, number, key, arr = parts
+        out.append({"source": src, "number": int(number) if number else None,
+                    "kind": "chorale" if src.startswith("bach/") else "tune" if src.endswith(".abc") else "work",
+                    "key": key, "arrangement": json.loads(arr)})
+    return out
+
+
 def one(args):
     i, item = args
     import numpy as np
@@ -175,11 +198,23 @@ def one(args):
         first = next(iter(score.recurse().getElementsByClass(m21.key.KeySignature)), None)
         if isinstance(first, m21.key.Key) and first.mode in ("dorian", "mixolydian", "phrygian", "lydian"):
             mode_name = first.mode
-        arr = arrangement(i, item, meter)
+        if "arrangement" in item:  # --from-list: the listed arrangement, the listed truth
+            assert key.canonical == item["key"], f"{src}#{number}: truth {key.canonical}, listed {item['key']}"
+            arr = dict(item["arrangement"])
+            arr["programs"] = tuple(arr["programs"])
+            if item.get("index") is not None:  # the listing lacks chord_program: redraw the arrangement, check it
+                drawn = arrangement(item["index"], item, meter)
+                ref = S.PieceSpec("t", item["kind"], src, 100, "C major", meter, **{k: v for k, v in drawn.items()
+                                                                                     if k != "bpm"})
+                got = {k: getattr(ref, k) for k in arr if k != "bpm"} | {"bpm": drawn["bpm"]}
+                assert got == arr, f"{src}#{number}: drawn {got}, listed {arr}"
+                arr = drawn
+        else:
+            arr = arrangement(i, item, meter)
         spec = S.PieceSpec(f"k10_{i}", item["kind"], src, arr.pop("bpm"), key.canonical, meter, number=number,
                            mode_name=mode_name, split="key10train", **arr)
         comp = S.derive(spec)
-        with tempfile.TemporaryDirectory(dir="/tmp/key10") as td:
+        with tempfile.TemporaryDirectory(dir=SCRATCH) as td:
             y = render_midi(comp.midi, Path(td) / "x.wav", fluidsynth=_check_tools(), soundfont=SF[spec.soundfont],
                             args=render_args(spec))
         y = y[: int((comp.end_s + 0.5) * 44100)]
@@ -191,9 +226,16 @@ def one(args):
                                                                                  "drums", "soundfont", "tuning_cents",
                                                                                  "effects", "mix")})
         return d
+    except AssertionError:
+        raise
     except Exception as e:  # noqa: BLE001 - skipped, said on stderr
         print(f"skip {src}#{number}: {type(e).__name__}: {str(e)[:150]}", file=sys.stderr, flush=True)
         return None
+
+
+def _set_scratch(path: str) -> None:
+    global SCRATCH
+    SCRATCH = path
 
 
 def main() -> int:
@@ -205,20 +247,30 @@ def main() -> int:
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--kinds", default="tune,chorale,work",
                     help="only these kinds (a second queue: the chorales and works, which the 1:1 shuffle leaves at 4 %%)")
+    ap.add_argument("--from-list", help="re-render exactly these pieces with these arrangements (a training listing)")
+    ap.add_argument("--scratch", default=SCRATCH, help="folder for the short-lived renders")
     a = ap.parse_args()
-    os.makedirs("/tmp/key10", exist_ok=True)
-    items = candidates()
+    os.makedirs(a.scratch, exist_ok=True)
+    items = listed(a.from_list) if a.from_list else candidates()
     held = held_keys()
+    if a.from_list:  # the main queue's index of each listed piece (candidates as of 19:03: holdout4-8 held out)
+        index = {(c["source"], c["number"]): i
+                 for i, c in enumerate(candidates(held_keys(tuple(f"HOLDOUT{n}_PIECES" for n in range(4, 9)))))}
+        for it in items:
+            it["index"] = index.get((it["source"], it["number"])) if it["kind"] == "tune" else None
+            assert it["kind"] != "tune" or it["index"] is not None, it
     assert not any(identity(i["source"], i["number"]) & held for i in items)
-    print(f"{len(items)} candidates ({sum(i['mode'] == 'minor' for i in items)} minor-like)", file=sys.stderr,
+    print(f"{len(items)} candidates ({sum(i.get('mode') == 'minor' for i in items)} minor-like)", file=sys.stderr,
           flush=True)
     todo = list(enumerate(items))
-    if a.kinds != "tune,chorale,work":
+    if a.from_list:
+        pass
+    elif a.kinds != "tune,chorale,work":
         kinds = set(a.kinds.split(","))
         todo = [(10_000 + i, it) for i, it in todo if it["kind"] in kinds]  # other arrangements than the main queue's
     todo = todo[a.start: a.start + a.limit]
     rows = []
-    with ProcessPoolExecutor(a.workers) as ex:
+    with ProcessPoolExecutor(a.workers, initializer=_set_scratch, initargs=(a.scratch,)) as ex:
         for d in ex.map(one, todo):
             if d is None:
                 continue
