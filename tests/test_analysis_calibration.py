@@ -18,13 +18,14 @@ both its frozen design and the shipped estimator once on it (docs/analysis.md "K
 not shipped), so its key figure is quoted there. ``holdout7`` (other corpus scores again, built as
 holdout6 after it was spent): tempo and key floors a little under the shipped estimators' one
 measurement when the split was built (reported to the lead only, not quoted in docs). ``holdout8``
-(built as holdout7, sharing nothing with it) and ``holdout9`` (built as holdout8, sharing nothing
-with holdout4 to holdout8): the same, from each builder's one measurement. Health floors are full on
+(built as holdout7, sharing nothing with it), ``holdout9`` (built as holdout8, sharing nothing
+with holdout4 to holdout8) and ``holdout10`` (built as holdout9, sharing nothing with holdout4 to
+holdout9): the same, from each builder's one measurement. Health floors are full on
 every split.
 
 Beat grid: its thresholds were chosen on ``calibrate``; it was measured once on ``holdout`` to
 ``holdout8`` (notes/beat-grid-blind.md, docs/analysis.md "Beat grid on unseen music") and on
-``holdout9`` by its builder, and
+``holdout9`` and ``holdout10`` by their builders, and
 test_beat_grid_on_unseen_music keeps floors that one more miss than that measurement breaks.
 
 ``recordings`` (real produced recordings from Debian game-data packages, docs/analysis.md "The
@@ -79,26 +80,40 @@ def calibration(tmp_path_factory: pytest.TempPathFactory) -> CalibrationSet:
     return build_calibration_set(calibration_parent(tmp_path_factory), workers=2)
 
 
+class _PerClip(dict):
+    """A song / tempo-variant clip's result, computed on first use and kept for the session: the same
+    values as computing every clip up front, but a run selecting one split (``-k holdout10``) pays only
+    for that split's clips. Other ids are refused as a plain dict would."""
+
+    def __init__(self, ids: set[str], compute) -> None:
+        super().__init__()
+        self._ids, self._compute = ids, compute
+
+    def __missing__(self, cid: str):
+        if cid not in self._ids:
+            raise KeyError(cid)
+        self[cid] = value = self._compute(cid)
+        return value
+
+
 @pytest.fixture(scope="session")
 def tracked(calibration: CalibrationSet) -> dict:
     """Audio and one beat-tracker run per song and tempo-variant clip."""
-    out = {}
-    for c in calibration.of_kind("song", "tempo"):
-        y, sr = load_audio(calibration.path(c), mono=False)
-        out[c.id] = (y, sr, track_beats(y.mean(axis=1), sr))
-    return out
+    def run(cid: str):
+        y, sr = load_audio(calibration.path(calibration.get(cid)), mono=False)
+        return y, sr, track_beats(y.mean(axis=1), sr)
+    return _PerClip({c.id for c in calibration.of_kind("song", "tempo")}, run)
 
 
 @pytest.fixture(scope="session")
 def song_results(calibration: CalibrationSet, tracked: dict) -> dict:
     """Every analyser on every song and tempo-variant clip, with the request its truth implies."""
-    out = {}
-    for c in calibration.of_kind("song", "tempo"):
-        t = c.truth
-        y, sr, bt = tracked[c.id]
-        out[c.id] = analyze_audio(y, sr, bpm=t.bpm_requested, key=t.key, time_signature=t.time_signature,
-                                  duration_s=t.duration_s, beat_track=bt)
-    return out
+    def run(cid: str):
+        t = calibration.get(cid).truth
+        y, sr, bt = tracked[cid]
+        return analyze_audio(y, sr, bpm=t.bpm_requested, key=t.key, time_signature=t.time_signature,
+                             duration_s=t.duration_s, beat_track=bt)
+    return _PerClip({c.id for c in calibration.of_kind("song", "tempo")}, run)
 
 
 NO_TEMPO_KEY_TRUTH = ("the recordings split is real produced music (Debian game-data packages) with no tempo or key "
@@ -238,7 +253,8 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # for the seventh pass and the designs after it): a little under the seventh pass's figure there, measured
     # once when the split was rebased onto it (reported to the lead only, not quoted in docs). holdout9 (built as
     # holdout8, blind for the designs after it): a little under the shipped design's one measurement when the split
-    # was built (reported to the lead only). No decided verdict may be wrong, except on holdout9 no more wrong ones
+    # was built (reported to the lead only). holdout10 (built as holdout9, blind for the designs after it): the same,
+    # from its builder's one measurement. No decided verdict may be wrong, except on holdout9 no more wrong ones
     # than that measurement saw.
     # Eighth pass (docs/analysis.md "Tempo verdicts, eighth pass"; the eight splits above holdout8 its dev data):
     # holdout5 94.4 %, holdout6 98.8 %, holdout7 96.1 %, the others as above; still no wrong verdict. holdout8 (blind
@@ -246,15 +262,15 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     assert wrong * len(cases) <= {"holdout9": 1}.get(split, 0)
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.98, "holdout3": 0.94, "holdout4": 0.93,
                      "holdout5": 0.94, "holdout6": 0.98, "holdout7": 0.95,
-                     "holdout8": 0.95, "holdout9": 0.94}[split]
+                     "holdout8": 0.95, "holdout9": 0.94, "holdout10": 0.92}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before); on
-    # holdout8 and holdout9 no more read "unreliable" there than when the splits were built
+    # holdout8 to holdout10 no more read "unreliable" there than when the splits were built
     missed = [c.id for c in calibration.of_kind("song", split=split)
               if c.truth.time_signature in ("6/8", "9/8", "12/8", "2/2")
               and (c.id, c.truth.bpm_requested, "pass", "pass") not in cases]
-    assert len(missed) <= {"holdout8": 1, "holdout9": 3}.get(split, 0), missed
+    assert len(missed) <= {"holdout8": 1, "holdout9": 3, "holdout10": 3}.get(split, 0), missed
 
 
 @pytest.mark.slow
@@ -366,6 +382,8 @@ BEAT_GRID_MEASURED = {
     "holdout8": ((29, 0), (232, 0), (109, 7), 11),
     # measured once by its builder when the split was built (no beat-grid design looked at it)
     "holdout9": ((31, 0), (248, 0), (115, 9), 9),
+    # measured once by its builder when the split was built (no beat-grid design looked at it)
+    "holdout10": ((31, 1), (256, 0), (114, 14), 8),
 }
 
 
@@ -463,6 +481,10 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
         # under the shipped estimator's one measurement when the split was built (reported to the lead
         # only); a regression check, not a target (issue 11 asks 0.90)
         assert mirex >= 0.67 and mirex_minor >= 0.62 and len(confident_wrong) <= 4
+    elif split == "holdout10":  # real music, built as holdout9 and blind for the designs after it: a little
+        # under the shipped estimator's one measurement when the split was built (reported to the lead
+        # only); a regression check, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.65 and mirex_minor >= 0.60 and len(confident_wrong) <= 0
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
@@ -750,7 +772,7 @@ def test_health_on_constructed_cases(calibration: CalibrationSet, split: str) ->
           f"{max(abs(g.health.dc_offset) for g in goods):.5f}, L/R correlation "
           f"{min(g.health.stereo_correlation for g in goods):+.2f}..{max(g.health.stereo_correlation for g in goods):+.2f}")
     # every split, the blind ones too: no health threshold was changed after holdout2, holdout3,
-    # holdout4 to holdout9 and recordings were built, and each case was right on them at their
+    # holdout4 to holdout10 and recordings were built, and each case was right on them at their
     # one evaluation (issue 11: every case right; recordings: 7 of 7 flagged, 10 of 10 excerpts healthy)
     for cid, r in res.items():
         assert not r.passed["health"], cid
