@@ -427,9 +427,8 @@ def test_beat_grid_on_unseen_music(calibration: CalibrationSet, tracked: dict, s
 @pytest.mark.slow
 @pytest.mark.parametrize("split", SPLITS)
 def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) -> None:
-    """Issue 11 item 4. The estimator (the thirteenth pass's learned key model; the profiles it reads
-    were chosen over EDMA on the calibrate split); wrong keys must mostly be flagged ambiguous (then
-    the check is unreliable)."""
+    """Issue 11 item 4. The estimator (Krumhansl + Temperley profiles) was chosen over EDMA on the
+    calibrate split; wrong keys must mostly be flagged ambiguous (then the check is unreliable)."""
     _needs_songs(split)
     songs = calibration.of_kind("song", "tempo", split=split)
     res = {c.id: song_results[c.id].key for c in songs}
@@ -443,34 +442,45 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
     print(f"key ({split}, {len(songs)} clips, {len(minor)} minor): MIREX {mirex:.3f}, minor {mirex_minor:.3f}; "
           f"EDMA alone {edma:.3f}, minor {edma_minor:.3f}; wrong (clip, estimate, margin, flagged): {wrong}; "
           f"right but flagged: {sum(r.ambiguous and r.mirex_score == 1 for r in res.values())}")
-    # Floors a little under what the estimator reaches, so that any regression fails; wrong keys left
-    # unflagged at exactly its count. The estimator is the thirteenth pass's (docs/analysis.md, "Key,
-    # thirteenth pass": the eleventh pass's learned model, flag m 1.0 / p 0.55); every split below but holdout10 is
-    # dev for it (its MIREX per split = the eleventh pass's; wrong keys unflagged 6 over the generated
-    # splits and 18 over holdout4-holdout9, the fourth pass's estimator 7 and 19). Per split it can
-    # leave more wrong keys unflagged than the fourth pass's (holdout 3 vs 2, holdout9 7 vs 4): the
-    # counts here are the design's own, not a target. Issue 11 asks 0.90: not reached.
-    if split == "calibrate":  # 0.884 / minor 0.817 / 1 of 25 wrong and not flagged (fourth pass 0.912)
+    # Floors at what the estimator reaches (docs/analysis.md, "Key, fourth pass"), so that any
+    # regression fails. Dev splits (the fourth pass chose on all three): calibrate 0.912 / minor
+    # 0.817 / 1 of 25 wrong and not flagged; holdout 0.769 / 0.662 / 2 of 16; holdout2 0.792 /
+    # 0.750 / 1 of 24. holdout3 (evaluated once, aggregate only): a little under its figure; it
+    # catches a regression, it is not a target (issue 11 asks 0.90).
+    if split == "calibrate":
         assert mirex >= edma and mirex_minor >= edma_minor
-        assert mirex >= 0.87 and mirex_minor >= 0.80 and len(confident_wrong) <= 1
-    elif split == "holdout":  # 0.694 / 0.662 / 3 of 16 (fourth pass 0.769 / 0.662 / 2)
-        assert mirex >= 0.68 and mirex_minor >= 0.65 and len(confident_wrong) <= 3
-    elif split == "holdout2":  # 0.875 / 0.917 / 1 of 24
-        assert mirex >= 0.86 and mirex_minor >= 0.90 and len(confident_wrong) <= 1
-    elif split == "holdout3":  # 0.816 / 0.875 / 1 of 32
-        assert mirex >= 0.80 and mirex_minor >= 0.86 and len(confident_wrong) <= 1
-    elif split == "holdout4":  # real music (fifth key pass's blind split): 0.722 / 0.700 / 3 of 40
-        assert mirex >= 0.71 and mirex_minor >= 0.68 and len(confident_wrong) <= 3
-    elif split == "holdout5":  # real music (sixth pass's): 0.755 / 0.720 / 1 of 40
-        assert mirex >= 0.74 and mirex_minor >= 0.70 and len(confident_wrong) <= 1
-    elif split == "holdout6":  # real music (seventh pass's): 0.765 / 0.800 / 2 of 40
-        assert mirex >= 0.75 and mirex_minor >= 0.78 and len(confident_wrong) <= 2
-    elif split == "holdout7":  # real music (ninth pass's): 0.784 / 0.810 / 2 of 38
-        assert mirex >= 0.77 and mirex_minor >= 0.79 and len(confident_wrong) <= 2
-    elif split == "holdout8":  # real music (eleventh pass's): 0.843 / 0.868 / 3 of 40 (fourth pass 0.810 / 3)
-        assert mirex >= 0.83 and mirex_minor >= 0.85 and len(confident_wrong) <= 3
-    elif split == "holdout9":  # real music (eleventh pass's): 0.760 / 0.805 / 7 of 40 (fourth pass 0.685 / 4)
-        assert mirex >= 0.74 and mirex_minor >= 0.79 and len(confident_wrong) <= 7
+        assert mirex >= 0.90 and mirex_minor >= 0.80 and len(confident_wrong) <= 1
+    elif split == "holdout":  # issue 11 asks 0.90 here: not reached (docs/analysis.md)
+        assert mirex >= 0.76 and mirex_minor >= 0.65 and len(confident_wrong) <= 2
+    elif split == "holdout2":
+        assert mirex >= 0.79 and mirex_minor >= 0.75 and len(confident_wrong) <= 1
+    elif split == "holdout3":
+        assert mirex >= 0.78 and mirex_minor >= 0.74 and len(confident_wrong) <= 3
+    elif split == "holdout4":  # real music: the fifth key pass's one evaluation (docs/analysis.md, "Key,
+        # fifth pass"): this estimator 0.693 / minor 0.600 / 5 of 40 wrong and not flagged; a
+        # regression check a little under it, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.68 and mirex_minor >= 0.58 and len(confident_wrong) <= 5
+    elif split == "holdout5":  # real music: the sixth key pass's one evaluation (docs/analysis.md, "Key,
+        # sixth pass"): this estimator 0.677 / minor 0.565 / 3 of 40 wrong and not flagged; a
+        # regression check a little under it, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.66 and mirex_minor >= 0.55 and len(confident_wrong) <= 3
+    elif split == "holdout6":  # real music: the seventh key pass's one evaluation (docs/analysis.md, "Key,
+        # seventh pass"): this estimator 0.645 / minor 0.559 / 2 of 40 wrong and not flagged; a
+        # regression check a little under it, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.63 and mirex_minor >= 0.54 and len(confident_wrong) <= 2
+    elif split == "holdout7":  # real music, blind for the key designs made after holdout6, spent by the
+        # ninth key pass's one evaluation (docs/analysis.md, "Key, ninth pass"): this estimator 0.745 /
+        # minor 0.705 / 2 of 38 wrong and not flagged (the ninth pass's frozen design 0.739 / 0.695 / 2,
+        # not shipped); a regression check a little under it, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.73 and mirex_minor >= 0.69 and len(confident_wrong) <= 2
+    elif split == "holdout8":  # real music, built as holdout7 and blind for the designs after it: a little
+        # under the shipped estimator's one measurement when the split was built (reported to the lead
+        # only); a regression check, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.79 and mirex_minor >= 0.73 and len(confident_wrong) <= 3
+    elif split == "holdout9":  # real music, built as holdout8 and blind for the designs after it: a little
+        # under the shipped estimator's one measurement when the split was built (reported to the lead
+        # only); a regression check, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.67 and mirex_minor >= 0.62 and len(confident_wrong) <= 4
     elif split == "holdout10":  # real music, built as holdout9 and blind for the designs after it: a little
         # under the shipped estimator's one measurement when the split was built (reported to the lead
         # only); a regression check, not a target (issue 11 asks 0.90)

@@ -485,25 +485,6 @@ def test_key_correlations_pick_the_profile_key() -> None:
         key_correlations(np.ones(24))
 
 
-def test_key_model_is_a_rotation_shared_24_way_distribution() -> None:
-    """The learned key model (eleventh pass, src/acekit/analysis/key_model.json, written by
-    scripts/key_eleventh_fit.py): its weights fit its blocks, its 24 log-probabilities sum to one,
-    and transposing every cue transposes the distribution (the weights are shared over the 24 keys)."""
-    from acekit.analysis.key import key_correlations, key_log_probabilities, key_model
-
-    model = key_model()
-    per_key = sum(1 if b == "kkt" else 78 if b == "xx" else 12 for b in model["blocks"]) + 1
-    assert len(model["weights"]) == 2 * per_key
-    rng = np.random.default_rng(0)
-    cues = {n: rng.random(12) for n in ("x", "b", "l", "o", "e")}
-    cues = {n: v / v.sum() for n, v in cues.items()}
-    s = key_log_probabilities(cues, key_correlations(cues["x"]))
-    assert s.shape == (24,) and np.exp(s).sum() == pytest.approx(1.0)
-    shifted = {n: np.roll(v, 5) for n, v in cues.items()}
-    s5 = key_log_probabilities(shifted, key_correlations(shifted["x"]))
-    assert np.allclose(s5[:12], np.roll(s[:12], 5)) and np.allclose(s5[12:], np.roll(s[12:], 5))
-
-
 def _triad_audio(chords: list[tuple[int, int, int]], sr: int = 44100, seconds: float = 1.0) -> np.ndarray:
     """One second per triad (pitch classes root, third, fifth): root in the bass, triad around A4."""
     t = np.arange(int(sr * seconds)) / sr
@@ -524,10 +505,9 @@ def test_a_dominant_heavy_tune_is_read_in_its_tonic_not_its_dominant() -> None:
 
     e, b, a = (4, 8, 11), (11, 3, 6), (9, 1, 4)
     r = analyze_key(_triad_audio([e, b, b, e, e, a, b, e] * 2), 44100, target_key="E major")
-    # read in its tonic, never its dominant; if flagged, only as a close call with that dominant (the
-    # fourth pass's estimator had B major 0.146 behind and flagged it; the learned model of the
-    # eleventh / thirteenth passes has E minor as its runner-up and reads E major unflagged)
-    assert r.key == "E major" and r.mirex_score == 1, r
+    # read in its tonic; with the fourth pass's 0.15 margin its dominant (0.146 behind) is a close
+    # call, reported as such (docs/analysis.md, "Key, fourth pass")
+    assert r.key == "E major" and r.runner_up == "B major", r
     assert not r.ambiguous or r.ambiguity.startswith("close call with the fifth key B major"), r
     am, d, g = (9, 0, 4), (2, 6, 9), (7, 11, 2)
     r = analyze_key(_triad_audio([am, d, am, g] * 3), 44100, target_key="A minor")

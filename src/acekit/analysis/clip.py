@@ -65,7 +65,6 @@ from acekit.analysis.key import (
     AMBIGUOUS_MARGIN,
     AMBIGUOUS_STRENGTH,
     MIN_KEY_DURATION_S,
-    MIN_KEY_PROBABILITY,
     KeyResult,
     analyze_key,
 )
@@ -169,12 +168,9 @@ class Thresholds(BaseModel):
     key_min_score: float = Field(1.0, description="MIREX score needed (1 same key, 0.5 fifth, 0.3 relative)")
     ambiguous_strength: float = Field(AMBIGUOUS_STRENGTH, description="key strength below which it is ambiguous")
     key_ambiguous_margin: float = Field(
-        AMBIGUOUS_MARGIN, description="best - runner-up log-probability of the key model under which a related "
-        "runner-up makes the key ambiguous; the point of the twelfth pass's dev grid declared "
-        "in advance for the thirteenth pass (docs/analysis.md, 'Key, thirteenth pass')")
-    key_min_probability: float = Field(
-        MIN_KEY_PROBABILITY, description="the key model's probability of its key under which the key is ambiguous "
-        "(docs/analysis.md, 'Key, thirteenth pass'; 0 = not used)")
+        AMBIGUOUS_MARGIN, description="best - runner-up correlation under which a related runner-up makes the key "
+        "ambiguous; chosen on the three dev splits: fewest wrong keys unflagged while flagging at most half of "
+        "the right ones in each split (docs/analysis.md, 'Key, fourth pass')")
     key_min_duration_s: float = Field(
         MIN_KEY_DURATION_S, description="clips shorter than this get no key verdict (unreliable); the issue's "
         "0.3 s and 1.5 s clips got a confident key")
@@ -365,8 +361,7 @@ def analyze_audio(
         grid = analyze_beat_grid(clean, sr, bpm=bpm, beats_per_bar=bpb, tolerance_ms=th.grid_tolerance_ms,
                                  beat_track=beat_track)
     key_res = analyze_key(clean, sr, target_key=target_key, ambiguous_strength=th.ambiguous_strength,
-                          ambiguous_margin=th.key_ambiguous_margin, min_duration_s=th.key_min_duration_s,
-                          min_probability=th.key_min_probability)
+                          ambiguous_margin=th.key_ambiguous_margin, min_duration_s=th.key_min_duration_s)
     bounds = pres = None
     if region is not None:
         if source is not None:
