@@ -90,7 +90,8 @@ def decide(measured: SourceMetas) -> dict[str, MetaSource]:
                                            f"< {AMBIGUOUS_STRENGTH}: ambiguous, not sent; pass --key")
     else:
         out["key_scale"] = MetaSource(source="measured", value=measured.key, confidence=measured.key_strength,
-                                      note="essentia key (edma profile) on the source")
+                                      note="acekit key estimate (Krumhansl + Temperley profiles, tuned chroma) "
+                                           "on the source")
     if measured.time_signature is None:
         out["time_signature"] = MetaSource(source="server", note="too few beats to measure the meter: not sent")
     elif measured.meter_confidence < METER_MIN_CONFIDENCE:
