@@ -60,6 +60,7 @@ from acekit.analysis.beatgrid import TRACKER_LAG_MS
 from acekit.calibration import CalibrationSet, build_calibration_set
 from acekit.calibration.manifest import NO_SONG_SPLITS, SPLITS
 from acekit.calibration.scores import (
+    CORPUS_PIECES,
     HOLDOUT4_PIECES,
     HOLDOUT5_PIECES,
     HOLDOUT6_PIECES,
@@ -160,9 +161,7 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     hold3 = calibration.of_kind("song", "health", split="holdout3")
     assert {c.id if c.kind == "song" else c.derived_from for c in hold3} <= {s.name for s in HOLDOUT3_SONGS}
     assert len(calibration.of_kind("song", split="holdout3")) == len(HOLDOUT3_SONGS)
-    others = [c for c in calibration.clips
-              if c.split not in ("holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9",
-                                 "holdout10")]
+    others = [c for c in calibration.clips if c.split not in {"holdout3", *(p.split for p in CORPUS_PIECES)}]
     assert not any(c.render for c in others) and not any(c.truth.tuning_cents for c in others)
     assert "musescore_hq" not in {c.soundfont for c in others}
     assert all(c.soundfont == "musescore_hq" or c.render for c in hold3)
