@@ -22,6 +22,7 @@ from acekit.calibration.scores import (
     HOLDOUT8_PIECES,
     HOLDOUT9_PIECES,
     HOLDOUT10_PIECES,
+    HOLDOUT11_PIECES,
     PieceSpec,
     ScoreError,
     derive,
@@ -575,7 +576,8 @@ def _key_training_reserved() -> tuple[set, set]:
     notes = Path(__file__).parents[1] / "notes" / "key-sixth-pass-corpus-profiles.json"
     listed = {(t["source"], t["number"]) for t in json.loads(notes.read_text())["training"]}
     by_index: set[str] = set()
-    for p in (*HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES, *HOLDOUT10_PIECES):
+    for p in (*HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES, *HOLDOUT10_PIECES,
+              *HOLDOUT11_PIECES):
         if p.source.endswith(".abc"):
             continue
         composer = p.source.split("/")[0]
@@ -930,6 +932,83 @@ def test_holdout10_holds_the_hard_cases() -> None:
     # with three flats (C minor) and a major one (Eb)
     keys = [p.parsed_key.canonical for p in pieces]
     assert keys.count("Bb major") >= 3 and {"Eb major", "C minor"} <= set(keys)
+
+
+# ---- holdout11: built as holdout10, nothing of holdout4 to holdout10 (docs/analysis.md "The holdout11 split")
+
+def test_holdout11_shares_nothing_with_holdout4_to_holdout10() -> None:
+    """The same rules as holdout6's to holdout10's, against all seven earlier splits of real music: no score,
+    O'Neill tune number, quartet movement folder, BWV number, chorale melody (the soprano's first six
+    intervals) or tune title in common, and no chorale tune twice within the split."""
+    earlier = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES,
+               *HOLDOUT9_PIECES, *HOLDOUT10_PIECES)
+    _assert_shares_nothing(HOLDOUT11_PIECES, earlier)
+    # scores other than chorales: none (the chorales' BWV numbers are checked above)
+    assert all(p.number or p.source.startswith("bach/bwv") for p in HOLDOUT11_PIECES)
+    # the same tune under another number in another O'Neill file (1577-1624 repeats 1556-1624) is caught
+    # by the number check: every O'Neill number of the split is new, and none twice
+    oneill = [p.number for p in HOLDOUT11_PIECES if p.source.startswith("oneills1850/")]
+    assert len(set(oneill)) == len(oneill)
+    # the same abc tune in two collections under one title (Aird's and O'Neill's "Green Sleeves") counts
+    # once: no title twice within the split either
+    titles = [p.name.split("_", 1)[1] for p in HOLDOUT11_PIECES]
+    assert len(set(titles)) == len(titles)
+
+
+def test_holdout11_holds_no_key_training_piece() -> None:
+    """The same rule and lists as holdout7's to holdout10's. The rule, not the lists, is what excludes: an
+    abc tune whose X: number n has n % 7 == 1 in any collection (Essen's included), and a score at index
+    i % 7 == 1 in its composer's sorted corpus paths (Bach's chorales here). The key tenth pass's
+    training list (notes/key-tenth-pass-training.txt, which the eleventh pass's model was trained on and
+    the key fourteenth pass uses) is covered by the rule: every corpus piece in it is reserved by it, so
+    none can be in this split."""
+    _assert_holds_no_key_training_piece(HOLDOUT11_PIECES)
+    listed, by_index = _key_training_reserved()
+    assert _bach_reserved() <= by_index  # the index rule is read for the chorales
+    assert not {p.source for p in HOLDOUT11_PIECES} & _bach_reserved()
+    assert all(p.number % 7 != 1 for p in HOLDOUT11_PIECES if p.source.endswith(".abc"))
+    notes = Path(__file__).parents[1] / "notes" / "key-tenth-pass-training.txt"
+    tenth = [(f[0], int(f[1]) if f[1].isdigit() else None) for f in
+             (line.split("\t") for line in notes.read_text().splitlines() if not line.startswith("#"))
+             if len(f) >= 2 and "/" in f[0]]
+    assert len(tenth) == 975  # the file is read: the T10 corpus renders
+    bach = _bach_reserved()
+    for source, number in tenth:
+        if source.endswith(".abc"):
+            assert number is not None and number % 7 == 1, (source, number)
+        else:
+            assert source in bach, source
+    assert not {(s, n) for s, n in tenth} & {(p.source, p.number) for p in HOLDOUT11_PIECES}
+    assert not {s for s, n in tenth if n is None} & {p.source for p in HOLDOUT11_PIECES}
+
+
+def test_holdout11_holds_the_hard_cases() -> None:
+    """An eighth blind split of real music, spread as holdout10: chorales, ten tunes with a band, solo tunes,
+    airs and a planxty, three German folk songs (Essen). No opening: none is left (holdout9, holdout10).
+    Three flats from a chorale again (BWV 329 in Eb major, by its final bass) and from an Essen song; no
+    C minor piece is left that the rules accept."""
+    pieces = HOLDOUT11_PIECES
+    _assert_holds_the_hard_cases_as_holdout7(pieces, "holdout11", classical=False, per_font=6, detuned=12, wet=10)
+    styles = [p.style for p in pieces]
+    assert styles.count("folk song") >= 3
+    assert sum(p.source.startswith("essenFolksong/") for p in pieces) >= 3
+    assert sum(p.source.startswith("airdsAirs/") for p in pieces) >= 6  # Aird's Scottish tunes, not only O'Neill's
+    band = [p for p in pieces if p.harmonise and p.drums]
+    assert {"reel", "jig", "slip jig", "polka", "march", "waltz", "hornpipe", "air"} <= {p.style for p in band}
+    assert sum(p.mode_name == "dorian" for p in pieces) >= 2 and sum(p.mode_name == "mixolydian" for p in pieces) >= 2
+    # about half minor: 20 of 40, a sharp minor key with three sharps (F# minor) among them
+    assert sum(p.parsed_key.mode == "minor" for p in pieces) == 20 and len(pieces) == 40
+    # slow and compound without drums: a 6/8 air at a dotted-quarter pulse of 60
+    assert any(p.compound and p.pulse_bpm <= 60 and not p.drums for p in pieces)
+    # cut time solo and with a band, 3/4 both slow (airs, chorales) and fast (a waltz with a kit)
+    assert sum(p.time_signature == "2/2" and not p.drums for p in pieces) >= 3
+    assert sum(p.time_signature == "3/4" and p.pulse_bpm <= 84 and not p.drums for p in pieces) >= 4
+    # flat keys from three sources: chorales by the final bass, tunes and folk songs by K:; three flats
+    # from a chorale (Eb major) and an Essen song, three sharps in major (A) and minor (F#)
+    keys = [p.parsed_key.canonical for p in pieces]
+    assert keys.count("Bb major") >= 3 and keys.count("Eb major") >= 2 and {"F# minor", "A major"} <= set(keys)
+    assert any(p.style == "chorale" and p.parsed_key.canonical == "Eb major" for p in pieces)
+    assert sum(p.style == "chorale" and p.meter == (3, 4) for p in pieces) >= 2
 
 
 # ---- recordings: real produced music from Debian game-data packages (docs/analysis.md) -----------
