@@ -83,9 +83,11 @@ class _Har(T.HarmonicRhythm):
         self._acf = T._autocorrelation(env)
 
 
-def readings(feats: dict, **limits) -> dict:
-    """{(song, factor): row}: the shipped analyser's full result on cached features (every measure it takes)."""
+def readings(feats: dict, mod=None, **limits) -> dict:
+    """{(song, factor): row}: the shipped analyser's full result on cached features (every measure it takes); ``mod``:
+    the tempo module to run (default: main's, ``shipped_module()``)."""
     out = {}
+    T = mod or shipped_module()  # noqa: N806 - the module under test, shadowing this script's import
     orig = T.Periodicity, T.HarmonicRhythm
     try:
         for sid, f in feats.items():
@@ -100,6 +102,25 @@ def readings(feats: dict, **limits) -> dict:
     finally:
         T.Periodicity, T.HarmonicRhythm = orig
     return out
+
+
+def shipped_module():
+    """main's tempo.py (the shipped design), from /work/main's HEAD, or this tree's when SHIPPED_TEMPO_PY is unset and
+    /work/main is absent."""
+    import importlib.util
+    import os
+    import subprocess
+
+    path = os.environ.get("SHIPPED_TEMPO_PY", "/tmp/tempo9/tempo_shipped.py")
+    if not Path(path).exists():
+        src = subprocess.run(["git", "-C", "/work/main", "show", "HEAD:src/acekit/analysis/tempo.py"], check=True,
+                             capture_output=True, text=True).stdout
+        Path(path).write_text(src)
+    spec = importlib.util.spec_from_file_location("tempo_shipped", path)
+    m = importlib.util.module_from_spec(spec)
+    sys.modules["tempo_shipped"] = m
+    spec.loader.exec_module(m)
+    return m
 
 
 def tally(rd, v, splits) -> dict:
@@ -180,7 +201,8 @@ def cand_h(row, theta):
     r = row["r"]
     if row["shipped"] != "unreliable" or r.relation != "double" or r.confidence >= T.MIN_CONFIDENCE:
         return row["shipped"]
-    se, st, hc, hq, hp = r.salience_expected, r.salience_tracked, r.harmony_beat_contrast, r.harmony_request_beat, r.harmony_beat_peak
+    se, st = r.salience_expected, r.salience_tracked
+    hc, hq, hp = r.harmony_beat_contrast, r.harmony_request_beat, r.harmony_beat_peak
     if None in (se, st, hc, hq, hp) or _ref_bpm(r) < T.MIN_OFFBEAT_PULSE_BPM - 1e-9:
         return row["shipped"]
     ratio_ok = st < T.MIN_PULSE_SALIENCE or (st > 0 and se / st >= T.SALIENCE_FAIL_RATIO)
@@ -390,3 +412,27 @@ def loso(out_dir: str, names=None) -> None:
 
 if __name__ == "__main__" and sys.argv[1] == "loso":
     loso(sys.argv[2], sys.argv[3:] or None)
+
+
+def verify(out_dir: str) -> None:
+    """This tree's analyser against the offline frozen design (H+O+W1 at its thresholds) on main's readings: the same
+    verdict on every dev request, and every TempoResult field equal to main's wherever the verdict is."""
+    feats = load_feats(out_dir)
+    main, mine = readings(feats), readings(feats, mod=T)
+    fn = combo("H", "O", "W1")[0]
+    params = (T.MIN_UNSURE_BEAT_HARMONY_CONTRAST, T.MIN_TRIPLE_BAR_RATIO)
+    bad_v = [k for k in main if fn(main[k], *params) != mine[k]["r"].verdict]
+    bad_f = [k for k in main if mine[k]["r"].verdict == main[k]["shipped"]
+             and mine[k]["r"].model_dump() != main[k]["r"].model_dump()]
+    changed = sorted((k, main[k]["shipped"], mine[k]["r"].verdict) for k in main
+                     if mine[k]["r"].verdict != main[k]["shipped"])
+    print(f"{len(main)} requests; verdict differs from the offline design on {len(bad_v)} {bad_v[:5]}; fields differ "
+          f"from main's where the verdict is the same on {len(bad_f)} {bad_f[:5]}; verdicts changed from main's:",
+          changed)
+    t = tally(mine, {k: row["r"].verdict for k, row in mine.items()}, DEV)
+    print("this tree:", {s: f"{r}/{n} {r / n:.1%} w{w}" for s, (r, w, n) in t.items()}, "controls passing",
+          sum(1 for row in mine.values() if row["want"] == "control" and row["r"].verdict == "pass"))
+
+
+if __name__ == "__main__" and sys.argv[1] == "verify":
+    verify(sys.argv[2])
