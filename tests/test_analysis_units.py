@@ -354,50 +354,6 @@ def test_tempo_verdict_eighth_pass_last_word() -> None:
         assert tempo_verdict("off", 0.28, s, 0.05, **kw)[0] == "unreliable", (kw, s)
 
 
-def test_tempo_verdict_ninth_pass_last_word() -> None:
-    """Ninth pass, also only once every measure is taken: under an unsure tracker and a requested pulse of 55 BPM or
-    more, a x2 reading passes when the chords change on the requested beat (a contrast under the eighth pass's) and an
-    off reading passes when the onsets and the chord changes both peak at the request; a x1/2 reading in 3/4 passes
-    when the onsets repeat at the requested bar well above the tracked beat."""
-    from acekit.analysis.tempo import (MIN_CONFIDENCE, MIN_OFFBEAT_PULSE_BPM, MIN_OPEN_BEAT_HARMONY_CONTRAST,
-                                       MIN_TRIPLE_BAR_RATIO, MIN_UNSURE_BEAT_HARMONY_CONTRAST, tempo_verdict)
-
-    assert MIN_UNSURE_BEAT_HARMONY_CONTRAST < MIN_OPEN_BEAT_HARMONY_CONTRAST
-    hc = (MIN_UNSURE_BEAT_HARMONY_CONTRAST + MIN_OPEN_BEAT_HARMONY_CONTRAST) / 2
-    chords = dict(harmony_beat_contrast=hc, harmony_request_beat=0.3, harmony_beat_peak=0.99, pulse_bpm=70.0)
-    unsure = MIN_CONFIDENCE - 0.1
-    v, why = tempo_verdict("double", unsure, 0.09, 0.04, **chords)
-    assert v == "pass" and "low confidence" in why
-    assert tempo_verdict("double", unsure, 0.09, 0.04, complete=False, **chords)[0] == "unreliable"
-    # open: a confident tracker, a slow request, a contrast under the threshold, no chord periodicity at the requested
-    # beat, or its peak off the request
-    for conf, se, st, kw in ((MIN_CONFIDENCE + 0.05, 0.09, 0.04, {}),
-                             (unsure, 0.09, 0.04, dict(pulse_bpm=MIN_OFFBEAT_PULSE_BPM - 5)),
-                             (unsure, 0.09, 0.04, dict(harmony_beat_contrast=MIN_UNSURE_BEAT_HARMONY_CONTRAST - 0.05)),
-                             (unsure, 0.09, 0.04, dict(harmony_request_beat=0.1)),
-                             (unsure, 0.09, 0.04, dict(harmony_beat_peak=1.08))):
-        assert tempo_verdict("double", conf, se, st, **{**chords, **kw})[0] == "unreliable", (conf, se, st, kw)
-
-    peaks = dict(beat_peak_onsets=1.003, beat_peak_harmony=1.012, pulse_bpm=72.0)
-    v, why = tempo_verdict("off", unsure, 0.06, 0.03, **peaks)
-    assert v == "pass" and "both repeat at the request" in why
-    for conf, kw in ((MIN_CONFIDENCE + 0.05, {}), (unsure, dict(pulse_bpm=36.0)),
-                     (unsure, dict(beat_peak_harmony=1.06)),
-                     (unsure, dict(beat_peak_onsets=0.95)), (unsure, dict(beat_peak_harmony=None))):
-        assert tempo_verdict("off", conf, 0.06, 0.03, **{**peaks, **kw})[0] in ("unreliable", "fail"), (conf, kw)
-        assert tempo_verdict("off", conf, 0.06, 0.03, **{**peaks, **kw})[0] != "pass", (conf, kw)
-
-    st = 0.4
-    bar = dict(salience_request_only=MIN_TRIPLE_BAR_RATIO * st + 0.02, bar_pulses=3)
-    v, why = tempo_verdict("half", 0.6, 0.4, st, **bar)
-    assert v == "pass" and "requested bar" in why
-    assert tempo_verdict("half", 0.6, 0.4, st, complete=False, **bar)[0] == "unreliable"
-    for relation, kw in (("half", dict(bar_pulses=4)),
-                         ("half", dict(salience_request_only=MIN_TRIPLE_BAR_RATIO * st - 0.02)),
-                         ("half", dict(bar_pulses=None)), ("three_halves", {})):
-        assert tempo_verdict(relation, 0.6, 0.4, st, **{**bar, **kw})[0] == "unreliable", (relation, kw)
-
-
 def test_offbeat_presence_of_the_tracked_beats() -> None:
     """Clicks on every other tracked beat: the weaker parity holds no onset; clicks on every one: it always does."""
     from acekit.analysis.tempo import Periodicity, parity_presence

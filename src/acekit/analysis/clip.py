@@ -88,8 +88,6 @@ from acekit.analysis.tempo import (
     MIN_OPEN_BEAT_HARMONY_CONTRAST,
     MIN_PULSE_SALIENCE,
     MIN_TRACKED_BAR_HARMONY,
-    MIN_TRIPLE_BAR_RATIO,
-    MIN_UNSURE_BEAT_HARMONY_CONTRAST,
     SALIENCE_FAIL_RATIO,
     SALIENCE_PASS_RATIO,
     BeatTrack,
@@ -162,15 +160,6 @@ class Thresholds(BaseModel):
         MIN_ONSET_PEAK_RATIO, description="eighth pass, last word on a low-confidence off reading: onset periodicity "
         "at its peak near the requested beat (more than the tolerance from it) over that at the request that fails "
         "it; dev splits (eight): wrong requests failed 1.65-1.80, own tempi (whatever the tracker read) <= 1.27")
-    tempo_min_unsure_beat_harmony_contrast: float = Field(
-        MIN_UNSURE_BEAT_HARMONY_CONTRAST, description="ninth pass, last word on a x2 reading under an unsure tracker "
-        "(confidence under tempo_min_confidence, requested pulse at least tempo_min_offbeat_pulse_bpm): the "
-        "chord-change contrast (as tempo_min_beat_harmony_contrast, peak at the request) that passes it; dev splits "
-        "(ten): own tempi passed 0.26-0.46, no control with an unsure tracker at 55 BPM or more reaches it")
-    tempo_min_triple_bar_ratio: float = Field(
-        MIN_TRIPLE_BAR_RATIO, description="ninth pass, last word on a x1/2 reading in a meter with an odd number of "
-        "pulses a bar (3/4, 9/8): onset periodicity at the requested bar (a lag only the request explains) over that "
-        "at the tracked beat that passes it; dev splits (ten): own tempi passed 1.68-1.99, 3/4 controls <= 1.05")
     grid_tolerance_ms: float = Field(30.0, description="a beat within this of the grid counts as on it")
     grid_min_share: float = Field(
         0.6, description="calibration: in-tempo songs >= 0.94, 116-for-120 0.16, 120->123 ramp 0.30")
@@ -366,9 +355,7 @@ def analyze_audio(
                           max_offbeat_presence=th.tempo_max_offbeat_presence,
                           min_offbeat_pulse_bpm=th.tempo_min_offbeat_pulse_bpm,
                           min_open_beat_harmony_contrast=th.tempo_min_open_beat_harmony_contrast,
-                          min_onset_peak_ratio=th.tempo_min_onset_peak_ratio,
-                          min_unsure_beat_harmony_contrast=th.tempo_min_unsure_beat_harmony_contrast,
-                          min_triple_bar_ratio=th.tempo_min_triple_bar_ratio)
+                          min_onset_peak_ratio=th.tempo_min_onset_peak_ratio)
     grid = None
     if bpm is not None:
         grid = analyze_beat_grid(clean, sr, bpm=bpm, beats_per_bar=bpb, tolerance_ms=th.grid_tolerance_ms,

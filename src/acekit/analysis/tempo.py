@@ -226,24 +226,6 @@ MIN_ONSET_PEAK_RATIO = 1.5
 METER_SUBDIVISION_PEAKS = (0.75, 4.0 / 3.0)
 
 
-#: Ninth pass (notes/tempo-ninth-pass.md), the last word on a x2 reading under an unsure tracker (confidence under
-#: `MIN_CONFIDENCE`, requested pulse at least `MIN_OFFBEAT_PULSE_BPM`) that every rule above leaves open: the fifth pass's
-#: chord-change rule (requested beat's own periodicity at least `MIN_BAR_HARMONY`, its peak at the request, the onsets not
-#: against the request) with this contrast. Without a steady onset pulse, the chords are the music's beat. Dev splits (all
-#: ten), open x2 readings: own tempi passed 0.26-0.46 (six chorales); no control with an unsure tracker reaches the rule at
-#: 55 BPM or more (the one asked slower, 33 BPM, 0.18). Chosen leave-one-split-out on the 0.05 grid 0.15-0.5 (best worst
-#: split, then total right, no added wrong verdict or newly passing control; ties 0.15-0.25: the highest): every fold 0.25
-#: but holdout6's (0.3).
-MIN_UNSURE_BEAT_HARMONY_CONTRAST = 0.25
-#: Ninth pass, the last word on a x1/2 reading in a meter whose bar holds an odd number of pulses (3/4, 9/8): the bar is
-#: 1.5 tracked beats, a lag only the request explains; the reading passes when the onset periodicity there
-#: (`TempoResult.salience_request_only`) is at least this many times that at the tracked beat (both pulses). A 3/4 waltz
-#: tracked at two quarters still pulses at its bar. Dev splits (all ten), open readings: own tempi passed 1.68 and 1.99
-#: (two waltzes); 3/4 controls read at x1/2 at most 1.05. Chosen leave-one-split-out on the 0.05 grid 1.1-2.0 as above:
-#: every fold 1.65 but holdout4's (1.95).
-MIN_TRIPLE_BAR_RATIO = 1.65
-
-
 def expected_pulse(bpm: float, time_signature: str | None) -> tuple[Pulse, float, tuple[float, ...]]:
     """(pulse name, its tempo, every accepted tempo) for a quarter-note ``bpm`` in ``time_signature``.
 
@@ -541,8 +523,6 @@ def tempo_verdict(
     pulse_bpm: float | None = None, min_offbeat_pulse_bpm: float = MIN_OFFBEAT_PULSE_BPM,
     salience_onset_peak: float | None = None, min_open_beat_harmony_contrast: float = MIN_OPEN_BEAT_HARMONY_CONTRAST,
     min_onset_peak_ratio: float = MIN_ONSET_PEAK_RATIO, complete: bool = True,
-    min_unsure_beat_harmony_contrast: float = MIN_UNSURE_BEAT_HARMONY_CONTRAST,
-    min_triple_bar_ratio: float = MIN_TRIPLE_BAR_RATIO, bar_pulses: int | None = None,
 ) -> tuple[TempoVerdict, str]:
     """(verdict, reason) from the tracker's relation to the expected pulse and the onset periodicity.
 
@@ -605,14 +585,6 @@ def tempo_verdict(
       near the requested beat peaks inside `BEAT_PEAK_WINDOW` (not on its edge) more than ``tolerance_pct`` from the
       request and from `METER_SUBDIVISION_PEAKS`, and the periodicity there (``salience_onset_peak``) is a pulse and at least ``min_onset_peak_ratio``
       times that at the request.
-    * ninth pass, also the last word (only with ``complete``), after the eighth pass's rules: under an unsure tracker
-      (``confidence`` < ``min_confidence``) and a requested pulse of at least ``min_offbeat_pulse_bpm``, a x2 reading
-      passes by the fifth pass's chord-change rule with the contrast ``min_unsure_beat_harmony_contrast``, and an off
-      reading passes when the onset periodicity and the chord-change periodicity near the requested beat both peak
-      within ``tolerance_pct`` of the request (the sixth pass's fail rule mirrored); a x1/2 reading whose bar holds an
-      odd number of pulses (``bar_pulses``: 3/4, 9/8) passes when the periodicity at a lag only the request explains
-      (``salience_request_only``, there the bar) is at least ``min_triple_bar_ratio`` times that at the tracked beat,
-      both pulses.
     """
     if relation == "match":
         return "pass", "tracked tempo matches the expected pulse"
@@ -639,24 +611,6 @@ def tempo_verdict(
                 and all(abs(po / m - 1.0) * 100.0 > tolerance_pct for m in METER_SUBDIVISION_PEAKS)):
             return "fail", (f"tracked tempo is off the request: tracker confidence {confidence:.2f} is low, but the onsets "
                             f"repeat at {po:.3f} requested beats ({sp:.2f}), not at the request ({se:.2f})")
-        # ninth pass: with no steady onset pulse (an unsure tracker) at a requested pulse a listener hears as one beat,
-        # the chord changes, and the onsets and chords together, speak for the request
-        unsure = confidence < min_confidence and pulse_bpm is not None and pulse_bpm >= min_offbeat_pulse_bpm - 1e-9
-        if (unsure and relation == "double" and hc is not None and hq is not None and hp is not None
-                and hq >= min_bar_harmony and hc >= min_unsure_beat_harmony_contrast - 1e-9
-                and abs(hp - 1.0) * 100.0 <= tolerance_pct and (st < floor or (st > 0 and se / st >= fail_ratio))):
-            return "pass", (f"tracker read a double tempo with low confidence ({confidence:.2f}) and the onsets fit both; "
-                            f"the chords change on the requested beat rather than on the tracked half beat (contrast "
-                            f"{hc:.2f})")
-        if (unsure and relation == "off" and po is not None and ph is not None
-                and abs(po - 1.0) * 100.0 <= tolerance_pct and abs(ph - 1.0) * 100.0 <= tolerance_pct):
-            return "pass", (f"tracker confidence {confidence:.2f} is low and its tempo is off, but the onsets and the chord "
-                            f"changes both repeat at the request ({po:.3f} and {ph:.3f} requested beats)")
-        u = salience_request_only
-        if (relation == "half" and bar_pulses is not None and bar_pulses % 2 == 1 and u is not None and u >= floor
-                and st >= floor and u >= min_triple_bar_ratio * st - 1e-9):
-            return "pass", (f"tracker read a half tempo and the onsets fit both, but they repeat at the requested bar "
-                            f"({bar_pulses} pulses, 1.5 tracked beats: {u:.2f} against {st:.2f} at the tracked beat)")
         return "unreliable", why
 
     if relation != "off":
@@ -762,8 +716,6 @@ def analyze_tempo(
     min_offbeat_pulse_bpm: float = MIN_OFFBEAT_PULSE_BPM,
     min_open_beat_harmony_contrast: float = MIN_OPEN_BEAT_HARMONY_CONTRAST,
     min_onset_peak_ratio: float = MIN_ONSET_PEAK_RATIO,
-    min_unsure_beat_harmony_contrast: float = MIN_UNSURE_BEAT_HARMONY_CONTRAST,
-    min_triple_bar_ratio: float = MIN_TRIPLE_BAR_RATIO,
 ) -> TempoResult:
     """Estimate the tempo of ``y`` and judge it against ``target_bpm`` (quarter notes per minute)
     in ``time_signature`` (see the module docstring).
@@ -819,17 +771,14 @@ def analyze_tempo(
                   min_beat_harmony_contrast=min_beat_harmony_contrast, tolerance_pct=tolerance_pct,
                   max_offbeat_presence=max_offbeat_presence, min_offbeat_pulse_bpm=min_offbeat_pulse_bpm,
                   min_open_beat_harmony_contrast=min_open_beat_harmony_contrast,
-                  min_onset_peak_ratio=min_onset_peak_ratio,
-                  min_unsure_beat_harmony_contrast=min_unsure_beat_harmony_contrast,
-                  min_triple_bar_ratio=min_triple_bar_ratio)
+                  min_onset_peak_ratio=min_onset_peak_ratio)
 
     def judge(complete: bool = False) -> None:
         # every measure gathered so far (the ones not computed are None, which no rule reads as evidence); the
         # eighth pass's last-word rules wait until every measure has been taken (``complete``)
         evidence = {name: getattr(res, name) for name in _EVIDENCE}
         res.verdict, res.reason = tempo_verdict(res.relation, bt.confidence, res.salience_expected, res.salience_tracked,
-                                                pulse_bpm=ref_bpm, complete=complete, bar_pulses=ref_ppb, **evidence,
-                                                **limits)
+                                                pulse_bpm=ref_bpm, complete=complete, **evidence, **limits)
 
     judge()
     bar_req, bar_trk = ref_ppb * 60.0 / ref_bpm, ref_ppb * 60.0 / bt.bpm
