@@ -25,6 +25,10 @@ from acekit.source_metas import SourceMetas, decide, fill_from_source, measure_s
 
 POLL = ["--poll-interval-s", "0.05"]
 SRC_BPM, SRC_KEY = 96, "D major"
+#: a second source whose key the key analyser reads right and does not flag (the reference engine at
+#: 96 bpm, seed 1: the learned model and the profile estimator both read D minor, the profile
+#: estimator unflagged): the case where a measured key is sent
+CLEAR_KEY, CLEAR_SEED = "D minor", 1
 
 
 def run(*args: str):
@@ -40,6 +44,15 @@ def song(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def clear_song(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 s of the reference engine at 96 bpm, D minor, 4/4, whose key the analyser does not flag."""
+    path = tmp_path_factory.mktemp("clear") / "clear.wav"
+    spec = engine.MusicSpec(SRC_BPM, parse_key(CLEAR_KEY), "4", 20.0)
+    sf.write(path, engine.render_text2music(spec, seed=CLEAR_SEED), engine.SAMPLE_RATE, subtype="FLOAT")
+    return path
+
+
 def _lego(server: str, song: Path, out: Path, *extra: str) -> dict:
     res = run("lego", str(song), "--track", "bass", "--model", "acestep-v15-base", "--seed", "3", "--batch", "1",
               "--format", "wav", "--server", server, "--out", str(out), "--json", *POLL, *extra)
@@ -50,19 +63,39 @@ def _lego(server: str, song: Path, out: Path, *extra: str) -> dict:
 
 
 def test_lego_sends_the_sources_own_metas_and_no_lm(reference_server: str, song: Path, tmp_path: Path) -> None:
+    """The source's measured bpm, meter and length are sent; its key only when the key analyser does not
+    flag it, else it is left to the server and the sidecar says why and to pass --key (a flagged key is
+    never sent as measured). The key sent unaltered: `test_lego_sends_an_unflagged_key_unaltered`."""
+    measured = measure_source_metas(song)
     doc = _lego(reference_server, song, tmp_path)
     sent, sources = doc["card"]["request"], doc["card"]["meta_sources"]
     assert (sent["thinking"], sent["use_cot_caption"], sent["use_cot_language"], sent["use_cot_metas"]) == (
         False, False, False, False)
-    assert (sent["bpm"], sent["key_scale"], sent["time_signature"]) == (SRC_BPM, SRC_KEY, "4")
+    assert (sent["bpm"], sent["time_signature"]) == (SRC_BPM, "4")
     assert sent["audio_duration"] == pytest.approx(20.0, abs=0.05)
-    assert {k: v["source"] for k, v in sources.items()} == {
-        "bpm": "measured", "key_scale": "measured", "time_signature": "measured", "duration_s": "measured"}
-    # the server rendered at the source's tempo and key: nothing came from the LM
-    metas = doc["card"]["metas"]
-    assert (metas["bpm"], metas["keyscale"], metas["timesignature"]) == (SRC_BPM, SRC_KEY, "4")
-    assert "LM imitation" not in doc["card"]["result"]["generation_info"]
+    assert {k: v["source"] for k, v in sources.items() if k != "key_scale"} == {
+        "bpm": "measured", "time_signature": "measured", "duration_s": "measured"}
+    metas, info = doc["card"]["metas"], doc["card"]["result"]["generation_info"]
+    if measured.key_ambiguous:  # left to the server, whose LM (as upstream's) fills the key and nothing else
+        assert "key_scale" not in sent and sources["key_scale"]["source"] == "server"
+        assert measured.key_ambiguity in sources["key_scale"]["note"] and "pass --key" in sources["key_scale"]["note"]
+        lm_line = next(line for line in info.splitlines() if "LM imitation" in line)
+        assert lm_line.split("filled ", 1)[1].startswith("key ") and "bpm" not in lm_line, lm_line
+    else:  # sent unaltered: nothing came from the LM
+        assert sent["key_scale"] == measured.key == SRC_KEY and sources["key_scale"]["source"] == "measured"
+        assert metas["keyscale"] == SRC_KEY and "LM imitation" not in info
+    # the server rendered at the source's tempo and meter
+    assert (metas["bpm"], metas["timesignature"]) == (SRC_BPM, "4")
     assert doc["lm"]["switches"]["use_cot_metas"] is False and doc["lm"]["mode"].startswith("off")
+
+
+def test_lego_sends_an_unflagged_key_unaltered(reference_server: str, clear_song: Path, tmp_path: Path) -> None:
+    doc = _lego(reference_server, clear_song, tmp_path)
+    sent, sources = doc["card"]["request"], doc["card"]["meta_sources"]
+    assert (sent["bpm"], sent["key_scale"], sent["time_signature"]) == (SRC_BPM, CLEAR_KEY, "4")
+    assert sources["key_scale"]["source"] == "measured" and "analyze_key" in sources["key_scale"]["note"]
+    assert (doc["card"]["metas"]["bpm"], doc["card"]["metas"]["keyscale"]) == (SRC_BPM, CLEAR_KEY)
+    assert "LM imitation" not in doc["card"]["result"]["generation_info"]
 
 
 def test_daw_bpm_always_wins_over_the_measurement(reference_server: str, song: Path, tmp_path: Path) -> None:
@@ -121,10 +154,27 @@ def test_thinking_without_a_loaded_lm_fails_like_upstream(start_reference, tmp_p
 # --------------------------------------------------------------------------- the library pieces
 
 
-def test_measure_source_metas_on_a_known_clip(song: Path) -> None:
-    m = measure_source_metas(song)
-    assert m.bpm == pytest.approx(SRC_BPM, rel=0.02) and m.key == SRC_KEY and m.time_signature == "4"
-    assert m.duration_s == pytest.approx(20.0, abs=0.01)
+def test_measure_source_metas_on_a_known_clip(song: Path, clear_song: Path) -> None:
+    """The tempo, meter and length of known clips; the key is `analyze_key`'s verdict with the report's
+    key thresholds (one home for key estimation), and a key that is not the source's is flagged."""
+    from acekit.analysis.audio import load_audio
+    from acekit.analysis.clip import Thresholds
+    from acekit.analysis.key import analyze_key
+
+    th = Thresholds()
+    got = {}
+    for path, truth in ((song, SRC_KEY), (clear_song, CLEAR_KEY)):
+        m = got[truth] = measure_source_metas(path)
+        assert m.bpm == pytest.approx(SRC_BPM, rel=0.02) and m.time_signature == "4"
+        assert m.duration_s == pytest.approx(20.0, abs=0.01)
+        y, sr = load_audio(path)
+        k = analyze_key(y, sr, target_key=truth, ambiguous_strength=th.ambiguous_strength,
+                        ambiguous_margin=th.key_ambiguous_margin, min_duration_s=th.key_min_duration_s)
+        assert (m.key, m.key_strength, m.key_ambiguous, m.key_ambiguity) == (k.key, k.strength, k.ambiguous, k.ambiguity)
+        assert k.mirex_score == 1 or m.key_ambiguous, m
+        # a key sent is one the profile estimator (shipped before the fourteenth pass) sends too
+        assert m.key_ambiguous or (k.by_profiles.key, k.by_profiles.ambiguous) == (m.key, False), k
+    assert got[CLEAR_KEY].key == CLEAR_KEY and not got[CLEAR_KEY].key_ambiguous  # the case where a key is sent
 
 
 def test_unreliable_estimates_are_not_sent_and_say_why() -> None:
@@ -140,6 +190,23 @@ def test_unreliable_estimates_are_not_sent_and_say_why() -> None:
     # a file the analysers cannot read: nothing sent, and the reason recorded
     broken = fill_from_source(make_request("cover"), "/nonexistent.wav")
     assert all(s.source == "server" and "could not measure" in s.note for s in broken.meta_sources().values())
+
+
+def test_a_key_the_analyser_flags_is_not_sent_and_says_why() -> None:
+    """A key `analyze_key` flags (here a close call with the parallel key, the strength high) is left to
+    the server, with the reason and the way out (--key) in the sidecar; the same key unflagged is sent."""
+    flagged = SourceMetas(path="x.wav", duration_s=20.0, bpm=96.0, bpm_confidence=0.9, key="D minor",
+                          key_strength=0.8, key_ambiguous=True,
+                          key_ambiguity="close call with the parallel key D major (margin 0.002)",
+                          time_signature="4", meter_confidence=0.9)
+    d = decide(flagged)
+    assert d["key_scale"].source == "server" and d["key_scale"].value is None
+    assert "close call with the parallel key D major" in d["key_scale"].note and "pass --key" in d["key_scale"].note
+    assert (d["bpm"].source, d["time_signature"].source, d["duration_s"].source) == ("measured",) * 3
+    req = fill_from_source(make_request("lego", track="bass"), "x.wav", measured=flagged)
+    assert req.key_scale is None and req.bpm == 96 and req.meta_sources()["key_scale"].source == "server"
+    sure = decide(flagged.model_copy(update={"key_ambiguous": False, "key_ambiguity": None}))
+    assert (sure["key_scale"].source, sure["key_scale"].value) == ("measured", "D minor")
 
 
 @pytest.mark.parametrize("time_signature,bpm", [("3", 96), ("3", 150), ("4", 72), ("4", 120)])
@@ -193,11 +260,18 @@ def test_matrix_lm_cot_arm_measures_a_real_difference(reference_server: str, tmp
         assert rec.lm["use_cot_metas"] is cot
         if cot:  # the LM imitation filled the metas: nothing measured, nothing sent
             assert "bpm" not in rec.request and rec.meta_sources["bpm"]["source"] == "server"
-        else:  # acekit measured the source and sent its metas
-            assert rec.request["bpm"] == 96 and rec.request["key_scale"] == "D major"
-            assert rec.meta_sources["bpm"]["source"] == "measured"
-            # the analysers may call a key too close to judge ("unreliable"); a wrong key still fails
-            assert rec.passed["tempo"] and rec.passed.get("key", "key" in rec.unreliable)
+        else:  # acekit measured the source and sent its metas; its key only when the analyser did not flag it
+            assert rec.request["bpm"] == 96 and rec.meta_sources["bpm"]["source"] == "measured"
+            key_sent = rec.meta_sources["key_scale"]
+            assert rec.passed["tempo"]
+            if key_sent["source"] == "measured":
+                assert rec.request["key_scale"] == key_sent["value"] == "D major"
+                # the analysers may call a key too close to judge ("unreliable"); a wrong key still fails
+                assert rec.passed.get("key", "key" in rec.unreliable)
+            else:  # flagged: left to the server (its LM picks one) and the sidecar says to pass --key
+                assert "key_scale" not in rec.request and "pass --key" in key_sent["note"], key_sent
+                if rec.metas["keyscale"] != "D major":  # the analysis against the source's key says so
+                    assert not rec.passed.get("key", False)
     # CoT on: the LM's metas (from seed 5) are not the source's, and the analysis against the source says so
     # (complete keeps SRC in its mix, so its tempo can still read as SRC's; its added stems are in the LM's key)
     on = [r for r in records if r.case["lm_cot"]]

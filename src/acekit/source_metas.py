@@ -12,7 +12,9 @@ unreliable guess off as the source's tempo or key:
 
 * bpm: essentia's beat-tracker confidence at least `BPM_MIN_CONFIDENCE`; rounded (the API takes
   an integer). Octave errors (×2, ×½) are possible at any confidence: the DAW should pass ``--bpm``.
-* key: essentia key strength at least `acekit.analysis.key.AMBIGUOUS_STRENGTH`.
+* key: only when `acekit.analysis.key.analyze_key` (with `acekit.analysis.clip.Thresholds`' key
+  thresholds, as the report judges keys) does not flag it: a key the analyser calls unreliable (too
+  short, weak, or not read alike and unflagged by the profile estimator) is not sent as measured.
 * time signature: `acekit.analysis.meter` (3/4 vs 4/4 only) at least its `MIN_CONFIDENCE`.
 * duration: the file's length, when inside upstream's 10-600 s.
 """
@@ -40,6 +42,9 @@ class SourceMetas(BaseModel):
     bpm_confidence: float
     key: str | None
     key_strength: float
+    #: `analyze_key` flagged the key (``key_ambiguity`` says why): it is not sent
+    key_ambiguous: bool = False
+    key_ambiguity: str | None = None
     time_signature: str | None
     meter_confidence: float
 
@@ -47,18 +52,21 @@ class SourceMetas(BaseModel):
 def measure_source_metas(path: Path | str) -> SourceMetas:
     """Run the tempo, key and meter analysers on ``path`` once."""
     from acekit.analysis.audio import load_audio
-    from acekit.analysis.key import estimate_key
+    from acekit.analysis.clip import Thresholds
+    from acekit.analysis.key import analyze_key
     from acekit.analysis.meter import estimate_meter
     from acekit.analysis.tempo import track_beats
 
     y, sr = load_audio(path)
     beats = track_beats(y, sr)
-    key, strength = estimate_key(y, sr)
+    th = Thresholds()  # the key thresholds the report judges keys with: one home
+    key = analyze_key(y, sr, ambiguous_strength=th.ambiguous_strength, ambiguous_margin=th.key_ambiguous_margin,
+                      min_duration_s=th.key_min_duration_s)
     meter = estimate_meter(y, sr, beat_track=beats)
     return SourceMetas(
         path=str(path), duration_s=round(y.size / sr, 3), bpm=round(beats.bpm, 2),
-        bpm_confidence=round(beats.confidence, 4), key=key.canonical if key else None,
-        key_strength=round(strength, 4), time_signature=meter.time_signature,
+        bpm_confidence=round(beats.confidence, 4), key=key.key, key_strength=key.strength,
+        key_ambiguous=key.ambiguous, key_ambiguity=key.ambiguity, time_signature=meter.time_signature,
         meter_confidence=meter.confidence,
     )
 
@@ -84,14 +92,19 @@ def decide(measured: SourceMetas) -> dict[str, MetaSource]:
                                 note="essentia beat tracker on the source (octave errors possible: pass --bpm)")
     if measured.key is None:
         out["key_scale"] = MetaSource(source="server", note="the source is silent: key not sent")
+    elif measured.key_ambiguous:
+        out["key_scale"] = MetaSource(source="server", confidence=measured.key_strength,
+                                      note=f"key estimate {measured.key} is ambiguous ({measured.key_ambiguity}): "
+                                           "the key analyser calls it unreliable, not sent; pass --key")
     elif measured.key_strength < AMBIGUOUS_STRENGTH:
         out["key_scale"] = MetaSource(source="server", confidence=measured.key_strength,
                                       note=f"key estimate {measured.key} has strength {measured.key_strength:.2f} "
                                            f"< {AMBIGUOUS_STRENGTH}: ambiguous, not sent; pass --key")
     else:
         out["key_scale"] = MetaSource(source="measured", value=measured.key, confidence=measured.key_strength,
-                                      note="acekit key estimate (Krumhansl + Temperley profiles, tuned chroma) "
-                                           "on the source")
+                                      note="acekit key estimator on the source (acekit.analysis.key.analyze_key: "
+                                           "learned key model over HPCP, bass chroma and KK+T; not flagged: the "
+                                           "Krumhansl + Temperley profile estimator reads the same key unflagged)")
     if measured.time_signature is None:
         out["time_signature"] = MetaSource(source="server", note="too few beats to measure the meter: not sent")
     elif measured.meter_confidence < METER_MIN_CONFIDENCE:

@@ -13,8 +13,9 @@ Checks (a check is absent when its input is: no bpm, no key, no repaint region):
   fail or ``unreliable``.
 * ``beat_grid``: at least ``grid_min_share`` of the beats within ±30 ms of the fitted grid and
   |drift| at most ``grid_max_drift_pct`` (a 116-for-120 clip drifts 3.3 %, a 120→123 ramp 1.6 %).
-* ``key``: MIREX score ≥ ``key_min_score``; when it is not and the estimate is ambiguous (a close
-  call between related keys, or a clip too short for a key) the check is ``unreliable``.
+* ``key``: MIREX score ≥ ``key_min_score``; when it is not and the estimate is ambiguous (a clip
+  too short or too weak for a key, or a key the profile estimator does not read alike and
+  unflagged: `acekit.analysis.key.analyze_key`) the check is ``unreliable``.
 * ``boundaries``: no region edge is a broken transition. With the source: click, dropout,
   level and timbre change of the output at the edge beyond the source's own, each under its
   ``boundary_*`` threshold; without it, click z and step z under theirs.
@@ -166,11 +167,14 @@ class Thresholds(BaseModel):
     grid_max_drift_pct: float = Field(
         0.5, description="|offset slope| in % of time; calibration: songs <= 0.1 %, ramp 120->123 1.6 %")
     key_min_score: float = Field(1.0, description="MIREX score needed (1 same key, 0.5 fifth, 0.3 relative)")
-    ambiguous_strength: float = Field(AMBIGUOUS_STRENGTH, description="key strength below which it is ambiguous")
+    ambiguous_strength: float = Field(
+        AMBIGUOUS_STRENGTH, description="KK+T key strength below which a key is ambiguous (the model's key and the "
+        "profile estimator's own reading alike)")
     key_ambiguous_margin: float = Field(
-        AMBIGUOUS_MARGIN, description="best - runner-up correlation under which a related runner-up makes the key "
-        "ambiguous; chosen on the three dev splits: fewest wrong keys unflagged while flagging at most half of "
-        "the right ones in each split (docs/analysis.md, 'Key, fourth pass')")
+        AMBIGUOUS_MARGIN, description="the profile estimator's best - runner-up correlation under which a related "
+        "runner-up makes its reading ambiguous, and so the key (fourteenth pass: the key is flagged when the profile "
+        "estimator flags its reading); chosen on the three dev splits: fewest wrong keys unflagged while flagging at "
+        "most half of the right ones in each split (docs/analysis.md, 'Key, fourth pass')")
     key_min_duration_s: float = Field(
         MIN_KEY_DURATION_S, description="clips shorter than this get no key verdict (unreliable); the issue's "
         "0.3 s and 1.5 s clips got a confident key")

@@ -1,5 +1,5 @@
-"""Key: essentia's HPCP chroma correlated with two key profiles, scored against the request the
-MIREX way.
+"""Key: essentia's HPCP chroma read by a learned key model and by two key profiles, scored against
+the request the MIREX way.
 
 Why not essentia's ``KeyExtractor(profileType="edma")`` alone (acekit's first estimator): on the
 calibrate split it scored MIREX 0.85 overall and 0.73 on minor keys, reading dorian and minor
@@ -22,9 +22,24 @@ The runner-up key is kept: a close call between related keys (relative, fifth, p
 clip too short to hold a key, or disagreement with the EDMA estimate (kept as a second opinion:
 on acekit's reference engine it read 15 of 16 A-minor clips right where the profiles read 13)
 is flagged ``ambiguous``; a wrong key that is flagged makes the key check unreliable, not failed.
+
+Eleventh to fourteenth passes (docs/analysis.md, "Key, eleventh pass" to "Key, fourteenth pass";
+declared in advance in notes/key-eleventh-pass.md to notes/key-fourteenth-pass.md): the key is the
+argmax of a learned 24-way conditional logit over the mean HPCP, the mean bass chroma (40-260 Hz)
+and the KK+T correlation of each key, trained on real corpus music reserved for key training plus
+generated songs (`key_model`): it reads more keys right than the profiles on every blind split, but
+on unseen music it left more wrong keys unflagged than the profile estimator's own flag. So the
+fourth pass's profile estimator (`analyze_key_by_profiles`, unchanged) still runs as a second
+opinion, and the model's key is flagged unless that estimator reads the same key unflagged: a wrong
+key is never left unflagged that the profile estimator would have left unflagged with another key
+or flagged.
 """
 
 from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel
@@ -33,10 +48,11 @@ from acekit.analysis.audio import ANALYSIS_SR, as_mono, essentia_algorithm, esse
 from acekit.keys import Key, parse_key
 
 #: Combined-correlation margin (best - runner-up) under which a runner-up in a related key makes
-#: the estimate ambiguous. Fourth pass (docs/analysis.md, "Key, fourth pass"): chosen on the three
-#: dev splits (whole clips and +-40 cent detuned variants) as the margin that leaves fewest wrong
-#: keys unflagged while flagging at most half of the right ones in every split (0.20 flags 18 of
-#: 33 right holdout clips); leave-one-split-out picked 0.15, 0.15 and 0.07.
+#: the profile estimator's reading ambiguous. Fourth pass (docs/analysis.md, "Key, fourth pass"):
+#: chosen on the three dev splits (whole clips and +-40 cent detuned variants) as the margin that
+#: leaves fewest wrong keys unflagged while flagging at most half of the right ones in every split
+#: (0.20 flags 18 of 33 right holdout clips); leave-one-split-out picked 0.15, 0.15 and 0.07. The
+#: learned model's own margin is not read (fourteenth pass: the profile estimator's flag is).
 AMBIGUOUS_MARGIN = 0.15
 #: Clips shorter than this hold too few chords for a key: the key check is unreliable whatever the
 #: estimate. Calibrate split: MIREX of 0.3 s excerpts 0.30, 1.5 s 0.43, 6 s 0.77, whole clips
@@ -60,16 +76,20 @@ _NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 class KeyResult(BaseModel):
     key: str | None  # canonical, e.g. "A minor"; None on silence
-    strength: float  # the best key's mean profile correlation, -1..1 (used as confidence)
-    ambiguous: bool  # close call between related keys, too short, or weak
+    strength: float  # the key's mean KK+T profile correlation, -1..1 (used as confidence)
+    ambiguous: bool  # too short, weak, or not the profile estimator's unflagged reading (see `analyze_key`)
     runner_up: str | None = None  # the second-best key
     second_opinion: str | None = None  # essentia KeyExtractor(profileType="edma")
-    margin: float | None = None  # strength - runner-up's correlation
+    margin: float | None = None  # the key's log-probability - the runner-up's (by profiles: correlation gap)
+    probability: float | None = None  # the learned model's probability of the key (None by profiles)
     ambiguity: str | None = None  # why ambiguous: "too short", "close call with the relative key" ...
     too_short: bool = False  # shorter than the minimum duration (or no pitched content): no key to judge
     target_key: str | None = None
     mirex_score: float | None = None
     relation: str | None = None  # same | fifth | relative | parallel | other
+    #: the fourth pass's profile estimator on the same clip, with its own flag: the second opinion
+    #: the flag reads (None on the profile estimator's own result)
+    by_profiles: KeyResult | None = None
 
 
 def mirex_key_score(ref: Key | str, est: Key | str) -> float:
@@ -127,9 +147,36 @@ def chroma(y: np.ndarray, sr: int, *, with_tuning: bool = False):  # noqa: ANN20
 
     Zeros (and 0 cents) when ``y`` is silent or shorter than one frame.
     """
+    fr = chroma_frames(y, sr)
+    if fr is None:
+        return (np.zeros(12), 0.0) if with_tuning else np.zeros(12)
+    mean = _profile_chroma(fr)
+    return (mean, fr.cents) if with_tuning else mean
+
+
+def _profile_chroma(fr: ChromaFrames) -> np.ndarray:
+    """The mean HPCP the profile estimator reads: averaged in essentia's float32, as the fourth pass
+    shipped it (the learned model reads the float64 mean it was fitted on; the two differ by rounding
+    only, but the second opinion must be the shipped estimator bit for bit)."""
+    return fr.hpcp.astype(np.float32).mean(axis=0)
+
+
+class ChromaFrames(BaseModel, arbitrary_types_allowed=True):
+    """Per-frame pitch-class evidence of a clip (index 0 = C), from the harmonic spectra's peaks."""
+
+    hpcp: np.ndarray  # frames x 12: the HPCP (40-5000 Hz, 4 harmonics) on the music's tuning
+    bass: np.ndarray  # frames x 12: peaks 40-260 Hz, no harmonics, unnormalised
+    low_note: np.ndarray  # frames x 12: the lowest strong peak (<= 400 Hz, >= 1/4 of the frame's top), its magnitude
+    energy: np.ndarray  # frames: the harmonic spectrum's energy
+    cents: float
+
+
+def chroma_frames(y: np.ndarray, sr: int, *, cues: bool = False) -> ChromaFrames | None:
+    """`ChromaFrames` of ``y`` (``bass`` and ``low_note`` only with ``cues``, else zeros); None when
+    ``y`` is silent or shorter than one frame."""
     y = _prepared(y, sr)
     if y is None:
-        return (np.zeros(12), 0.0) if with_tuning else np.zeros(12)
+        return None
     window = essentia_algorithm("Windowing", type="blackmanharris62")
     spectrum = essentia_algorithm("Spectrum")
     peaks = essentia_algorithm("SpectralPeaks", orderBy="magnitude", magnitudeThreshold=1e-5, minFrequency=40,
@@ -140,12 +187,27 @@ def chroma(y: np.ndarray, sr: int, *, with_tuning: bool = False):  # noqa: ANN20
         spectra = harmonic_spectra(spectra)
     found = [peaks(s) for s in spectra]
     cents = tuning_cents([f for f, _m in found], [m for _f, m in found])
-    # the reference rounded to the cent: one cached HPCP per cent at most
-    hpcp = essentia_algorithm("HPCP", size=12, referenceFrequency=_reference_hz(cents), harmonics=4,
+    ref = _reference_hz(cents)  # the reference rounded to the cent: one cached HPCP per cent at most
+    hpcp = essentia_algorithm("HPCP", size=12, referenceFrequency=ref, harmonics=4,
                               bandPreset=False, minFrequency=40, maxFrequency=5000, weightType="cosine",
                               nonLinear=False, windowSize=1.0, sampleRate=ANALYSIS_SR)
-    mean = np.roll(np.mean([hpcp(f, m) for f, m in found], axis=0), -3)  # essentia's bin 0 is A: rotate to C
-    return (mean, cents) if with_tuning else mean
+    # essentia's bin 0 is A: rotate to C
+    full = np.roll(np.array([hpcp(f, m) for f, m in found], dtype=np.float64), -3, axis=1)
+    bass = np.zeros_like(full)
+    low = np.zeros_like(full)
+    if cues:
+        bass_hpcp = essentia_algorithm("HPCP", size=12, referenceFrequency=ref, harmonics=0, bandPreset=False,
+                                       minFrequency=40, maxFrequency=260, weightType="cosine", nonLinear=False,
+                                       windowSize=1.0, sampleRate=ANALYSIS_SR, normalized="none")
+        for i, (f, m) in enumerate(found):
+            sel = f <= 260
+            if sel.any():
+                bass[i] = np.roll(bass_hpcp(f[sel], m[sel]), -3)
+            strong = (f <= 400) & (m >= 0.25 * m.max()) if len(m) else np.zeros(0, bool)
+            if strong.any():
+                j = int(np.argmin(np.where(strong, f, np.inf)))
+                low[i, (int(round(12 * np.log2(f[j] / ref))) + 9) % 12] = m[j]
+    return ChromaFrames(hpcp=full, bass=bass, low_note=low, energy=(spectra ** 2).sum(axis=1), cents=cents)
 
 
 #: Median-filter harmonic/percussive separation (Fitzgerald 2010) of the chroma's own spectra
@@ -200,26 +262,100 @@ def _key_of(index: int) -> Key:
     return parse_key(f"{_NAMES[index % 12]} {'major' if index < 12 else 'minor'}")
 
 
+#: The learned key model (docs/analysis.md "Key, tenth pass" and "Key, eleventh pass"): a 24-way
+#: conditional logit over the clip's pitch-class cues rotated to each candidate tonic (mean HPCP,
+#: mean bass chroma, KK+T correlation), trained on real corpus music rendered as the real splits
+#: are (scripts/key_tenth_train.py, notes/key-tenth-pass-training.txt) plus generated songs, and
+#: written by scripts/key_eleventh_fit.py; never retrained at run time or in CI.
+MODEL_FILE = Path(__file__).with_name("key_model.json")
+#: Seconds with sound at the clip's start and end that the opening / ending cues read.
+_CUE_S = 2.0
+
+
+@cache
+def key_model() -> dict:
+    return json.loads(MODEL_FILE.read_text())
+
+
+def _share(v: np.ndarray) -> np.ndarray:
+    v = np.maximum(np.asarray(v, dtype=np.float64), 0)
+    total = v.sum()
+    return v / total if total > 0 else np.full(12, 1 / 12)
+
+
+def cue_vectors(fr: ChromaFrames) -> dict[str, np.ndarray]:
+    """The model's 12-bin cues, each summing to 1: x the mean HPCP, b the mean bass chroma, l the
+    lowest notes, o / e the mean HPCP of the first / last `_CUE_S` seconds with sound (frame energy
+    over 1e-3 of the clip's loudest frame)."""
+    e = fr.energy
+    sound = np.flatnonzero(e > 1e-3 * e.max()) if e.size and e.max() > 0 else np.arange(len(fr.hpcp))
+    n = max(1, int(round(_CUE_S / (2048 / ANALYSIS_SR))))
+    return {"x": _share(fr.hpcp.mean(axis=0)), "b": _share(fr.bass.mean(axis=0)), "l": _share(fr.low_note.sum(axis=0)),
+            "o": _share(fr.hpcp[sound[:n]].mean(axis=0)), "e": _share(fr.hpcp[sound[-n:]].mean(axis=0))}
+
+
+def key_log_probabilities(cues: dict[str, np.ndarray], corr: np.ndarray, model: dict | None = None) -> np.ndarray:
+    """Log-probabilities of the 24 keys (majors C..B, minors C..B) under the learned model: each
+    key's score is its mode's weights . the cues rotated to its tonic (+ its KK+T correlation
+    ``corr`` where the model reads it) + the mode's bias; softmax over the 24."""
+    model = model or key_model()
+    w = np.asarray(model["weights"], dtype=np.float64)
+    half = w.size // 2
+    iu = np.triu_indices(12)
+    s = np.zeros(24)
+    for k in range(24):
+        t = k % 12
+        parts = []
+        for name in model["blocks"]:
+            if name == "kkt":
+                parts.append([corr[k]])
+            elif name == "xx":
+                r = np.roll(cues["x"], -t)
+                parts.append(np.outer(r, r)[iu] * 12)
+            else:
+                parts.append(np.roll(cues[name], -t))
+        v = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts] + [[1.0]])
+        s[k] = v @ w[(k // 12) * half:(k // 12 + 1) * half]
+    s = s - s.max()
+    return s - np.log(np.exp(s).sum())
+
+
 def estimate_key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
-    """(key, strength) from `chroma` + `key_correlations`; (None, 0) on silence."""
-    key, strength, _runner, _margin, _cents = _estimate(y, sr)
+    """(key, strength) of the learned model (`_model_estimate`); (None, 0) on silence."""
+    fr = _frames(y, sr)
+    key, strength, *_rest = _model_estimate(fr) if fr is not None else (None, 0.0)
     return key, strength
 
 
-def _estimate(y: np.ndarray, sr: int) -> tuple[Key | None, float, Key | None, float, float]:
-    """(key, strength, runner-up, margin, tuning in cents)."""
-    pcp, cents = chroma(y, sr, with_tuning=True)
+def _frames(y: np.ndarray, sr: int) -> ChromaFrames | None:
+    """One chroma pass for both estimators: the cues the model reads, the HPCP the profiles read."""
+    return chroma_frames(y, sr, cues=any(b in key_model()["blocks"] for b in ("b", "l")))
+
+
+def _model_estimate(fr: ChromaFrames) -> tuple[Key | None, float, Key | None, float, float]:
+    """The learned model's (key, strength = the key's KK+T correlation, runner-up, margin = the
+    log-probability gap to the runner-up, top probability); (None, 0, None, 0, 0) without pitch."""
+    corr = key_correlations(fr.hpcp.mean(axis=0))
+    if not corr.any():
+        return None, 0.0, None, 0.0, 0.0
+    s = key_log_probabilities(cue_vectors(fr), corr, key_model())
+    order = np.argsort(-s)
+    return (_key_of(int(order[0])), float(corr[order[0]]), _key_of(int(order[1])), float(s[order[0]] - s[order[1]]),
+            float(np.exp(s[order[0]])))
+
+
+def _profile_estimate(pcp: np.ndarray) -> tuple[Key | None, float, Key | None, float]:
+    """The fourth pass's estimate from a mean HPCP: (key, strength, runner-up, correlation margin)."""
     corr = key_correlations(pcp)
     if not corr.any():
-        return None, 0.0, None, 0.0, cents
+        return None, 0.0, None, 0.0
     order = np.argsort(-corr)
-    return (_key_of(int(order[0])), float(corr[order[0]]), _key_of(int(order[1])),
-            float(corr[order[0]] - corr[order[1]]), cents)
+    return _key_of(int(order[0])), float(corr[order[0]]), _key_of(int(order[1])), float(corr[order[0]] - corr[order[1]])
 
 
 def _edma(y: np.ndarray, sr: int, cents: float = 0.0) -> Key | None:
     """essentia ``KeyExtractor(profileType="edma")`` on the music's tuning (``cents`` off A440):
-    acekit's first estimator, kept as a second opinion."""
+    acekit's first estimator, kept as the profile estimator's second opinion."""
     y = _prepared(y, sr)
     if y is None:
         return None
@@ -228,17 +364,23 @@ def _edma(y: np.ndarray, sr: int, cents: float = 0.0) -> Key | None:
     return parse_key(f"{tonic} {scale}")
 
 
-def analyze_key(
-    y: np.ndarray, sr: int, *, target_key: Key | str | None = None, ambiguous_strength: float = AMBIGUOUS_STRENGTH,
-    ambiguous_margin: float = AMBIGUOUS_MARGIN, min_duration_s: float = MIN_KEY_DURATION_S,
-) -> KeyResult:
-    """Estimate the key of ``y``; with ``target_key`` add the MIREX score and the relation's name.
+def _scored(res: KeyResult, target_key: Key | str | None) -> KeyResult:
+    """``res`` with the MIREX score and relation against ``target_key`` (unchanged without one)."""
+    if target_key is not None:
+        target = parse_key(target_key)
+        res.target_key = target.canonical
+        if res.key is None:
+            res.mirex_score, res.relation = 0.0, "other"
+        else:
+            res.relation = key_relation(target, parse_key(res.key))
+            res.mirex_score = _SCORES[res.relation]
+    return res
 
-    ``ambiguous`` (with the reason in ``ambiguity``) when the clip is shorter than
-    ``min_duration_s``, the strength is under ``ambiguous_strength``, the runner-up is a related
-    key (fifth, relative, parallel) within ``ambiguous_margin``, or EDMA reads another key.
-    """
-    key, strength, runner, margin, cents = _estimate(y, sr)
+
+def _by_profiles(y: np.ndarray, sr: int, pcp: np.ndarray, cents: float, *, ambiguous_strength: float,
+                 ambiguous_margin: float, min_duration_s: float) -> KeyResult:
+    """The fourth pass's reading and flag of ``y`` from its mean HPCP ``pcp`` (`analyze_key_by_profiles`)."""
+    key, strength, runner, margin = _profile_estimate(pcp)
     duration = np.asarray(y).shape[0] / sr
     other = _edma(y, sr, cents) if key is not None else None
     why = None
@@ -256,18 +398,64 @@ def analyze_key(
             why = f"close call with the {rel} key {runner.canonical} (margin {margin:.3f})"
     if why is None and other is not None and (other.pitch_class, other.mode) != (key.pitch_class, key.mode):
         why = f"estimators disagree (EDMA profile: {other.canonical})"
-    res = KeyResult(
+    return KeyResult(
         key=key.canonical if key else None, strength=round(strength, 4), ambiguous=why is not None,
         runner_up=runner.canonical if runner else None, second_opinion=other.canonical if other else None,
         margin=round(margin, 4) if key else None, ambiguity=why,
         too_short=key is None or duration < min_duration_s,
     )
-    if target_key is not None:
-        target = parse_key(target_key)
-        res.target_key = target.canonical
-        if key is None:
-            res.mirex_score, res.relation = 0.0, "other"
-        else:
-            res.relation = key_relation(target, key)
-            res.mirex_score = _SCORES[res.relation]
-    return res
+
+
+def analyze_key_by_profiles(
+    y: np.ndarray, sr: int, *, target_key: Key | str | None = None, ambiguous_strength: float = AMBIGUOUS_STRENGTH,
+    ambiguous_margin: float = AMBIGUOUS_MARGIN, min_duration_s: float = MIN_KEY_DURATION_S,
+) -> KeyResult:
+    """The fourth pass's estimator (shipped until the fourteenth pass), unchanged: the KK+T profile
+    key of the tuned, harmonic chroma, ``ambiguous`` when the clip is shorter than
+    ``min_duration_s``, the strength is under ``ambiguous_strength``, the runner-up is a related key
+    (fifth, relative, parallel) within ``ambiguous_margin`` (correlation), or EDMA reads another key.
+    `analyze_key` runs it as its second opinion."""
+    pcp, cents = chroma(y, sr, with_tuning=True)
+    return _scored(_by_profiles(y, sr, pcp, cents, ambiguous_strength=ambiguous_strength,
+                                ambiguous_margin=ambiguous_margin, min_duration_s=min_duration_s), target_key)
+
+
+def analyze_key(
+    y: np.ndarray, sr: int, *, target_key: Key | str | None = None, ambiguous_strength: float = AMBIGUOUS_STRENGTH,
+    ambiguous_margin: float = AMBIGUOUS_MARGIN, min_duration_s: float = MIN_KEY_DURATION_S,
+) -> KeyResult:
+    """Estimate the key of ``y`` (the learned model); with ``target_key`` add the MIREX score and the
+    relation's name (for the key and for the profile estimator's reading in ``by_profiles``).
+
+    ``ambiguous`` (with the reason in ``ambiguity``), fourteenth pass (notes/key-fourteenth-pass.md),
+    when any of: the clip is shorter than ``min_duration_s``; the key's KK+T correlation is under
+    ``ambiguous_strength``; the profile estimator (`analyze_key_by_profiles`, with these same
+    thresholds: ``ambiguous_margin`` is its correlation margin) flags its own reading; or it reads
+    another key. So a key is unflagged only where both estimators read it and the profile estimator
+    leaves it unflagged: the model can add no confident wrong key of its own. The model's own
+    close-call and probability terms are not read (its ``margin`` and ``probability`` are reported).
+    """
+    duration = np.asarray(y).shape[0] / sr
+    fr = _frames(y, sr)
+    key, strength, runner, margin, probability = _model_estimate(fr) if fr is not None else (None, 0.0, None, 0.0, 0.0)
+    pcp, cents = (_profile_chroma(fr), fr.cents) if fr is not None else (np.zeros(12), 0.0)  # as `chroma`
+    profiles = _scored(_by_profiles(y, sr, pcp, cents, ambiguous_strength=ambiguous_strength,
+                                    ambiguous_margin=ambiguous_margin, min_duration_s=min_duration_s), target_key)
+    why = None
+    if key is None:
+        why = "no pitched content"
+    elif duration < min_duration_s:
+        why = f"too short ({duration:.1f} s < {min_duration_s:g} s)"
+    elif strength < ambiguous_strength:
+        why = f"weak ({strength:.2f} < {ambiguous_strength})"
+    elif profiles.ambiguous:
+        why = f"the profile estimator flags its own reading {profiles.key}: {profiles.ambiguity}"
+    elif (parse_key(profiles.key).pitch_class, parse_key(profiles.key).mode) != (key.pitch_class, key.mode):
+        why = f"estimators disagree (the profile estimator reads {profiles.key}, unflagged)"
+    res = KeyResult(
+        key=key.canonical if key else None, strength=round(strength, 4), ambiguous=why is not None,
+        runner_up=runner.canonical if runner else None, second_opinion=profiles.second_opinion,
+        margin=round(margin, 4) if key else None, probability=round(probability, 4) if key else None, ambiguity=why,
+        too_short=key is None or duration < min_duration_s, by_profiles=profiles,
+    )
+    return _scored(res, target_key)
