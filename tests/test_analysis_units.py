@@ -620,3 +620,17 @@ def test_one_alignment_serves_boundaries_and_preservation() -> None:
     assert handed == aligned_again
     with pytest.raises(ValueError, match="source is empty"):
         analyze_preservation(out, sr, np.zeros(0, dtype=np.float32), region_s=(4.0, 8.0))
+
+
+def test_a_key_result_dumps_its_second_opinion_once_and_round_trips() -> None:
+    from acekit.analysis.clip import _flatten
+    from acekit.analysis.key import KeyResult
+
+    profiles = KeyResult(key="A minor", strength=0.71, ambiguous=True, ambiguity="close call")
+    res = KeyResult(key="C major", strength=0.66, ambiguous=True, by_profiles=profiles)
+    flat: dict = {}
+    _flatten("key", res.model_dump(mode="json"), flat)
+    assert flat["key.by_profiles.key"] == "A minor" and flat["key.by_profiles.ambiguity"] == "close call"
+    assert not any(k.startswith("key.by_profiles.by_profiles") for k in flat)  # no null nested twice
+    assert "by_profiles" not in profiles.model_dump()
+    assert KeyResult.model_validate_json(res.model_dump_json()) == res

@@ -42,7 +42,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, model_serializer
 
 from acekit.analysis.audio import ANALYSIS_SR, as_mono, essentia_algorithm, essentia_standard, finite, resample
 from acekit.keys import Key, parse_key
@@ -90,6 +90,15 @@ class KeyResult(BaseModel):
     #: the fourth pass's profile estimator on the same clip, with its own flag: the second opinion
     #: the flag reads (None on the profile estimator's own result)
     by_profiles: KeyResult | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_empty_second_opinion(self, handler):  # noqa: ANN001, ANN202
+        # the profile estimator's own result has no second opinion: leave the null out, so records
+        # and flat JSONL carry no `key.by_profiles.by_profiles`
+        data = handler(self)
+        if isinstance(data, dict) and data.get("by_profiles", 0) is None:
+            del data["by_profiles"]
+        return data
 
 
 def mirex_key_score(ref: Key | str, est: Key | str) -> float:
