@@ -23,6 +23,7 @@ from acekit.calibration.scores import (
     HOLDOUT9_PIECES,
     HOLDOUT10_PIECES,
     HOLDOUT11_PIECES,
+    HOLDOUT12_PIECES,
     PieceSpec,
     ScoreError,
     derive,
@@ -577,7 +578,7 @@ def _key_training_reserved() -> tuple[set, set]:
     listed = {(t["source"], t["number"]) for t in json.loads(notes.read_text())["training"]}
     by_index: set[str] = set()
     for p in (*HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES, *HOLDOUT10_PIECES,
-              *HOLDOUT11_PIECES):
+              *HOLDOUT11_PIECES, *HOLDOUT12_PIECES):
         if p.source.endswith(".abc"):
             continue
         composer = p.source.split("/")[0]
@@ -1009,6 +1010,98 @@ def test_holdout11_holds_the_hard_cases() -> None:
     assert keys.count("Bb major") >= 3 and keys.count("Eb major") >= 2 and {"F# minor", "A major"} <= set(keys)
     assert any(p.style == "chorale" and p.parsed_key.canonical == "Eb major" for p in pieces)
     assert sum(p.style == "chorale" and p.meter == (3, 4) for p in pieces) >= 2
+
+
+# ---- holdout12: built as holdout11, nothing of holdout4 to holdout11 (docs/analysis.md "The holdout12 split")
+
+def test_holdout12_shares_nothing_with_holdout4_to_holdout11() -> None:
+    """The same rules as holdout6's to holdout11's, against all eight earlier splits of real music: no score,
+    O'Neill tune number, quartet movement folder, BWV number, chorale melody (the soprano's first six
+    intervals) or tune title in common, and no chorale tune twice within the split."""
+    earlier = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES,
+               *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES)
+    _assert_shares_nothing(HOLDOUT12_PIECES, earlier)
+    # scores other than chorales: none (the chorales' BWV numbers are checked above)
+    assert all(p.number or p.source.startswith("bach/bwv") for p in HOLDOUT12_PIECES)
+    # an O'Neill tune kept in two of the book's files (1556-1624 and 1577-1624, 0732-0758's two
+    # transcriptions) has one number in both: every O'Neill number of the split is new, and none twice
+    oneill = [p.number for p in HOLDOUT12_PIECES if p.source.startswith("oneills1850/")]
+    assert len(set(oneill)) == len(oneill)
+    titles = [p.name.split("_", 1)[1] for p in HOLDOUT12_PIECES]
+    assert len(set(titles)) == len(titles)
+    # the tune's own title (the T: field), not only the name given here, is new: the same tune in
+    # another collection or file under its title is another setting of an earlier split's tune
+    import music21
+
+    def title(p: PieceSpec) -> str:
+        sc = music21.corpus.parse(p.source, number=p.number)
+        return "".join(ch for ch in (sc.metadata.title or "").lower().replace("the ", "") if ch.isalpha())
+    abc = lambda pieces: [p for p in pieces if p.source.endswith(".abc")]  # noqa: E731
+    own = [title(p) for p in abc(HOLDOUT12_PIECES)]
+    assert all(own) and len(set(own)) == len(own)
+    assert not set(own) & {title(p) for p in abc(earlier)}
+
+
+def test_holdout12_holds_no_key_training_piece() -> None:
+    """The same rule and lists as holdout11's: an abc tune whose X: number n has n % 7 == 1 in any collection
+    (Essen's included), and a score at index i % 7 == 1 in its composer's sorted corpus paths (Bach's
+    chorales here), are reserved; the key tenth pass's training list (notes/key-tenth-pass-training.txt) is
+    covered by the rule (asserted), so none of it can be in this split."""
+    _assert_holds_no_key_training_piece(HOLDOUT12_PIECES)
+    listed, by_index = _key_training_reserved()
+    assert _bach_reserved() <= by_index  # the index rule is read for the chorales
+    assert not {p.source for p in HOLDOUT12_PIECES} & _bach_reserved()
+    assert all(p.number % 7 != 1 for p in HOLDOUT12_PIECES if p.source.endswith(".abc"))
+    assert not {(p.source, p.number) for p in HOLDOUT12_PIECES} & listed
+    notes = Path(__file__).parents[1] / "notes" / "key-tenth-pass-training.txt"
+    tenth = [(f[0], int(f[1]) if f[1].isdigit() else None) for f in
+             (line.split("\t") for line in notes.read_text().splitlines() if not line.startswith("#"))
+             if len(f) >= 2 and "/" in f[0]]
+    assert len(tenth) == 975  # the file is read: the T10 corpus renders
+    bach = _bach_reserved()
+    for source, number in tenth:
+        if source.endswith(".abc"):
+            assert number is not None and number % 7 == 1, (source, number)
+        else:
+            assert source in bach, source
+    assert not {(s, n) for s, n in tenth} & {(p.source, p.number) for p in HOLDOUT12_PIECES}
+    assert not {s for s, n in tenth if n is None} & {p.source for p in HOLDOUT12_PIECES}
+
+
+def test_holdout12_holds_the_hard_cases() -> None:
+    """A ninth blind split of real music, spread as holdout11: chorales, ten tunes with a band, solo tunes,
+    airs and a planxty, three German folk songs (Essen). No opening (none is left) and no chorale in three
+    flats (none is left that the rules and exclusions accept: no chorale read by its final bass with a
+    three-flat signature passes them), so three flats come from an Essen song; three and four sharps
+    from chorales (A major, E major)."""
+    pieces = HOLDOUT12_PIECES
+    _assert_holds_the_hard_cases_as_holdout7(pieces, "holdout12", classical=False, flat3_score=False,
+                                             per_font=6, detuned=12, wet=10)
+    styles = [p.style for p in pieces]
+    assert styles.count("folk song") >= 3 and styles.count("chorale") == 8
+    assert sum(p.source.startswith("essenFolksong/") for p in pieces) >= 3
+    assert sum(p.source.startswith("airdsAirs/") for p in pieces) >= 6  # Aird's Scottish tunes, not only O'Neill's
+    band = [p for p in pieces if p.harmonise and p.drums]
+    assert len(band) == 10
+    assert {"reel", "jig", "slip jig", "polka", "march", "waltz", "hornpipe", "air"} <= {p.style for p in band}
+    assert sum(p.mode_name == "dorian" for p in pieces) >= 2 and sum(p.mode_name == "mixolydian" for p in pieces) >= 2
+    # about half minor: 19 of 40
+    assert sum(p.parsed_key.mode == "minor" for p in pieces) == 19 and len(pieces) == 40
+    # slow and compound without drums: a 6/8 air at a dotted-quarter pulse of 60
+    assert any(p.compound and p.pulse_bpm <= 60 and not p.drums for p in pieces)
+    # cut time solo and with a band, 3/4 both slow (airs, chorales) and fast (a waltz with a kit)
+    assert sum(p.time_signature == "2/2" and not p.drums for p in pieces) >= 4
+    assert sum(p.time_signature == "3/4" and p.pulse_bpm <= 84 and not p.drums for p in pieces) >= 4
+    # flat keys from three sources (chorales by the final bass, tunes and folk songs by K:), three flats
+    # from an Essen song; sharp keys in major and minor, three and four sharps from chorales
+    keys = [p.parsed_key.canonical for p in pieces]
+    assert keys.count("Bb major") >= 3 and "Eb major" in keys and {"F major", "D minor", "G minor"} <= set(keys)
+    assert {"A major", "E major", "B minor", "E minor"} <= set(keys)
+    sigs = [derive(p).extra["key_rule"] for p in pieces if p.style == "chorale"]
+    assert any(" 3 sharps" in r for r in sigs) and any(" 4 sharps" in r for r in sigs)
+    assert sum(p.style == "chorale" and p.meter == (3, 4) for p in pieces) >= 2
+    meters = [p.time_signature for p in pieces]
+    assert {m: meters.count(m) for m in set(meters)} == {"4/4": 11, "2/2": 7, "6/8": 8, "3/4": 6, "9/8": 4, "2/4": 4}
 
 
 # ---- recordings: real produced music from Debian game-data packages (docs/analysis.md) -----------
