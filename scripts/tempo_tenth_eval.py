@@ -1,4 +1,4 @@
-"""Tempo, ninth pass: the ONE evaluation on a blind split (notes/tempo-ninth-pass.md), run after the freeze commit.
+"""Tempo, tenth pass (the ninth pass's script): the ONE evaluation on a blind split (notes/tempo-tenth-pass.md), run after the freeze commit.
 
     .venv/bin/python scripts/tempo_ninth_eval.py run NAME OUT.json RENDERED_SET_DIR SPLIT TRACKS.pkl
     .venv/bin/python scripts/tempo_ninth_eval.py compare FROZEN.json SHIPPED.json
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 CONTROLS = (0.5, 2.0, 1.5, 2 / 3, 3.0, 1 / 3, 0.6, 0.65, 0.7, 0.8, 0.85, 1.15, 1.2, 1.25, 1.3, 1.4, 1.6, 1.7, 1.8)
-BLIND = ("holdout10", "holdout11")
+BLIND = ("holdout12",)
 
 
 def run(name: str, out: str, rendered: str, split: str, tracks_path: str) -> None:
