@@ -242,6 +242,21 @@ def cand_og(row, theta):
     return "pass" if g <= 0 or se >= theta * g - 1e-9 else row["shipped"]
 
 
+#: Op's guard (pool part 2): no onset pulse at any of these ratios of the requested beat (3 and 4, the bar, left out)
+PULSE_RATIOS = (1 / 3, 1 / 2, 3 / 5, 2 / 3, 3 / 4, 4 / 5, 5 / 4, 4 / 3, 3 / 2, 5 / 3, 2.0)
+
+
+def no_ratio_pulse(per, beat_s: float) -> bool:
+    return max(per.at(f * beat_s) for f in PULSE_RATIOS) < T.MIN_PULSE_SALIENCE
+
+
+def cand_op(row):
+    """Op: O, and no simple ratio of the requested beat is an onset pulse."""
+    if cand_o(row) != "pass" or row["shipped"] == "pass":
+        return row["shipped"]
+    return "pass" if no_ratio_pulse(row["per"], 60.0 / _ref_bpm(row["r"])) else row["shipped"]
+
+
 def _w(row, theta, triple_half_only: bool):
     r = row["r"]
     if row["shipped"] != "unreliable" or r.relation in ("match", "off"):
@@ -298,6 +313,7 @@ CANDIDATES = {
     "W2": (cand_w2, [(x,) for x in G(1.1, 2.0)], lambda p: (p[0],)),
     "F": (cand_f, [()], lambda p: ()),
     "Og": (cand_og, [(x,) for x in G(0.5, 1.5)], lambda p: (p[0],)),
+    "Op": (cand_op, [()], lambda p: ()),
 }
 CANDIDATES["H"] = (cand_h, [(x,) for x in G(0.15, 0.45)], lambda p: (p[0],))
 CANDIDATES["W1"] = (cand_w1, [(x,) for x in G(1.1, 3.0)], lambda p: (p[0],))
@@ -376,7 +392,7 @@ def stress_stats(feats) -> dict:
     """{name: {(song, factor): statistic}}: for every dev song at the 3 wrong factors and 19 controls, as if an unsure
     tracker gave exactly the reading the rule judges, the value the rule compares with its parameter (the rule passes
     it when value >= parameter; O: +inf whenever it fires). Requests where a rule's other conditions fail are absent."""
-    out = {"H": {}, "O": {}, "Og": {}, "W1": {}}
+    out = {"H": {}, "O": {}, "Og": {}, "W1": {}, "Op": {}}
     for sid, f in feats.items():
         per, har = _Per(f["envs"]), _Har(*f["chord"])
         for fac in (1.1, 0.9, 0.75, *CONTROLS):
@@ -394,6 +410,8 @@ def stress_stats(feats) -> dict:
                     out["O"][k] = float("inf")
                     g = guard_salience(per, beat)
                     out["Og"][k] = float("inf") if g <= 0 else per.at(beat) / g
+                    if no_ratio_pulse(per, beat):
+                        out["Op"][k] = float("inf")
             ppb = T.pulses_per_bar(f["ts"])
             if ppb % 2 == 1:
                 u = T.request_only_salience(per, ref, ref / 2.0, ppb)
@@ -495,15 +513,15 @@ def loso(out_dir: str, names=None) -> None:
 
 
 def verify(out_dir: str) -> None:
-    """This tree's analyser against the offline frozen design (H+O+W1 at its thresholds) on main's readings: the same
-    verdict on every dev request, and every TempoResult field equal to main's wherever the verdict is."""
+    """This tree's analyser against the offline frozen design (Op) on main's readings: the same verdict on every dev
+    request, and every TempoResult field equal to main's wherever the verdict is (the new field aside)."""
     feats = load_feats(out_dir)
     main, mine = readings(feats), readings(feats, mod=T)
-    fn = combo("H", "O", "W1")[0]
-    params = (T.MIN_UNSURE_BEAT_HARMONY_CONTRAST, T.MIN_TRIPLE_BAR_RATIO)
+    fn = cand_op
+    params = ()
     bad_v = [k for k in main if fn(main[k], *params) != mine[k]["r"].verdict]
     bad_f = [k for k in main if mine[k]["r"].verdict == main[k]["shipped"]
-             and mine[k]["r"].model_dump() != main[k]["r"].model_dump()]
+             and mine[k]["r"].model_dump(exclude={"salience_ratio_lags"}) != main[k]["r"].model_dump()]
     changed = sorted((k, main[k]["shipped"], mine[k]["r"].verdict) for k in main
                      if mine[k]["r"].verdict != main[k]["shipped"])
     print(f"{len(main)} requests; verdict differs from the offline design on {len(bad_v)} {bad_v[:5]}; fields differ "
