@@ -354,48 +354,6 @@ def test_tempo_verdict_eighth_pass_last_word() -> None:
         assert tempo_verdict("off", 0.28, s, 0.05, **kw)[0] == "unreliable", (kw, s)
 
 
-def test_tempo_verdict_tenth_pass_last_word() -> None:
-    """Tenth pass, only once every measure is taken: an unsure tracker's off reading at a requested pulse of 55 BPM or
-    more passes when the onsets and the chord changes both peak at the request and no simple ratio of the requested
-    beat is an onset pulse; a steady beat at such a ratio (a request at a multiple or fraction of the music's beat),
-    a confident tracker, a slow request, a peak off the request or a missing measure leave it open."""
-    from acekit.analysis.tempo import (MIN_CONFIDENCE, MIN_OFFBEAT_PULSE_BPM, MIN_PULSE_SALIENCE, REQUEST_RATIO_LAGS,
-                                       tempo_verdict)
-
-    assert 2.0 in REQUEST_RATIO_LAGS and 0.5 in REQUEST_RATIO_LAGS and 3.0 not in REQUEST_RATIO_LAGS
-    unsure = MIN_CONFIDENCE - 0.1
-    ev = dict(beat_peak_onsets=1.003, beat_peak_harmony=1.012, pulse_bpm=72.0,
-              salience_ratio_lags=MIN_PULSE_SALIENCE - 0.02)
-    v, why = tempo_verdict("off", unsure, 0.06, 0.03, **ev)
-    assert v == "pass" and "no simple ratio" in why
-    assert tempo_verdict("off", unsure, 0.06, 0.03, complete=False, **ev)[0] == "unreliable"
-    for conf, kw in ((unsure, dict(salience_ratio_lags=MIN_PULSE_SALIENCE + 0.05)),
-                     (unsure, dict(salience_ratio_lags=MIN_PULSE_SALIENCE)),
-                     (unsure, dict(salience_ratio_lags=None)),
-                     (MIN_CONFIDENCE + 0.05, {}), (unsure, dict(pulse_bpm=MIN_OFFBEAT_PULSE_BPM - 5)),
-                     (unsure, dict(beat_peak_harmony=1.06)), (unsure, dict(beat_peak_onsets=0.95)),
-                     (unsure, dict(beat_peak_harmony=None))):
-        assert tempo_verdict("off", conf, 0.06, 0.03, **{**ev, **kw})[0] != "pass", (conf, kw)
-    # a metrical reading is not this rule's
-    assert tempo_verdict("half", unsure, 0.06, 0.06, **ev)[0] == "unreliable"
-
-
-def test_request_ratio_lags_measured_only_where_the_rule_can_speak() -> None:
-    """`analyze_tempo` fills ``salience_ratio_lags`` only for an unsure off reading whose two peaks sit at the request;
-    with a confident tracker's match it stays None."""
-    import numpy as np
-
-    from acekit.analysis.tempo import BeatTrack, analyze_tempo
-
-    sr = 22050
-    y = np.zeros(sr * 8, np.float32)
-    for t in np.arange(0.25, 8.0, 0.5):  # clicks at 120 BPM
-        y[int(t * sr):int(t * sr) + 200] = 0.8
-    confident = BeatTrack(bpm=120.0, beats_s=list(np.arange(0.25, 8.0, 0.5)), confidence=0.9)
-    res = analyze_tempo(y, sr, target_bpm=120.0, time_signature="4/4", beat_track=confident)
-    assert res.relation == "match" and res.salience_ratio_lags is None
-
-
 def test_offbeat_presence_of_the_tracked_beats() -> None:
     """Clicks on every other tracked beat: the weaker parity holds no onset; clicks on every one: it always does."""
     from acekit.analysis.tempo import Periodicity, parity_presence

@@ -98,9 +98,6 @@ class TempoResult(BaseModel):
     #: eighth pass, a low-confidence off reading every rule above leaves open whose onset periodicity near the requested
     #: beat peaks away from it (`beat_peak_onsets` more than the tolerance from 1): the onset periodicity at that peak
     salience_onset_peak: float | None = None
-    #: tenth pass, a low-confidence off reading every rule above leaves open whose onset and chord-change periodicity
-    #: both peak at the request: the largest onset periodicity at `REQUEST_RATIO_LAGS` (simple ratios of the requested beat)
-    salience_ratio_lags: float | None = None
     verdict: TempoVerdict | None = None
     reason: str | None = None  # why the verdict, in words
     beats: int = 0
@@ -111,7 +108,7 @@ class TempoResult(BaseModel):
 _EVIDENCE = ("salience_request_only", "salience_request_eighth", "harmony_request_bar", "harmony_margin",
              "harmony_tracked_bar", "harmony_beat_contrast", "harmony_request_beat", "harmony_beat_peak",
              "harmony_bar_peak", "harmony_bar_peak_from_tracked", "harmony_bar_peak_value", "beat_peak_onsets",
-             "beat_peak_harmony", "offbeat_presence", "salience_onset_peak", "salience_ratio_lags")
+             "beat_peak_harmony", "offbeat_presence", "salience_onset_peak")
 
 #: Beat-tracker confidence below which the tracker's tempo alone does not fail a request: an off
 #: reading then fails only when the onsets corroborate the tracked tempo (`MIN_PULSE_SALIENCE`,
@@ -227,18 +224,6 @@ MIN_ONSET_PEAK_RATIO = 1.5
 #: peak at 3/4 or 4/3 of their pulse (three eighths against two, a dotted rhythm; a 6/8 jig 1.47 times more periodic there
 #: than at its own dotted quarter).
 METER_SUBDIVISION_PEAKS = (0.75, 4.0 / 3.0)
-#: Tenth pass (notes/tempo-tenth-pass.md), the last word on an off reading of an unsure tracker (confidence under
-#: `MIN_CONFIDENCE`, requested pulse at least `MIN_OFFBEAT_PULSE_BPM`) that every rule above leaves open: it passes when
-#: the onset and the chord-change periodicity near the requested beat both peak at the request (`beat_peak_onsets`,
-#: `beat_peak_harmony` within the tolerance) and no lag at these ratios of the requested beat is an onset pulse
-#: (`TempoResult.salience_ratio_lags` under `MIN_PULSE_SALIENCE`): music with no steady beat of its own (hence the
-#: unsure tracker), whose weak onset peak and chord changes at the request are the only beat. A request at a multiple or
-#: fraction of a steady beat (0.5x, 1/3x, 2x, 0.6x or 0.8x of a tune) finds that beat pulsing at one of these lags (the
-#: ninth pass's rule without this guard passed two dotted-rhythm tunes asked at 0.6x and 0.8x). 3 and 4 (the bar) are
-#: left out. Dev splits (all twelve): own tempi passed, seven chorales (64-80 BPM), largest periodicity at these lags
-#: 0.10 or less; stress test (every dev song at the 3 wrong factors and 19 controls as if an unsure tracker read it
-#: "off"), none passes; no fitted parameter.
-REQUEST_RATIO_LAGS = (1.0 / 3.0, 0.5, 0.6, 2.0 / 3.0, 0.75, 0.8, 1.25, 4.0 / 3.0, 1.5, 5.0 / 3.0, 2.0)
 
 
 def expected_pulse(bpm: float, time_signature: str | None) -> tuple[Pulse, float, tuple[float, ...]]:
@@ -537,7 +522,6 @@ def tempo_verdict(
     offbeat_presence: float | None = None, max_offbeat_presence: float = MAX_OFFBEAT_PRESENCE,
     pulse_bpm: float | None = None, min_offbeat_pulse_bpm: float = MIN_OFFBEAT_PULSE_BPM,
     salience_onset_peak: float | None = None, min_open_beat_harmony_contrast: float = MIN_OPEN_BEAT_HARMONY_CONTRAST,
-    salience_ratio_lags: float | None = None,
     min_onset_peak_ratio: float = MIN_ONSET_PEAK_RATIO, complete: bool = True,
 ) -> tuple[TempoVerdict, str]:
     """(verdict, reason) from the tracker's relation to the expected pulse and the onset periodicity.
@@ -601,10 +585,6 @@ def tempo_verdict(
       near the requested beat peaks inside `BEAT_PEAK_WINDOW` (not on its edge) more than ``tolerance_pct`` from the
       request and from `METER_SUBDIVISION_PEAKS`, and the periodicity there (``salience_onset_peak``) is a pulse and at least ``min_onset_peak_ratio``
       times that at the request.
-    * tenth pass, also the last word (only with ``complete``), after the eighth pass's rules: a low-confidence off
-      reading at a requested pulse of at least ``min_offbeat_pulse_bpm`` passes when the onset and the chord-change
-      periodicity near the requested beat both peak within ``tolerance_pct`` of the request and no lag at
-      `REQUEST_RATIO_LAGS` of the requested beat is an onset pulse (``salience_ratio_lags`` < ``min_pulse_salience``).
     """
     if relation == "match":
         return "pass", "tracked tempo matches the expected pulse"
@@ -631,15 +611,6 @@ def tempo_verdict(
                 and all(abs(po / m - 1.0) * 100.0 > tolerance_pct for m in METER_SUBDIVISION_PEAKS)):
             return "fail", (f"tracked tempo is off the request: tracker confidence {confidence:.2f} is low, but the onsets "
                             f"repeat at {po:.3f} requested beats ({sp:.2f}), not at the request ({se:.2f})")
-        # tenth pass: no steady onset beat anywhere near a simple ratio of the request (hence the unsure tracker), and
-        # the onsets' weak peak and the chord changes both at the request: the music's beat is the requested one
-        rl = salience_ratio_lags
-        if (relation == "off" and confidence < min_confidence and pulse_bpm is not None
-                and pulse_bpm >= min_offbeat_pulse_bpm - 1e-9 and po is not None and ph is not None and rl is not None
-                and abs(po - 1.0) * 100.0 <= tolerance_pct and abs(ph - 1.0) * 100.0 <= tolerance_pct and rl < floor):
-            return "pass", (f"tracker confidence {confidence:.2f} is low and its tempo is off, but the onsets and the "
-                            f"chord changes both repeat at the request ({po:.3f} and {ph:.3f} requested beats) and no simple "
-                            f"ratio of it is an onset pulse ({rl:.2f})")
         return "unreliable", why
 
     if relation != "off":
@@ -853,12 +824,6 @@ def analyze_tempo(
         po = res.beat_peak_onsets
         if res.relation == "off" and po is not None and periodicity is not None and abs(po - 1.0) * 100.0 > tolerance_pct:
             res.salience_onset_peak = round(periodicity.at(po * 60.0 / ref_bpm), 4)
-        ph = res.beat_peak_harmony
-        if (res.relation == "off" and bt.confidence < min_confidence and periodicity is not None and po is not None
-                and ph is not None and abs(po - 1.0) * 100.0 <= tolerance_pct and abs(ph - 1.0) * 100.0 <= tolerance_pct
-                and ref_bpm >= min_offbeat_pulse_bpm - 1e-9):
-            # tenth pass: is any simple ratio of the requested beat an onset pulse (the music's own beat)?
-            res.salience_ratio_lags = round(max(periodicity.at(f * 60.0 / ref_bpm) for f in REQUEST_RATIO_LAGS), 4)
         judge(complete=True)
     return res
 
