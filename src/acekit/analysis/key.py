@@ -386,26 +386,33 @@ def _scored(res: KeyResult, target_key: Key | str | None) -> KeyResult:
     return res
 
 
+def _unjudgeable(key: Key | None, duration: float, strength: float, *, min_duration_s: float,
+                 ambiguous_strength: float) -> str | None:
+    """Why no estimator's key can be trusted on this clip (no pitch, too short, weak), or None: the flag
+    terms the model's key and the profile estimator's reading share."""
+    if key is None:
+        return "no pitched content"
+    if duration < min_duration_s:
+        return f"too short ({duration:.1f} s < {min_duration_s:g} s)"
+    if strength < ambiguous_strength:
+        return f"weak ({strength:.2f} < {ambiguous_strength})"
+    return None
+
+
 def _by_profiles(y: np.ndarray, sr: int, pcp: np.ndarray, cents: float, *, ambiguous_strength: float,
                  ambiguous_margin: float, min_duration_s: float) -> KeyResult:
     """The fourth pass's reading and flag of ``y`` from its mean HPCP ``pcp`` (`analyze_key_by_profiles`)."""
     key, strength, runner, margin = _profile_estimate(pcp)
     duration = np.asarray(y).shape[0] / sr
     other = _edma(y, sr, cents) if key is not None else None
-    why = None
-    if key is None:
-        why = "no pitched content"
-    elif duration < min_duration_s:
-        why = f"too short ({duration:.1f} s < {min_duration_s:g} s)"
-    elif strength < ambiguous_strength:
-        why = f"weak ({strength:.2f} < {ambiguous_strength})"
-    elif runner is not None and margin < ambiguous_margin:
+    why = _unjudgeable(key, duration, strength, min_duration_s=min_duration_s, ambiguous_strength=ambiguous_strength)
+    if why is None and runner is not None and margin < ambiguous_margin:
         rel = key_relation(key, runner)
         if rel == "other" and key_relation(runner, key) == "fifth":
             rel = "fifth"  # the estimate is the runner-up's dominant
         if rel != "other":
             why = f"close call with the {rel} key {runner.canonical} (margin {margin:.3f})"
-    if why is None and other is not None and (other.pitch_class, other.mode) != (key.pitch_class, key.mode):
+    if why is None and other is not None and key_relation(key, other) != "same":
         why = f"estimators disagree (EDMA profile: {other.canonical})"
     return KeyResult(
         key=key.canonical if key else None, strength=round(strength, 4), ambiguous=why is not None,
@@ -450,16 +457,10 @@ def analyze_key(
     pcp, cents = (_profile_chroma(fr), fr.cents) if fr is not None else (np.zeros(12), 0.0)  # as `chroma`
     profiles = _scored(_by_profiles(y, sr, pcp, cents, ambiguous_strength=ambiguous_strength,
                                     ambiguous_margin=ambiguous_margin, min_duration_s=min_duration_s), target_key)
-    why = None
-    if key is None:
-        why = "no pitched content"
-    elif duration < min_duration_s:
-        why = f"too short ({duration:.1f} s < {min_duration_s:g} s)"
-    elif strength < ambiguous_strength:
-        why = f"weak ({strength:.2f} < {ambiguous_strength})"
-    elif profiles.ambiguous:
+    why = _unjudgeable(key, duration, strength, min_duration_s=min_duration_s, ambiguous_strength=ambiguous_strength)
+    if why is None and profiles.ambiguous:
         why = f"the profile estimator flags its own reading {profiles.key}: {profiles.ambiguity}"
-    elif (parse_key(profiles.key).pitch_class, parse_key(profiles.key).mode) != (key.pitch_class, key.mode):
+    elif why is None and key_relation(key, parse_key(profiles.key)) != "same":
         why = f"estimators disagree (the profile estimator reads {profiles.key}, unflagged)"
     res = KeyResult(
         key=key.canonical if key else None, strength=round(strength, 4), ambiguous=why is not None,
