@@ -881,6 +881,29 @@ def test_holdout10_shares_nothing_with_holdout4_to_holdout9() -> None:
         p.source.startswith("oneills1850/") for p in HOLDOUT10_PIECES)
 
 
+def _assert_key_tenth_pass_training_is_reserved_and_absent(pieces: tuple[PieceSpec, ...]) -> None:
+    """The reservation rule read for the chorales and the abc tunes of ``pieces``, and the key tenth pass's
+    training list (notes/key-tenth-pass-training.txt, the data of the model the key estimator uses) covered
+    by that rule, none of it among ``pieces`` (holdout10 onwards)."""
+    _listed, by_index = _key_training_reserved()
+    bach = _bach_reserved()
+    assert bach <= by_index  # the index rule is read for the chorales
+    assert not {p.source for p in pieces} & bach
+    assert all(p.number % 7 != 1 for p in pieces if p.source.endswith(".abc"))
+    notes = Path(__file__).parents[1] / "notes" / "key-tenth-pass-training.txt"
+    tenth = [(f[0], int(f[1]) if f[1].isdigit() else None) for f in
+             (line.split("\t") for line in notes.read_text().splitlines() if not line.startswith("#"))
+             if len(f) >= 2 and "/" in f[0]]
+    assert len(tenth) == 975  # the file is read: the T10 corpus renders
+    for source, number in tenth:
+        if source.endswith(".abc"):
+            assert number is not None and number % 7 == 1, (source, number)
+        else:
+            assert source in bach, source
+    assert not {(s, n) for s, n in tenth} & {(p.source, p.number) for p in pieces}
+    assert not {s for s, n in tenth if n is None} & {p.source for p in pieces}
+
+
 def test_holdout10_holds_no_key_training_piece() -> None:
     """The same rule and lists as holdout7's to holdout9's. The rule, not the lists, is what excludes: an
     abc tune whose X: number n has n % 7 == 1 in any collection (Essen's included), and a score at index
@@ -888,23 +911,7 @@ def test_holdout10_holds_no_key_training_piece() -> None:
     training list (notes/key-tenth-pass-training.txt) is covered by the rule: every corpus piece in it is
     reserved by it, so none can be in this split."""
     _assert_holds_no_key_training_piece(HOLDOUT10_PIECES)
-    listed, by_index = _key_training_reserved()
-    assert _bach_reserved() <= by_index  # the index rule is read for the chorales
-    assert not {p.source for p in HOLDOUT10_PIECES} & _bach_reserved()
-    assert all(p.number % 7 != 1 for p in HOLDOUT10_PIECES if p.source.endswith(".abc"))
-    notes = Path(__file__).parents[1] / "notes" / "key-tenth-pass-training.txt"
-    tenth = [(f[0], int(f[1]) if f[1].isdigit() else None) for f in
-             (line.split("\t") for line in notes.read_text().splitlines() if not line.startswith("#"))
-             if len(f) >= 2 and "/" in f[0]]
-    assert len(tenth) == 975  # the file is read: the T10 corpus renders
-    bach = _bach_reserved()
-    for source, number in tenth:
-        if source.endswith(".abc"):
-            assert number is not None and number % 7 == 1, (source, number)
-        else:
-            assert source in bach, source
-    assert not {(s, n) for s, n in tenth} & {(p.source, p.number) for p in HOLDOUT10_PIECES}
-    assert not {s for s, n in tenth if n is None} & {p.source for p in HOLDOUT10_PIECES}
+    _assert_key_tenth_pass_training_is_reserved_and_absent(HOLDOUT10_PIECES)
 
 
 def test_holdout10_holds_the_hard_cases() -> None:
@@ -964,23 +971,7 @@ def test_holdout11_holds_no_key_training_piece() -> None:
     the key fourteenth pass uses) is covered by the rule: every corpus piece in it is reserved by it, so
     none can be in this split."""
     _assert_holds_no_key_training_piece(HOLDOUT11_PIECES)
-    listed, by_index = _key_training_reserved()
-    assert _bach_reserved() <= by_index  # the index rule is read for the chorales
-    assert not {p.source for p in HOLDOUT11_PIECES} & _bach_reserved()
-    assert all(p.number % 7 != 1 for p in HOLDOUT11_PIECES if p.source.endswith(".abc"))
-    notes = Path(__file__).parents[1] / "notes" / "key-tenth-pass-training.txt"
-    tenth = [(f[0], int(f[1]) if f[1].isdigit() else None) for f in
-             (line.split("\t") for line in notes.read_text().splitlines() if not line.startswith("#"))
-             if len(f) >= 2 and "/" in f[0]]
-    assert len(tenth) == 975  # the file is read: the T10 corpus renders
-    bach = _bach_reserved()
-    for source, number in tenth:
-        if source.endswith(".abc"):
-            assert number is not None and number % 7 == 1, (source, number)
-        else:
-            assert source in bach, source
-    assert not {(s, n) for s, n in tenth} & {(p.source, p.number) for p in HOLDOUT11_PIECES}
-    assert not {s for s, n in tenth if n is None} & {p.source for p in HOLDOUT11_PIECES}
+    _assert_key_tenth_pass_training_is_reserved_and_absent(HOLDOUT11_PIECES)
 
 
 def test_holdout11_holds_the_hard_cases() -> None:
@@ -1048,24 +1039,7 @@ def test_holdout12_holds_no_key_training_piece() -> None:
     chorales here), are reserved; the key tenth pass's training list (notes/key-tenth-pass-training.txt) is
     covered by the rule (asserted), so none of it can be in this split."""
     _assert_holds_no_key_training_piece(HOLDOUT12_PIECES)
-    listed, by_index = _key_training_reserved()
-    assert _bach_reserved() <= by_index  # the index rule is read for the chorales
-    assert not {p.source for p in HOLDOUT12_PIECES} & _bach_reserved()
-    assert all(p.number % 7 != 1 for p in HOLDOUT12_PIECES if p.source.endswith(".abc"))
-    assert not {(p.source, p.number) for p in HOLDOUT12_PIECES} & listed
-    notes = Path(__file__).parents[1] / "notes" / "key-tenth-pass-training.txt"
-    tenth = [(f[0], int(f[1]) if f[1].isdigit() else None) for f in
-             (line.split("\t") for line in notes.read_text().splitlines() if not line.startswith("#"))
-             if len(f) >= 2 and "/" in f[0]]
-    assert len(tenth) == 975  # the file is read: the T10 corpus renders
-    bach = _bach_reserved()
-    for source, number in tenth:
-        if source.endswith(".abc"):
-            assert number is not None and number % 7 == 1, (source, number)
-        else:
-            assert source in bach, source
-    assert not {(s, n) for s, n in tenth} & {(p.source, p.number) for p in HOLDOUT12_PIECES}
-    assert not {s for s, n in tenth if n is None} & {p.source for p in HOLDOUT12_PIECES}
+    _assert_key_tenth_pass_training_is_reserved_and_absent(HOLDOUT12_PIECES)
 
 
 def test_holdout12_holds_the_hard_cases() -> None:
