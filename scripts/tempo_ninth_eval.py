@@ -24,14 +24,14 @@ CONTROLS = (0.5, 2.0, 1.5, 2 / 3, 3.0, 1 / 3, 0.6, 0.65, 0.7, 0.8, 0.85, 1.15, 1
 BLIND = ("holdout10", "holdout11")
 
 
-def run(name: str, out: str, rendered: str, split: str, tracks_path: str) -> None:
+def run(name: str, out: str, rendered: str, split: str, tracks_path: str, blind: tuple[str, ...] = BLIND) -> None:
     import test_analysis_calibration as cal_test
 
     from acekit.analysis import load_audio, track_beats
     from acekit.analysis import tempo
     from acekit.calibration.manifest import CalibrationSet
 
-    assert split in BLIND, split
+    assert split in blind, split
     manifest = Path(rendered) / "manifest.json"
     if not manifest.is_file():
         raise SystemExit(f"{manifest} is absent: wait for the lead's render (this script never renders)")
@@ -80,8 +80,13 @@ def compare(frozen: str, shipped: str) -> None:
     print("judgements that differ (clip, bpm, want, shipped, frozen):", differ)
 
 
+def main(argv: list[str], blind: tuple[str, ...] = BLIND) -> None:
+    """The command line above; ``blind``: the splits ``run`` may judge (the tenth pass's script passes its own)."""
+    if argv[1] == "run":
+        run(*argv[2:7], blind=blind)
+    elif argv[1] == "compare":
+        compare(*argv[2:4])
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "run":
-        run(*sys.argv[2:7])
-    elif sys.argv[1] == "compare":
-        compare(*sys.argv[2:4])
+    main(sys.argv)
