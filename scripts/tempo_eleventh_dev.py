@@ -1,14 +1,14 @@
-"""Tempo, eleventh pass (notes/tempo-eleventh-pass.md): choose the music's beat from the audio alone (a conditional logit
-over candidate beats), then compare the request with it; scored offline on the thirteen dev splits, nested
+"""Tempo, eleventh pass (notes/tempo-eleventh-pass.md): choose the music's beat from the audio alone (a conditional
+logit over candidate beats), then compare the request with it; scored offline on the thirteen dev splits, nested
 leave-one-split-out, from features cached once per song (the tenth pass's cache).
 
     .venv/bin/python scripts/tempo_eleventh_dev.py cache OUT_DIR RENDERED_SET_DIR [SPLIT ...]
     .venv/bin/python scripts/tempo_eleventh_dev.py loso OUT_DIR [CANDIDATE ...]
-    .venv/bin/python scripts/tempo_eleventh_dev.py final OUT_DIR CANDIDATE
+    THETA=0.85 .venv/bin/python scripts/tempo_eleventh_dev.py look OUT_DIR CANDIDATE
 
 ``cache`` reads the rendered set through its manifest.json only (never renders) and loads only the thirteen dev splits
-(an explicit allow-list: holdout13 and the recordings are never read). ``loso`` scores the declared pool; ``final`` fits
-the frozen model on all thirteen and writes its weights.
+(an explicit allow-list: holdout13 and the recordings are never read). ``loso`` scores the declared pool (both parts);
+``look`` prints what a candidate changes on all thirteen from out-of-split probabilities. Nothing was frozen (notes).
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ PEAK_RANGE, N_PEAKS, C_RANGE = (30.0, 300.0), 3, (25.0, 330.0)
 A_NAMES = ("s", "s_half", "s_double", "z", "z2", "isT", "oct", "tern", "three", "peak", "confT", "confOct",
            "comp_z", "cut_z", "tern_meter")
 B_NAMES = A_NAMES + ("h", "h_half", "alt")
+C_NAMES = B_NAMES + ("s_bar", "h_bar")  # pool part 2 (added late)
 NONE_NAMES = ("none", "none_conf")
 
 
@@ -100,8 +101,12 @@ def features(per, har, bt, ts, full: bool) -> tuple[list[float], np.ndarray, np.
                     alt = 0.0 if op is None else T.MAX_OFFBEAT_PRESENCE - op
                 a = alt
             row += [h, h - har.at(L / 2), a]
+        if full == "C":
+            bar = T.pulses_per_bar(ts) * L
+            row += [per.at(bar), har.at(bar) - har.at(bar / 2)]
         rows.append(row)
-    X = np.asarray(rows, dtype=float) if rows else np.zeros((0, len(B_NAMES if full else A_NAMES)))
+    X = np.asarray(rows, dtype=float) if rows else np.zeros((0, len(C_NAMES if full == "C" else B_NAMES if full
+                                                                    else A_NAMES)))
     return [d["bpm"] for d in cands], X, np.array([1.0, conf])
 
 
@@ -175,18 +180,24 @@ class BeatModel:
                     none_features=list(NONE_NAMES), none_weights=self.w[k:].tolist(), l2=self.lam)
 
 
-def p_match_else(bpms, p, request_bpm, ts) -> tuple[float, float]:
-    acc = T.expected_pulse(request_bpm, ts)[2]
+def p_match_else(bpms, p, request_bpm, ts) -> tuple[float, float, float]:
+    """(p_match, p_else, p_pulse): mass at an accepted pulse of the request, elsewhere (not "none"), and at the
+    request's expected pulse only (pool part 2's "p")."""
+    _n, pulse, acc = T.expected_pulse(request_bpm, ts)
     m = np.array([matches(c, acc) for c in bpms], bool)
-    return float(p[:-1][m].sum()), float(p[:-1][~m].sum())
+    q = np.array([matches(c, (pulse,)) for c in bpms], bool)
+    return float(p[:-1][m].sum()), float(p[:-1][~m].sum()), float(p[:-1][q].sum())
 
 
-# ---- candidates of the pool -------------------------------------------------------------------------------------------
-def verdict(kind: str, row: dict, pm: float, pe: float, theta: float) -> str:
-    """kind: "U+" (pass only, on unreliable), "U+-" (pass or fail, on unreliable), "R+-" (on any verdict)."""
+# ---- candidates of the pool ------------------------------------------------------------------------------------------
+def verdict(kind: str, row: dict, pm: float, pe: float, pp: float, theta: float) -> str:
+    """kind: "U+" (pass only, on unreliable), "U+-" (pass or fail, on unreliable), "R+-" (on any verdict), "U+p" (as
+    U+, the mass at the request's expected pulse only)."""
     sh = row["shipped"]
     if kind.startswith("U") and sh != "unreliable":
         return sh
+    if kind == "U+p":
+        return "pass" if pp >= theta - 1e-12 else sh
     if pm >= theta - 1e-12:
         return "pass"
     if kind != "U+" and pe >= theta - 1e-12:
@@ -195,7 +206,8 @@ def verdict(kind: str, row: dict, pm: float, pe: float, theta: float) -> str:
 
 
 POOL = {"UA+": ("U+", False), "UB+": ("U+", True), "UA+-": ("U+-", False), "UB+-": ("U+-", True),
-        "RA+-": ("R+-", False), "RB+-": ("R+-", True)}
+        "RA+-": ("R+-", False), "RB+-": ("R+-", True),
+        "UB+p": ("U+p", True), "UC+": ("U+", "C"), "UC+p": ("U+p", "C")}  # the last three: pool part 2 (added late)
 N_PARAMS = {False: len(A_NAMES) + 2 + 1, True: len(B_NAMES) + 2 + 1}
 
 
@@ -262,11 +274,12 @@ def loso(out_dir: str, names=None) -> None:
           "worst", f"{min(r / n for r, _w, n in bt.values()):.1%}", "total", sum(r for r, _w, _n in bt.values()),
           "of", sum(n for _r, _w, n in bt.values()), "controls passing",
           sum(1 for k, row in rd.items() if row["want"] == "control" and base[k] == "pass"), flush=True)
-    tables = {full: song_table(feats, full) for full in (False, True)}
+    sets = sorted({POOL[n][1] for n in (names or POOL)}, key=str)
+    tables = {full: song_table(feats, full) for full in sets}
     # nested: for each held-out split s, out-of-split probabilities of the other twelve (models on eleven), and the
     # held-out split's from a model on the twelve
     nested = {}
-    for full in (False, True):
+    for full in sets:
         table = tables[full]
         nested[full] = {}
         for s in DEV:
@@ -274,7 +287,8 @@ def loso(out_dir: str, names=None) -> None:
             _m, p12 = fit_probs(table, others)
             nested[full][s] = (oos_probs(table, others), p12)
         allo = oos_probs(table, DEV)
-        print(f"set {'B' if full else 'A'}: out-of-split beat choice: {accuracy(table, allo, DEV)}", flush=True)
+        label = {False: "A", True: "B", "C": "C"}[full]
+        print(f"set {label}: out-of-split beat choice: {accuracy(table, allo, DEV)}", flush=True)
     for name in names or POOL:
         kind, full = POOL[name]
         table = tables[full]
@@ -332,7 +346,8 @@ def look(out_dir: str, name: str) -> None:
         top = np.argsort(-p[:-1])[:3]
         r = row["r"]
         print(f"{row['split']:9s} {k[0]:34s} x{k[1]:<6} {row['want']:7s} {r.time_signature} pulse={r.pulse_bpm} "
-              f"trk={r.bpm} c={r.confidence} {r.relation} {row['shipped']}->{v[k]} pm={pme[k][0]:.3f} pe={pme[k][1]:.3f}"
+              f"trk={r.bpm} c={r.confidence} {r.relation} {row['shipped']}->{v[k]}"
+              f" pm={pme[k][0]:.3f} pe={pme[k][1]:.3f}"
               f" none={p[-1]:.2f} top=" + ", ".join(f"{t['bpms'][i]:.1f}:{p[i]:.2f}" for i in top))
 
 
