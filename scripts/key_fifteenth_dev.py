@@ -2,12 +2,14 @@
 
     nice -n 10 .venv/bin/python scripts/key_fifteenth_dev.py dump /tmp/rendered /tmp/key15/dev.pkl
     .venv/bin/python scripts/key_fifteenth_dev.py score /tmp/key15/dev.pkl [--out TABLE]
+    .venv/bin/python scripts/key_fifteenth_dev.py fit /tmp/key15/dev.pkl src/acekit/analysis/key_tonic.json
 
 ``dump``: for every song and tempo clip of the twelve dev splits (an explicit allow-list: holdout12,
 holdout13 and recordings are refused), the shipped `analyze_key` result (through `analyze_audio`'s
 channel choice) and the chroma frames it read (`ChromaFrames`: HPCP, bass chroma, lowest notes,
 energy), captured from the same call. ``score``: the declared candidate pool, leave-one-split-out
-over the twelve dev splits, with acekit's `mirex_key_score` (the calibration tests' function).
+over the twelve dev splits, with acekit's `mirex_key_score` (the calibration tests' function). ``fit``:
+the chosen row refitted on all twelve dev splits, written as the package's data file.
 Not used by acekit itself.
 """
 
@@ -27,10 +29,16 @@ GENERATED = ("calibrate", "holdout", "holdout2", "holdout3")
 def dump(parent: str, out: str) -> None:
     from acekit.analysis import key as keymod
     from acekit.analysis.audio import as_mono, finite, load_audio
-    X
+    from acekit.analysis.health import stereo_correlation
     from acekit.calibration import build_calibration_set
     from acekit.analysis.clip import Thresholds
 
+    from pathlib import Path
+
+    from acekit.calibration.build import content_hash
+
+    # read the lead's rendered set only: never render (and so never write) into it
+    assert (Path(parent) / content_hash() / "manifest.json").is_file(), "the rendered set is not complete"
     th = Thresholds()
     captured = {}
     orig = keymod._frames
@@ -76,11 +84,17 @@ def main() -> int:
     s = sub.add_parser("score")
     s.add_argument("dev")
     s.add_argument("--out")
+    f = sub.add_parser("fit")
+    f.add_argument("dev")
+    f.add_argument("out")
     a = ap.parse_args()
     if a.cmd == "dump":
         dump(a.parent, a.out)
         return 0
-    from key_fifteenth_pool import score_pool  # noqa: PLC0415
+    from key_fifteenth_pool import score_pool, write_model  # noqa: PLC0415
+    if a.cmd == "fit":
+        write_model(a.dev, a.out)
+        return 0
     score_pool(a.dev, a.out)
     return 0
 

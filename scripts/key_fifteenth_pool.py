@@ -228,3 +228,24 @@ def score_pool(path, out=None):
     for r in best:
         print(fmt(r[2], r[3]))
     return data, ship, results
+
+
+#: the row the declared criterion chose (notes/key-fifteenth-pass.md, log)
+CHOSEN = {"pool": "C6", "features": "F1", "lambda": 1.0, "gate": 0.5, "scope": "flagged"}
+
+
+def write_model(path, out):
+    """The chosen row refitted on all twelve dev splits, as src/acekit/analysis/key_tonic.json."""
+    import json
+
+    data = load(path)
+    pool, feats = CHOSEN["pool"], FEATURES[CHOSEN["features"]]
+    w = fit(data, pool, feats, CHOSEN["lambda"])
+    model = {"about": "key fifteenth pass (notes/key-fifteenth-pass.md): the tonic re-chosen among the modal tonics "
+                      "of the learned model's diatonic collection; written by scripts/key_fifteenth_dev.py fit",
+             "modes": [[m, *MODES[m]] for m in POOLS[pool]], "cues": list(feats), "cue_scale": 12.0,
+             "min_log_probability": -30.0, "weights": [float(v) for v in w], "gate": CHOSEN["gate"],
+             "scope": CHOSEN["scope"], "lambda": CHOSEN["lambda"], "fitted_on": list(DEV)}
+    with open(out, "w") as fh:
+        json.dump(model, fh, indent=1)
+        fh.write("\n")
