@@ -634,3 +634,62 @@ def test_a_key_result_dumps_its_second_opinion_once_and_round_trips() -> None:
     assert not any(k.startswith("key.by_profiles.by_profiles") for k in flat)  # no null nested twice
     assert "by_profiles" not in profiles.model_dump()
     assert KeyResult.model_validate_json(res.model_dump_json()) == res
+
+
+def test_the_tonic_is_rechosen_within_the_models_scale_and_only_for_a_flagged_key(monkeypatch) -> None:
+    """Fifteenth pass (notes/key-fifteenth-pass.md): `rechosen_tonic` picks among the modal tonics of the
+    key's diatonic collection only, moves only past its gate, transposes with its cues; `analyze_key`
+    consults it only where the fourteenth pass's flag does not confirm the model's key, and judges the
+    key it reports by the same flag."""
+    import acekit.analysis.key as key_mod
+    from acekit.analysis import analyze_key
+    from acekit.analysis.key import rechosen_tonic, tonic_model
+
+    model = tonic_model()
+    assert model["scope"] == "flagged" and len(model["weights"]) == 1 + len(model["cues"]) + len(model["modes"]) - 1
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        raw = rng.normal(size=24) * 3
+        s = raw - np.log(np.exp(raw).sum())
+        cues = {n: rng.random(12) for n in ("x", "b", "l", "o", "e")}
+        cues = {n: v / v.sum() for n, v in cues.items()}
+        for k in range(24):
+            j, gap, _mode = rechosen_tonic(k, s, cues)
+            c = k % 12 if k < 12 else (k % 12 + 3) % 12
+            assert j in {(c + off) % 12 + 12 * minor for _m, off, minor in model["modes"]}
+            assert (gap == 0) if j == k else gap > model["gate"]
+            rolled = np.concatenate([np.roll(s[:12], 5), np.roll(s[12:], 5)])
+            j5, gap5, _ = rechosen_tonic((k % 12 + 5) % 12 + 12 * (k // 12), rolled, {n: np.roll(v, 5) for n, v in cues.items()})
+            assert j5 == (j % 12 + 5) % 12 + 12 * (j // 12) and gap5 == pytest.approx(gap)
+    # a confirmed key (the profile estimator reads it alike, unflagged) is never re-read
+    e, b, a = (4, 8, 11), (11, 3, 6), (9, 1, 4)
+    y = _triad_audio([e, a, b, e] * 3, seconds=1.0)
+
+    def profiles(key: str, why: str | None):
+        def fake(*_args, **_kwargs):
+            return key_mod.KeyResult(key=key, strength=0.8, ambiguous=why is not None, ambiguity=why,
+                                     runner_up="A major", margin=0.3)
+        return fake
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("a confirmed key was re-read")
+
+    monkeypatch.setattr(key_mod, "_by_profiles", profiles("E major", None))
+    monkeypatch.setattr(key_mod, "rechosen_tonic", never)
+    r = analyze_key(y, 44100, target_key="E major")
+    assert (r.key, r.ambiguous) == ("E major", False), r
+    # an unconfirmed one is; the re-read key is judged by the same flag, with its own KK+T strength (C#
+    # minor's here is 0.35: the weak term is set under it, so that the other terms show)
+    monkeypatch.setattr(key_mod, "rechosen_tonic", lambda k, s, cues: (13, 0.9, "aeolian"))  # C# minor
+    monkeypatch.setattr(key_mod, "_by_profiles", profiles("B major", None))
+    r = analyze_key(y, 44100, target_key="C# minor", ambiguous_strength=0.3)
+    assert (r.key, r.runner_up, r.margin, r.mirex_score, r.ambiguous) == ("C# minor", "E major", 0.9, 1.0, True), r
+    assert r.ambiguity == ("estimators disagree (the profile estimator reads B major, unflagged); the model's E major "
+                           "re-read as its scale's aeolian tonic"), r
+    monkeypatch.setattr(key_mod, "_by_profiles", profiles("C# minor", None))
+    monkeypatch.setattr(key_mod, "_model_estimate", lambda fr: (key_mod.parse_key("E major"), 0.8,
+                                                                key_mod.parse_key("A major"), 0.1, 0.4))
+    r = analyze_key(y, 44100, target_key="C# minor", ambiguous_strength=0.3)  # read alike, unflagged by the profiles
+    assert (r.key, r.ambiguous, r.ambiguity) == ("C# minor", False, None), r
+    r = analyze_key(y, 44100, target_key="C# minor")
+    assert r.key == "C# minor" and r.ambiguity == "weak (0.35 < 0.5); the model's E major re-read as its scale's aeolian tonic", r
