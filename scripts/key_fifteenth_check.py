@@ -3,7 +3,9 @@ src/acekit/analysis/key_tonic.json) against the pool script's offline scoring wi
 the dev dumps (scripts/key_fifteenth_dev.py dump): on every dumped clip offline (`rechosen_tonic` against
 `key_fifteenth_pool.predict`), then through `analyze_audio` on the clips whose tonic the design re-chooses
 plus ``--per-split`` more per split (key, flag). Dev splits only (an allow-list). Prints the in-sample
-dev figures of the packaged weights too.
+dev figures of the packaged weights too. Needs the frozen implementation: the pass did not ship, so apply
+notes/key-fifteenth-pass-unshipped.diff first (it adds key_tonic.json =
+notes/key-fifteenth-pass-tonic-weights.json).
 
     .venv/bin/python scripts/key_fifteenth_check.py /tmp/rendered /tmp/key15/dev.pkl [--per-split 2]
 """

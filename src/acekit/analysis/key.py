@@ -33,12 +33,6 @@ fourth pass's profile estimator (`analyze_key_by_profiles`, unchanged) still run
 opinion, and the model's key is flagged unless that estimator reads the same key unflagged: a wrong
 key is never left unflagged that the profile estimator would have left unflagged with another key
 or flagged.
-
-Fifteenth pass (docs/analysis.md, "Key, fifteenth pass"; notes/key-fifteenth-pass.md): where that flag
-does not confirm the model's key, its tonic is re-chosen among the modal tonics of the key's diatonic
-collection (`rechosen_tonic`, weights in key_tonic.json): a modal tune shares its scale with the key a
-profile reads, and the truth takes the tonic it comes home to. The flag is unchanged and judges the key
-reported.
 """
 
 from __future__ import annotations
@@ -456,11 +450,6 @@ def analyze_key(
     another key. So a key is unflagged only where both estimators read it and the profile estimator
     leaves it unflagged: the model can add no confident wrong key of its own. The model's own
     close-call and probability terms are not read (its ``margin`` and ``probability`` are reported).
-
-    Fifteenth pass (notes/key-fifteenth-pass.md): where those terms flag the model's key, its tonic is
-    re-chosen among the modal tonics of its scale (`rechosen_tonic`); a re-chosen key is judged by the
-    same terms, its ``runner_up`` is the model's key, its ``margin`` the re-ranking's score gap and its
-    ``probability`` the model's for it, and a flag's reason says that the model's key was re-read.
     """
     duration = np.asarray(y).shape[0] / sr
     fr = _frames(y, sr)
@@ -468,28 +457,11 @@ def analyze_key(
     pcp, cents = (_profile_chroma(fr), fr.cents) if fr is not None else (np.zeros(12), 0.0)  # as `chroma`
     profiles = _scored(_by_profiles(y, sr, pcp, cents, ambiguous_strength=ambiguous_strength,
                                     ambiguous_margin=ambiguous_margin, min_duration_s=min_duration_s), target_key)
-
-    def flag(key: Key | None, strength: float) -> str | None:
-        why = _unjudgeable(key, duration, strength, min_duration_s=min_duration_s,
-                           ambiguous_strength=ambiguous_strength)
-        if why is None and profiles.ambiguous:
-            why = f"the profile estimator flags its own reading {profiles.key}: {profiles.ambiguity}"
-        elif why is None and key_relation(key, parse_key(profiles.key)) != "same":
-            why = f"estimators disagree (the profile estimator reads {profiles.key}, unflagged)"
-        return why
-
-    why = flag(key, strength)
-    if why is not None and key is not None and fr is not None and tonic_model()["scope"] == "flagged":
-        # fifteenth pass: only a key the fourteenth pass's flag leaves unconfirmed has its tonic re-chosen
-        corr = key_correlations(fr.hpcp.mean(axis=0))
-        s = key_log_probabilities(cue_vectors(fr), corr, key_model())
-        j, gap, mode = rechosen_tonic(_index_of(key), s, cue_vectors(fr))
-        if j != _index_of(key):
-            model_key, key = key, _key_of(j)
-            runner, strength, margin, probability = model_key, float(corr[j]), gap, float(np.exp(s[j]))
-            why = flag(key, strength)
-            if why is not None:
-                why += f"; the model's {model_key.canonical} re-read as its scale's {mode} tonic"
+    why = _unjudgeable(key, duration, strength, min_duration_s=min_duration_s, ambiguous_strength=ambiguous_strength)
+    if why is None and profiles.ambiguous:
+        why = f"the profile estimator flags its own reading {profiles.key}: {profiles.ambiguity}"
+    elif why is None and key_relation(key, parse_key(profiles.key)) != "same":
+        why = f"estimators disagree (the profile estimator reads {profiles.key}, unflagged)"
     res = KeyResult(
         key=key.canonical if key else None, strength=round(strength, 4), ambiguous=why is not None,
         runner_up=runner.canonical if runner else None, second_opinion=profiles.second_opinion,
@@ -497,45 +469,3 @@ def analyze_key(
         too_short=key is None or duration < min_duration_s, by_profiles=profiles,
     )
     return _scored(res, target_key)
-
-
-#: Fifteenth pass (docs/analysis.md, "Key, fifteenth pass"; notes/key-fifteenth-pass.md): where the
-#: fourteenth pass's flag does not confirm the model's key, its tonic is re-chosen among the modal tonics
-#: of the key's diatonic collection (ionian, mixolydian, lydian -> major; aeolian, dorian, phrygian ->
-#: minor, as the truth rule maps an abc mode) by a small conditional logit over the model's
-#: log-probability of each, the bass and lowest-note chroma at its tonic and a bias per mode, fitted
-#: leave-one-split-out on the twelve dev splits and refitted on all of them
-#: (scripts/key_fifteenth_dev.py fit); another tonic replaces the model's only when its score is ahead by
-#: more than the file's gate. Never refitted at run time or in CI.
-TONIC_FILE = Path(__file__).with_name("key_tonic.json")
-
-
-@cache
-def tonic_model() -> dict:
-    return json.loads(TONIC_FILE.read_text())
-
-
-def _index_of(key: Key) -> int:
-    """The key's index in the model's 24 (majors C..B, minors C..B)."""
-    return key.pitch_class + (12 if key.mode == "minor" else 0)
-
-
-def rechosen_tonic(k: int, s: np.ndarray, cues: dict[str, np.ndarray], model: dict | None = None) -> tuple[int, float, str]:
-    """(index, score gap over ``k``, mode name) of the key the tonic model reads among the modal tonics of
-    the diatonic collection of key ``k`` (``k`` itself, gap 0, when no other tonic is ahead by more than
-    the gate). ``s``: the learned model's 24 log-probabilities; ``cues``: `cue_vectors`."""
-    model = model or tonic_model()
-    c = k % 12 if k < 12 else (k % 12 + 3) % 12  # the collection's ionian tonic
-    names = [m[0] for m in model["modes"]]
-    idx, rows = [], []
-    for name, offset, minor in model["modes"]:
-        j = (c + offset) % 12 + 12 * minor
-        rows.append([max(float(s[j]), model["min_log_probability"])]
-                    + [model["cue_scale"] * float(cues[n][j % 12]) for n in model["cues"]]
-                    + [1.0 if name == m else 0.0 for m in names[1:]])
-        idx.append(j)
-    r = np.asarray(rows) @ np.asarray(model["weights"], dtype=np.float64)
-    best, here = int(np.argmax(r)), idx.index(k)
-    if best != here and r[best] - r[here] > model["gate"]:
-        return idx[best], float(r[best] - r[here]), names[best]
-    return k, 0.0, names[here]
