@@ -24,6 +24,7 @@ from acekit.calibration.scores import (
     HOLDOUT10_PIECES,
     HOLDOUT11_PIECES,
     HOLDOUT12_PIECES,
+    HOLDOUT13_PIECES,
     PieceSpec,
     ScoreError,
     derive,
@@ -578,7 +579,7 @@ def _key_training_reserved() -> tuple[set, set]:
     listed = {(t["source"], t["number"]) for t in json.loads(notes.read_text())["training"]}
     by_index: set[str] = set()
     for p in (*HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES, *HOLDOUT10_PIECES,
-              *HOLDOUT11_PIECES, *HOLDOUT12_PIECES):
+              *HOLDOUT11_PIECES, *HOLDOUT12_PIECES, *HOLDOUT13_PIECES):
         if p.source.endswith(".abc"):
             continue
         composer = p.source.split("/")[0]
@@ -1077,6 +1078,83 @@ def test_holdout12_holds_the_hard_cases() -> None:
     meters = [p.time_signature for p in pieces]
     assert {m: meters.count(m) for m in set(meters)} == {"4/4": 11, "2/2": 7, "6/8": 8, "3/4": 6, "9/8": 4, "2/4": 4}
 
+
+
+# ---- holdout13: built as holdout12, nothing of holdout4 to holdout12 (docs/analysis.md "The holdout13 split")
+
+def test_holdout13_shares_nothing_with_holdout4_to_holdout12() -> None:
+    """The same rules as holdout12's, against all nine earlier splits of real music: no score, O'Neill tune
+    number, quartet movement folder, BWV number, chorale melody (the soprano's first six intervals) or tune
+    title (as named here and as the score's own T: field) in common, and no chorale tune, O'Neill number or
+    title twice within the split."""
+    earlier = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES,
+               *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES, *HOLDOUT12_PIECES)
+    assert scores.CORPUS_PIECES == (*earlier, *HOLDOUT13_PIECES)  # every earlier corpus split is compared
+    _assert_shares_nothing(HOLDOUT13_PIECES, earlier)
+    # scores other than chorales: none (the chorales' BWV numbers are checked above)
+    assert all(p.number or p.source.startswith("bach/bwv") for p in HOLDOUT13_PIECES)
+    # an O'Neill tune kept in two of the book's files has one number in both: every O'Neill number of the
+    # split is new, and none twice
+    oneill = [p.number for p in HOLDOUT13_PIECES if p.source.startswith("oneills1850/")]
+    assert len(set(oneill)) == len(oneill)
+    titles = [p.name.split("_", 1)[1] for p in HOLDOUT13_PIECES]
+    assert len(set(titles)) == len(titles)
+    # the tune's own title (the T: field), not only the name given here, is new, and none twice
+    import music21
+
+    def title(p: PieceSpec) -> str:
+        sc = music21.corpus.parse(p.source, number=p.number)
+        return "".join(ch for ch in (sc.metadata.title or "").lower().replace("the ", "") if ch.isalpha())
+    abc = lambda pieces: [p for p in pieces if p.source.endswith(".abc")]  # noqa: E731
+    own = [title(p) for p in abc(HOLDOUT13_PIECES)]
+    assert all(own) and len(set(own)) == len(own)
+    assert not set(own) & {title(p) for p in abc(earlier)}
+
+
+def test_holdout13_holds_no_key_training_piece() -> None:
+    """The same rule and lists as holdout12's: an abc tune whose X: number n has n % 7 == 1 in any collection
+    (Essen's included), and a score at index i % 7 == 1 in its composer's sorted corpus paths (Bach's
+    chorales here), are reserved; the key tenth pass's training list (notes/key-tenth-pass-training.txt) is
+    covered by the rule (asserted), so none of it can be in this split."""
+    _assert_holds_no_key_training_piece(HOLDOUT13_PIECES)
+    _assert_key_tenth_pass_training_is_reserved_and_absent(HOLDOUT13_PIECES)
+
+
+def test_holdout13_holds_the_hard_cases() -> None:
+    """A tenth blind split of real music, spread as holdout12: chorales, ten tunes with a band, solo tunes,
+    airs and a planxty, three German folk songs (Essen). No opening (none is left) and no chorale in three
+    flats (none is left, holdout12's builder found), so three flats come from an Essen song; three sharps
+    from a chorale (A major)."""
+    pieces = HOLDOUT13_PIECES
+    assert scores.LAST_NOTE_RULE_SPLITS >= {"holdout13"}
+    _assert_holds_the_hard_cases_as_holdout7(pieces, "holdout13", classical=False, flat3_score=False,
+                                             per_font=6, detuned=12, wet=10)
+    styles = [p.style for p in pieces]
+    assert styles.count("folk song") >= 3 and styles.count("chorale") == 8
+    assert sum(p.source.startswith("essenFolksong/") for p in pieces) >= 3
+    assert sum(p.source.startswith("airdsAirs/") for p in pieces) >= 6  # Aird's Scottish tunes, not only O'Neill's
+    band = [p for p in pieces if p.harmonise and p.drums]
+    assert len(band) == 10
+    assert {"reel", "jig", "slip jig", "polka", "march", "waltz", "hornpipe", "air"} <= {p.style for p in band}
+    assert sum(p.mode_name == "dorian" for p in pieces) >= 2 and sum(p.mode_name == "mixolydian" for p in pieces) >= 2
+    # about half minor: 20 of 40
+    assert sum(p.parsed_key.mode == "minor" for p in pieces) == 20 and len(pieces) == 40
+    # slow and compound without drums: a 6/8 air at a dotted-quarter pulse of 60
+    assert any(p.compound and p.pulse_bpm <= 60 and not p.drums for p in pieces)
+    # cut time solo and with a band, 3/4 both slow (airs, chorales) and fast (a waltz with a kit)
+    assert sum(p.time_signature == "2/2" and not p.drums for p in pieces) >= 4
+    assert sum(p.time_signature == "3/4" and p.pulse_bpm <= 84 and not p.drums for p in pieces) >= 4
+    # flat keys from three sources (chorales by the final bass, tunes and folk songs by K:), three flats
+    # from an Essen song; sharp keys in major and minor, three sharps from a chorale
+    keys = [p.parsed_key.canonical for p in pieces]
+    assert keys.count("Bb major") >= 2 and "Eb major" in keys and {"F major", "D minor", "G minor"} <= set(keys)
+    assert {"A major", "D major", "B minor", "E minor"} <= set(keys)
+    assert sum(k in ("F major", "Bb major", "Eb major", "D minor", "G minor") for k in keys) >= 14
+    sigs = [derive(p).extra["key_rule"] for p in pieces if p.style == "chorale"]
+    assert any(" 3 sharps" in r for r in sigs) and any("-2 sharps" in r for r in sigs)
+    assert sum(p.style == "chorale" and p.meter == (3, 4) for p in pieces) >= 2
+    meters = [p.time_signature for p in pieces]
+    assert {m: meters.count(m) for m in set(meters)} == {"4/4": 11, "2/2": 7, "6/8": 8, "3/4": 6, "9/8": 4, "2/4": 4}
 
 # ---- recordings: real produced music from Debian game-data packages (docs/analysis.md) -----------
 
