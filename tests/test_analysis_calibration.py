@@ -20,14 +20,14 @@ holdout6 after it was spent): tempo and key floors a little under the shipped es
 measurement when the split was built (reported to the lead only, not quoted in docs). ``holdout8``
 (built as holdout7, sharing nothing with it), ``holdout9`` (built as holdout8, sharing nothing
 with holdout4 to holdout8), ``holdout10`` (built as holdout9, sharing nothing with holdout4 to
-holdout9), ``holdout11`` (built as holdout10, sharing nothing with holdout4 to holdout10) and
-``holdout12`` (built as holdout11, sharing nothing with holdout4 to holdout11): the same, from each
-builder's one measurement. Health floors are full on
-every split.
+holdout9), ``holdout11`` (built as holdout10, sharing nothing with holdout4 to holdout10),
+``holdout12`` (built as holdout11, sharing nothing with holdout4 to holdout11) and ``holdout13`` (built
+as holdout12, sharing nothing with holdout4 to holdout12): the same, from each builder's one
+measurement. Health floors are full on every split.
 
 Beat grid: its thresholds were chosen on ``calibrate``; it was measured once on ``holdout`` to
 ``holdout8`` (notes/beat-grid-blind.md, docs/analysis.md "Beat grid on unseen music") and on
-``holdout9``, ``holdout10``, ``holdout11`` and ``holdout12`` by their builders, and
+``holdout9``, ``holdout10``, ``holdout11``, ``holdout12`` and ``holdout13`` by their builders, and
 test_beat_grid_on_unseen_music keeps floors that one more miss than that measurement breaks.
 
 ``recordings`` (real produced recordings from Debian game-data packages, docs/analysis.md "The
@@ -74,6 +74,7 @@ from acekit.calibration.scores import (
     HOLDOUT10_PIECES,
     HOLDOUT11_PIECES,
     HOLDOUT12_PIECES,
+    HOLDOUT13_PIECES,
 )
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS
 
@@ -142,7 +143,7 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
         part = calibration.of_kind("song", split=split)
         meters = {"6/8", "9/8", "12/8", "2/2", "3/4", "4/4"}
         if split in ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11",
-                     "holdout12"):  # no 12/8 left
+                     "holdout12", "holdout13"):  # no 12/8 left
             meters -= {"12/8"}
         assert meters <= {c.truth.time_signature for c in part}
         assert any(c.truth.bpm_true <= 66 for c in part)  # slow (and without drums, see songs.py)
@@ -192,7 +193,8 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
     earlier_scores = {c.score for c in (*hold4, *hold5) if c.kind == "song"}
     for split, pieces in (("holdout6", HOLDOUT6_PIECES), ("holdout7", HOLDOUT7_PIECES), ("holdout8", HOLDOUT8_PIECES),
                           ("holdout9", HOLDOUT9_PIECES), ("holdout10", HOLDOUT10_PIECES),
-                          ("holdout11", HOLDOUT11_PIECES), ("holdout12", HOLDOUT12_PIECES)):
+                          ("holdout11", HOLDOUT11_PIECES), ("holdout12", HOLDOUT12_PIECES),
+                          ("holdout13", HOLDOUT13_PIECES)):
         held = calibration.of_kind("song", "health", split=split)
         assert {c.id if c.kind == "song" else c.derived_from for c in held} <= {p.name for p in pieces}
         assert len(calibration.of_kind("song", split=split)) == len(pieces)
@@ -261,26 +263,27 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # once when the split was rebased onto it (reported to the lead only, not quoted in docs). holdout9 (built as
     # holdout8, blind for the designs after it): a little under the shipped design's one measurement when the split
     # was built (reported to the lead only). holdout10 (built as holdout9, blind for the designs after it),
-    # holdout11 (built as holdout10, blind for the designs after it) and holdout12 (built as holdout11, blind for
-    # the designs after it): the same, from each builder's one measurement. No decided verdict may be wrong,
-    # except on holdout9 and holdout12 no more wrong ones than that measurement saw.
+    # holdout11 (built as holdout10, blind for the designs after it), holdout12 (built as holdout11, blind for
+    # the designs after it) and holdout13 (built as holdout12, blind for the designs after it): the same, from each
+    # builder's one measurement. No decided verdict may be wrong, except on holdout9, holdout12 and holdout13 no
+    # more wrong ones than that measurement saw.
     # Eighth pass (docs/analysis.md "Tempo verdicts, eighth pass"; the eight splits above holdout8 its dev data):
     # holdout5 94.4 %, holdout6 98.8 %, holdout7 96.1 %, the others as above; still no wrong verdict. holdout8 (blind
     # for the eighth pass, evaluated once after it was frozen): 95.6 % (seventh pass on the same clips: 95.0 %).
-    assert wrong * len(cases) <= {"holdout9": 1, "holdout12": 3}.get(split, 0)
+    assert wrong * len(cases) <= {"holdout9": 1, "holdout12": 3, "holdout13": 1}.get(split, 0)
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.98, "holdout3": 0.94, "holdout4": 0.93,
                      "holdout5": 0.94, "holdout6": 0.98, "holdout7": 0.95,
                      "holdout8": 0.95, "holdout9": 0.94, "holdout10": 0.92, "holdout11": 0.91,
-                     "holdout12": 0.88}[split]
+                     "holdout12": 0.88, "holdout13": 0.92}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before); on
-    # holdout8 to holdout12 no more read "unreliable" (or wrong) there than when the splits were built
+    # holdout8 to holdout13 no more read "unreliable" (or wrong) there than when the splits were built
     missed = [c.id for c in calibration.of_kind("song", split=split)
               if c.truth.time_signature in ("6/8", "9/8", "12/8", "2/2")
               and (c.id, c.truth.bpm_requested, "pass", "pass") not in cases]
     assert len(missed) <= {"holdout8": 1, "holdout9": 3, "holdout10": 3, "holdout11": 1,
-                           "holdout12": 3}.get(split, 0), missed
+                           "holdout12": 3, "holdout13": 4}.get(split, 0), missed
 
 
 @pytest.mark.slow
@@ -398,6 +401,8 @@ BEAT_GRID_MEASURED = {
     "holdout11": ((27, 1), (223, 1), (100, 12), 12),
     # measured once by its builder when the split was built (no beat-grid design looked at it)
     "holdout12": ((29, 0), (232, 0), (107, 9), 11),
+    # measured once by its builder when the split was built (no beat-grid design looked at it)
+    "holdout13": ((31, 0), (248, 0), (114, 10), 9),
 }
 
 
@@ -503,6 +508,10 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
         # under the shipped (fourteenth pass) estimator's one measurement when the split was built (reported
         # to the lead only); a regression check, not a target (issue 11 asks 0.90)
         assert mirex >= 0.75 and mirex_minor >= 0.62 and len(confident_wrong) <= 2
+    elif split == "holdout13":  # real music, built as holdout12 and blind for the designs after it: a little
+        # under the shipped (fourteenth pass) estimator's one measurement when the split was built (reported
+        # to the lead only); a regression check, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.80 and mirex_minor >= 0.77 and len(confident_wrong) <= 3
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
