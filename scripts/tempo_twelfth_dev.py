@@ -36,15 +36,17 @@ GRID = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99)
 WINDOW_S = 0.07  # the usual +-70 ms beat F-measure window
 MEMBERS_L = ("flux", "bass", "chord", "mix")
 MEMBERS_E = ("essentia",) + MEMBERS_L
+MEMBERS_P = MEMBERS_E + ("flux60", "bass60", "chord60", "mix60")  # pool part 2 (added late): prior diversity
 
 
-def dp_beats(env: np.ndarray, fps: float) -> np.ndarray:
+def dp_beats(env: np.ndarray, fps: float, start_bpm: float = 120.0) -> np.ndarray:
     """librosa's dynamic-programming beat tracker (Ellis 2007) on a precomputed onset envelope, beat times in s."""
     import librosa
 
     if env.size < 64 or not np.any(env > 0):
         return np.zeros(0)
-    _t, b = librosa.beat.beat_track(onset_envelope=np.asarray(env, float), sr=fps, hop_length=1, units="time")
+    _t, b = librosa.beat.beat_track(onset_envelope=np.asarray(env, float), sr=fps, hop_length=1, units="time",
+                                     start_bpm=start_bpm)
     return np.asarray(b, float)
 
 
@@ -84,6 +86,23 @@ def committee(tracks: dict, names) -> tuple[str, float, float]:
     b = tracks[best[0]]
     bpm = 60.0 / float(np.median(np.diff(b))) if len(b) >= 2 else 0.0
     return best[0], best[1], bpm
+
+
+def cache60(out_dir: str, feat_dir: str) -> None:
+    """Pool part 2 (added late): the four librosa members again with the tempo prior at 60 BPM."""
+    tracks = pickle.load(open(Path(out_dir) / "committee.pkl", "rb"))
+    feats = D.load_feats(feat_dir)
+    t0 = time.time()
+    for i, (sid, f) in enumerate(feats.items()):
+        tr = tracks[sid]
+        tr["flux60"] = dp_beats(*f["envs"][0], start_bpm=60.0)
+        tr["bass60"] = dp_beats(*f["envs"][1], start_bpm=60.0)
+        tr["chord60"] = dp_beats(*f["chord"], start_bpm=60.0)
+        tr["mix60"] = dp_beats(*mix_env(f["envs"]), start_bpm=60.0)
+        if i % 100 == 0:
+            print(f"{i} {sid} {time.time() - t0:.1f}s", flush=True)
+    pickle.dump(tracks, open(Path(out_dir) / "committee.pkl", "wb"))
+    print(f"{len(tracks)} songs {time.time() - t0:.1f}s")
 
 
 def cache(out_dir: str, feat_dir: str) -> None:
@@ -135,6 +154,7 @@ def verdict(kind: str, sh: str, c: float, a: float, request_bpm: float, ts, thet
 
 
 POOL = {f"{k}{m}": (k, m) for m in ("E", "L") for k in ("K+", "K+-", "K+-off", "RK+-")}
+POOL.update({"K+P": ("K+", "P"), "K+-offP": ("K+-off", "P")})  # pool part 2 (added late)
 
 
 def readings(feat_dir: str):
@@ -143,7 +163,8 @@ def readings(feat_dir: str):
 
 
 def chosen(tracks, members) -> dict:
-    return {sid: committee(tr, MEMBERS_E if members == "E" else MEMBERS_L) for sid, tr in tracks.items()}
+    names = {"E": MEMBERS_E, "L": MEMBERS_L, "P": MEMBERS_P}[members]
+    return {sid: committee(tr, names) for sid, tr in tracks.items()}
 
 
 def verdicts(rd, ch, kind, theta) -> dict:
@@ -186,7 +207,8 @@ def loso(out_dir: str, feat_dir: str, names=None) -> None:
     print(f"readings {time.time() - t0:.0f}s; shipped: {fmt(bt)} worst {min(r / n for r, _w, n in bt.values()):.4f}"
           f" total {sum(r for r, _w, _n in bt.values())} of {sum(n for _r, _w, n in bt.values())}; controls passing "
           f"{sum(1 for k, row in rd.items() if row['want'] == 'control' and base[k] == 'pass')}", flush=True)
-    chs = {m: chosen(tracks, m) for m in ("E", "L")}
+    sets = sorted({POOL[n][1] for n in (names or POOL)})
+    chs = {m: chosen(tracks, m) for m in sets}
     for m, ch in chs.items():
         right = sum(at_accepted(ch[sid][2], f["bpm"], f["ts"]) for sid, f in feats.items())
         mem = {}
@@ -237,6 +259,8 @@ def look(out_dir: str, feat_dir: str, name: str) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "cache":
         cache(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "cache60":
+        cache60(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "loso":
         loso(sys.argv[2], sys.argv[3], sys.argv[4:] or None)
     elif sys.argv[1] == "look":
