@@ -28,10 +28,9 @@ GENERATED = ("calibrate", "holdout", "holdout2", "holdout3")
 
 def dump(parent: str, out: str) -> None:
     from acekit.analysis import key as keymod
-    from acekit.analysis.audio import as_mono, finite, load_audio
-    from acekit.analysis.health import stereo_correlation
+    from acekit.analysis.audio import finite, load_audio
     from acekit.calibration import build_calibration_set
-    from acekit.analysis.clip import Thresholds
+    from acekit.analysis.clip import Thresholds, analysis_channel
 
     from pathlib import Path
 
@@ -55,12 +54,7 @@ def dump(parent: str, out: str) -> None:
         for c in cal.of_kind("song", "tempo", split=split):
             assert c.split in DEV
             y, sr = load_audio(cal.path(c), mono=False)
-            multi = np.asarray(y, dtype=np.float32)
-            mono = as_mono(multi)
-            if multi.ndim == 2 and multi.shape[1] >= 2:
-                corr = stereo_correlation(finite(multi))
-                if corr is not None and corr < th.antiphase_correlation:
-                    mono = np.ascontiguousarray(multi[:, 0])
+            mono, _channel = analysis_channel(np.asarray(y, dtype=np.float32), th)  # analyze_audio's choice
             clean = finite(mono)
             captured.clear()
             res = keymod.analyze_key(clean, sr, target_key=c.truth.key, ambiguous_strength=th.ambiguous_strength,

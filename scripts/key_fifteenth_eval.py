@@ -29,9 +29,8 @@ def run(parent: str, out: str, splits: list[str]) -> None:
     import numpy as np
 
     import acekit.analysis.key as keymod
-    from acekit.analysis.audio import as_mono, finite, load_audio
-    from acekit.analysis.clip import Thresholds
-    from acekit.analysis.health import stereo_correlation
+    from acekit.analysis.audio import finite, load_audio
+    from acekit.analysis.clip import Thresholds, analysis_channel
     from acekit.calibration import build_calibration_set
     from acekit.calibration.build import content_hash
 
@@ -46,12 +45,7 @@ def run(parent: str, out: str, splits: list[str]) -> None:
     for split in splits:
         for c in cal.of_kind("song", "tempo", split=split):
             y, sr = load_audio(cal.path(c), mono=False)
-            multi = np.asarray(y, dtype=np.float32)
-            mono = as_mono(multi)
-            if multi.ndim == 2 and multi.shape[1] >= 2:
-                corr = stereo_correlation(finite(multi))
-                if corr is not None and corr < th.antiphase_correlation:
-                    mono = np.ascontiguousarray(multi[:, 0])
+            mono, _channel = analysis_channel(np.asarray(y, dtype=np.float32), th)  # analyze_audio's choice
             r = keymod.analyze_key(finite(mono), sr, target_key=c.truth.key, ambiguous_strength=th.ambiguous_strength,
                                    ambiguous_margin=th.key_ambiguous_margin, min_duration_s=th.key_min_duration_s)
             rows.append({"split": split, "id": c.id, "truth": c.truth.key, "key": r.key, "mirex": r.mirex_score,

@@ -294,6 +294,18 @@ def check_region(region_s: tuple[float, float], duration_s: float) -> tuple[floa
     return start, end
 
 
+def analysis_channel(multi: np.ndarray, th: Thresholds = DEFAULT_THRESHOLDS) -> tuple[np.ndarray, str]:
+    """The signal every analyser reads from float32 audio shaped (n,) or (n, channels), and its name: the
+    mono mean, or the left channel where the channels cancel (L/R correlation under
+    ``th.antiphase_correlation``: L = -R makes the mean near silence)."""
+    mono = as_mono(multi)
+    if multi.ndim == 2 and multi.shape[1] >= 2:
+        corr = stereo_correlation(finite(multi))
+        if corr is not None and corr < th.antiphase_correlation:
+            return np.ascontiguousarray(multi[:, 0]), "left"
+    return mono, "mono mean"
+
+
 def _reusing_spectrograms(fn):  # noqa: ANN001, ANN202 - a plain decorator
     @functools.wraps(fn)
     def run(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -334,12 +346,7 @@ def analyze_audio(
     multi = np.asarray(y, dtype=np.float32)
     if multi.ndim == 2 and multi.shape[0] <= 8 and multi.shape[1] > multi.shape[0]:
         multi = multi.T  # channels-first -> (n, channels)
-    mono = as_mono(multi)
-    channel = "mono mean"
-    if multi.ndim == 2 and multi.shape[1] >= 2:
-        corr = stereo_correlation(finite(multi))
-        if corr is not None and corr < th.antiphase_correlation:
-            mono, channel = np.ascontiguousarray(multi[:, 0]), "left"  # L = -R: the mean is (near) silence
+    mono, channel = analysis_channel(multi, th)
     duration = mono.size / sr
     region = check_region(region_s, duration) if region_s is not None else None
     if source is not None and region is None:
