@@ -1006,32 +1006,38 @@ def test_holdout11_holds_the_hard_cases() -> None:
 
 # ---- holdout12: built as holdout11, nothing of holdout4 to holdout11 (docs/analysis.md "The holdout12 split")
 
-def test_holdout12_shares_nothing_with_holdout4_to_holdout11() -> None:
-    """The same rules as holdout6's to holdout11's, against all eight earlier splits of real music: no score,
-    O'Neill tune number, quartet movement folder, BWV number, chorale melody (the soprano's first six
-    intervals) or tune title in common, and no chorale tune twice within the split."""
-    earlier = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES,
-               *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES)
-    _assert_shares_nothing(HOLDOUT12_PIECES, earlier)
+def _assert_shares_nothing_and_titles_new(pieces: tuple[PieceSpec, ...], earlier: tuple[PieceSpec, ...]) -> None:
+    """holdout12's and holdout13's exclusions: `_assert_shares_nothing`, every score numbered or a chorale,
+    and no O'Neill number, name or tune title (the score's own T: field) twice or from an earlier split."""
+    _assert_shares_nothing(pieces, earlier)
     # scores other than chorales: none (the chorales' BWV numbers are checked above)
-    assert all(p.number or p.source.startswith("bach/bwv") for p in HOLDOUT12_PIECES)
+    assert all(p.number or p.source.startswith("bach/bwv") for p in pieces)
     # an O'Neill tune kept in two of the book's files (1556-1624 and 1577-1624, 0732-0758's two
     # transcriptions) has one number in both: every O'Neill number of the split is new, and none twice
-    oneill = [p.number for p in HOLDOUT12_PIECES if p.source.startswith("oneills1850/")]
+    oneill = [p.number for p in pieces if p.source.startswith("oneills1850/")]
     assert len(set(oneill)) == len(oneill)
-    titles = [p.name.split("_", 1)[1] for p in HOLDOUT12_PIECES]
+    titles = [p.name.split("_", 1)[1] for p in pieces]
     assert len(set(titles)) == len(titles)
-    # the tune's own title (the T: field), not only the name given here, is new: the same tune in
-    # another collection or file under its title is another setting of an earlier split's tune
+    # the tune's own title (the T: field), not only the name given here, is new and not twice: the same
+    # tune in another collection or file under its title is another setting of an earlier split's tune
     import music21
 
     def title(p: PieceSpec) -> str:
         sc = music21.corpus.parse(p.source, number=p.number)
         return "".join(ch for ch in (sc.metadata.title or "").lower().replace("the ", "") if ch.isalpha())
     abc = lambda pieces: [p for p in pieces if p.source.endswith(".abc")]  # noqa: E731
-    own = [title(p) for p in abc(HOLDOUT12_PIECES)]
+    own = [title(p) for p in abc(pieces)]
     assert all(own) and len(set(own)) == len(own)
     assert not set(own) & {title(p) for p in abc(earlier)}
+
+
+def test_holdout12_shares_nothing_with_holdout4_to_holdout11() -> None:
+    """The same rules as holdout6's to holdout11's, against all eight earlier splits of real music: no score,
+    O'Neill tune number, quartet movement folder, BWV number, chorale melody (the soprano's first six
+    intervals) or tune title in common, and no chorale tune twice within the split."""
+    earlier = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES,
+               *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES)
+    _assert_shares_nothing_and_titles_new(HOLDOUT12_PIECES, earlier)
 
 
 def test_holdout12_holds_no_key_training_piece() -> None:
@@ -1090,25 +1096,7 @@ def test_holdout13_shares_nothing_with_holdout4_to_holdout12() -> None:
     earlier = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES,
                *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES, *HOLDOUT12_PIECES)
     assert scores.CORPUS_PIECES == (*earlier, *HOLDOUT13_PIECES)  # every earlier corpus split is compared
-    _assert_shares_nothing(HOLDOUT13_PIECES, earlier)
-    # scores other than chorales: none (the chorales' BWV numbers are checked above)
-    assert all(p.number or p.source.startswith("bach/bwv") for p in HOLDOUT13_PIECES)
-    # an O'Neill tune kept in two of the book's files has one number in both: every O'Neill number of the
-    # split is new, and none twice
-    oneill = [p.number for p in HOLDOUT13_PIECES if p.source.startswith("oneills1850/")]
-    assert len(set(oneill)) == len(oneill)
-    titles = [p.name.split("_", 1)[1] for p in HOLDOUT13_PIECES]
-    assert len(set(titles)) == len(titles)
-    # the tune's own title (the T: field), not only the name given here, is new, and none twice
-    import music21
-
-    def title(p: PieceSpec) -> str:
-        sc = music21.corpus.parse(p.source, number=p.number)
-        return "".join(ch for ch in (sc.metadata.title or "").lower().replace("the ", "") if ch.isalpha())
-    abc = lambda pieces: [p for p in pieces if p.source.endswith(".abc")]  # noqa: E731
-    own = [title(p) for p in abc(HOLDOUT13_PIECES)]
-    assert all(own) and len(set(own)) == len(own)
-    assert not set(own) & {title(p) for p in abc(earlier)}
+    _assert_shares_nothing_and_titles_new(HOLDOUT13_PIECES, earlier)
 
 
 def test_holdout13_holds_no_key_training_piece() -> None:
