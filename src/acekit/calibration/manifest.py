@@ -37,12 +37,14 @@ HealthProblem = Literal["clipping", "silence", "nan", "dc_offset", "antiphase"]
 #: tune or movement with holdout4 to holdout11 and holding no key-training piece.
 #: ``holdout13``: a thirteenth blind split of real composed music built as holdout12, sharing no score,
 #: tune or movement with holdout4 to holdout12 and holding no key-training piece.
+#: ``holdout14``: a fourteenth blind split of real composed music built as holdout13, sharing no score,
+#: tune or movement with holdout4 to holdout13 and holding no key-training piece.
 #: ``recordings``: real produced recordings (music of Debian game-data packages,
 #: `acekit.calibration.recordings`) cut into repaint and health cases; a blind test of the boundary,
 #: preservation and health verdicts, evaluated once. It has no songs: no tempo or key truth.
 Split = Literal["calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7",
                 "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13",
-                "recordings"]
+                "holdout14", "recordings"]
 SPLITS: tuple[Split, ...] = get_args(Split)  # in the Literal's order: a new split is named once
 #: splits without tempo or key truth (the tempo and key tests skip them, saying why)
 NO_SONG_SPLITS: tuple[Split, ...] = ("recordings",)
@@ -107,7 +109,7 @@ class CalibrationClip(BaseModel):
     soundfont: str | None = None  # the soundfont's name in acekit.calibration.build.SOUNDFONTS
     #: render conditions other than a plain render (build.render_conditions): detuning, reverb, mix
     render: list[str] = Field(default_factory=list)
-    #: holdout4 to holdout13: the music21 corpus score the clip was arranged from ("path" or "path#tune number")
+    #: holdout4 to holdout14: the music21 corpus score the clip was arranged from ("path" or "path#tune number")
     score: str | None = None
     recording: RecordingOrigin | None = None
     truth: ClipTruth
