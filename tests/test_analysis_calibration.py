@@ -21,13 +21,14 @@ measurement when the split was built (reported to the lead only, not quoted in d
 (built as holdout7, sharing nothing with it), ``holdout9`` (built as holdout8, sharing nothing
 with holdout4 to holdout8), ``holdout10`` (built as holdout9, sharing nothing with holdout4 to
 holdout9), ``holdout11`` (built as holdout10, sharing nothing with holdout4 to holdout10),
-``holdout12`` (built as holdout11, sharing nothing with holdout4 to holdout11) and ``holdout13`` (built
-as holdout12, sharing nothing with holdout4 to holdout12): the same, from each builder's one
-measurement. Health floors are full on every split.
+``holdout12`` (built as holdout11, sharing nothing with holdout4 to holdout11), ``holdout13`` (built
+as holdout12, sharing nothing with holdout4 to holdout12) and ``holdout14`` (built as holdout13, sharing
+nothing with holdout4 to holdout13): the same, from each builder's one measurement. Health floors are
+full on every split.
 
 Beat grid: its thresholds were chosen on ``calibrate``; it was measured once on ``holdout`` to
 ``holdout8`` (notes/beat-grid-blind.md, docs/analysis.md "Beat grid on unseen music") and on
-``holdout9``, ``holdout10``, ``holdout11``, ``holdout12`` and ``holdout13`` by their builders, and
+``holdout9``, ``holdout10``, ``holdout11``, ``holdout12``, ``holdout13`` and ``holdout14`` by their builders, and
 test_beat_grid_on_unseen_music keeps floors that one more miss than that measurement breaks.
 
 ``recordings`` (real produced recordings from Debian game-data packages, docs/analysis.md "The
@@ -267,8 +268,8 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # holdout8, blind for the designs after it): a little under the shipped design's one measurement when the split
     # was built (reported to the lead only). holdout10 (built as holdout9, blind for the designs after it),
     # holdout11 (built as holdout10, blind for the designs after it), holdout12 (built as holdout11, blind for
-    # the designs after it) and holdout13 (built as holdout12, blind for the designs after it): the same, from each
-    # builder's one measurement. No decided verdict may be wrong, except on holdout9, holdout12 and holdout13 no
+    # the designs after it), holdout13 (built as holdout12, blind for the designs after it) and holdout14 (built as
+    # holdout13, blind for the designs after it): the same, from each builder's one measurement. No decided verdict may be wrong, except on holdout9, holdout12 and holdout13 no
     # more wrong ones than that measurement saw.
     # Eighth pass (docs/analysis.md "Tempo verdicts, eighth pass"; the eight splits above holdout8 its dev data):
     # holdout5 94.4 %, holdout6 98.8 %, holdout7 96.1 %, the others as above; still no wrong verdict. holdout8 (blind
@@ -277,16 +278,16 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.98, "holdout3": 0.94, "holdout4": 0.93,
                      "holdout5": 0.94, "holdout6": 0.98, "holdout7": 0.95,
                      "holdout8": 0.95, "holdout9": 0.94, "holdout10": 0.92, "holdout11": 0.91,
-                     "holdout12": 0.88, "holdout13": 0.92}[split]
+                     "holdout12": 0.88, "holdout13": 0.92, "holdout14": 0.91}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before); on
-    # holdout8 to holdout13 no more read "unreliable" (or wrong) there than when the splits were built
+    # holdout8 to holdout14 no more read "unreliable" (or wrong) there than when the splits were built
     missed = [c.id for c in calibration.of_kind("song", split=split)
               if c.truth.time_signature in ("6/8", "9/8", "12/8", "2/2")
               and (c.id, c.truth.bpm_requested, "pass", "pass") not in cases]
     assert len(missed) <= {"holdout8": 1, "holdout9": 3, "holdout10": 3, "holdout11": 1,
-                           "holdout12": 3, "holdout13": 4}.get(split, 0), missed
+                           "holdout12": 3, "holdout13": 4, "holdout14": 2}.get(split, 0), missed
 
 
 @pytest.mark.slow
@@ -406,6 +407,8 @@ BEAT_GRID_MEASURED = {
     "holdout12": ((29, 0), (232, 0), (107, 9), 11),
     # measured once by its builder when the split was built (no beat-grid design looked at it)
     "holdout13": ((31, 0), (248, 0), (114, 10), 9),
+    # measured once by its builder when the split was built (no beat-grid design looked at it)
+    "holdout14": ((32, 0), (256, 0), (121, 7), 8),
 }
 
 
@@ -515,6 +518,10 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
         # under the shipped (fourteenth pass) estimator's one measurement when the split was built (reported
         # to the lead only); a regression check, not a target (issue 11 asks 0.90)
         assert mirex >= 0.80 and mirex_minor >= 0.77 and len(confident_wrong) <= 3
+    elif split == "holdout14":  # real music, built as holdout13 and blind for the designs after it: a little
+        # under the shipped (fourteenth pass) estimator's one measurement when the split was built (reported
+        # to the lead only); a regression check, not a target (issue 11 asks 0.90)
+        assert mirex >= 0.82 and mirex_minor >= 0.81 and len(confident_wrong) <= 1
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0
