@@ -131,8 +131,22 @@ def train(data: str, out: str) -> None:
 
 
 def export(pt: str, out: str) -> None:
+    """The weights (torch names, float32) and, under check_*, the torch forward of the fixed check input (seeded noise,
+    600 frames: `check_input`), which tests/test_analysis_units.py compares with the numpy forward (torch is no CI
+    dependency)."""
     sd = torch.load(pt)
-    np.savez(out, **{k: v.numpy().astype(np.float32) for k, v in sd.items()})
+    net = Net()
+    net.load_state_dict(sd)
+    net.eval()
+    with torch.no_grad():
+        b, lg = net(torch.from_numpy(check_input())[None])
+    np.savez(out, **{k: v.numpy().astype(np.float32) for k, v in sd.items()},
+             check_beat=torch.sigmoid(b[0]).numpy().astype(np.float32),
+             check_tempo=torch.softmax(lg[0], 0).numpy().astype(np.float32))
+
+
+def check_input() -> np.ndarray:
+    return np.random.default_rng(0).normal(1.0, 1.0, (600, N_IN)).astype(np.float32)
 
 
 def check(pt: str) -> None:
@@ -147,7 +161,7 @@ def check(pt: str) -> None:
     net = Net()
     net.load_state_dict(torch.load(pt))
     net.eval()
-    x = np.random.default_rng(0).normal(1.0, 1.0, (600, N_IN)).astype(np.float32)
+    x = check_input()
     with torch.no_grad():
         b, lg = net(torch.from_numpy(x)[None])
     bt, pt_ = torch.sigmoid(b[0]).numpy(), torch.softmax(lg[0], 0).numpy()

@@ -71,7 +71,7 @@ class PulseNet:
     @classmethod
     def load(cls, path: str | Path = WEIGHTS) -> "PulseNet":
         with np.load(path) as z:
-            return cls({k: z[k] for k in z.files})
+            return cls({k: z[k] for k in z.files if not k.startswith("check_")})
 
     def forward(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(beat activation per frame in 0..1, pulse-tempo probabilities over `TEMPO_BPM`)."""
@@ -107,4 +107,12 @@ def pulse_probabilities(y: np.ndarray, sr: int, net: PulseNet | None = None) -> 
 def mass_near(probs: np.ndarray, bpm: float, tolerance_pct: float) -> float:
     """Probability mass of the tempo classes within ``tolerance_pct`` of ``bpm``."""
     near = np.abs(TEMPO_BPM / bpm - 1.0) * 100.0 <= tolerance_pct
+    return float(np.asarray(probs)[near].sum())
+
+
+def mass_near_any(probs: np.ndarray, bpms, tolerance_pct: float) -> float:
+    """Probability mass of the tempo classes within ``tolerance_pct`` of any of ``bpms`` (each class once)."""
+    near = np.zeros(TEMPO_BPM.shape, bool)
+    for b in bpms:
+        near |= np.abs(TEMPO_BPM / b - 1.0) * 100.0 <= tolerance_pct
     return float(np.asarray(probs)[near].sum())
