@@ -79,6 +79,8 @@ def verdict(kind: str, row: dict, mp: float, ma: float, tp: float, tf: float) ->
         return sh
     if kind == "N+m" and row["r"].relation == "off":
         return sh
+    if kind == "N+c":  # pool part 2 (added late): tf is the tracker-confidence ceiling kappa
+        return "pass" if (row["r"].confidence < tf and mp >= tp - 1e-12) else sh
     if kind in ("N+", "N+m", "N+-", "RN+-") and mp >= tp - 1e-12:
         return "pass"
     if kind in ("N-", "N+-", "RN+-") and 1.0 - ma >= tf - 1e-12:
@@ -86,8 +88,9 @@ def verdict(kind: str, row: dict, mp: float, ma: float, tp: float, tf: float) ->
     return sh
 
 
-POOL = ("N+", "N+m", "N-", "N+-", "RN+-")
-N_PARAMS = {"N+": 1, "N+m": 1, "N-": 1, "N+-": 2, "RN+-": 2}
+POOL = ("N+", "N+m", "N-", "N+-", "RN+-", "N+c")  # N+c: pool part 2 (added late)
+N_PARAMS = {"N+": 1, "N+m": 1, "N-": 1, "N+-": 2, "RN+-": 2, "N+c": 2}
+KAPPA = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 
 
 def grid(kind):
@@ -95,10 +98,14 @@ def grid(kind):
         return [(t, 2.0) for t in GRID]
     if kind == "N-":
         return [(2.0, t) for t in GRID]
+    if kind == "N+c":  # ties: the higher tp, then the lower kappa (the more cautious)
+        return [(t, -k) for t in GRID for k in KAPPA]
     return [(a, b) for a in GRID for b in GRID]
 
 
 def verdicts(rd, mm, kind, tp, tf) -> dict:
+    if kind == "N+c":
+        tf = -tf  # the grid carries -kappa (see `grid`)
     return {k: verdict(kind, row, *mm[k], tp, tf) for k, row in rd.items()}
 
 
