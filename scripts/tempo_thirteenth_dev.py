@@ -7,7 +7,7 @@ splits, and the declared pool of integration rules scored leave-one-split-out ag
 
 ``cache`` reads the rendered set through its manifest.json only (never renders) and loads only the thirteen dev splits
 (an explicit allow-list: holdout13 and the recordings are never read): per song the tenth pass's features (beat track,
-onset envelopes, chord-change envelope) and the network's input (`beatnet.beat_features`, float16); no audio is kept.
+onset envelopes, chord-change envelope) and the network's input (`tempo_thirteenth_beatnet.beat_features`, float16); no audio is kept.
 The network was never trained on a dev clip, so its readings here are out of sample; only the rule's thresholds are
 chosen here, leave-one-split-out (for each held-out split, on the other twelve).
 """
@@ -25,7 +25,7 @@ os.environ.setdefault("SHIPPED_TEMPO_PY", "/tmp/tempo13/tempo_shipped.py")
 
 import tempo_tenth_dev as D  # noqa: E402
 
-from acekit.analysis import beatnet as B  # noqa: E402
+import tempo_thirteenth_beatnet as B  # noqa: E402
 from acekit.analysis import tempo as T  # noqa: E402
 
 DEV = ("calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",

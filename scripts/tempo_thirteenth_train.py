@@ -124,7 +124,7 @@ def one(job):
     i, kind, item = job
     import numpy as np
 
-    from acekit.analysis.beatnet import beat_features
+    from tempo_thirteenth_beatnet import beat_features
     from acekit.calibration import scores as S
     from acekit.calibration.build import PIECE_PEAK, SOUNDFONTS as SF, _check_tools, render_args, render_midi
     from acekit.calibration.songs import compose

@@ -1,15 +1,20 @@
 """A small learned pulse network (tempo thirteenth pass, notes/tempo-thirteenth-pass.md), run in numpy.
 
+Not shipped (nothing of the pass beat the shipped design on dev): moved out of acekit.analysis into scripts/, with its
+weights left in scratch (/tmp/tempo13/beatnet_weights.npz, or TEMPO13_WEIGHTS). Written to live in acekit.analysis
+(numpy and librosa only).
+
 A temporal convolutional network (Böck/Davies style: a dilated non-causal TCN over a log-mel spectrogram)
 trained on rendered corpus pieces reserved for training (never a calibration split's piece) to read the
 **notated pulse** (`tempo.expected_pulse`: the quarter, the dotted quarter in 6/8, 9/8, 12/8, the half note
 in 2/2). Two heads: a beat activation per frame (training aid) and a distribution over pulse tempi
 (`TEMPO_BPM`, a 2 % log grid, 30-298 BPM), the mean over time of the network's skip outputs. Only the tempo
 distribution is read at run time. Training: scripts/tempo_thirteenth_net.py (PyTorch, a training tool only);
-weights: beatnet_weights.npz beside this file.
+weights: see below.
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +31,7 @@ TEMPO_BPM = 30.0 * 1.02 ** np.arange(117)
 FILTERS = 20
 KERNEL = 5
 DILATIONS = (1, 2, 4, 8, 16, 32, 64, 128)
-WEIGHTS = Path(__file__).with_name("beatnet_weights.npz")
+WEIGHTS = Path(os.environ.get("TEMPO13_WEIGHTS", "/tmp/tempo13/beatnet_weights.npz"))
 
 
 def beat_features(y: np.ndarray, sr: int) -> np.ndarray:
