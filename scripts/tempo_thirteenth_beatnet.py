@@ -1,7 +1,8 @@
 """A small learned pulse network (tempo thirteenth pass, notes/tempo-thirteenth-pass.md), run in numpy.
 
-Not shipped (nothing of the pass beat the shipped design on dev): moved out of acekit.analysis into scripts/, with its
-weights left in scratch (/tmp/tempo13/beatnet_weights.npz, or TEMPO13_WEIGHTS). Written to live in acekit.analysis
+Not shipped (nothing of the pass beat the shipped design on dev): moved out of acekit.analysis into scripts/; its
+weights are kept as a record in notes/tempo-thirteenth-pass-weights.npz (134,730 bytes; TEMPO13_WEIGHTS overrides), so
+the pass's dev figures can be recomputed without re-rendering and retraining (about an hour). Written to live in acekit.analysis
 (numpy and librosa only).
 
 A temporal convolutional network (Böck/Davies style: a dilated non-causal TCN over a log-mel spectrogram)
@@ -31,7 +32,7 @@ TEMPO_BPM = 30.0 * 1.02 ** np.arange(117)
 FILTERS = 20
 KERNEL = 5
 DILATIONS = (1, 2, 4, 8, 16, 32, 64, 128)
-WEIGHTS = Path(os.environ.get("TEMPO13_WEIGHTS", "/tmp/tempo13/beatnet_weights.npz"))
+WEIGHTS = Path(os.environ.get("TEMPO13_WEIGHTS", Path(__file__).resolve().parent.parent / "notes" / "tempo-thirteenth-pass-weights.npz"))
 
 
 def beat_features(y: np.ndarray, sr: int) -> np.ndarray:
@@ -100,7 +101,7 @@ class PulseNet:
 
 @lru_cache(maxsize=1)
 def default_net() -> PulseNet:
-    """The shipped weights, loaded once."""
+    """The pass's weights (`WEIGHTS`), loaded once."""
     return PulseNet.load(WEIGHTS)
 
 
