@@ -269,8 +269,8 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # was built (reported to the lead only). holdout10 (built as holdout9, blind for the designs after it),
     # holdout11 (built as holdout10, blind for the designs after it), holdout12 (built as holdout11, blind for
     # the designs after it), holdout13 (built as holdout12, blind for the designs after it) and holdout14 (built as
-    # holdout13, blind for the designs after it): the same, from each builder's one measurement. No decided verdict may be wrong, except on holdout9, holdout12 and holdout13 no
-    # more wrong ones than that measurement saw.
+    # holdout13, blind for the designs after it): the same, from each builder's one measurement. No decided verdict
+    # may be wrong, except on holdout9, holdout12 and holdout13 no more wrong ones than that measurement saw.
     # Eighth pass (docs/analysis.md "Tempo verdicts, eighth pass"; the eight splits above holdout8 its dev data):
     # holdout5 94.4 %, holdout6 98.8 %, holdout7 96.1 %, the others as above; still no wrong verdict. holdout8 (blind
     # for the eighth pass, evaluated once after it was frozen): 95.6 % (seventh pass on the same clips: 95.0 %).
