@@ -354,6 +354,106 @@ def test_tempo_verdict_eighth_pass_last_word() -> None:
         assert tempo_verdict("off", 0.28, s, 0.05, **kw)[0] == "unreliable", (kw, s)
 
 
+def test_beatnet_weights_load_once_and_the_numpy_forward_matches_torch() -> None:
+    """The pulse network's weights (src/acekit/analysis/beatnet_weights.npz, packaged) load once; the numpy forward of
+    the fixed check input equals the torch forward stored with them (torch is no dependency) within 1e-4."""
+    from acekit.analysis import beatnet
+
+    assert beatnet.WEIGHTS.is_file() and beatnet.WEIGHTS.stat().st_size < 2_000_000
+    net = beatnet.default_net()
+    assert beatnet.default_net() is net  # lru_cache: loaded once
+    assert not any(k.startswith("check_") for k in net.p)
+    beat, tempo = net.forward(beatnet.check_input())
+    with np.load(beatnet.WEIGHTS) as z:
+        check_beat, check_tempo = z["check_beat"], z["check_tempo"]
+    assert beat.shape == check_beat.shape == (600,) and tempo.shape == check_tempo.shape == beatnet.TEMPO_BPM.shape
+    assert np.abs(beat - check_beat).max() < 1e-4 and np.abs(tempo - check_tempo).max() < 1e-4
+    assert abs(float(tempo.sum()) - 1.0) < 1e-5
+
+
+def test_beatnet_reads_audio_into_a_tempo_distribution() -> None:
+    """From audio: 50 frames a second of 96 features, a distribution over the 117 pulse-tempo classes."""
+    from acekit.analysis import beatnet
+
+    sr = 44100
+    y = np.zeros(4 * sr, np.float32)
+    for t in np.arange(0.0, 4.0, 0.5):  # clicks at 120 BPM
+        y[int(t * sr):int(t * sr) + 200] = 0.5
+    feats = beatnet.beat_features(y, sr)
+    assert feats.shape[1] == 2 * beatnet.N_MELS and abs(feats.shape[0] - 4 * beatnet.FPS) <= 2
+    p = beatnet.pulse_probabilities(y, sr)
+    assert p.shape == beatnet.TEMPO_BPM.shape and (p >= 0).all() and abs(float(p.sum()) - 1.0) < 1e-5
+    assert beatnet.mass_near(p, 120.0, 4.0) == pytest.approx(float(p[np.abs(beatnet.TEMPO_BPM / 120 - 1) <= 0.04].sum()))
+
+
+def _network_reading(pulse_bpm: float, mass: float) -> np.ndarray:
+    """A pulse-tempo distribution with ``mass`` on the class nearest ``pulse_bpm`` and the rest at 30 BPM."""
+    from acekit.analysis import beatnet
+
+    p = np.zeros(beatnet.TEMPO_BPM.shape)
+    p[int(np.argmin(np.abs(beatnet.TEMPO_BPM / pulse_bpm - 1.0)))] = mass
+    p[0] += 1.0 - mass
+    return p
+
+
+def test_tempo_network_rule_passes_only_open_verdicts_under_an_unsure_tracker() -> None:
+    """N+c (`network_pulse_passes`): only a verdict every rule left "unreliable", only under a tracker confidence below
+    kappa (0.4), only at a network mass at the expected pulse of tp (0.8) or more; it never fails anything."""
+    from acekit.analysis.tempo import NETWORK_MAX_CONFIDENCE, NETWORK_PASS_MASS, network_pulse_passes
+
+    assert (NETWORK_PASS_MASS, NETWORK_MAX_CONFIDENCE) == (0.8, 0.4)
+    assert (Thresholds().tempo_network_pass_mass, Thresholds().tempo_network_max_confidence) == (0.8, 0.4)
+    assert network_pulse_passes("unreliable", 0.39, 0.8) and network_pulse_passes("unreliable", 0.0, 1.0)
+    assert not network_pulse_passes("unreliable", 0.39, 0.79)
+    assert not network_pulse_passes("unreliable", 0.4, 0.99) and not network_pulse_passes("unreliable", 0.7, 0.99)
+    for decided in ("pass", "fail", None):
+        assert not network_pulse_passes(decided, 0.1, 0.99)
+    assert network_pulse_passes("unreliable", 0.45, 0.7, pass_mass=0.7, max_confidence=0.5)
+
+
+def test_analyze_tempo_asks_the_network_only_where_every_rule_leaves_it_open(monkeypatch) -> None:
+    """The network runs only after every shipped rule (here forced "unreliable", or decided) under an unsure tracker;
+    it passes at tp and not below, reads the expected pulse only (in 2/2 the half note, not the quarter), and never
+    turns a verdict into a fail."""
+    from acekit.analysis import beatnet
+    from acekit.analysis import tempo as T
+
+    shipped = {"verdict": "unreliable"}
+    monkeypatch.setattr(T, "tempo_verdict", lambda *a, **k: (shipped["verdict"], "the shipped rules"))
+    reading = {"p": None, "calls": 0}
+
+    def fake_probs(y, sr):
+        reading["calls"] += 1
+        return reading["p"]
+
+    monkeypatch.setattr(beatnet, "pulse_probabilities", fake_probs)
+
+    def run(conf: float, mass: float, bpm: float = 100.0, ts: str = "4/4", pulse: float = 100.0, **kw):
+        reading["p"] = _network_reading(pulse, mass)
+        bt = T.BeatTrack(bpm=bpm if ts != "2/2" else bpm / 2, beats_s=[0.0, 0.6], confidence=conf)  # a match
+        return T.analyze_tempo(np.zeros(16, np.float32), 44100, target_bpm=bpm, time_signature=ts, beat_track=bt, **kw)
+
+    r = run(0.2, 0.85)
+    assert r.verdict == "pass" and "pulse network decided" in r.reason and r.network_pulse_mass == 0.85
+    assert run(0.2, 0.8).verdict == "pass"  # at tp
+    r = run(0.2, 0.8 - 1e-6)
+    assert r.verdict == "unreliable" and r.reason == "the shipped rules" and r.network_pulse_mass == 0.8
+    assert run(0.2, 0.75, network_pass_mass=0.7).verdict == "pass"  # the threshold reaches the rule
+    calls = reading["calls"]
+    r = run(0.4, 0.99)  # a tracker not unsure enough: the network is not run
+    assert r.verdict == "unreliable" and r.network_pulse_mass is None and reading["calls"] == calls
+    for decided in ("pass", "fail"):  # a decided verdict: not run, not changed
+        shipped["verdict"] = decided
+        r = run(0.1, 0.0 if decided == "pass" else 0.99)
+        assert r.verdict == decided and r.network_pulse_mass is None and reading["calls"] == calls
+    shipped["verdict"] = "unreliable"
+    assert run(0.1, 0.0).verdict == "unreliable"  # a network reading elsewhere never fails it
+    # 2/2 at 200 quarter-BPM: the expected pulse is the half note (100); mass at the quarter (200) is not read
+    assert run(0.2, 0.95, bpm=200.0, ts="2/2", pulse=100.0).verdict == "pass"
+    r = run(0.2, 0.95, bpm=200.0, ts="2/2", pulse=200.0)
+    assert r.verdict == "unreliable" and r.network_pulse_mass == 0.0
+
+
 def test_offbeat_presence_of_the_tracked_beats() -> None:
     """Clicks on every other tracked beat: the weaker parity holds no onset; clicks on every one: it always does."""
     from acekit.analysis.tempo import Periodicity, parity_presence
