@@ -274,11 +274,14 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # Eighth pass (docs/analysis.md "Tempo verdicts, eighth pass"; the eight splits above holdout8 its dev data):
     # holdout5 94.4 %, holdout6 98.8 %, holdout7 96.1 %, the others as above; still no wrong verdict. holdout8 (blind
     # for the eighth pass, evaluated once after it was frozen): 95.6 % (seventh pass on the same clips: 95.0 %).
+    # Fourteenth pass (the pulse network's N+c on unreliable verdicts; docs/analysis.md "Tempo verdicts, fourteenth
+    # pass"): holdout13 96.2 % and holdout14 94.4 % (all 40 pieces), its one blind evaluation; the floors there keep
+    # one more miss passing and two failing. Elsewhere the floors stay (N+c only turns "unreliable" into "pass").
     assert wrong * len(cases) <= {"holdout9": 1, "holdout12": 3, "holdout13": 1}.get(split, 0)
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.98, "holdout3": 0.94, "holdout4": 0.93,
                      "holdout5": 0.94, "holdout6": 0.98, "holdout7": 0.95,
                      "holdout8": 0.95, "holdout9": 0.94, "holdout10": 0.92, "holdout11": 0.91,
-                     "holdout12": 0.88, "holdout13": 0.92, "holdout14": 0.91}[split]
+                     "holdout12": 0.88, "holdout13": 0.953, "holdout14": 0.935}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before); on
