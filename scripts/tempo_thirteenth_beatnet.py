@@ -1,124 +1,33 @@
-"""A small learned pulse network (tempo thirteenth pass, notes/tempo-thirteenth-pass.md), run in numpy.
+"""The tempo thirteenth pass's pulse network (notes/tempo-thirteenth-pass.md), for its scripts.
 
-Not shipped (nothing of the pass beat the shipped design on dev): moved out of acekit.analysis into scripts/; its
-weights are kept as a record in notes/tempo-thirteenth-pass-weights.npz (134,730 bytes; TEMPO13_WEIGHTS overrides), so
-the pass's dev figures can be recomputed without re-rendering and retraining (about an hour). Written to live in acekit.analysis
-(numpy and librosa only).
-
-A temporal convolutional network (Böck/Davies style: a dilated non-causal TCN over a log-mel spectrogram)
-trained on rendered corpus pieces reserved for training (never a calibration split's piece) to read the
-**notated pulse** (`tempo.expected_pulse`: the quarter, the dotted quarter in 6/8, 9/8, 12/8, the half note
-in 2/2). Two heads: a beat activation per frame (training aid) and a distribution over pulse tempi
-(`TEMPO_BPM`, a 2 % log grid, 30-298 BPM), the mean over time of the network's skip outputs. Only the tempo
-distribution is read at run time. Training: scripts/tempo_thirteenth_net.py (PyTorch, a training tool only);
-weights: see below.
+The network now ships as `acekit.analysis.beatnet` (tempo fourteenth pass); this module is that code, not a copy:
+the dev and training scripts import it under their old name. Weights: the package's beatnet_weights.npz (byte for
+byte notes/tempo-thirteenth-pass-weights.npz, the pass's record); TEMPO13_WEIGHTS names another file for `PulseNet.load`
+callers that pass it.
 """
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
+from acekit.analysis.beatnet import (  # noqa: F401  (re-exported for the pass's scripts)
+    DILATIONS,
+    FILTERS,
+    FPS,
+    HOP,
+    KERNEL,
+    N_FFT,
+    N_MELS,
+    SR,
+    TEMPO_BPM,
+    PulseNet,
+    beat_features,
+    check_input,
+    default_net,
+    mass_near,
+    mass_near_any,
+    pulse_probabilities,
+)
+from acekit.analysis.beatnet import WEIGHTS as _PACKAGE_WEIGHTS
 
-SR = 22050
-HOP = 441  # 50 frames a second
-FPS = SR / HOP
-N_FFT = 2048
-N_MELS = 48
-FMIN, FMAX = 30.0, 11025.0
-#: tempo classes of the pulse head: 30 BPM x 1.02^k, k = 0..116 (30 to 298 BPM)
-TEMPO_BPM = 30.0 * 1.02 ** np.arange(117)
-FILTERS = 20
-KERNEL = 5
-DILATIONS = (1, 2, 4, 8, 16, 32, 64, 128)
-WEIGHTS = Path(os.environ.get("TEMPO13_WEIGHTS", Path(__file__).resolve().parent.parent / "notes" / "tempo-thirteenth-pass-weights.npz"))
-
-
-def beat_features(y: np.ndarray, sr: int) -> np.ndarray:
-    """(frames, 2 * N_MELS) float32: log-mel magnitude at 50 fps and its half-wave rectified frame difference."""
-    import librosa
-
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim == 2:
-        y = y.mean(axis=1)
-    if sr != SR:
-        y = librosa.resample(y, orig_sr=sr, target_sr=SR, res_type="soxr_hq")
-    m = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, fmin=FMIN, fmax=FMAX,
-                                       power=1.0)
-    lm = np.log1p(100.0 * m).T.astype(np.float32)  # (frames, mels)
-    d = np.maximum(np.diff(lm, axis=0, prepend=lm[:1]), 0.0)
-    return np.concatenate([lm, d], axis=1)
-
-
-def _elu(x: np.ndarray) -> np.ndarray:
-    return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))
-
-
-def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int = 1) -> np.ndarray:
-    """Non-causal 'same' 1-D convolution of (T, Cin) by torch-layout weights (Cout, Cin, K)."""
-    cout, cin, k = w.shape
-    if k == 1:
-        return x @ w[:, :, 0].T + b
-    half = (k - 1) // 2 * dilation
-    t = x.shape[0]
-    xp = np.zeros((t + 2 * half, cin), dtype=x.dtype)
-    xp[half:half + t] = x
-    cols = np.concatenate([xp[j * dilation:j * dilation + t] for j in range(k)], axis=1)  # (T, K*Cin)
-    return cols @ w.transpose(2, 1, 0).reshape(k * cin, cout) + b
-
-
-class PulseNet:
-    """The numpy forward of the trained network (weights from ``npz``, torch parameter names)."""
-
-    def __init__(self, params: dict[str, np.ndarray]) -> None:
-        self.p = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
-
-    @classmethod
-    def load(cls, path: str | Path = WEIGHTS) -> "PulseNet":
-        with np.load(path) as z:
-            return cls({k: z[k] for k in z.files if not k.startswith("check_")})
-
-    def forward(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(beat activation per frame in 0..1, pulse-tempo probabilities over `TEMPO_BPM`)."""
-        p = self.p
-        x = (np.asarray(feats, np.float32) - p["in_mean"]) / p["in_scale"]
-        x = _elu(_conv(x, p["conv_in.weight"], p["conv_in.bias"]))
-        skip = np.zeros_like(x)
-        for i, d in enumerate(DILATIONS):
-            h = _elu(_conv(x, p[f"blocks.{i}.dil.weight"], p[f"blocks.{i}.dil.bias"], d))
-            h = _conv(h, p[f"blocks.{i}.mix.weight"], p[f"blocks.{i}.mix.bias"])
-            x = x + h
-            skip = skip + h
-        beat = _conv(_elu(x), p["beat.weight"], p["beat.bias"])[:, 0]
-        g = _elu(skip).mean(axis=0)
-        g = _elu(g @ p["tempo_hidden.weight"].T + p["tempo_hidden.bias"])
-        logits = g @ p["tempo_out.weight"].T + p["tempo_out.bias"]
-        logits = logits - logits.max()
-        e = np.exp(logits)
-        return 1.0 / (1.0 + np.exp(-beat)), e / e.sum()
-
-
-@lru_cache(maxsize=1)
-def default_net() -> PulseNet:
-    """The pass's weights (`WEIGHTS`), loaded once."""
-    return PulseNet.load(WEIGHTS)
-
-
-def pulse_probabilities(y: np.ndarray, sr: int, net: PulseNet | None = None) -> np.ndarray:
-    """The network's distribution over pulse tempi (`TEMPO_BPM`) of ``y``: no request is read."""
-    return (net or default_net()).forward(beat_features(y, sr))[1]
-
-
-def mass_near(probs: np.ndarray, bpm: float, tolerance_pct: float) -> float:
-    """Probability mass of the tempo classes within ``tolerance_pct`` of ``bpm``."""
-    near = np.abs(TEMPO_BPM / bpm - 1.0) * 100.0 <= tolerance_pct
-    return float(np.asarray(probs)[near].sum())
-
-
-def mass_near_any(probs: np.ndarray, bpms, tolerance_pct: float) -> float:
-    """Probability mass of the tempo classes within ``tolerance_pct`` of any of ``bpms`` (each class once)."""
-    near = np.zeros(TEMPO_BPM.shape, bool)
-    for b in bpms:
-        near |= np.abs(TEMPO_BPM / b - 1.0) * 100.0 <= tolerance_pct
-    return float(np.asarray(probs)[near].sum())
+WEIGHTS = Path(os.environ.get("TEMPO13_WEIGHTS", _PACKAGE_WEIGHTS))

@@ -1,5 +1,5 @@
 """Tempo, thirteenth pass: train the pulse network (PyTorch, CPU; a training tool, never an acekit dependency) and
-export its weights for the numpy forward (scripts/tempo_thirteenth_beatnet.py; written as acekit.analysis.beatnet).
+export its weights for the numpy forward (acekit.analysis.beatnet; scripts/tempo_thirteenth_beatnet.py re-exports it).
 
     /tmp/tempo13/venv/bin/python scripts/tempo_thirteenth_net.py train /tmp/tempo13/train.pkl /tmp/tempo13/net.pt
     /tmp/tempo13/venv/bin/python scripts/tempo_thirteenth_net.py export /tmp/tempo13/net.pt OUT.npz
@@ -9,7 +9,7 @@ The recipe is fixed in the notes' declaration: Adam, lr 2e-3, batches of 16 clip
 batch (at most 500 frames, 10 s), random offsets, loss = beat BCE (targets 1 on the beat frame, 0.5 on its two
 neighbours) + tempo cross-entropy (soft target: a Gaussian of 1 class, 2 %, around the notated pulse), dropout 0.1,
 seed 13, 60 epochs or 12 minutes of training wall clock, whichever comes first; the last epoch's weights.
-This file does not import acekit; its constants mirror tempo_thirteenth_beatnet (checked by ``check``).
+This file does not import acekit; its constants mirror acekit.analysis.beatnet (checked by ``check``).
 """
 from __future__ import annotations
 
@@ -158,8 +158,8 @@ def check(pt: str) -> None:
     """torch forward against the numpy forward on a fixed input (seeded noise, 600 frames)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("beatnet", "scripts/tempo_thirteenth_beatnet.py")
-    B = importlib.util.module_from_spec(spec)  # numpy only: loaded without acekit's package (not in this venv)
+    spec = importlib.util.spec_from_file_location("beatnet", "src/acekit/analysis/beatnet.py")
+    B = importlib.util.module_from_spec(spec)  # numpy only: loaded by path, without acekit's package (not in this venv)
     spec.loader.exec_module(B)
     assert np.allclose(B.TEMPO_BPM, TEMPO_BPM) and B.DILATIONS == DILATIONS and B.FILTERS == FILTERS
 
