@@ -703,6 +703,33 @@ def test_dc_offset_and_antiphase_are_measured() -> None:
     assert ok.passed["health"] and ok.analysed_channel == "mono mean"
 
 
+def test_check_health_is_analyze_audios_health_verdict() -> None:
+    """check_health (health alone, for scans) gives analyze_audio's health result and verdict: the same channel
+    (antiphase reads the left one), the same duration rule, channels-first input turned the same way."""
+    from acekit.analysis import analyze_audio, check_health
+
+    sr = 44100
+    t = np.arange(sr * 5) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    cases = {
+        "ok": (np.stack([tone, tone], axis=1), None),
+        "dc": (tone + 0.3, None),
+        "antiphase": (np.stack([tone, -tone], axis=1), None),
+        "channels first": (np.stack([tone, 0.5 * tone]), None),
+        "short": (tone, 10.0),
+        "clipped": (np.clip(4 * tone, -1, 1), None),
+        "silent": (np.zeros(sr * 3, dtype=np.float32), None),
+    }
+    verdicts = {}
+    for name, (y, dur) in cases.items():
+        full = analyze_audio(y, sr, duration_s=dur)
+        h, ok = check_health(y, sr, duration_s=dur)
+        assert h == full.health and ok is full.passed["health"], name
+        verdicts[name] = ok
+    assert verdicts == {"ok": True, "dc": False, "antiphase": False, "channels first": True, "short": False,
+                        "clipped": False, "silent": False}
+
+
 def test_one_alignment_serves_boundaries_and_preservation() -> None:
     """analyze_clip hands preservation's lag to the boundary check: the same result as aligning again."""
     from acekit.analysis import analyze_boundaries

@@ -17,6 +17,7 @@ _HOME = {
     "BeatGridResult": "beatgrid", "analyze_beat_grid": "beatgrid",
     "BoundaryResult": "boundaries", "analyze_boundaries": "boundaries",
     "ClipAnalysis": "clip", "Thresholds": "clip", "analyze_audio": "clip", "analyze_clip": "clip", "judge": "clip",
+    "check_health": "clip",
     "HealthResult": "health", "analyze_health": "health",
     "KeyResult": "key", "analyze_key": "key", "mirex_key_score": "key",
     "PreservationResult": "preservation", "analyze_preservation": "preservation",
@@ -35,6 +36,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AudioLoadError", "BeatGridResult", "BeatTrack", "BoundaryResult", "ClipAnalysis", "HealthResult", "KeyResult",
     "PreservationResult", "TempoResult", "Thresholds", "analyze_audio", "analyze_beat_grid", "analyze_boundaries",
-    "analyze_clip", "analyze_health", "analyze_key", "analyze_preservation", "analyze_tempo", "judge", "load_audio",
+    "analyze_clip", "analyze_health", "check_health", "analyze_key", "analyze_preservation", "analyze_tempo", "judge", "load_audio",
     "mirex_key_score", "track_beats",
 ]

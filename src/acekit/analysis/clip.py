@@ -317,6 +317,38 @@ def analysis_channel(multi: np.ndarray, th: Thresholds = DEFAULT_THRESHOLDS) -> 
     return mono, "mono mean"
 
 
+def _frames(y: np.ndarray) -> np.ndarray:
+    """float32 audio shaped (n,) or (n, channels); channels-first input is turned."""
+    multi = np.asarray(y, dtype=np.float32)
+    if multi.ndim == 2 and multi.shape[0] <= 8 and multi.shape[1] > multi.shape[0]:
+        multi = multi.T  # channels-first -> (n, channels)
+    return multi
+
+
+def check_health(y: np.ndarray, sr: int, *, duration_s: float | None = None,
+                 thresholds: Thresholds | None = None) -> tuple[HealthResult, bool]:
+    """`analyze_audio`'s health result and verdict alone, on the same channel it would read, without the
+    tempo, key and grid analysers (seconds per clip): for scanning many files for technical problems."""
+    th = thresholds or DEFAULT_THRESHOLDS
+    multi = _frames(y)
+    mono, _ = analysis_channel(multi, th)
+    h = analyze_health(mono, sr, expected_duration_s=duration_s, stereo=multi if multi.ndim == 2 else None)
+    return h, healthy(h, th)
+
+
+def healthy(h: HealthResult, th: Thresholds = DEFAULT_THRESHOLDS) -> bool:
+    """The health verdict: finite, not silent, clipping, silence and DC within their maxima, channels not
+    cancelling, and the duration within tolerance of the one requested."""
+    ok = not h.has_nonfinite and not h.silent and h.clipping_share <= th.max_clipping_share
+    ok = ok and h.silence_share <= th.max_silence_share
+    ok = ok and abs(h.dc_offset) <= th.max_dc_offset
+    ok = ok and not (h.stereo_correlation is not None and h.stereo_correlation < th.antiphase_correlation)
+    if h.duration_error_s is not None and h.expected_duration_s:
+        allowed = max(th.duration_tolerance_s, h.expected_duration_s * th.duration_tolerance_pct / 100.0)
+        ok = ok and abs(h.duration_error_s) <= allowed
+    return bool(ok)
+
+
 def _reusing_spectrograms(fn):  # noqa: ANN001, ANN202 - a plain decorator
     @functools.wraps(fn)
     def run(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -354,9 +386,7 @@ def analyze_audio(
         raise ValueError(f"bpm must be a positive number, got {bpm}")
     target_key = parse_key(key) if key is not None else None
     bpb = beats_per_bar_of(time_signature)
-    multi = np.asarray(y, dtype=np.float32)
-    if multi.ndim == 2 and multi.shape[0] <= 8 and multi.shape[1] > multi.shape[0]:
-        multi = multi.T  # channels-first -> (n, channels)
+    multi = _frames(y)
     mono, channel = analysis_channel(multi, th)
     duration = mono.size / sr
     region = check_region(region_s, duration) if region_s is not None else None
@@ -464,15 +494,7 @@ def judge(res: ClipAnalysis, th: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, b
         passed["boundaries"] = res.boundaries.flagged == 0
     if res.preservation is not None:
         passed["preservation"] = preserved_outside(res.preservation, th)
-    h = res.health
-    ok = not h.has_nonfinite and not h.silent and h.clipping_share <= th.max_clipping_share
-    ok = ok and h.silence_share <= th.max_silence_share
-    ok = ok and abs(h.dc_offset) <= th.max_dc_offset
-    ok = ok and not (h.stereo_correlation is not None and h.stereo_correlation < th.antiphase_correlation)
-    if h.duration_error_s is not None and h.expected_duration_s:
-        allowed = max(th.duration_tolerance_s, h.expected_duration_s * th.duration_tolerance_pct / 100.0)
-        ok = ok and abs(h.duration_error_s) <= allowed
-    passed["health"] = bool(ok)
+    passed["health"] = healthy(res.health, th)
     return passed
 
 
