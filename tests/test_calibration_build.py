@@ -26,6 +26,7 @@ from acekit.calibration.scores import (
     HOLDOUT12_PIECES,
     HOLDOUT13_PIECES,
     HOLDOUT14_PIECES,
+    HOLDOUT15_PIECES,
     PieceSpec,
     ScoreError,
     derive,
@@ -580,7 +581,7 @@ def _key_training_reserved() -> tuple[set, set]:
     listed = {(t["source"], t["number"]) for t in json.loads(notes.read_text())["training"]}
     by_index: set[str] = set()
     for p in (*HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES, *HOLDOUT10_PIECES,
-              *HOLDOUT11_PIECES, *HOLDOUT12_PIECES, *HOLDOUT13_PIECES, *HOLDOUT14_PIECES):
+              *HOLDOUT11_PIECES, *HOLDOUT12_PIECES, *HOLDOUT13_PIECES, *HOLDOUT14_PIECES, *HOLDOUT15_PIECES):
         if p.source.endswith(".abc"):
             continue
         composer = p.source.split("/")[0]
@@ -1159,7 +1160,8 @@ def test_holdout14_shares_nothing_with_holdout4_to_holdout13() -> None:
     title twice within the split."""
     earlier = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES,
                *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES, *HOLDOUT12_PIECES, *HOLDOUT13_PIECES)
-    assert scores.CORPUS_PIECES == (*earlier, *HOLDOUT14_PIECES)  # every earlier corpus split is compared
+    # every earlier corpus split is compared (holdout15 comes after it)
+    assert scores.CORPUS_PIECES[:len(earlier) + len(HOLDOUT14_PIECES)] == (*earlier, *HOLDOUT14_PIECES)
     _assert_shares_nothing_and_titles_new(HOLDOUT14_PIECES, earlier)
 
 
@@ -1212,6 +1214,129 @@ def test_holdout14_holds_the_hard_cases() -> None:
     assert sum(p.style == "chorale" and p.meter == (3, 4) for p in pieces) >= 1
     meters = [p.time_signature for p in pieces]
     assert {m: meters.count(m) for m in set(meters)} == {"4/4": 12, "2/2": 8, "6/8": 9, "3/4": 7, "2/4": 4}
+
+# ---- holdout15: built as holdout14, nothing of holdout4 to holdout14 (docs/analysis.md "The holdout15 split")
+
+def test_holdout15_shares_nothing_with_holdout4_to_holdout14() -> None:
+    """The same rules as holdout14's, against all eleven earlier splits of real music: no score, O'Neill tune
+    number, quartet movement folder, BWV number, chorale melody (the soprano's first six intervals) or tune
+    title (as named here and as the score's own T: field) in common, and no chorale tune, O'Neill number or
+    title twice within the split."""
+    earlier = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES,
+               *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES, *HOLDOUT12_PIECES, *HOLDOUT13_PIECES,
+               *HOLDOUT14_PIECES)
+    assert scores.CORPUS_PIECES == (*earlier, *HOLDOUT15_PIECES)  # every earlier corpus split is compared
+    _assert_shares_nothing_and_titles_new(HOLDOUT15_PIECES, earlier)
+
+
+def test_holdout15_holds_no_key_training_piece() -> None:
+    """The same rule and lists as holdout14's: an abc tune whose X: number n has n % 7 == 1 in any collection
+    (Essen's included), and a score at index i % 7 == 1 in its composer's sorted corpus paths (Bach's
+    chorales here), are reserved (for the key designs and for the tempo training built on the same rule);
+    the key tenth pass's training list (notes/key-tenth-pass-training.txt) is covered by the rule
+    (asserted), so none of it can be in this split."""
+    _assert_holds_no_key_training_piece(HOLDOUT15_PIECES)
+    _assert_key_tenth_pass_training_is_reserved_and_absent(HOLDOUT15_PIECES)
+
+
+def _norm_title(t: str) -> str:
+    """A title as `_assert_shares_nothing_and_titles_new` compares them: lower case, "the " dropped, letters only."""
+    return "".join(ch for ch in (t or "").lower().replace("the ", "") if ch.isalpha())
+
+
+def _abc_t_fields(m21, source: str, number: int) -> list[str]:
+    """Every T: field of tune X: ``number`` in the corpus file ``source``, as written there."""
+    import re
+
+    text = Path(m21.corpus.getWork(source)).read_text(errors="replace")
+    for block in re.split(r"(?m)^(?=X:)", text):
+        mx = re.match(r"X:\s*(\d+)", block)
+        if mx and int(mx.group(1)) == number:
+            return re.findall(r"(?m)^T:\s*(.*?)\s*$", block)
+    raise AssertionError(f"{source}: no tune X:{number}")
+
+
+def _tempo_training_titles() -> set[str]:
+    """The normalised titles (every T: field, read from the corpus) of the tempo network's training pieces
+    (notes/tempo-thirteenth-pass-training.txt: ``piece`` lines, "source#X: number"; Bach's chorales there
+    have no number and no title)."""
+    import music21
+
+    notes = Path(__file__).parents[1] / "notes" / "tempo-thirteenth-pass-training.txt"
+    rows = [line.split("\t") for line in notes.read_text().splitlines() if not line.startswith("#")]
+    pieces = [r[1].split("#") for r in rows if len(r) >= 2 and r[0] == "piece"]
+    abc = [(s, int(n)) for s, n in pieces if s.endswith(".abc") and n.isdigit()]
+    assert len(pieces) == 963 and len(abc) == 907  # the file is read: every training piece, its abc tunes
+    titles = {_norm_title(t) for s, n in abc for t in _abc_t_fields(music21, s, n)}
+    titles.discard("")
+    return titles
+
+
+def test_holdout15_holds_no_tempo_training_title() -> None:
+    """notes/holdout15-declaration.md: no tune whose title, as named here (the name after its style) or as any
+    of its T: fields (and music21's title), normalised as the other title checks normalise, is the title of a
+    tune the tempo network trained on (notes/tempo-thirteenth-pass-training.txt, every T: field of every
+    training tune read from the corpus). The check would have caught holdout14's two such pieces."""
+    import music21
+
+    training = _tempo_training_titles()
+    assert {"lochness", "pulseofmyheart"} <= training  # holdout14's reel_lochness, air_pulse_of_my_heart
+    named = {p.name: _norm_title(p.name.split("_", 1)[1]) for p in HOLDOUT15_PIECES}
+    assert not {n for n, t in named.items() if t in training}
+    for p in HOLDOUT15_PIECES:
+        if not p.source.endswith(".abc"):
+            continue
+        own = {_norm_title(t) for t in _abc_t_fields(music21, p.source, p.number)}
+        own.add(_norm_title(music21.corpus.parse(p.source, number=p.number).metadata.title))
+        assert not own & training, (p.name, own & training)
+    by = {p.name: p for p in HOLDOUT14_PIECES}
+    assert _norm_title(by["reel_lochness"].name.split("_", 1)[1]) in training  # as named
+    assert {_norm_title(t) for t in _abc_t_fields(music21, by["air_pulse_of_my_heart"].source,
+                                                   by["air_pulse_of_my_heart"].number)} & training  # as T:
+
+
+def test_holdout15_holds_the_hard_cases() -> None:
+    """A twelfth blind split of real music, spread as holdout14: chorales, ten tunes with a band, solo tunes
+    and airs, three German folk songs (Essen). No opening and no chorale in three flats (none is left), so
+    three flats come from an Essen song; three sharps from a chorale (A major). No 9/8 (none left that passes
+    the rules, see holdout14's test). No chorale in 3/4 is left that passes the rules (holdout14 took the
+    last), so all eight chorales are in 4/4 and 3/4 comes from airs, the waltz and an Essen song. Eight tunes
+    in a church mode (two dorian, four mixolydian, one lydian, one phrygian), read apart for key
+    (notes/holdout15-declaration.md). Only three 2/2 minor tunes pass the rules: a reel and a set dance
+    with the band, a strathspey solo; the other 2/2 reels are major or modal."""
+    pieces = HOLDOUT15_PIECES
+    assert scores.LAST_NOTE_RULE_SPLITS >= {"holdout15"}
+    _assert_holds_the_hard_cases_as_holdout7(pieces, "holdout15", classical=False, flat3_score=False,
+                                             nine_eight=False, per_font=6, detuned=14, wet=12)
+    styles = [p.style for p in pieces]
+    assert styles.count("folk song") == 3 and styles.count("chorale") == 8
+    assert sum(p.source.startswith("essenFolksong/") for p in pieces) == 3
+    assert sum(p.source.startswith("airdsAirs/") for p in pieces) >= 6  # Aird's Scottish tunes, not only O'Neill's
+    band = [p for p in pieces if p.harmonise and p.drums]
+    assert len(band) == 10
+    assert {"reel", "jig", "strathspey", "polka", "march", "waltz", "hornpipe", "air"} <= {p.style for p in band}
+    modes = [p.mode_name for p in pieces]
+    assert {m: modes.count(m) for m in set(modes) if m} == {"dorian": 2, "mixolydian": 4, "lydian": 1,
+                                                           "phrygian": 1}
+    assert sum(p.parsed_key.mode == "minor" for p in pieces) == 18 and len(pieces) == 40
+    # slow and compound without drums: a 6/8 air at a dotted-quarter pulse of 60
+    assert any(p.compound and p.pulse_bpm <= 60 and not p.drums for p in pieces)
+    # cut time solo and with a band, 3/4 both slow (airs) and fast (a waltz with a kit)
+    assert sum(p.time_signature == "2/2" and not p.drums for p in pieces) >= 4
+    assert sum(p.time_signature == "2/2" and p.drums for p in pieces) >= 2
+    assert sum(p.time_signature == "3/4" and p.pulse_bpm <= 84 and not p.drums for p in pieces) >= 4
+    # flat keys from three sources (chorales by the final bass, tunes and folk songs by K:), three flats
+    # from an Essen song; sharp keys in major and minor, three sharps from a chorale
+    keys = [p.parsed_key.canonical for p in pieces]
+    assert {"Bb major", "Eb major", "F major", "D minor", "G minor"} <= set(keys)
+    assert {"A major", "D major", "E minor"} <= set(keys)
+    assert sum(k in ("F major", "Bb major", "Eb major", "D minor", "G minor") for k in keys) >= 14
+    sigs = [derive(p).extra["key_rule"] for p in pieces if p.style == "chorale"]
+    assert any(" 3 sharps" in r for r in sigs) and any("-2 sharps" in r for r in sigs)
+    assert all(p.meter == (4, 4) for p in pieces if p.style == "chorale")
+    meters = [p.time_signature for p in pieces]
+    assert {m: meters.count(m) for m in set(meters)} == {"4/4": 13, "2/2": 8, "6/8": 9, "3/4": 6, "2/4": 4}
+
 
 # ---- recordings: real produced music from Debian game-data packages (docs/analysis.md) -----------
 

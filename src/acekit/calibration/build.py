@@ -81,7 +81,7 @@ WET_ARGS = ("-o", "synth.reverb.room-size=0.9", "-o", "synth.reverb.damp=0.2", "
 #: output byte for byte, a fifth of the CPU).
 _LAZY_LOAD_ARGS = ("-o", "synth.dynamic-sample-loading=1")
 CACHE_ENV = "ACEKIT_CALIBRATION_DIR"
-#: holdout4 to holdout14 pieces are normalised to this peak (-6 dBFS): a one-voice melody renders
+#: holdout4 to holdout15 pieces are normalised to this peak (-6 dBFS): a one-voice melody renders
 #: ten times quieter than a chorale, and no real recording is released that way
 PIECE_PEAK = 0.5
 
@@ -113,7 +113,7 @@ def _check_tools() -> str:
                 f"(apt-get install {_SOUNDFONT_HINTS[name]}"
             )
     try:
-        require_music21()  # the holdout4 to holdout14 scores are read with the pinned music21
+        require_music21()  # the holdout4 to holdout15 scores are read with the pinned music21
     except ScoreError as exc:
         raise RenderError(str(exc)) from exc
     return exe
@@ -344,6 +344,16 @@ _HEALTH = [
     {"id": "waltz_o_nancy_dont_you_remember__antiphase", "base": "waltz_o_nancy_dont_you_remember",
      "problem": "antiphase"},
     {"id": "chorale_bwv286__antiphase", "base": "chorale_bwv286", "problem": "antiphase"},
+    # fifteenth held-out split: other corpus scores again, built as the fourteenth
+    {"id": "reel_they_took_frae_me_my_wife__clipped", "base": "reel_they_took_frae_me_my_wife",
+     "problem": "clipping"},
+    {"id": "chorale_bwv313__dies_to_silence", "base": "chorale_bwv313", "problem": "silence"},
+    {"id": "jig_ogallaghers_frolics__nan", "base": "jig_ogallaghers_frolics", "problem": "nan"},
+    {"id": "polka_my_darling_fair_maid__dc_offset", "base": "polka_my_darling_fair_maid", "problem": "dc_offset",
+     "dc": 0.3},
+    {"id": "air_fenian_stronghold__dc_offset", "base": "air_fenian_stronghold", "problem": "dc_offset", "dc": -0.2},
+    {"id": "waltz_summer_evening__antiphase", "base": "waltz_summer_evening", "problem": "antiphase"},
+    {"id": "chorale_bwv331__antiphase", "base": "chorale_bwv331", "problem": "antiphase"},
 ]
 
 

@@ -1,4 +1,4 @@
-"""Real composed music for the fourth to fourteenth held-out splits (``holdout4`` to ``holdout14``):
+"""Real composed music for the fourth to fifteenth held-out splits (``holdout4`` to ``holdout15``):
 scores from music21's corpus.
 
 Every earlier split comes from acekit's own song generator (`acekit.calibration.songs`). These
@@ -12,7 +12,7 @@ Arrangement. The score's own parts, each on the GM program the `PieceSpec` gives
 symbols (``chords=True``) become a simple accompaniment: the root in the bass on the bar's first
 pulse (and the middle pulse of a four-pulse bar), the chord on the other pulses. A tune without
 chord symbols can get the same accompaniment from a triad a bar read from its melody alone
-(``harmonise=True``, `_harmonise`; holdout6 to holdout14). ``drums``: a
+(``harmonise=True``, `_harmonise`; holdout6 to holdout15). ``drums``: a
 plain meter-true kit (kick on the bar, side stick on the other pulses), only where the style
 would have one. Tempo is chosen here (a realistic one per piece; the score's marks are
 ignored) and constant: tempo marks, fermatas and ritardandi are not rendered. The excerpt starts
@@ -35,7 +35,7 @@ Truth rules (tests/test_calibration_build.py checks them):
   left out. No key analyser is used (music21's ``analyze('key')`` is an estimator, not truth).
 - ``key_ambiguous`` by the earlier splits' rule: a minor piece that is not dorian and never
   sounds the raised leading tone in the excerpt (natural minor without a major V) is flagged.
-- holdout5 to holdout14 (`LAST_NOTE_RULE_SPLITS`; decided before any holdout5 piece was chosen):
+- holdout5 to holdout15 (`LAST_NOTE_RULE_SPLITS`; decided before any holdout5 piece was chosen):
   an abc tune is accepted only when its last melody note (the last note of the first part as the
   score is written, repeats not taken; a final double stop counts by its top note) is the K:
   field's tonic; otherwise it is refused, as a score whose final bass decides nothing is.
@@ -67,9 +67,10 @@ _MIREX_MODE = {"major": "major", "ionian": "major", "mixolydian": "major", "lydi
                "minor": "minor", "aeolian": "minor", "dorian": "minor", "phrygian": "minor"}
 KICK, SIDE_STICK = 36, 37
 #: splits whose abc tunes must also end on the K: tonic (docstring): decided for holdout5 before
-#: its pieces were chosen, kept for holdout6 to holdout14; holdout4 predates the rule
+#: its pieces were chosen, kept for holdout6 to holdout15; holdout4 predates the rule
 LAST_NOTE_RULE_SPLITS = frozenset({"holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10",
-                                   "holdout11", "holdout12", "holdout13", "holdout14"})
+                                   "holdout11", "holdout12", "holdout13", "holdout14",
+                                   "holdout15"})
 
 
 class ScoreError(ValueError):
@@ -151,10 +152,10 @@ def require_music21():
     try:
         import music21
     except ImportError as exc:
-        raise ScoreError("the holdout4 to holdout14 splits need music21: pip install 'acekit[calibration]' "
+        raise ScoreError("the holdout4 to holdout15 splits need music21: pip install 'acekit[calibration]' "
                          f"(music21=={MUSIC21_VERSION})") from exc
     if music21.__version__ != MUSIC21_VERSION:
-        raise ScoreError(f"music21 {music21.__version__} is installed, the holdout4-holdout14 truth is pinned to "
+        raise ScoreError(f"music21 {music21.__version__} is installed, the holdout4-holdout15 truth is pinned to "
                          f"{MUSIC21_VERSION}: pip install music21=={MUSIC21_VERSION}")
     return music21
 
@@ -1491,8 +1492,108 @@ HOLDOUT14_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout14") fo
               _on("accordion"), number=164, soundfont="csound", effects="wet"),
 ))
 
-#: Every corpus split's pieces, holdout4 to holdout14 in that order: the one list the build (its specs and
+#: The fifteenth split (docs/analysis.md "The holdout15 split"), built as holdout14 by a developer who changed
+#: no analyser, to measure the shipped designs once (notes/holdout15-declaration.md): no score, tune, title, BWV
+#: number, chorale melody or other movement of holdout4's to holdout14's, no chorale tune twice, none that the key
+#: (or tempo) designs may be trained on (the rule in tests/test_calibration_build.py `_key_training_reserved`), and
+#: no tune titled (as named here or by a T: field) as a piece the tempo network trained on
+#: (notes/tempo-thirteenth-pass-training.txt). Eight chorales (one in A major with three sharps; none in 3/4 is
+#: left), ten tunes with a meter-true kit and a bass + chord accompaniment read from the melody (``harmonise``),
+#: solo tunes and airs, three German folk songs from the Essen collection. Eight tunes are in a church mode
+#: (dorian, mixolydian, lydian, phrygian): the declaration reads key apart on them. No 9/8, no 12/8, no opening,
+#: no chorale in three flats (as holdout14). Render conditions slot by slot as holdout14's. Chosen on the scores
+#: alone (meter, key, kind) before any estimator ran on them; abc tunes pass the last-note rule.
+HOLDOUT15_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout15") for p in (
+    # Bach chorales: the key by the final bass
+    PieceSpec("chorale_bwv347", "chorale", "bach/bwv347", 70, "A major", (4, 4), _on("organ"),
+              soundfont="csound", effects="wet"),
+    PieceSpec("chorale_bwv363", "chorale", "bach/bwv363", 72, "E minor", (4, 4), _on("strings"),
+              soundfont="musescore_hq", tuning_cents=-24),
+    PieceSpec("chorale_bwv374", "chorale", "bach/bwv374", 76, "D minor", (4, 4), _on("choir choir choir cello"),
+              soundfont="timgm6mb"),
+    PieceSpec("chorale_bwv263", "chorale", "bach/bwv263", 80, "G major", (4, 4), _on("organ"),
+              soundfont="opl3", effects="wet"),
+    PieceSpec("chorale_bwv313", "chorale", "bach/bwv313", 66, "G minor", (4, 4), _on("violin violin viola cello"),
+              soundfont="fluidr3", mix="bass_up"),
+    PieceSpec("chorale_bwv325", "chorale", "bach/bwv325", 68, "F major", (4, 4), _on("reed_organ"),
+              soundfont="musescore", tuning_cents=22),
+    PieceSpec("chorale_bwv331", "chorale", "bach/bwv331", 74, "A minor", (4, 4), _on("choir"),
+              soundfont="csound", tuning_cents=-20),
+    PieceSpec("chorale_bwv46_6", "chorale", "bach/bwv46.6", 64, "D minor", (4, 4), _on("strings"),
+              soundfont="musescore_hq", effects="wet"),
+    # tunes arranged as a band would play them: melody, a kit, bass and chords read from the melody
+    PieceSpec("set_dance_bonapartes_retreat", "set dance", _ON + "1781-1800.abc", 144, "E minor", (2, 2),
+              _on("fiddle"), number=1789, harmonise=True, drums=True, chord_program=24, soundfont="musescore",
+              mix="drums_up"),
+    PieceSpec("reel_they_took_frae_me_my_wife", "reel", _AIRD + "book6.abc", 200, "A minor", (2, 2),
+              _on("accordion"), number=1004, harmonise=True, drums=True, soundfont="opl3", tuning_cents=26),
+    PieceSpec("hornpipe_farm", "hornpipe", _ON + "1625-1700.abc", 150, "D major", (2, 2), _on("clarinet"),
+              number=1643, harmonise=True, drums=True, chord_program=0, soundfont="fluidr3"),
+    PieceSpec("jig_humors_of_ballinafauna", "jig", _ON + "1031-1115.abc", 172, "A minor", (6, 8), _on("whistle"),
+              number=1081, harmonise=True, drums=True, chord_program=24, soundfont="timgm6mb", effects="wet"),
+    PieceSpec("jig_kilfinane", "jig", _ON + "1031-1115.abc", 168, "D major", (6, 8), _on("fiddle"),
+              number=1070, harmonise=True, drums=True, soundfont="csound", tuning_cents=-26),
+    PieceSpec("strathspey_robertson_of_strowan", "strathspey", _AIRD + "book6.abc", 124, "E minor", (4, 4),
+              _on("flute"), number=1018, mode_name="dorian", harmonise=True, drums=True, chord_program=24,
+              soundfont="musescore_hq"),
+    PieceSpec("polka_my_darling_fair_maid", "polka", _ON + "1625-1700.abc", 136, "G major", (2, 4),
+              _on("accordion"), number=1690, harmonise=True, drums=True, soundfont="musescore", mix="bass_up"),
+    PieceSpec("march_harrington_hall", "march", _ON + "1801-1850.abc", 168, "D major", (6, 8), _on("fiddle"),
+              number=1839, harmonise=True, drums=True, bass_program=58, soundfont="timgm6mb", effects="wet"),
+    PieceSpec("waltz_summer_evening", "waltz", _ON + "0201-0300.abc", 184, "A major", (3, 4), _on("accordion"),
+              number=215, harmonise=True, drums=True, soundfont="opl3", tuning_cents=20),
+    PieceSpec("air_praises_of_limerick", "air", _ON + "0351-0400.abc", 100, "G minor", (4, 4), _on("guitar"),
+              number=354, harmonise=True, drums=True, chord_program=0, soundfont="fluidr3"),
+    # tunes played solo, as holdout14's
+    PieceSpec("strathspey_earl_of_breadalbanes_birthday", "strathspey", _AIRD + "book6.abc", 128, "E minor",
+              (2, 2), _on("flute"), number=1046, soundfont="musescore_hq", tuning_cents=-22),
+    PieceSpec("reel_countess_of_lothean", "reel", _AIRD + "book5.abc", 200, "D major", (2, 2), _on("fiddle"),
+              number=840, soundfont="csound", effects="wet"),
+    PieceSpec("reel_scolding_wife", "reel", _ON + "1376-1475.abc", 204, "G major", (2, 2), _on("accordion"),
+              number=1430, mode_name="lydian", soundfont="opl3"),
+    PieceSpec("hornpipe_spellans_delight", "hornpipe", _ON + "1556-1624.abc", 150, "A major", (2, 2), _on("fiddle"),
+              number=1614, soundfont="timgm6mb", tuning_cents=28),
+    PieceSpec("jig_eppie_mcnabb", "jig", _AIRD + "book2.abc", 168, "A minor", (6, 8), _on("flute"),
+              number=363, mode_name="dorian", soundfont="musescore", effects="wet"),
+    PieceSpec("jig_wrights_rant", "jig", _AIRD + "book1.abc", 168, "A major", (6, 8), _on("whistle"),
+              number=181, mode_name="mixolydian", soundfont="fluidr3", tuning_cents=-18),
+    PieceSpec("jig_ogallaghers_frolics", "jig", _ON + "1001-1031.abc", 168, "D minor", (6, 8), _on("clarinet"),
+              number=1008, soundfont="musescore_hq"),
+    PieceSpec("reel_capt_sinclair", "reel", _AIRD + "book5.abc", 200, "A major", (2, 2), _on("fiddle"),
+              number=830, mode_name="mixolydian", soundfont="csound", tuning_cents=24),
+    PieceSpec("jig_bonny_kitty", "jig", _AIRD + "book6.abc", 168, "F major", (6, 8), _on("whistle"),
+              number=1131, soundfont="opl3", effects="wet"),
+    PieceSpec("air_im_sadly_thinking", "slow air", _ON + "0201-0300.abc", 72, "F major", (3, 4), _on("flute"),
+              number=292, soundfont="timgm6mb"),
+    PieceSpec("reel_braes_of_angus", "reel", _AIRD + "book1.abc", 108, "E minor", (2, 4), _on("accordion"),
+              number=154, soundfont="musescore", tuning_cents=-30),
+    PieceSpec("march_queens_quick_step", "march", _AIRD + "book3.abc", 108, "D major", (2, 4), _on("harp"),
+              number=460, soundfont="fluidr3", effects="wet"),
+    PieceSpec("air_ranting_roaring_highlandman", "slow air", _AIRD + "book1.abc", 80, "A major", (2, 4),
+              _on("oohs"), number=110, mode_name="mixolydian", soundfont="musescore_hq"),
+    PieceSpec("air_fenian_stronghold", "slow air", _ON + "0501-0550.abc", 63, "D minor", (3, 4), _on("cello"),
+              number=539, mode_name="phrygian", soundfont="csound"),
+    PieceSpec("air_carolans_devotion", "slow air", _AIRD + "book6.abc", 60, "G minor", (3, 4), _on("harp"),
+              number=1122, soundfont="opl3", tuning_cents=-28),
+    PieceSpec("air_planxty_edmond_dodwell", "slow air", _ON + "0626-0700.abc", 63, "D minor", (4, 4),
+              _on("violin"), number=698, soundfont="timgm6mb", effects="wet"),
+    PieceSpec("air_you_stole_my_heart_away", "slow air", _ON + "0501-0550.abc", 90, "G minor", (6, 8), _on("flute"),
+              number=527, soundfont="musescore", tuning_cents=18),
+    PieceSpec("air_road_to_hollyhill", "slow air", _ON + "0301-0350.abc", 72, "A major", (3, 4), _on("clarinet"),
+              number=347, mode_name="mixolydian", soundfont="fluidr3"),
+    PieceSpec("air_blood_red_rose", "slow air", _ON + "0351-0400.abc", 66, "F major", (4, 4), _on("violin"),
+              number=383, soundfont="musescore_hq", effects="wet"),
+    PieceSpec("essen_heiter_war_der_fruehling", "folk song", _ESSEN + "boehme10.abc", 100, "Eb major", (4, 4),
+              _on("clarinet"), number=412, soundfont="opl3", tuning_cents=-20),
+    PieceSpec("essen_drueben_im_odenwald", "folk song", _ESSEN + "erk30.abc", 96, "Bb major", (3, 4),
+              _on("oohs"), number=311, soundfont="timgm6mb", tuning_cents=22),
+    PieceSpec("essen_was_helfen_mir_tausend_dukaten", "folk song", _ESSEN + "erk30.abc", 120, "F major", (6, 8),
+              _on("accordion"), number=178, soundfont="csound", effects="wet"),
+))
+
+#: Every corpus split's pieces, holdout4 to holdout15 in that order: the one list the build (its specs and
 #: content hash) and the tests walk, so that a new split is added here once.
 CORPUS_PIECES: tuple[PieceSpec, ...] = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES,
                                         *HOLDOUT8_PIECES, *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES,
-                                        *HOLDOUT12_PIECES, *HOLDOUT13_PIECES, *HOLDOUT14_PIECES)
+                                        *HOLDOUT12_PIECES, *HOLDOUT13_PIECES, *HOLDOUT14_PIECES,
+                                        *HOLDOUT15_PIECES)
