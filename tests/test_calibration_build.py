@@ -1011,6 +1011,11 @@ def test_holdout11_holds_the_hard_cases() -> None:
 
 # ---- holdout12: built as holdout11, nothing of holdout4 to holdout11 (docs/analysis.md "The holdout12 split")
 
+def _norm_title(t: str | None) -> str:
+    """A tune title as every title check here compares them: lower case, "the " dropped, letters only."""
+    return "".join(ch for ch in (t or "").lower().replace("the ", "") if ch.isalpha())
+
+
 def _assert_shares_nothing_and_titles_new(pieces: tuple[PieceSpec, ...], earlier: tuple[PieceSpec, ...]) -> None:
     """holdout12's and holdout13's exclusions: `_assert_shares_nothing`, every score numbered or a chorale,
     and no O'Neill number, name or tune title (the score's own T: field) twice or from an earlier split."""
@@ -1029,7 +1034,7 @@ def _assert_shares_nothing_and_titles_new(pieces: tuple[PieceSpec, ...], earlier
 
     def title(p: PieceSpec) -> str:
         sc = music21.corpus.parse(p.source, number=p.number)
-        return "".join(ch for ch in (sc.metadata.title or "").lower().replace("the ", "") if ch.isalpha())
+        return _norm_title(sc.metadata.title)
     abc = lambda pieces: [p for p in pieces if p.source.endswith(".abc")]  # noqa: E731
     own = [title(p) for p in abc(pieces)]
     assert all(own) and len(set(own)) == len(own)
@@ -1237,11 +1242,6 @@ def test_holdout15_holds_no_key_training_piece() -> None:
     (asserted), so none of it can be in this split."""
     _assert_holds_no_key_training_piece(HOLDOUT15_PIECES)
     _assert_key_tenth_pass_training_is_reserved_and_absent(HOLDOUT15_PIECES)
-
-
-def _norm_title(t: str) -> str:
-    """A title as `_assert_shares_nothing_and_titles_new` compares them: lower case, "the " dropped, letters only."""
-    return "".join(ch for ch in (t or "").lower().replace("the ", "") if ch.isalpha())
 
 
 def _abc_t_fields(m21, source: str, number: int) -> list[str]:

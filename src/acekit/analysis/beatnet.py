@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from acekit.analysis.audio import as_mono, resample
+
 SR = 22050
 HOP = 441  # 50 frames a second
 FPS = SR / HOP
@@ -38,11 +40,7 @@ def beat_features(y: np.ndarray, sr: int) -> np.ndarray:
     """(frames, 2 * N_MELS) float32: log-mel magnitude at 50 fps and its half-wave rectified frame difference."""
     import librosa
 
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim == 2:
-        y = y.mean(axis=1)
-    if sr != SR:
-        y = librosa.resample(y, orig_sr=sr, target_sr=SR, res_type="soxr_hq")
+    y = resample(as_mono(y), sr, SR)  # as the tracker reads it (tempo.track_beats): soxr HQ, non-finite zeroed
     m = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, fmin=FMIN, fmax=FMAX,
                                        power=1.0)
     lm = np.log1p(100.0 * m).T.astype(np.float32)  # (frames, mels)
@@ -117,8 +115,7 @@ def pulse_probabilities(y: np.ndarray, sr: int, net: PulseNet | None = None) -> 
 
 def mass_near(probs: np.ndarray, bpm: float, tolerance_pct: float) -> float:
     """Probability mass of the tempo classes within ``tolerance_pct`` of ``bpm``."""
-    near = np.abs(TEMPO_BPM / bpm - 1.0) * 100.0 <= tolerance_pct
-    return float(np.asarray(probs)[near].sum())
+    return mass_near_any(probs, (bpm,), tolerance_pct)
 
 
 def mass_near_any(probs: np.ndarray, bpms, tolerance_pct: float) -> float:
