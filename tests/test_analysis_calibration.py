@@ -23,12 +23,13 @@ with holdout4 to holdout8), ``holdout10`` (built as holdout9, sharing nothing wi
 holdout9), ``holdout11`` (built as holdout10, sharing nothing with holdout4 to holdout10),
 ``holdout12`` (built as holdout11, sharing nothing with holdout4 to holdout11), ``holdout13`` (built
 as holdout12, sharing nothing with holdout4 to holdout12), ``holdout14`` (built as holdout13, sharing
-nothing with holdout4 to holdout13) and ``holdout15`` (built as holdout14, sharing nothing with holdout4 to
-holdout14): the same, from each builder's one measurement. Health floors are full on every split.
+nothing with holdout4 to holdout13), ``holdout15`` (built as holdout14, sharing nothing with holdout4 to
+holdout14) and ``holdout16`` (built as holdout15, sharing nothing with holdout4 to holdout15): the same, from
+each builder's one measurement. Health floors are full on every split.
 
 Beat grid: its thresholds were chosen on ``calibrate``; it was measured once on ``holdout`` to
 ``holdout8`` (notes/beat-grid-blind.md, docs/analysis.md "Beat grid on unseen music") and on
-``holdout9`` to ``holdout15`` by their builders, and
+``holdout9`` to ``holdout16`` by their builders, and
 test_beat_grid_on_unseen_music keeps floors that one more miss than that measurement breaks.
 
 ``recordings`` (real produced recordings from Debian game-data packages, docs/analysis.md "The
@@ -79,6 +80,7 @@ from acekit.calibration.scores import (
     HOLDOUT13_PIECES,
     HOLDOUT14_PIECES,
     HOLDOUT15_PIECES,
+    HOLDOUT16_PIECES,
 )
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS
 
@@ -147,9 +149,10 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
         part = calibration.of_kind("song", split=split)
         meters = {"6/8", "9/8", "12/8", "2/2", "3/4", "4/4"}
         if split in ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11",
-                     "holdout12", "holdout13", "holdout14", "holdout15"):  # no 12/8 left
+                     "holdout12", "holdout13", "holdout14", "holdout15", "holdout16"):  # no 12/8 left
             meters -= {"12/8"}
-        if split in ("holdout14", "holdout15"):  # no 9/8 left either: holdout13 took the last that passes the rules
+        # no 9/8 left either: holdout13 took the last that passes the rules
+        if split in ("holdout14", "holdout15", "holdout16"):
             meters -= {"9/8"}
         assert meters <= {c.truth.time_signature for c in part}
         assert any(c.truth.bpm_true <= 66 for c in part)  # slow (and without drums, see songs.py)
@@ -201,7 +204,7 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
                           ("holdout9", HOLDOUT9_PIECES), ("holdout10", HOLDOUT10_PIECES),
                           ("holdout11", HOLDOUT11_PIECES), ("holdout12", HOLDOUT12_PIECES),
                           ("holdout13", HOLDOUT13_PIECES), ("holdout14", HOLDOUT14_PIECES),
-                          ("holdout15", HOLDOUT15_PIECES)):
+                          ("holdout15", HOLDOUT15_PIECES), ("holdout16", HOLDOUT16_PIECES)):
         held = calibration.of_kind("song", "health", split=split)
         assert {c.id if c.kind == "song" else c.derived_from for c in held} <= {p.name for p in pieces}
         assert len(calibration.of_kind("song", split=split)) == len(pieces)
@@ -282,20 +285,23 @@ def test_tempo_verdict_meter_aware(calibration: CalibrationSet, tracked: dict, s
     # one more miss passing and two failing. Elsewhere the floors stay (N+c only turns "unreliable" into "pass").
     # holdout15 (built as holdout14 to measure the shipped designs once, notes/holdout15-declaration.md): the
     # fourteenth pass's one measurement when the split was built, its floor likewise (one more miss passes, two fail).
+    # holdout16 (built as holdout15, notes/holdout16-declaration.md): the same, from its builder's one measurement.
     assert wrong * len(cases) <= {"holdout9": 1, "holdout12": 3, "holdout13": 1}.get(split, 0)
     assert right >= {"calibrate": 0.98, "holdout": 0.98, "holdout2": 0.98, "holdout3": 0.94, "holdout4": 0.93,
                      "holdout5": 0.94, "holdout6": 0.98, "holdout7": 0.95,
                      "holdout8": 0.95, "holdout9": 0.94, "holdout10": 0.92, "holdout11": 0.91,
-                     "holdout12": 0.88, "holdout13": 0.953, "holdout14": 0.935, "holdout15": 0.94}[split]
+                     "holdout12": 0.88, "holdout13": 0.953, "holdout14": 0.935, "holdout15": 0.94,
+                     "holdout16": 0.96}[split]
     if split in ("holdout3", "holdout5"):
         return  # holdout3's 9/8 nocturne is read at 3:2, holdout5's two reels at 2/3 of the quarter ("unreliable")
     # every compound-meter and cut-time clip passes at its own tempo (was "two_thirds" before); on
-    # holdout8 to holdout15 no more read "unreliable" (or wrong) there than when the splits were built
+    # holdout8 to holdout16 no more read "unreliable" (or wrong) there than when the splits were built
     missed = [c.id for c in calibration.of_kind("song", split=split)
               if c.truth.time_signature in ("6/8", "9/8", "12/8", "2/2")
               and (c.id, c.truth.bpm_requested, "pass", "pass") not in cases]
     assert len(missed) <= {"holdout8": 1, "holdout9": 3, "holdout10": 3, "holdout11": 1,
-                           "holdout12": 3, "holdout13": 4, "holdout14": 2, "holdout15": 2}.get(split, 0), missed
+                           "holdout12": 3, "holdout13": 4, "holdout14": 2, "holdout15": 2,
+                           "holdout16": 1}.get(split, 0), missed
 
 
 @pytest.mark.slow
@@ -419,6 +425,8 @@ BEAT_GRID_MEASURED = {
     "holdout14": ((32, 0), (256, 0), (121, 7), 8),
     # measured once by its builder when the split was built (no beat-grid design looked at it)
     "holdout15": ((31, 1), (256, 0), (116, 12), 8),
+    # measured once by its builder when the split was built (no beat-grid design looked at it)
+    "holdout16": ((29, 0), (232, 0), (109, 7), 11),
 }
 
 
@@ -537,6 +545,11 @@ def test_key_mirex(calibration: CalibrationSet, song_results: dict, split: str) 
         # to the lead, with the major/minor and church-mode pieces apart: scripts/holdout15_key_by_mode.py); a
         # regression check, not a target (issue 11 asks 0.90)
         assert mirex >= 0.67 and mirex_minor >= 0.58 and len(confident_wrong) <= 1
+    elif split == "holdout16":  # real music, built as holdout15 to measure the shipped designs once: a little
+        # under the shipped (fourteenth pass) estimator's one measurement when the split was built (reported to
+        # the lead in aggregate only, with the major/minor and church-mode pieces apart:
+        # scripts/holdout16_key_by_mode.py; blind for the key seventeenth pass); a regression check, not a target
+        assert mirex >= 0.65 and mirex_minor >= 0.58 and len(confident_wrong) <= 3
     for c in songs:
         k = res[c.id]
         assert 0 < k.strength <= 1 and k.runner_up and k.margin >= 0

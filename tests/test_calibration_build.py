@@ -27,6 +27,7 @@ from acekit.calibration.scores import (
     HOLDOUT13_PIECES,
     HOLDOUT14_PIECES,
     HOLDOUT15_PIECES,
+    HOLDOUT16_PIECES,
     PieceSpec,
     ScoreError,
     derive,
@@ -581,7 +582,8 @@ def _key_training_reserved() -> tuple[set, set]:
     listed = {(t["source"], t["number"]) for t in json.loads(notes.read_text())["training"]}
     by_index: set[str] = set()
     for p in (*HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES, *HOLDOUT9_PIECES, *HOLDOUT10_PIECES,
-              *HOLDOUT11_PIECES, *HOLDOUT12_PIECES, *HOLDOUT13_PIECES, *HOLDOUT14_PIECES, *HOLDOUT15_PIECES):
+              *HOLDOUT11_PIECES, *HOLDOUT12_PIECES, *HOLDOUT13_PIECES, *HOLDOUT14_PIECES, *HOLDOUT15_PIECES,
+              *HOLDOUT16_PIECES):
         if p.source.endswith(".abc"):
             continue
         composer = p.source.split("/")[0]
@@ -1230,7 +1232,8 @@ def test_holdout15_shares_nothing_with_holdout4_to_holdout14() -> None:
     earlier = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES,
                *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES, *HOLDOUT12_PIECES, *HOLDOUT13_PIECES,
                *HOLDOUT14_PIECES)
-    assert scores.CORPUS_PIECES == (*earlier, *HOLDOUT15_PIECES)  # every earlier corpus split is compared
+    # every earlier corpus split is compared (holdout16 comes after it)
+    assert scores.CORPUS_PIECES[:len(earlier) + len(HOLDOUT15_PIECES)] == (*earlier, *HOLDOUT15_PIECES)
     _assert_shares_nothing_and_titles_new(HOLDOUT15_PIECES, earlier)
 
 
@@ -1336,6 +1339,108 @@ def test_holdout15_holds_the_hard_cases() -> None:
     assert all(p.meter == (4, 4) for p in pieces if p.style == "chorale")
     meters = [p.time_signature for p in pieces]
     assert {m: meters.count(m) for m in set(meters)} == {"4/4": 13, "2/2": 8, "6/8": 9, "3/4": 6, "2/4": 4}
+
+
+# ---- holdout16: built as holdout15, nothing of holdout4 to holdout15 (docs/analysis.md "The holdout16 split")
+
+def test_holdout16_shares_nothing_with_holdout4_to_holdout15() -> None:
+    """The same rules as holdout15's, against all twelve earlier splits of real music: no score, O'Neill tune
+    number, quartet movement folder, BWV number, chorale melody (the soprano's first six intervals) or tune
+    title (as named here and as the score's own T: field) in common, and no chorale tune, O'Neill number or
+    title twice within the split."""
+    earlier = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES, *HOLDOUT8_PIECES,
+               *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES, *HOLDOUT12_PIECES, *HOLDOUT13_PIECES,
+               *HOLDOUT14_PIECES, *HOLDOUT15_PIECES)
+    assert scores.CORPUS_PIECES == (*earlier, *HOLDOUT16_PIECES)  # every earlier corpus split is compared
+    _assert_shares_nothing_and_titles_new(HOLDOUT16_PIECES, earlier)
+
+
+def test_holdout16_holds_no_key_training_piece() -> None:
+    """The same rule and lists as holdout15's (abc tunes with X: number n % 7 == 1 in any collection, Essen's
+    included; a score at index i % 7 == 1 in its composer's sorted corpus paths; the key tenth pass's list
+    covered by the rule), and the key sixteenth pass's training list (notes/key-sixteenth-pass-training.txt,
+    959 corpus pieces) is covered by the same rule (asserted) and none of it is in this split."""
+    _assert_holds_no_key_training_piece(HOLDOUT16_PIECES)
+    _assert_key_tenth_pass_training_is_reserved_and_absent(HOLDOUT16_PIECES)
+    notes = Path(__file__).parents[1] / "notes" / "key-sixteenth-pass-training.txt"
+    rows = [line.split("\t") for line in notes.read_text().splitlines() if not line.startswith("#")]
+    listed = [r[1].partition("#") for r in rows if len(r) >= 2 and r[0] == "piece"]
+    sixteenth = [(s, int(n) if n else None) for s, _, n in listed]
+    assert len(sixteenth) == 959  # the file is read: every corpus piece of the training list
+    bach = _bach_reserved()
+    for s, n in sixteenth:  # reserved by the rule
+        if s.endswith(".abc"):
+            assert n is not None and n % 7 == 1, (s, n)
+        else:
+            assert s in bach, s
+    assert not set(sixteenth) & {(p.source, p.number) for p in HOLDOUT16_PIECES}
+    assert not {s for s, n in sixteenth if n is None} & {p.source for p in HOLDOUT16_PIECES}
+
+
+def test_holdout16_holds_no_tempo_training_title() -> None:
+    """notes/holdout16-declaration.md, as holdout15's test: no tune whose title, as named here (the name after
+    its style) or as any of its T: fields (and music21's title), normalised as the other title checks
+    normalise, is the title of a tune the tempo network trained on (notes/tempo-thirteenth-pass-training.txt)."""
+    import music21
+
+    training = _tempo_training_titles()
+    assert {"lochness", "pulseofmyheart"} <= training  # the check would catch holdout14's two such pieces
+    named = {p.name: _norm_title(p.name.split("_", 1)[1]) for p in HOLDOUT16_PIECES}
+    assert not {n for n, t in named.items() if t in training}
+    for p in HOLDOUT16_PIECES:
+        if not p.source.endswith(".abc"):
+            continue
+        own = {_norm_title(t) for t in _abc_t_fields(music21, p.source, p.number)}
+        own.add(_norm_title(music21.corpus.parse(p.source, number=p.number).metadata.title))
+        assert not own & training, (p.name, own & training)
+
+
+def test_holdout16_holds_the_hard_cases() -> None:
+    """A thirteenth blind split of real music, spread as holdout15: eight chorales, ten tunes with a band, solo
+    tunes and airs, three German folk songs (Essen). No opening and no chorale in three flats (none is left), so
+    three flats come from an Essen song; three sharps from a chorale (A major). No 9/8, no 12/8, no chorale in
+    3/4 (none left that passes the rules, see holdout14's and holdout15's tests). New: no minor or modal tune in
+    2/2 is left that passes the rules (holdout15 used the last five), so the seven 2/2 pieces (three with the
+    band, four solo) are major and the minor and modal tunes come in 4/4, 6/8, 3/4 and 2/4. Eight tunes in a
+    church mode (three dorian, four mixolydian, one phrygian), read apart for key
+    (notes/holdout16-declaration.md)."""
+    pieces = HOLDOUT16_PIECES
+    assert scores.LAST_NOTE_RULE_SPLITS >= {"holdout16"}
+    _assert_holds_the_hard_cases_as_holdout7(pieces, "holdout16", classical=False, flat3_score=False,
+                                             nine_eight=False, per_font=6, detuned=14, wet=12)
+    styles = [p.style for p in pieces]
+    assert styles.count("folk song") == 3 and styles.count("chorale") == 8
+    assert sum(p.source.startswith("essenFolksong/") for p in pieces) == 3
+    assert sum(p.source.startswith("airdsAirs/") for p in pieces) >= 6  # Aird's Scottish tunes, not only O'Neill's
+    band = [p for p in pieces if p.harmonise and p.drums]
+    assert len(band) == 10
+    assert {"reel", "jig", "strathspey", "polka", "march", "waltz", "hornpipe", "air", "set dance"} <= {
+        p.style for p in band}
+    modes = [p.mode_name for p in pieces]
+    assert {m: modes.count(m) for m in set(modes) if m} == {"dorian": 3, "mixolydian": 4, "phrygian": 1}
+    assert sum(p.parsed_key.mode == "minor" for p in pieces) == 19 and len(pieces) == 40
+    assert all(p.parsed_key.mode == "major" and not p.mode_name for p in pieces if p.time_signature == "2/2")
+    # slow and compound without drums: 6/8 airs at a dotted-quarter pulse of 60
+    assert any(p.compound and p.pulse_bpm <= 60 and not p.drums for p in pieces)
+    # cut time solo and with a band, 3/4 both slow (airs) and fast (a waltz with a kit)
+    assert sum(p.time_signature == "2/2" and not p.drums for p in pieces) >= 4
+    assert sum(p.time_signature == "2/2" and p.drums for p in pieces) >= 3
+    assert sum(p.time_signature == "3/4" and p.pulse_bpm <= 84 and not p.drums for p in pieces) >= 3
+    # flat keys from three sources (chorales by the final bass, tunes and folk songs by K:), three flats
+    # from an Essen song; sharp keys in major and minor, three sharps from a chorale
+    keys = [p.parsed_key.canonical for p in pieces]
+    assert {"Bb major", "Eb major", "F major", "D minor", "G minor"} <= set(keys)
+    assert {"A major", "D major", "E minor", "B minor"} <= set(keys)
+    assert sum(k in ("F major", "Bb major", "Eb major", "D minor", "G minor") for k in keys) == 11
+    sigs = [derive(p).extra["key_rule"] for p in pieces if p.style == "chorale"]
+    assert any(" 3 sharps" in r for r in sigs) and any("-2 sharps" in r for r in sigs)
+    assert all(p.meter == (4, 4) for p in pieces if p.style == "chorale")
+    meters = [p.time_signature for p in pieces]
+    assert {m: meters.count(m) for m in set(meters)} == {"4/4": 14, "2/2": 7, "6/8": 10, "3/4": 5, "2/4": 4}
+    # the render conditions slot by slot as holdout15's (soundfont, detuning, wet render, mix)
+    def slot(p: PieceSpec) -> tuple:
+        return p.soundfont, p.tuning_cents, p.effects, p.mix, p.harmonise, p.drums
+    assert [slot(p) for p in pieces] == [slot(p) for p in HOLDOUT15_PIECES]
 
 
 # ---- recordings: real produced music from Debian game-data packages (docs/analysis.md) -----------

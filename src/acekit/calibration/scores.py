@@ -1,4 +1,4 @@
-"""Real composed music for the fourth to fifteenth held-out splits (``holdout4`` to ``holdout15``):
+"""Real composed music for the fourth to sixteenth held-out splits (``holdout4`` to ``holdout16``):
 scores from music21's corpus.
 
 Every earlier split comes from acekit's own song generator (`acekit.calibration.songs`). These
@@ -12,7 +12,7 @@ Arrangement. The score's own parts, each on the GM program the `PieceSpec` gives
 symbols (``chords=True``) become a simple accompaniment: the root in the bass on the bar's first
 pulse (and the middle pulse of a four-pulse bar), the chord on the other pulses. A tune without
 chord symbols can get the same accompaniment from a triad a bar read from its melody alone
-(``harmonise=True``, `_harmonise`; holdout6 to holdout15). ``drums``: a
+(``harmonise=True``, `_harmonise`; holdout6 to holdout16). ``drums``: a
 plain meter-true kit (kick on the bar, side stick on the other pulses), only where the style
 would have one. Tempo is chosen here (a realistic one per piece; the score's marks are
 ignored) and constant: tempo marks, fermatas and ritardandi are not rendered. The excerpt starts
@@ -35,7 +35,7 @@ Truth rules (tests/test_calibration_build.py checks them):
   left out. No key analyser is used (music21's ``analyze('key')`` is an estimator, not truth).
 - ``key_ambiguous`` by the earlier splits' rule: a minor piece that is not dorian and never
   sounds the raised leading tone in the excerpt (natural minor without a major V) is flagged.
-- holdout5 to holdout15 (`LAST_NOTE_RULE_SPLITS`; decided before any holdout5 piece was chosen):
+- holdout5 to holdout16 (`LAST_NOTE_RULE_SPLITS`; decided before any holdout5 piece was chosen):
   an abc tune is accepted only when its last melody note (the last note of the first part as the
   score is written, repeats not taken; a final double stop counts by its top note) is the K:
   field's tonic; otherwise it is refused, as a score whose final bass decides nothing is.
@@ -67,10 +67,10 @@ _MIREX_MODE = {"major": "major", "ionian": "major", "mixolydian": "major", "lydi
                "minor": "minor", "aeolian": "minor", "dorian": "minor", "phrygian": "minor"}
 KICK, SIDE_STICK = 36, 37
 #: splits whose abc tunes must also end on the K: tonic (docstring): decided for holdout5 before
-#: its pieces were chosen, kept for holdout6 to holdout15; holdout4 predates the rule
+#: its pieces were chosen, kept for holdout6 to holdout16; holdout4 predates the rule
 LAST_NOTE_RULE_SPLITS = frozenset({"holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10",
                                    "holdout11", "holdout12", "holdout13", "holdout14",
-                                   "holdout15"})
+                                   "holdout15", "holdout16"})
 
 
 class ScoreError(ValueError):
@@ -152,10 +152,10 @@ def require_music21():
     try:
         import music21
     except ImportError as exc:
-        raise ScoreError("the holdout4 to holdout15 splits need music21: pip install 'acekit[calibration]' "
+        raise ScoreError("the holdout4 to holdout16 splits need music21: pip install 'acekit[calibration]' "
                          f"(music21=={MUSIC21_VERSION})") from exc
     if music21.__version__ != MUSIC21_VERSION:
-        raise ScoreError(f"music21 {music21.__version__} is installed, the holdout4-holdout15 truth is pinned to "
+        raise ScoreError(f"music21 {music21.__version__} is installed, the holdout4-holdout16 truth is pinned to "
                          f"{MUSIC21_VERSION}: pip install music21=={MUSIC21_VERSION}")
     return music21
 
@@ -1591,9 +1591,110 @@ HOLDOUT15_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout15") fo
               _on("accordion"), number=178, soundfont="csound", effects="wet"),
 ))
 
-#: Every corpus split's pieces, holdout4 to holdout15 in that order: the one list the build (its specs and
+#: The sixteenth split (docs/analysis.md "The holdout16 split"), built as holdout15 by a developer who changed
+#: no analyser, to measure the shipped designs once (notes/holdout16-declaration.md): no score, tune, title, BWV
+#: number, chorale melody or other movement of holdout4's to holdout15's, no chorale tune twice, none that the key
+#: (or tempo) designs may be trained on (the rule in tests/test_calibration_build.py `_key_training_reserved`; the
+#: key sixteenth pass's training list is covered by it), and no tune titled (as named here or by a T: field) as a
+#: piece the tempo network trained on (notes/tempo-thirteenth-pass-training.txt). Eight chorales (one in A major
+#: with three sharps; none in 3/4 is left, and one in D minor), ten tunes with a meter-true kit and a bass + chord
+#: accompaniment read from the melody (``harmonise``), solo tunes and airs, three German folk songs from the Essen
+#: collection. No minor or modal 2/2 tune is left that passes the rules (holdout15 took the last five), so the
+#: seven 2/2 pieces are major and the minor and church-mode tunes are in 4/4, 6/8, 3/4 and 2/4. Eight tunes are in
+#: a church mode (three dorian, four mixolydian, one phrygian): the declaration reads key apart on them. No 9/8,
+#: no 12/8, no opening, no chorale in three flats (as holdout15). Render conditions slot by slot as holdout15's.
+#: Chosen on the scores alone (meter, key, kind) before any estimator ran on them; abc tunes pass the last-note rule.
+HOLDOUT16_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout16") for p in (
+    # Bach chorales: the key by the final bass
+    PieceSpec("chorale_bwv376", "chorale", "bach/bwv376", 70, "A major", (4, 4), _on("organ"),
+              soundfont="csound", effects="wet"),
+    PieceSpec("chorale_bwv300", "chorale", "bach/bwv300", 72, "E minor", (4, 4), _on("strings"),
+              soundfont="musescore_hq", tuning_cents=-24),
+    PieceSpec("chorale_bwv291", "chorale", "bach/bwv291", 76, "D minor", (4, 4), _on("choir choir choir cello"),
+              soundfont="timgm6mb"),
+    PieceSpec("chorale_bwv264", "chorale", "bach/bwv264", 80, "G major", (4, 4), _on("organ"),
+              soundfont="opl3", effects="wet"),
+    PieceSpec("chorale_bwv333", "chorale", "bach/bwv333", 66, "G minor", (4, 4), _on("violin violin viola cello"),
+              soundfont="fluidr3", mix="bass_up"),
+    PieceSpec("chorale_bwv24_6", "chorale", "bach/bwv24.6", 68, "F major", (4, 4), _on("reed_organ"),
+              soundfont="musescore", tuning_cents=22),
+    PieceSpec("chorale_bwv338", "chorale", "bach/bwv338", 74, "A minor", (4, 4), _on("choir"),
+              soundfont="csound", tuning_cents=-20),
+    PieceSpec("chorale_bwv47_5", "chorale", "bach/bwv47.5", 64, "G minor", (4, 4), _on("strings"),
+              soundfont="musescore_hq", effects="wet"),
+    # tunes arranged as a band would play them: melody, a kit, bass and chords read from the melody
+    PieceSpec("set_dance_three_captains", "set dance", _ON + "1781-1800.abc", 144, "G major", (2, 2),
+              _on("fiddle"), number=1787, harmonise=True, drums=True, chord_program=24, soundfont="musescore",
+              mix="drums_up"),
+    PieceSpec("reel_goldfinch", "reel", _ON + "1276-1375.abc", 200, "A major", (2, 2),
+              _on("accordion"), number=1280, harmonise=True, drums=True, soundfont="opl3", tuning_cents=26),
+    PieceSpec("hornpipe_liverpool", "hornpipe", _ON + "1556-1624.abc", 150, "D major", (2, 2), _on("clarinet"),
+              number=1565, harmonise=True, drums=True, chord_program=0, soundfont="fluidr3"),
+    PieceSpec("jig_knocknagow", "jig", _ON + "1031-1115.abc", 172, "A minor", (6, 8), _on("whistle"),
+              number=1113, harmonise=True, drums=True, chord_program=24, soundfont="timgm6mb", effects="wet"),
+    PieceSpec("jig_hare_in_the_corn_no_2", "jig", _ON + "0759-0810.abc", 168, "D major", (6, 8), _on("fiddle"),
+              number=767, mode_name="mixolydian", harmonise=True, drums=True, soundfont="csound", tuning_cents=-26),
+    PieceSpec("strathspey_mrs_bairds", "strathspey", _AIRD + "book5.abc", 124, "E minor", (4, 4),
+              _on("flute"), number=958, mode_name="dorian", harmonise=True, drums=True, chord_program=24,
+              soundfont="musescore_hq"),
+    PieceSpec("polka_ballincollig_in_the_morning", "polka", _ON + "1625-1700.abc", 136, "G major", (2, 4),
+              _on("accordion"), number=1691, harmonise=True, drums=True, soundfont="musescore", mix="bass_up"),
+    PieceSpec("march_quick_step_ws_royals", "march", _AIRD + "book6.abc", 168, "E minor", (6, 8), _on("fiddle"),
+              number=1161, harmonise=True, drums=True, bass_program=58, soundfont="timgm6mb", effects="wet"),
+    PieceSpec("waltz_wild_geese", "waltz", _ON + "0101-0200.abc", 184, "A major", (3, 4), _on("accordion"),
+              number=170, harmonise=True, drums=True, soundfont="opl3", tuning_cents=20),
+    PieceSpec("air_boys_of_glanlough", "air", _ON + "0351-0400.abc", 100, "G minor", (4, 4), _on("guitar"),
+              number=356, harmonise=True, drums=True, chord_program=0, soundfont="fluidr3"),
+    # tunes played solo, as holdout15's
+    PieceSpec("strathspey_miss_hamilton_of_bangour", "strathspey", _AIRD + "book4.abc", 128, "G major",
+              (2, 2), _on("flute"), number=738, soundfont="musescore_hq", tuning_cents=-22),
+    PieceSpec("reel_bonnie_kate", "reel", _ON + "1276-1375.abc", 200, "D major", (2, 2), _on("fiddle"),
+              number=1277, soundfont="csound", effects="wet"),
+    PieceSpec("reel_mary_oneills_fancy", "reel", _ON + "1276-1375.abc", 204, "G major", (2, 2), _on("accordion"),
+              number=1291, soundfont="opl3"),
+    PieceSpec("hornpipe_devils_dream", "hornpipe", _ON + "1556-1624.abc", 150, "A major", (2, 2), _on("fiddle"),
+              number=1564, soundfont="timgm6mb", tuning_cents=28),
+    PieceSpec("jig_when_she_came_ben_she_bobed", "jig", _AIRD + "book2.abc", 168, "A minor", (6, 8), _on("flute"),
+              number=280, mode_name="dorian", soundfont="musescore", effects="wet"),
+    PieceSpec("jig_id_rather_have_a_piece", "jig", _AIRD + "book1.abc", 168, "A major", (6, 8), _on("whistle"),
+              number=81, mode_name="mixolydian", soundfont="fluidr3", tuning_cents=-18),
+    PieceSpec("jig_gaffer_gray", "jig", _AIRD + "book6.abc", 168, "D minor", (6, 8), _on("clarinet"),
+              number=1094, soundfont="musescore_hq"),
+    PieceSpec("strathspey_col_mcdonalds", "strathspey", _AIRD + "book5.abc", 128, "A minor", (4, 4), _on("fiddle"),
+              number=865, mode_name="dorian", soundfont="csound", tuning_cents=24),
+    PieceSpec("jig_mountain_top", "jig", _ON + "0401-0486.abc", 168, "F major", (6, 8), _on("whistle"),
+              number=419, soundfont="opl3", effects="wet"),
+    PieceSpec("air_pretty_maid_milking_her_cow", "slow air", _ON + "0101-0200.abc", 72, "A minor", (3, 4),
+              _on("flute"), number=103, soundfont="timgm6mb"),
+    PieceSpec("air_boatie_rows", "air", _AIRD + "book5.abc", 108, "E minor", (2, 4), _on("accordion"),
+              number=963, soundfont="musescore", tuning_cents=-30),
+    PieceSpec("march_lovely_lass_to_a_friar_came", "march", _ON + "1801-1850.abc", 108, "D major", (2, 4),
+              _on("harp"), number=1840, soundfont="fluidr3", effects="wet"),
+    PieceSpec("air_johnies_grey_breeks", "slow air", _AIRD + "book1.abc", 80, "B minor", (2, 4),
+              _on("oohs"), number=60, soundfont="musescore_hq"),
+    PieceSpec("air_my_love_is_a_band_boy", "slow air", _ON + "0001-0050.abc", 63, "A minor", (3, 4), _on("cello"),
+              number=11, soundfont="csound"),
+    PieceSpec("air_all_in_the_douns", "slow air", _AIRD + "book6.abc", 60, "E minor", (3, 4), _on("harp"),
+              number=1074, soundfont="opl3", tuning_cents=-28),
+    PieceSpec("march_white_cockade", "march", _ON + "1801-1850.abc", 104, "B minor", (4, 4),
+              _on("violin"), number=1803, mode_name="phrygian", soundfont="timgm6mb", effects="wet"),
+    PieceSpec("air_house_on_the_hill", "slow air", _ON + "0401-0486.abc", 90, "G minor", (6, 8), _on("flute"),
+              number=427, soundfont="musescore", tuning_cents=18),
+    PieceSpec("air_i_leave_you_in_sadness", "slow air", _ON + "0550-0625.abc", 90, "G major", (6, 8),
+              _on("clarinet"), number=607, mode_name="mixolydian", soundfont="fluidr3"),
+    PieceSpec("air_empty_purse", "slow air", _AIRD + "book5.abc", 66, "A major", (4, 4), _on("violin"),
+              number=846, mode_name="mixolydian", soundfont="musescore_hq", effects="wet"),
+    PieceSpec("essen_erhebt_euch_von_der_erde", "folk song", _ESSEN + "fink0.abc", 100, "Eb major", (4, 4),
+              _on("clarinet"), number=224, soundfont="opl3", tuning_cents=-20),
+    PieceSpec("essen_es_leben_die_alten", "folk song", _ESSEN + "boehme10.abc", 96, "Bb major", (3, 4),
+              _on("oohs"), number=261, soundfont="timgm6mb", tuning_cents=22),
+    PieceSpec("essen_mit_jammervollen_blicken", "folk song", _ESSEN + "erk30.abc", 120, "F major", (6, 8),
+              _on("accordion"), number=266, soundfont="csound", effects="wet"),
+))
+
+#: Every corpus split's pieces, holdout4 to holdout16 in that order: the one list the build (its specs and
 #: content hash) and the tests walk, so that a new split is added here once.
 CORPUS_PIECES: tuple[PieceSpec, ...] = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES,
                                         *HOLDOUT8_PIECES, *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES,
                                         *HOLDOUT12_PIECES, *HOLDOUT13_PIECES, *HOLDOUT14_PIECES,
-                                        *HOLDOUT15_PIECES)
+                                        *HOLDOUT15_PIECES, *HOLDOUT16_PIECES)
