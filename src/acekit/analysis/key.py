@@ -68,7 +68,8 @@ AMBIGUOUS_MARGIN = 0.15
 #: 0.91 (printed by tests/test_analysis_calibration.py).
 MIN_KEY_DURATION_S = 3.0
 #: Weight of the logit model's log-probabilities against the key network's (1 - it) in the key's score
-#: (seventeenth pass: one of 0.25, 0.5, 0.75, chosen on dev as notes/key-seventeenth-pass.md declares).
+#: (seventeenth pass: of the declared 0.25, 0.5, 0.75 the dev criterion chose 0.5, pooled dev MIREX 0.830 against
+#: 0.827 and 0.816; notes/key-seventeenth-pass-dev.md).
 MODEL_WEIGHT = 0.5
 #: Strength (the best key's mean correlation) under which the estimate is ambiguous (noise,
 #: drones). Calibrate split: songs 0.61-0.94.
