@@ -761,3 +761,73 @@ def test_a_key_result_dumps_its_second_opinion_once_and_round_trips() -> None:
     assert not any(k.startswith("key.by_profiles.by_profiles") for k in flat)  # no null nested twice
     assert "by_profiles" not in profiles.model_dump()
     assert KeyResult.model_validate_json(res.model_dump_json()) == res
+
+
+def test_keynet_numpy_forward_matches_the_stored_torch_forward() -> None:
+    """Sixteenth pass (notes/key-sixteenth-pass.md): the numpy forward of the key network gives, on the fixed check
+    input, the logits torch gave when the weights were exported (stored as check_logits; torch is no dependency)."""
+    from acekit.analysis.keynet import WEIGHTS, KeyNet, check_input
+
+    assert WEIGHTS.stat().st_size < 2_000_000
+    with np.load(WEIGHTS) as z:
+        want = z["check_logits"]
+    got = KeyNet.load().logits(check_input())
+    assert got.shape == (24,) and np.abs(got - want).max() < 1e-5
+
+
+def test_pitch_roll_puts_each_peak_on_its_tuned_semitone_and_pools_by_fours() -> None:
+    from acekit.analysis.keynet import LOW_MIDI, N_BINS, POOL, pitch_roll
+
+    a4, c2 = 69 - LOW_MIDI, 0
+    f = [(np.array([440.0 * 2 ** (10 / 1200), 65.41]), np.array([1.0, 0.5]))] * (POOL + 1)
+    roll = pitch_roll(f, 440.0 * 2 ** (10 / 1200))  # a tuning 10 cents sharp: the peak is still A4
+    assert roll.shape == (2, N_BINS) and roll[0, a4] == pytest.approx(1.0) and roll[1, a4] == pytest.approx(1.0)
+    assert roll[0, c2] == pytest.approx(0.5, rel=1e-3) and roll.sum() == pytest.approx(3.0, rel=1e-3)
+    assert pitch_roll([(np.array([20.0, 9000.0]), np.array([1.0, 1.0]))], 440.0).sum() == 0  # outside C2..B7
+
+
+def test_analyze_key_reads_short_silent_and_stereo_input() -> None:
+    """The network's design returns a valid KeyResult on a short clip (flagged too short), on silence (no key, flagged)
+    and on stereo (n, 2) input (the same reading as its mono mean)."""
+    from acekit.analysis import analyze_key
+    from acekit.analysis.key import KeyResult
+
+    e, b, a = (4, 8, 11), (11, 3, 6), (9, 1, 4)
+    y = _triad_audio([e, a, b, e] * 2, seconds=1.0)
+    short = analyze_key(y[: 2 * 44100], 44100, target_key="E major")
+    assert isinstance(short, KeyResult) and short.key is not None and short.ambiguous and short.too_short
+    silent = analyze_key(np.zeros(5 * 44100, dtype=np.float32), 44100, target_key="E major")
+    assert silent.key is None and silent.ambiguous and silent.mirex_score == 0.0
+    mono = analyze_key(y, 44100, target_key="E major")
+    stereo = analyze_key(np.stack([y, y], axis=1), 44100, target_key="E major")
+    assert stereo.key == mono.key and stereo.key is not None and stereo.probability == mono.probability
+    assert 0 < mono.probability <= 1 and mono.mirex_score in (0.0, 0.2, 0.3, 0.5, 1.0)
+
+
+def test_combined_key_estimate_is_the_weighted_product_of_the_logit_model_and_the_network(monkeypatch) -> None:
+    """Seventeenth pass (notes/key-seventeenth-pass.md): the key's score is MODEL_WEIGHT x the logit model's
+    log-probabilities + (1 - MODEL_WEIGHT) x the network's, renormalised; weight 1 is the logit model alone and
+    weight 0 the network alone."""
+    from acekit.analysis import key as keymod
+    from acekit.analysis import keynet
+
+    e, b, a = (4, 8, 11), (11, 3, 6), (9, 1, 4)
+    y = _triad_audio([e, a, b, e] * 2, seconds=1.0)
+    fr = keymod._frames(y, 44100)
+    corr = keymod.key_correlations(fr.hpcp.mean(axis=0))
+    model = keymod.key_log_probabilities(keymod.cue_vectors(fr), corr)
+    net = np.log(keynet.default_net().key_probabilities(fr.pitch))
+    for w in (0.0, 0.25, 0.5, 1.0):
+        s = keymod.combined_log_probabilities(fr, w)
+        assert np.exp(s).sum() == pytest.approx(1.0)
+        want = w * model + (1 - w) * net
+        assert np.allclose(s - s.max(), want - want.max(), atol=1e-9)
+    assert int(np.argmax(keymod.combined_log_probabilities(fr, 1.0))) == int(np.argmax(model))
+    assert int(np.argmax(keymod.combined_log_probabilities(fr, 0.0))) == int(np.argmax(net))
+    # analyze_key reads the weight the module declares
+    for w, alone in ((1.0, model), (0.0, net)):
+        monkeypatch.setattr(keymod, "MODEL_WEIGHT", w)
+        key, _strength, _runner, _margin, probability = keymod._model_estimate(fr)
+        assert key == keymod._key_of(int(np.argmax(alone)))
+        assert probability == pytest.approx(np.exp(alone - np.log(np.exp(alone).sum())).max())
+    assert not np.allclose(np.exp(model).max(), np.exp(net).max())  # so the weight read is told apart
