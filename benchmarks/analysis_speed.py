@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
                 "tempo verdict at the song's tempo (given beats)": lambda: analyze_tempo(
                     y, sr, target_bpm=specs[name].bpm, time_signature=specs[name].time_signature, beat_track=bt),
                 "beat grid (fit, given beats)": lambda: analyze_beat_grid(y, sr, bpm=120, beat_track=bt),
-                "key (acekit analyze_key: learned model; KK+T profiles + EDMA 2nd opinion)": lambda: analyze_key(
+                "key (acekit analyze_key: learned model + key network; KK+T profiles + EDMA 2nd opinion)": lambda: analyze_key(
                     y, sr, target_key="C major"),
                 "boundaries (click + 2 s steps)": lambda: analyze_boundaries(y, sr, boundaries_s=list(region)),
                 "boundaries against the source (align + click/dropout/steps)": lambda: analyze_boundaries(
