@@ -94,7 +94,7 @@ class KeyResult(BaseModel):
     runner_up: str | None = None  # the second-best key
     second_opinion: str | None = None  # essentia KeyExtractor(profileType="edma")
     margin: float | None = None  # the key's log-probability - the runner-up's (by profiles: correlation gap)
-    probability: float | None = None  # the learned model's probability of the key (None by profiles)
+    probability: float | None = None  # the combined estimate's probability of the key (None by profiles)
     ambiguity: str | None = None  # why ambiguous: "too short", "close call with the relative key" ...
     too_short: bool = False  # shorter than the minimum duration (or no pitched content): no key to judge
     target_key: str | None = None
@@ -471,8 +471,9 @@ def analyze_key(
     y: np.ndarray, sr: int, *, target_key: Key | str | None = None, ambiguous_strength: float = AMBIGUOUS_STRENGTH,
     ambiguous_margin: float = AMBIGUOUS_MARGIN, min_duration_s: float = MIN_KEY_DURATION_S,
 ) -> KeyResult:
-    """Estimate the key of ``y`` (the logit model and the key network read together, seventeenth pass); with ``target_key`` add the MIREX score and the
-    relation's name (for the key and for the profile estimator's reading in ``by_profiles``).
+    """Estimate the key of ``y`` (the logit model and the key network read together, seventeenth pass); with
+    ``target_key`` add the MIREX score and the relation's name (for the key and for the profile estimator's reading
+    in ``by_profiles``).
 
     ``ambiguous`` (with the reason in ``ambiguity``), fourteenth pass (notes/key-fourteenth-pass.md),
     when any of: the clip is shorter than ``min_duration_s``; the key's KK+T correlation is under
