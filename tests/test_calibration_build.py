@@ -1396,7 +1396,7 @@ def test_holdout16_holds_no_tempo_training_title() -> None:
 
 
 def test_holdout16_holds_the_hard_cases() -> None:
-    """A thirteenth blind split of real music, spread as holdout15: eight chorales, ten tunes with a band, solo
+    """A sixteenth blind split of real music, spread as holdout15: eight chorales, ten tunes with a band, solo
     tunes and airs, three German folk songs (Essen). No opening and no chorale in three flats (none is left), so
     three flats come from an Essen song; three sharps from a chorale (A major). No 9/8, no 12/8, no chorale in
     3/4 (none left that passes the rules, see holdout14's and holdout15's tests). New: no minor or modal tune in
