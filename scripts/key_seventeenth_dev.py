@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from key_sixteenth_dev import figures  # the same per-design figures as the sixteenth pass's table
+
 DEV = ("calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
        "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15")
 REFUSED = ("holdout16", "recordings")
@@ -152,17 +154,6 @@ def naive_rows(rows: list[dict]) -> list[dict]:
     return [{"split": d["split"], "id": d["id"], "truth": d["truth"], "key": d["naive"],
              "mirex": 0.0 if d["naive"] is None else _SCORES[key_relation(parse_key(d["truth"]), parse_key(d["naive"]))],
              "ambiguous": False} for d in rows]
-
-
-def figures(rows: list[dict]) -> dict:
-    minor = [r for r in rows if r["truth"].endswith("minor")]
-    return {"n": len(rows), "n_minor": len(minor), "sum": sum(r["mirex"] for r in rows),
-            "mirex": sum(r["mirex"] for r in rows) / len(rows),
-            "minor": sum(r["mirex"] for r in minor) / max(1, len(minor)),
-            "wrong": sum(r["mirex"] < 1 for r in rows),
-            "wrong_unflagged": sum(r["mirex"] < 1 and not r["ambiguous"] for r in rows),
-            "right_flagged": sum(r["mirex"] == 1 and r["ambiguous"] for r in rows),
-            "right_unflagged": sum(r["mirex"] == 1 and not r["ambiguous"] for r in rows)}
 
 
 def score(devs: list[str], check_path: str | None, out: str | None) -> None:
