@@ -168,8 +168,7 @@ def test_measure_source_metas_on_a_known_clip(song: Path, clear_song: Path) -> N
         assert m.bpm == pytest.approx(SRC_BPM, rel=0.02) and m.time_signature == "4"
         assert m.duration_s == pytest.approx(20.0, abs=0.01)
         y, sr = load_audio(path)
-        k = analyze_key(y, sr, target_key=truth, ambiguous_strength=th.ambiguous_strength,
-                        ambiguous_margin=th.key_ambiguous_margin, min_duration_s=th.key_min_duration_s)
+        k = analyze_key(y, sr, target_key=truth, **th.key_options())
         assert (m.key, m.key_strength, m.key_ambiguous, m.key_ambiguity) == (k.key, k.strength, k.ambiguous, k.ambiguity)
         assert k.mirex_score == 1 or m.key_ambiguous, m
         # a key sent is one the profile estimator (shipped before the fourteenth pass) sends too

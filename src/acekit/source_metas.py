@@ -60,8 +60,7 @@ def measure_source_metas(path: Path | str) -> SourceMetas:
     y, sr = load_audio(path)
     beats = track_beats(y, sr)
     th = Thresholds()  # the key thresholds the report judges keys with: one home
-    key = analyze_key(y, sr, ambiguous_strength=th.ambiguous_strength, ambiguous_margin=th.key_ambiguous_margin,
-                      min_duration_s=th.key_min_duration_s)
+    key = analyze_key(y, sr, **th.key_options())
     meter = estimate_meter(y, sr, beat_track=beats)
     return SourceMetas(
         path=str(path), duration_s=round(y.size / sr, 3), bpm=round(beats.bpm, 2),
