@@ -878,3 +878,36 @@ def test_key_flag_rules_read_the_pooled_probability_the_experts_or_the_profile_e
     assert flag("profiles", profile_key="C major").startswith("estimators disagree (the profile estimator reads C major")
     with pytest.raises(ValueError, match="unknown key flag rule 'loose': use one of profiles, probability"):
         flag("loose")
+
+
+def test_the_shipped_key_flag_reads_the_pooled_probability(monkeypatch) -> None:
+    """Eighteenth pass: by default `analyze_key` flags a key whose pooled probability is under MIN_KEY_PROBABILITY,
+    naming the runner-up, and no longer reads the profile estimator's reading or flag (kept as ``by_profiles``)."""
+    import acekit.analysis.key as key_mod
+    from acekit.analysis import analyze_key
+    from acekit.analysis.clip import Thresholds
+    from acekit.keys import parse_key
+
+    assert (key_mod.FLAG_RULE, key_mod.MIN_KEY_PROBABILITY) == ("probability", 0.80)
+    assert Thresholds().key_options()["flag_rule"] == "probability"
+    e, b, a = (4, 8, 11), (11, 3, 6), (9, 1, 4)
+    y = _triad_audio([e, a, b, e] * 3, seconds=1.0)
+    real_model = key_mod._model_estimate
+
+    def model(p: float):
+        return lambda fr: real_model(fr)._replace(key=parse_key("E major"), runner=parse_key("B major"),
+                                                  probability=p, runner_probability=1 - p)
+
+    monkeypatch.setattr(key_mod, "_by_profiles", lambda *_a, **_k: key_mod.KeyResult(
+        key="C# minor", strength=0.8, ambiguous=True, ambiguity="close call", runner_up="E major", margin=0.01))
+    monkeypatch.setattr(key_mod, "_model_estimate", model(0.81))
+    r = analyze_key(y, 44100, target_key="E major")
+    assert (r.key, r.ambiguous, r.ambiguity, r.probability) == ("E major", False, None, 0.81), r
+    assert r.by_profiles.key == "C# minor" and r.by_profiles.ambiguous  # reported, not read
+    monkeypatch.setattr(key_mod, "_model_estimate", model(0.79))
+    r = analyze_key(y, 44100, target_key="E major")
+    assert r.ambiguous and r.ambiguity == ("close call with the fifth key B major (probability 0.79 < 0.8; "
+                                           "runner-up 0.21)"), r
+    assert analyze_key(y, 44100, min_probability=0.75).ambiguous is False  # the threshold is the caller's
+    r = analyze_key(y[: 2 * 44100], 44100)  # too short is flagged whatever the probability
+    assert r.ambiguous and r.too_short and r.ambiguity.startswith("too short (2.0 s"), r
