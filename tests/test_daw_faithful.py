@@ -204,8 +204,12 @@ def test_a_key_the_analyser_flags_is_not_sent_and_says_why() -> None:
     assert (d["bpm"].source, d["time_signature"].source, d["duration_s"].source) == ("measured",) * 3
     req = fill_from_source(make_request("lego", track="bass"), "x.wav", measured=flagged)
     assert req.key_scale is None and req.bpm == 96 and req.meta_sources()["key_scale"].source == "server"
-    sure = decide(flagged.model_copy(update={"key_ambiguous": False, "key_ambiguity": None}))
+    sure = decide(flagged.model_copy(update={"key_ambiguous": False, "key_ambiguity": None, "key_probability": 0.91}))
     assert (sure["key_scale"].source, sure["key_scale"].value) == ("measured", "D minor")
+    assert sure["key_scale"].note.endswith("not flagged: pooled probability 0.91)"), sure["key_scale"].note
+    # a record written before the probability was kept still decides, without the figure
+    old = decide(flagged.model_copy(update={"key_ambiguous": False, "key_ambiguity": None}))
+    assert old["key_scale"].source == "measured" and old["key_scale"].note.endswith("not flagged)")
 
 
 @pytest.mark.parametrize("time_signature,bpm", [("3", 96), ("3", 150), ("4", 72), ("4", 120)])
