@@ -880,16 +880,21 @@ def test_key_flag_rules_read_the_pooled_probability_the_experts_or_the_profile_e
         flag("loose")
 
 
-def test_the_shipped_key_flag_reads_the_pooled_probability(monkeypatch) -> None:
-    """Eighteenth pass: by default `analyze_key` flags a key whose pooled probability is under MIN_KEY_PROBABILITY,
-    naming the runner-up, and no longer reads the profile estimator's reading or flag (kept as ``by_profiles``)."""
+def test_the_probability_flag_rule_reads_the_pooled_probability(monkeypatch) -> None:
+    """Eighteenth pass (not shipped, selectable): under ``flag_rule="probability"`` `analyze_key` flags a key whose
+    pooled probability is under ``min_probability``, naming the runner-up, and does not read the profile estimator's
+    reading or flag (kept as ``by_profiles``). The shipped default stays the fourteenth pass's rule."""
+    from functools import partial
+
     import acekit.analysis.key as key_mod
-    from acekit.analysis import analyze_key
+    from acekit.analysis import analyze_key as _analyze_key
     from acekit.analysis.clip import Thresholds
     from acekit.keys import parse_key
 
-    assert (key_mod.FLAG_RULE, key_mod.MIN_KEY_PROBABILITY) == ("probability", 0.80)
-    assert Thresholds().key_options()["flag_rule"] == "probability"
+    assert (key_mod.FLAG_RULE, key_mod.MIN_KEY_PROBABILITY) == ("profiles", 0.80)
+    assert Thresholds().key_options()["flag_rule"] == "profiles"
+    assert Thresholds(key_flag_rule="probability").key_options()["flag_rule"] == "probability"
+    analyze_key = partial(_analyze_key, flag_rule="probability")
     e, b, a = (4, 8, 11), (11, 3, 6), (9, 1, 4)
     y = _triad_audio([e, a, b, e] * 3, seconds=1.0)
     real_model = key_mod._model_estimate
@@ -904,6 +909,7 @@ def test_the_shipped_key_flag_reads_the_pooled_probability(monkeypatch) -> None:
     r = analyze_key(y, 44100, target_key="E major")
     assert (r.key, r.ambiguous, r.ambiguity, r.probability) == ("E major", False, None, 0.81), r
     assert r.by_profiles.key == "C# minor" and r.by_profiles.ambiguous  # reported, not read
+    assert _analyze_key(y, 44100).ambiguous  # the shipped rule reads it: flagged
     monkeypatch.setattr(key_mod, "_model_estimate", model(0.79))
     r = analyze_key(y, 44100, target_key="E major")
     assert r.ambiguous and r.ambiguity == ("close call with the fifth key B major (probability 0.79 < 0.8; "

@@ -106,7 +106,7 @@ def decide(measured: SourceMetas) -> dict[str, MetaSource]:
                                       note="acekit key estimator on the source (acekit.analysis.key.analyze_key: "
                                            "a learned key model over HPCP, bass chroma and KK+T read with a key "
                                            "network; not flagged" + (
-                                               f": pooled probability {measured.key_probability:.2f})"
+                                               f"; pooled probability {measured.key_probability:.2f})"
                                                if measured.key_probability is not None else ")"))
     if measured.time_signature is None:
         out["time_signature"] = MetaSource(source="server", note="too few beats to measure the meter: not sent")

@@ -186,20 +186,22 @@ class Thresholds(BaseModel):
         "profile estimator's own reading alike)")
     key_ambiguous_margin: float = Field(
         AMBIGUOUS_MARGIN, description="the profile estimator's best - runner-up correlation under which a related "
-        "runner-up makes its reading (the second opinion) ambiguous; the key's own flag reads it only under the "
-        "'profiles' rule; chosen on the three dev splits: fewest wrong keys unflagged while flagging at most half of "
+        "runner-up makes its reading (the second opinion) ambiguous, and so the key under the 'profiles' flag rule "
+        "(shipped); chosen on the three dev splits: fewest wrong keys unflagged while flagging at most half of "
         "the right ones in each split (docs/analysis.md, 'Key, fourth pass')")
     key_min_duration_s: float = Field(
         MIN_KEY_DURATION_S, description="clips shorter than this get no key verdict (unreliable); the issue's "
         "0.3 s and 1.5 s clips got a confident key")
     key_flag_rule: Literal[FLAG_RULES] = Field(  # type: ignore[valid-type]
         FLAG_RULE, description=f"how the key's ambiguity flag is read, one of {', '.join(FLAG_RULES)} "
-        "(acekit.analysis.key.flag_reason; docs/analysis.md, 'Key, eighteenth pass': 'probability' chosen on 17 dev "
-        "splits)")
+        "(acekit.analysis.key.flag_reason). 'profiles' (fourteenth pass): flagged unless the profile estimator reads "
+        "the same key unflagged; 'probability' (eighteenth pass, not shipped: docs/analysis.md 'Key, eighteenth "
+        "pass'): flagged under key_min_probability, which sends more measured keys")
     key_min_probability: float = Field(
         MIN_KEY_PROBABILITY, description="the probability rules: the key's pooled probability (logit model and key "
-        "network) under which the key is a close call and flagged; dev (17 splits, 615 clips): 25 wrong keys "
-        "unflagged and 287 right ones unflagged, against 27 and 196 under the 'profiles' rule")
+        "network) under which the key is a close call and flagged, under the probability rules; dev (17 splits, 615 "
+        "clips): 25 wrong keys unflagged and 287 right ones unflagged, against 27 and 196 under 'profiles'; blind "
+        "(holdout17): 0 and 13 against 0 and 11")
     click_z_max: float = Field(CLICK_Z_MAX, description="no source: boundary click z-score above which it is flagged")
     step_z_max: float = Field(
         STEP_Z_MAX, description="no source: boundary level/timbre step z-score above which it is flagged")

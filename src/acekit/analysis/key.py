@@ -41,11 +41,10 @@ the chroma reads, `ChromaFrames.pitch`) was trained on rendered corpus pieces re
 songs; alone it read fewer keys wrong than the logit model on blind music but minor tunes as their relative majors,
 where the logit model was right.
 
-Eighteenth pass (notes/key-eighteenth-pass.md): the flag reads that pooled probability (`flag_reason`): a key under
-`MIN_KEY_PROBABILITY` is a close call, named with its runner-up. The fourteenth pass's rule (flagged unless the
-profile estimator reads the same key unflagged) kept wrong keys quiet but flagged most right ones, so a measured
-source key was seldom sent and a real miss of the requested key read "unreliable"; the profile estimator still runs,
-as the second opinion ``by_profiles`` reports.
+Eighteenth pass (notes/key-eighteenth-pass.md, not shipped): the flag's one home is `flag_reason`; its probability
+rules (a key whose pooled probability is under `MIN_KEY_PROBABILITY` is a close call, named with its runner-up)
+unflagged many more right keys on dev, but not enough more on the blind split to ship. The shipped flag is still the
+fourteenth pass's.
 """
 
 from __future__ import annotations
@@ -67,8 +66,8 @@ from acekit.keys import Key, parse_key
 #: the profile estimator's reading ambiguous. Fourth pass (docs/analysis.md, "Key, fourth pass"):
 #: chosen on the three dev splits (whole clips and +-40 cent detuned variants) as the margin that
 #: leaves fewest wrong keys unflagged while flagging at most half of the right ones in every split
-#: (0.20 flags 18 of 33 right holdout clips); leave-one-split-out picked 0.15, 0.15 and 0.07. Since the
-#: eighteenth pass it shapes only the profile estimator's own flag (``by_profiles``) and the "profiles" flag rule.
+#: (0.20 flags 18 of 33 right holdout clips); leave-one-split-out picked 0.15, 0.15 and 0.07. It shapes the
+#: profile estimator's own flag (``by_profiles``), which the shipped "profiles" flag rule reads.
 AMBIGUOUS_MARGIN = 0.15
 #: Clips shorter than this hold too few chords for a key: the key check is unreliable whatever the
 #: estimate. Calibrate split: MIREX of 0.3 s excerpts 0.30, 1.5 s 0.43, 6 s 0.77, whole clips
@@ -78,14 +77,16 @@ MIN_KEY_DURATION_S = 3.0
 #: (seventeenth pass: of the declared 0.25, 0.5, 0.75 the dev criterion chose 0.5, pooled dev MIREX 0.830 against
 #: 0.827 and 0.816; notes/key-seventeenth-pass-dev.md).
 MODEL_WEIGHT = 0.5
-#: How the key's flag is read (`flag_reason`). Eighteenth pass (notes/key-eighteenth-pass.md): of the three declared
-#: probability rules x 14 thresholds, the dev criterion on 17 splits (615 clips) chose the plainest, the key's own
-#: pooled probability: 25 wrong keys left unflagged against the fourteenth pass's rule's 27 ("profiles", kept for
-#: comparison), 287 right keys unflagged against 196; leave one split out 27 and 292 (notes/key-eighteenth-pass-dev.md).
+#: How the key's flag is read (`flag_reason`): the fourteenth pass's rule ("profiles"). The eighteenth pass
+#: (notes/key-eighteenth-pass.md) chose "probability" at 0.80 on 17 dev splits (615 clips: 25 wrong keys left
+#: unflagged against 27, 287 right keys unflagged against 196) but it was not shipped: on holdout17, its one blind
+#: split, it unflagged 13 right keys against 11 (the declared rule asked for 4 more) and 0 wrong keys, as the
+#: fourteenth's did. It stays selectable (`Thresholds.key_flag_rule`) for a user who wants more measured keys sent.
 FLAG_RULES = ("profiles", "probability", "probability+experts", "probability+profiles")
-FLAG_RULE = "probability"
-#: The pooled probability (`combined_log_probabilities`) under which the key is a close call (the rules that read
-#: it): 0.80, chosen with the rule above (0.75 left 35 wrong keys unflagged, 0.85 unflagged 48 fewer right ones).
+FLAG_RULE = "profiles"
+#: The pooled probability (`combined_log_probabilities`) under which the key is a close call, for the rules that
+#: read it (not the shipped one): 0.80, the eighteenth pass's dev choice (0.75 left 35 wrong keys unflagged, 0.85
+#: unflagged 48 fewer right ones).
 MIN_KEY_PROBABILITY = 0.80
 #: Strength (the best key's mean correlation) under which the estimate is ambiguous (noise,
 #: drones). Calibrate split: songs 0.61-0.94.
