@@ -373,13 +373,14 @@ def _frames(y: np.ndarray, sr: int) -> ChromaFrames | None:
     return chroma_frames(y, sr, cues=any(b in key_model()["blocks"] for b in ("b", "l")))
 
 
-def _expert_log_probabilities(fr: ChromaFrames) -> tuple[np.ndarray, np.ndarray] | None:
-    """The logit model's and the key network's log-probabilities of the 24 keys; None without pitch."""
+def _expert_log_probabilities(fr: ChromaFrames) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The logit model's and the key network's log-probabilities of the 24 keys, and the KK+T correlations the
+    model read (each key's strength); None without pitch."""
     corr = key_correlations(fr.hpcp.mean(axis=0))
     probs = keynet.default_net().key_probabilities(fr.pitch) if fr.pitch is not None else None
     if not corr.any() or probs is None:
         return None
-    return key_log_probabilities(cue_vectors(fr), corr), np.log(np.maximum(probs, 1e-300))
+    return key_log_probabilities(cue_vectors(fr), corr), np.log(np.maximum(probs, 1e-300)), corr
 
 
 def _pooled(model: np.ndarray, net: np.ndarray, model_weight: float) -> np.ndarray:
@@ -395,7 +396,8 @@ def combined_log_probabilities(fr: ChromaFrames, model_weight: float | None = No
     experts = _expert_log_probabilities(fr)
     if experts is None:
         return None
-    return _pooled(*experts, MODEL_WEIGHT if model_weight is None else model_weight)
+    model, net, _corr = experts
+    return _pooled(model, net, MODEL_WEIGHT if model_weight is None else model_weight)
 
 
 class _Estimate(NamedTuple):
@@ -415,12 +417,12 @@ def _model_estimate(fr: ChromaFrames) -> _Estimate:
     experts = _expert_log_probabilities(fr)
     if experts is None:
         return _Estimate()
-    s = _pooled(*experts, MODEL_WEIGHT)
-    corr = key_correlations(fr.hpcp.mean(axis=0))
+    model, net, corr = experts
+    s = _pooled(model, net, MODEL_WEIGHT)
     order = np.argsort(-s)
     return _Estimate(_key_of(int(order[0])), float(corr[order[0]]), _key_of(int(order[1])),
                      float(s[order[0]] - s[order[1]]), float(np.exp(s[order[0]])), float(np.exp(s[order[1]])),
-                     _key_of(int(np.argmax(experts[0]))), _key_of(int(np.argmax(experts[1]))))
+                     _key_of(int(np.argmax(model))), _key_of(int(np.argmax(net))))
 
 
 def _profile_estimate(pcp: np.ndarray) -> tuple[Key | None, float, Key | None, float]:
