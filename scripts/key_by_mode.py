@@ -41,8 +41,7 @@ def key_of(path: Path, requested: str):
     th = DEFAULT_THRESHOLDS
     y, sr = load_audio(path, mono=False)
     mono, _channel = analysis_channel(np.asarray(y, dtype=np.float32), th)
-    return analyze_key(finite(mono), sr, target_key=parse_key(requested), ambiguous_strength=th.ambiguous_strength,
-                       ambiguous_margin=th.key_ambiguous_margin, min_duration_s=th.key_min_duration_s)
+    return analyze_key(finite(mono), sr, target_key=parse_key(requested), **th.key_options())
 
 
 def figures(rows: list[dict]) -> str:

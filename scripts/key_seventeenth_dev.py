@@ -51,7 +51,7 @@ def naive_key(y: np.ndarray, sr: int) -> str | None:
     return best[1]
 
 
-def _clips(parent: str, splits: tuple[str, ...]):
+def _clips(parent: str, splits: tuple[str, ...], allowed: tuple[str, ...] = DEV, refused: tuple[str, ...] = REFUSED):
     from acekit.analysis.audio import finite, load_audio
     from acekit.analysis.clip import Thresholds, analysis_channel
     from acekit.calibration import build_calibration_set
@@ -61,20 +61,21 @@ def _clips(parent: str, splits: tuple[str, ...]):
     th = Thresholds()
     cal = build_calibration_set(parent, workers=1)
     for split in splits:
-        assert split in DEV and split not in REFUSED, split
+        assert split in allowed and split not in refused, split
         for c in cal.of_kind("song", "tempo", split=split):
-            assert c.split == split and c.split not in REFUSED
+            assert c.split == split and c.split not in refused
             y, sr = load_audio(cal.path(c), mono=False)
             mono, _channel = analysis_channel(np.asarray(y, dtype=np.float32), th)  # analyze_audio's choice
             yield c, finite(mono), sr, th
 
 
-def dump(parent: str, out: str, splits: tuple[str, ...]) -> None:
+def dump(parent: str, out: str, splits: tuple[str, ...], allowed: tuple[str, ...] = DEV,
+         refused: tuple[str, ...] = REFUSED) -> None:
     from acekit.analysis import key as keymod
     from acekit.analysis import keynet
 
     rows = []
-    for c, clean, sr, th in _clips(parent, splits):
+    for c, clean, sr, th in _clips(parent, splits, allowed, refused):
         fr = keymod._frames(clean, sr)
         d = {"id": c.id, "split": c.split, "truth": c.truth.key, "duration": clean.size / sr, "model": None,
              "net": None, "corr": None}

@@ -22,11 +22,12 @@ FREEZE = "key: seventeenth pass design frozen"
 BLIND = "holdout16"
 
 
-def _frozen() -> str:
+def _frozen(freeze: str = FREEZE) -> str:
+    """The freeze commit named ``freeze``; exits unless it is in this history and src/acekit/analysis equals it."""
     log = subprocess.run(["git", "log", "--format=%H %s"], capture_output=True, text=True, check=True).stdout
-    hits = [line.split()[0] for line in log.splitlines() if FREEZE in line]
+    hits = [line.split()[0] for line in log.splitlines() if freeze in line]
     if not hits:
-        raise SystemExit(f"no freeze commit ({FREEZE!r}) in this history: the blind split may not be read")
+        raise SystemExit(f"no freeze commit ({freeze!r}) in this history: the blind split may not be read")
     changed = subprocess.run(["git", "diff", "--stat", hits[-1], "--", "src/acekit/analysis"],
                              capture_output=True, text=True, check=True).stdout
     if changed.strip():

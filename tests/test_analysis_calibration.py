@@ -81,6 +81,7 @@ from acekit.calibration.scores import (
     HOLDOUT14_PIECES,
     HOLDOUT15_PIECES,
     HOLDOUT16_PIECES,
+    HOLDOUT17_PIECES,
 )
 from acekit.calibration.songs import HOLDOUT2_SONGS, HOLDOUT3_SONGS, HOLDOUT_SONGS
 
@@ -149,10 +150,11 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
         part = calibration.of_kind("song", split=split)
         meters = {"6/8", "9/8", "12/8", "2/2", "3/4", "4/4"}
         if split in ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11",
-                     "holdout12", "holdout13", "holdout14", "holdout15", "holdout16"):  # no 12/8 left
+                     "holdout12", "holdout13", "holdout14", "holdout15", "holdout16",
+                     "holdout17"):  # no 12/8 left
             meters -= {"12/8"}
         # no 9/8 left either: holdout13 took the last that passes the rules
-        if split in ("holdout14", "holdout15", "holdout16"):
+        if split in ("holdout14", "holdout15", "holdout16", "holdout17"):
             meters -= {"9/8"}
         assert meters <= {c.truth.time_signature for c in part}
         assert any(c.truth.bpm_true <= 66 for c in part)  # slow (and without drums, see songs.py)
@@ -204,7 +206,8 @@ def test_calibration_set_covers_what_issue_3_asks(calibration: CalibrationSet) -
                           ("holdout9", HOLDOUT9_PIECES), ("holdout10", HOLDOUT10_PIECES),
                           ("holdout11", HOLDOUT11_PIECES), ("holdout12", HOLDOUT12_PIECES),
                           ("holdout13", HOLDOUT13_PIECES), ("holdout14", HOLDOUT14_PIECES),
-                          ("holdout15", HOLDOUT15_PIECES), ("holdout16", HOLDOUT16_PIECES)):
+                          ("holdout15", HOLDOUT15_PIECES), ("holdout16", HOLDOUT16_PIECES),
+                          ("holdout17", HOLDOUT17_PIECES)):
         held = calibration.of_kind("song", "health", split=split)
         assert {c.id if c.kind == "song" else c.derived_from for c in held} <= {p.name for p in pieces}
         assert len(calibration.of_kind("song", split=split)) == len(pieces)

@@ -138,7 +138,7 @@ def test_calibrate_command(cal: CalibrationSet) -> None:
     assert {c["split"] for c in data["clips"]} == {"calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5",
                                                     "holdout6", "holdout7", "holdout8", "holdout9", "holdout10",
                                                     "holdout11", "holdout12", "holdout13", "holdout14", "holdout15",
-                                                    "holdout16",
+                                                    "holdout16", "holdout17",
                                                     "recordings"}
     assert "recordings" in human.stdout and "extremetuxracer-data" in human.stdout  # released tracks
     assert "holdout2" in human.stdout and "opl3" in human.stdout

@@ -643,8 +643,12 @@ def test_the_key_is_flagged_unless_the_profile_estimator_reads_it_alike_and_unfl
     read the same key and the profile estimator does not flag it: the model's own close-call and
     probability terms are not read."""
     import acekit.analysis.key as key_mod
-    from acekit.analysis import analyze_key
+    from functools import partial
+
+    from acekit.analysis import analyze_key as _analyze_key
     from acekit.keys import parse_key
+
+    analyze_key = partial(_analyze_key, flag_rule="profiles")  # the fourteenth pass's rule, whatever ships
 
     e, b, a = (4, 8, 11), (11, 3, 6), (9, 1, 4)
     y = _triad_audio([e, a, b, e] * 3, seconds=1.0)
@@ -663,8 +667,8 @@ def test_the_key_is_flagged_unless_the_profile_estimator_reads_it_alike_and_unfl
     # the model's own close-call / probability terms are not read: a close call with its dominant at a
     # low probability, read alike and unflagged by the profile estimator, is not flagged
     real_model = key_mod._model_estimate
-    monkeypatch.setattr(key_mod, "_model_estimate", lambda fr: (parse_key("E major"), real_model(fr)[1],
-                                                                 parse_key("B major"), 0.01, 0.2))
+    monkeypatch.setattr(key_mod, "_model_estimate", lambda fr: real_model(fr)._replace(
+        key=parse_key("E major"), runner=parse_key("B major"), margin=0.01, probability=0.2))
     r = analyze_key(y, 44100, target_key="E major")
     assert (r.ambiguous, r.margin, r.probability, r.runner_up) == (False, 0.01, 0.2, "B major"), r
     monkeypatch.setattr(key_mod, "_model_estimate", real_model)
@@ -827,7 +831,89 @@ def test_combined_key_estimate_is_the_weighted_product_of_the_logit_model_and_th
     # analyze_key reads the weight the module declares
     for w, alone in ((1.0, model), (0.0, net)):
         monkeypatch.setattr(keymod, "MODEL_WEIGHT", w)
-        key, _strength, _runner, _margin, probability = keymod._model_estimate(fr)
-        assert key == keymod._key_of(int(np.argmax(alone)))
-        assert probability == pytest.approx(np.exp(alone - np.log(np.exp(alone).sum())).max())
+        est = keymod._model_estimate(fr)
+        assert est.key == keymod._key_of(int(np.argmax(alone)))
+        assert (est.model_key, est.net_key) == (keymod._key_of(int(np.argmax(model))), keymod._key_of(int(np.argmax(net))))
+        assert est.probability == pytest.approx(np.exp(alone - np.log(np.exp(alone).sum())).max())
     assert not np.allclose(np.exp(model).max(), np.exp(net).max())  # so the weight read is told apart
+
+
+def test_key_flag_rules_read_the_pooled_probability_the_experts_or_the_profile_estimator() -> None:
+    """Eighteenth pass (notes/key-eighteenth-pass.md): `flag_reason` is the flag's one home. Unjudgeable clips (no
+    pitch, too short, weak) are flagged under every rule; the probability rules flag a close call (naming the
+    runner-up and its relation) under ``min_probability``, plus their own extra term; the fourteenth pass's rule reads
+    only the profile estimator."""
+    from acekit.analysis.key import FLAG_RULES, flag_reason
+    from acekit.keys import parse_key
+
+    a_min, c_maj, e_min = parse_key("A minor"), parse_key("C major"), parse_key("E minor")
+
+    def flag(rule: str, **kw) -> str | None:
+        args = dict(key=a_min, duration=20.0, strength=0.8, probability=0.7, runner=c_maj, runner_probability=0.2,
+                    model_key=a_min, net_key=a_min, profile_key="A minor", profile_ambiguity=None, rule=rule,
+                    min_probability=0.5, min_duration_s=3.0, ambiguous_strength=0.5)
+        args.update(kw)
+        return flag_reason(args.pop("key"), args.pop("duration"), args.pop("strength"), **args)
+
+    for rule in FLAG_RULES:
+        assert flag(rule) is None, rule  # a confident key every estimator reads alike
+        assert flag(rule, duration=0.3).startswith("too short (0.3 s"), rule
+        assert flag(rule, duration=1.5).startswith("too short (1.5 s"), rule
+        assert flag(rule, key=None) == "no pitched content", rule
+        assert flag(rule, strength=0.4).startswith("weak ("), rule
+    for rule in FLAG_RULES[1:]:
+        why = flag(rule, probability=0.45, runner_probability=0.40)
+        assert why == "close call with the relative key C major (probability 0.45 < 0.5; runner-up 0.40)", why
+        assert flag(rule, probability=0.45, min_probability=0.4) is None, rule  # at the threshold, not a close call
+        assert flag(rule, probability=0.45, runner=e_min).startswith("close call with the fifth key E minor"), rule
+    # each rule's own extra term, and no other rule's
+    assert flag("probability+experts", net_key=c_maj) == "the logit model reads A minor, the key network C major"
+    assert flag("probability", net_key=c_maj) is None and flag("probability+profiles", net_key=c_maj) is None
+    assert flag("probability+profiles", profile_key="C major") == "estimators disagree (the profile estimator reads C major)"
+    assert flag("probability", profile_key="C major") is None
+    assert flag("probability", profile_ambiguity="close call") is None  # the profile estimator's own flag unread
+    # the fourteenth pass's rule: the profile estimator's flag and reading, never the probability
+    assert flag("profiles", probability=0.1) is None
+    assert flag("profiles", profile_ambiguity="close call").startswith("the profile estimator flags its own reading")
+    assert flag("profiles", profile_key="C major").startswith("estimators disagree (the profile estimator reads C major")
+    with pytest.raises(ValueError, match="unknown key flag rule 'loose': use one of profiles, probability"):
+        flag("loose")
+
+
+def test_the_probability_flag_rule_reads_the_pooled_probability(monkeypatch) -> None:
+    """Eighteenth pass (not shipped, selectable): under ``flag_rule="probability"`` `analyze_key` flags a key whose
+    pooled probability is under ``min_probability``, naming the runner-up, and does not read the profile estimator's
+    reading or flag (kept as ``by_profiles``). The shipped default stays the fourteenth pass's rule."""
+    from functools import partial
+
+    import acekit.analysis.key as key_mod
+    from acekit.analysis import analyze_key as _analyze_key
+    from acekit.analysis.clip import Thresholds
+    from acekit.keys import parse_key
+
+    assert (key_mod.FLAG_RULE, key_mod.MIN_KEY_PROBABILITY) == ("profiles", 0.80)
+    assert Thresholds().key_options()["flag_rule"] == "profiles"
+    assert Thresholds(key_flag_rule="probability").key_options()["flag_rule"] == "probability"
+    analyze_key = partial(_analyze_key, flag_rule="probability")
+    e, b, a = (4, 8, 11), (11, 3, 6), (9, 1, 4)
+    y = _triad_audio([e, a, b, e] * 3, seconds=1.0)
+    real_model = key_mod._model_estimate
+
+    def model(p: float):
+        return lambda fr: real_model(fr)._replace(key=parse_key("E major"), runner=parse_key("B major"),
+                                                  probability=p, runner_probability=1 - p)
+
+    monkeypatch.setattr(key_mod, "_by_profiles", lambda *_a, **_k: key_mod.KeyResult(
+        key="C# minor", strength=0.8, ambiguous=True, ambiguity="close call", runner_up="E major", margin=0.01))
+    monkeypatch.setattr(key_mod, "_model_estimate", model(0.81))
+    r = analyze_key(y, 44100, target_key="E major")
+    assert (r.key, r.ambiguous, r.ambiguity, r.probability) == ("E major", False, None, 0.81), r
+    assert r.by_profiles.key == "C# minor" and r.by_profiles.ambiguous  # reported, not read
+    assert _analyze_key(y, 44100).ambiguous  # the shipped rule reads it: flagged
+    monkeypatch.setattr(key_mod, "_model_estimate", model(0.79))
+    r = analyze_key(y, 44100, target_key="E major")
+    assert r.ambiguous and r.ambiguity == ("close call with the fifth key B major (probability 0.79 < 0.8; "
+                                           "runner-up 0.21)"), r
+    assert analyze_key(y, 44100, min_probability=0.75).ambiguous is False  # the threshold is the caller's
+    r = analyze_key(y[: 2 * 44100], 44100)  # too short is flagged whatever the probability
+    assert r.ambiguous and r.too_short and r.ambiguity.startswith("too short (2.0 s"), r

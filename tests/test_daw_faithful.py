@@ -168,8 +168,7 @@ def test_measure_source_metas_on_a_known_clip(song: Path, clear_song: Path) -> N
         assert m.bpm == pytest.approx(SRC_BPM, rel=0.02) and m.time_signature == "4"
         assert m.duration_s == pytest.approx(20.0, abs=0.01)
         y, sr = load_audio(path)
-        k = analyze_key(y, sr, target_key=truth, ambiguous_strength=th.ambiguous_strength,
-                        ambiguous_margin=th.key_ambiguous_margin, min_duration_s=th.key_min_duration_s)
+        k = analyze_key(y, sr, target_key=truth, **th.key_options())
         assert (m.key, m.key_strength, m.key_ambiguous, m.key_ambiguity) == (k.key, k.strength, k.ambiguous, k.ambiguity)
         assert k.mirex_score == 1 or m.key_ambiguous, m
         # a key sent is one the profile estimator (shipped before the fourteenth pass) sends too
@@ -205,8 +204,12 @@ def test_a_key_the_analyser_flags_is_not_sent_and_says_why() -> None:
     assert (d["bpm"].source, d["time_signature"].source, d["duration_s"].source) == ("measured",) * 3
     req = fill_from_source(make_request("lego", track="bass"), "x.wav", measured=flagged)
     assert req.key_scale is None and req.bpm == 96 and req.meta_sources()["key_scale"].source == "server"
-    sure = decide(flagged.model_copy(update={"key_ambiguous": False, "key_ambiguity": None}))
+    sure = decide(flagged.model_copy(update={"key_ambiguous": False, "key_ambiguity": None, "key_probability": 0.91}))
     assert (sure["key_scale"].source, sure["key_scale"].value) == ("measured", "D minor")
+    assert sure["key_scale"].note.endswith("not flagged; pooled probability 0.91)"), sure["key_scale"].note
+    # a record written before the probability was kept still decides, without the figure
+    old = decide(flagged.model_copy(update={"key_ambiguous": False, "key_ambiguity": None}))
+    assert old["key_scale"].source == "measured" and old["key_scale"].note.endswith("not flagged)")
 
 
 @pytest.mark.parametrize("time_signature,bpm", [("3", 96), ("3", 150), ("4", 72), ("4", 120)])

@@ -45,6 +45,8 @@ class SourceMetas(BaseModel):
     #: `analyze_key` flagged the key (``key_ambiguity`` says why): it is not sent
     key_ambiguous: bool = False
     key_ambiguity: str | None = None
+    #: the key's pooled probability (the logit model and the key network; None on silence or in older records)
+    key_probability: float | None = None
     time_signature: str | None
     meter_confidence: float
 
@@ -60,13 +62,12 @@ def measure_source_metas(path: Path | str) -> SourceMetas:
     y, sr = load_audio(path)
     beats = track_beats(y, sr)
     th = Thresholds()  # the key thresholds the report judges keys with: one home
-    key = analyze_key(y, sr, ambiguous_strength=th.ambiguous_strength, ambiguous_margin=th.key_ambiguous_margin,
-                      min_duration_s=th.key_min_duration_s)
+    key = analyze_key(y, sr, **th.key_options())
     meter = estimate_meter(y, sr, beat_track=beats)
     return SourceMetas(
         path=str(path), duration_s=round(y.size / sr, 3), bpm=round(beats.bpm, 2),
         bpm_confidence=round(beats.confidence, 4), key=key.key, key_strength=key.strength,
-        key_ambiguous=key.ambiguous, key_ambiguity=key.ambiguity, time_signature=meter.time_signature,
+        key_ambiguous=key.ambiguous, key_ambiguity=key.ambiguity, key_probability=key.probability, time_signature=meter.time_signature,
         meter_confidence=meter.confidence,
     )
 
@@ -103,8 +104,10 @@ def decide(measured: SourceMetas) -> dict[str, MetaSource]:
     else:
         out["key_scale"] = MetaSource(source="measured", value=measured.key, confidence=measured.key_strength,
                                       note="acekit key estimator on the source (acekit.analysis.key.analyze_key: "
-                                           "learned key model over HPCP, bass chroma and KK+T; not flagged: the "
-                                           "Krumhansl + Temperley profile estimator reads the same key unflagged)")
+                                           "a learned key model over HPCP, bass chroma and KK+T read with a key "
+                                           "network; not flagged" + (
+                                               f"; pooled probability {measured.key_probability:.2f})"
+                                               if measured.key_probability is not None else ")"))
     if measured.time_signature is None:
         out["time_signature"] = MetaSource(source="server", note="too few beats to measure the meter: not sent")
     elif measured.meter_confidence < METER_MIN_CONFIDENCE:

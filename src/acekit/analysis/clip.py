@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,7 +65,10 @@ from acekit.analysis.health import (
 from acekit.analysis.key import (
     AMBIGUOUS_MARGIN,
     AMBIGUOUS_STRENGTH,
+    FLAG_RULE,
+    FLAG_RULES,
     MIN_KEY_DURATION_S,
+    MIN_KEY_PROBABILITY,
     KeyResult,
     analyze_key,
 )
@@ -183,12 +186,22 @@ class Thresholds(BaseModel):
         "profile estimator's own reading alike)")
     key_ambiguous_margin: float = Field(
         AMBIGUOUS_MARGIN, description="the profile estimator's best - runner-up correlation under which a related "
-        "runner-up makes its reading ambiguous, and so the key (fourteenth pass: the key is flagged when the profile "
-        "estimator flags its reading); chosen on the three dev splits: fewest wrong keys unflagged while flagging at "
-        "most half of the right ones in each split (docs/analysis.md, 'Key, fourth pass')")
+        "runner-up makes its reading (the second opinion) ambiguous, and so the key under the 'profiles' flag rule "
+        "(shipped); chosen on the three dev splits: fewest wrong keys unflagged while flagging at most half of "
+        "the right ones in each split (docs/analysis.md, 'Key, fourth pass')")
     key_min_duration_s: float = Field(
         MIN_KEY_DURATION_S, description="clips shorter than this get no key verdict (unreliable); the issue's "
         "0.3 s and 1.5 s clips got a confident key")
+    key_flag_rule: Literal[FLAG_RULES] = Field(  # type: ignore[valid-type]
+        FLAG_RULE, description=f"how the key's ambiguity flag is read, one of {', '.join(FLAG_RULES)} "
+        "(acekit.analysis.key.flag_reason). 'profiles' (fourteenth pass): flagged unless the profile estimator reads "
+        "the same key unflagged; 'probability' (eighteenth pass, not shipped: docs/analysis.md 'Key, eighteenth "
+        "pass'): flagged under key_min_probability, which sends more measured keys")
+    key_min_probability: float = Field(
+        MIN_KEY_PROBABILITY, description="the probability rules: the key's pooled probability (logit model and key "
+        "network) under which the key is a close call and flagged, under the probability rules; dev (17 splits, 615 "
+        "clips): 25 wrong keys unflagged and 287 right ones unflagged, against 27 and 196 under 'profiles'; blind "
+        "(holdout17): 0 and 13 against 0 and 11")
     click_z_max: float = Field(CLICK_Z_MAX, description="no source: boundary click z-score above which it is flagged")
     step_z_max: float = Field(
         STEP_Z_MAX, description="no source: boundary level/timbre step z-score above which it is flagged")
@@ -222,6 +235,12 @@ class Thresholds(BaseModel):
         ">= -0.72 (phase-spread synth patches), L = -R -1.0")
     duration_tolerance_s: float = Field(1.0, description="|measured - requested| duration allowed (s) ...")
     duration_tolerance_pct: float = Field(5.0, description="... or this share of the request, whichever is larger")
+
+    def key_options(self) -> dict[str, Any]:
+        """`analyze_key`'s thresholds, as every caller that judges a key passes them."""
+        return {"ambiguous_strength": self.ambiguous_strength, "ambiguous_margin": self.key_ambiguous_margin,
+                "min_duration_s": self.key_min_duration_s, "flag_rule": self.key_flag_rule,
+                "min_probability": self.key_min_probability}
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -414,8 +433,7 @@ def analyze_audio(
     if bpm is not None:
         grid = analyze_beat_grid(clean, sr, bpm=bpm, beats_per_bar=bpb, tolerance_ms=th.grid_tolerance_ms,
                                  beat_track=beat_track)
-    key_res = analyze_key(clean, sr, target_key=target_key, ambiguous_strength=th.ambiguous_strength,
-                          ambiguous_margin=th.key_ambiguous_margin, min_duration_s=th.key_min_duration_s)
+    key_res = analyze_key(clean, sr, target_key=target_key, **th.key_options())
     bounds = pres = None
     if region is not None:
         if source is not None:

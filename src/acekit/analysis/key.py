@@ -39,13 +39,19 @@ convolutional network's log-probabilities, weighted (`MODEL_WEIGHT`). The networ
 sixteenth pass's: about 8,000 weights, run in numpy, over a semitone pitch-salience roll of the same spectral peaks
 the chroma reads, `ChromaFrames.pitch`) was trained on rendered corpus pieces reserved for training and generated
 songs; alone it read fewer keys wrong than the logit model on blind music but minor tunes as their relative majors,
-where the logit model was right. The flag is the fourteenth pass's, unchanged.
+where the logit model was right.
+
+Eighteenth pass (notes/key-eighteenth-pass.md, not shipped): the flag's one home is `flag_reason`; its probability
+rules (a key whose pooled probability is under `MIN_KEY_PROBABILITY` is a close call, named with its runner-up)
+unflagged many more right keys on dev, but not enough more on the blind split to ship. The shipped flag is still the
+fourteenth pass's.
 """
 
 from __future__ import annotations
 
 import json
 from functools import cache
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +66,8 @@ from acekit.keys import Key, parse_key
 #: the profile estimator's reading ambiguous. Fourth pass (docs/analysis.md, "Key, fourth pass"):
 #: chosen on the three dev splits (whole clips and +-40 cent detuned variants) as the margin that
 #: leaves fewest wrong keys unflagged while flagging at most half of the right ones in every split
-#: (0.20 flags 18 of 33 right holdout clips); leave-one-split-out picked 0.15, 0.15 and 0.07. The
-#: learned model's own margin is not read (fourteenth pass: the profile estimator's flag is).
+#: (0.20 flags 18 of 33 right holdout clips); leave-one-split-out picked 0.15, 0.15 and 0.07. It shapes the
+#: profile estimator's own flag (``by_profiles``), which the shipped "profiles" flag rule reads.
 AMBIGUOUS_MARGIN = 0.15
 #: Clips shorter than this hold too few chords for a key: the key check is unreliable whatever the
 #: estimate. Calibrate split: MIREX of 0.3 s excerpts 0.30, 1.5 s 0.43, 6 s 0.77, whole clips
@@ -71,6 +77,17 @@ MIN_KEY_DURATION_S = 3.0
 #: (seventeenth pass: of the declared 0.25, 0.5, 0.75 the dev criterion chose 0.5, pooled dev MIREX 0.830 against
 #: 0.827 and 0.816; notes/key-seventeenth-pass-dev.md).
 MODEL_WEIGHT = 0.5
+#: How the key's flag is read (`flag_reason`): the fourteenth pass's rule ("profiles"). The eighteenth pass
+#: (notes/key-eighteenth-pass.md) chose "probability" at 0.80 on 17 dev splits (615 clips: 25 wrong keys left
+#: unflagged against 27, 287 right keys unflagged against 196) but it was not shipped: on holdout17, its one blind
+#: split, it unflagged 13 right keys against 11 (the declared rule asked for 4 more) and 0 wrong keys, as the
+#: fourteenth's did. It stays selectable (`Thresholds.key_flag_rule`) for a user who wants more measured keys sent.
+FLAG_RULES = ("profiles", "probability", "probability+experts", "probability+profiles")
+FLAG_RULE = "profiles"
+#: The pooled probability (`combined_log_probabilities`) under which the key is a close call, for the rules that
+#: read it (not the shipped one): 0.80, the eighteenth pass's dev choice (0.75 left 35 wrong keys unflagged, 0.85
+#: unflagged 48 fewer right ones).
+MIN_KEY_PROBABILITY = 0.80
 #: Strength (the best key's mean correlation) under which the estimate is ambiguous (noise,
 #: drones). Calibrate split: songs 0.61-0.94.
 AMBIGUOUS_STRENGTH = 0.5
@@ -346,9 +363,8 @@ def key_log_probabilities(cues: dict[str, np.ndarray], corr: np.ndarray, model: 
 
 def estimate_key(y: np.ndarray, sr: int) -> tuple[Key | None, float]:
     """(key, strength) of the combined estimate (`_model_estimate`); (None, 0) on silence."""
-    fr = _frames(y, sr)
-    key, strength, *_rest = _model_estimate(fr) if fr is not None else (None, 0.0)
-    return key, strength
+    est = _model_estimate(fr) if (fr := _frames(y, sr)) is not None else _Estimate()
+    return est.key, est.strength
 
 
 def _frames(y: np.ndarray, sr: int) -> ChromaFrames | None:
@@ -357,31 +373,56 @@ def _frames(y: np.ndarray, sr: int) -> ChromaFrames | None:
     return chroma_frames(y, sr, cues=any(b in key_model()["blocks"] for b in ("b", "l")))
 
 
-def combined_log_probabilities(fr: ChromaFrames, model_weight: float | None = None) -> np.ndarray | None:
-    """Log-probabilities of the 24 keys: ``model_weight`` (default `MODEL_WEIGHT`) x the logit model's + (1 -
-    ``model_weight``) x the key network's, renormalised (a weighted product of the two distributions); None without
-    pitch."""
-    model_weight = MODEL_WEIGHT if model_weight is None else model_weight
+def _expert_log_probabilities(fr: ChromaFrames) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The logit model's and the key network's log-probabilities of the 24 keys, and the KK+T correlations the
+    model read (each key's strength); None without pitch."""
     corr = key_correlations(fr.hpcp.mean(axis=0))
     probs = keynet.default_net().key_probabilities(fr.pitch) if fr.pitch is not None else None
     if not corr.any() or probs is None:
         return None
-    s = model_weight * key_log_probabilities(cue_vectors(fr), corr) + (1 - model_weight) * np.log(
-        np.maximum(probs, 1e-300))
+    return key_log_probabilities(cue_vectors(fr), corr), np.log(np.maximum(probs, 1e-300)), corr
+
+
+def _pooled(model: np.ndarray, net: np.ndarray, model_weight: float) -> np.ndarray:
+    s = model_weight * model + (1 - model_weight) * net
     s = s - s.max()
     return s - np.log(np.exp(s).sum())
 
 
-def _model_estimate(fr: ChromaFrames) -> tuple[Key | None, float, Key | None, float, float]:
-    """The combined estimate's (key, strength = the key's KK+T correlation, runner-up, margin = the log-probability
-    gap to the runner-up, top probability); (None, 0, None, 0, 0) without pitch."""
-    s = combined_log_probabilities(fr)
-    if s is None:
-        return None, 0.0, None, 0.0, 0.0
-    corr = key_correlations(fr.hpcp.mean(axis=0))
+def combined_log_probabilities(fr: ChromaFrames, model_weight: float | None = None) -> np.ndarray | None:
+    """Log-probabilities of the 24 keys: ``model_weight`` (default `MODEL_WEIGHT`) x the logit model's + (1 -
+    ``model_weight``) x the key network's, renormalised (a weighted product of the two distributions); None without
+    pitch."""
+    experts = _expert_log_probabilities(fr)
+    if experts is None:
+        return None
+    model, net, _corr = experts
+    return _pooled(model, net, MODEL_WEIGHT if model_weight is None else model_weight)
+
+
+class _Estimate(NamedTuple):
+    """The combined estimate of one clip (`_model_estimate`)."""
+    key: Key | None = None
+    strength: float = 0.0  # the key's KK+T correlation
+    runner: Key | None = None
+    margin: float = 0.0  # the log-probability gap to the runner-up
+    probability: float = 0.0  # the key's pooled probability
+    runner_probability: float = 0.0
+    model_key: Key | None = None  # the logit model's own argmax
+    net_key: Key | None = None  # the key network's own argmax
+
+
+def _model_estimate(fr: ChromaFrames) -> _Estimate:
+    """The combined estimate; an empty one (no key) without pitch."""
+    experts = _expert_log_probabilities(fr)
+    if experts is None:
+        return _Estimate()
+    model, net, corr = experts
+    s = _pooled(model, net, MODEL_WEIGHT)
     order = np.argsort(-s)
-    return (_key_of(int(order[0])), float(corr[order[0]]), _key_of(int(order[1])), float(s[order[0]] - s[order[1]]),
-            float(np.exp(s[order[0]])))
+    return _Estimate(_key_of(int(order[0])), float(corr[order[0]]), _key_of(int(order[1])),
+                     float(s[order[0]] - s[order[1]]), float(np.exp(s[order[0]])), float(np.exp(s[order[1]])),
+                     _key_of(int(np.argmax(model))), _key_of(int(np.argmax(net))))
 
 
 def _profile_estimate(pcp: np.ndarray) -> tuple[Key | None, float, Key | None, float]:
@@ -430,6 +471,50 @@ def _unjudgeable(key: Key | None, duration: float, strength: float, *, min_durat
     return None
 
 
+def _named_relation(key: Key, runner: Key) -> str:
+    """How ``runner`` relates to ``key`` for a close call's reason: fifth either way, relative, parallel or other."""
+    rel = key_relation(key, runner)
+    if rel == "other" and key_relation(runner, key) == "fifth":
+        rel = "fifth"  # the estimate is the runner-up's dominant
+    return rel
+
+
+def flag_reason(key: Key | None, duration: float, strength: float, *, probability: float, runner: Key | None,
+                runner_probability: float, model_key: Key | None, net_key: Key | None, profile_key: str | None,
+                profile_ambiguity: str | None, rule: str, min_probability: float, min_duration_s: float,
+                ambiguous_strength: float) -> str | None:
+    """Why the combined estimate's ``key`` is flagged ambiguous, or None: one home for the flag, read by
+    `analyze_key` and by the passes' dev scripts on dumped clips.
+
+    Always: no pitch, shorter than ``min_duration_s``, strength under ``ambiguous_strength`` (`_unjudgeable`).
+    Then by ``rule`` (`FLAG_RULES`): ``"profiles"`` (fourteenth pass): the profile estimator flags its own reading
+    or reads another key; ``"probability"``: the pooled probability of the key is under ``min_probability`` (a
+    close call: the reason names the runner-up); ``"probability+experts"``: that, or the logit model and the key
+    network each read another key; ``"probability+profiles"``: that, or the profile estimator reads another key
+    (its own flag not read)."""
+    if rule not in FLAG_RULES:
+        raise ValueError(f"unknown key flag rule {rule!r}: use one of {', '.join(FLAG_RULES)}")
+    why = _unjudgeable(key, duration, strength, min_duration_s=min_duration_s, ambiguous_strength=ambiguous_strength)
+    if why is not None:
+        return why
+    if rule == "profiles":
+        if profile_ambiguity is not None:
+            return f"the profile estimator flags its own reading {profile_key}: {profile_ambiguity}"
+        if profile_key is None or key_relation(key, parse_key(profile_key)) != "same":
+            return f"estimators disagree (the profile estimator reads {profile_key}, unflagged)"
+        return None
+    if probability < min_probability:
+        rival = f"the {_named_relation(key, runner)} key {runner.canonical}" if runner is not None else "another key"
+        return (f"close call with {rival} (probability {probability:.2f} < {min_probability:g}; "
+                f"runner-up {runner_probability:.2f})")
+    if rule == "probability+experts" and model_key != net_key:
+        names = (k.canonical if k else None for k in (model_key, net_key))
+        return "the logit model reads {}, the key network {}".format(*names)
+    if rule == "probability+profiles" and (profile_key is None or key_relation(key, parse_key(profile_key)) != "same"):
+        return f"estimators disagree (the profile estimator reads {profile_key})"
+    return None
+
+
 def _by_profiles(y: np.ndarray, sr: int, pcp: np.ndarray, cents: float, *, ambiguous_strength: float,
                  ambiguous_margin: float, min_duration_s: float) -> KeyResult:
     """The fourth pass's reading and flag of ``y`` from its mean HPCP ``pcp`` (`analyze_key_by_profiles`)."""
@@ -438,9 +523,7 @@ def _by_profiles(y: np.ndarray, sr: int, pcp: np.ndarray, cents: float, *, ambig
     other = _edma(y, sr, cents) if key is not None else None
     why = _unjudgeable(key, duration, strength, min_duration_s=min_duration_s, ambiguous_strength=ambiguous_strength)
     if why is None and runner is not None and margin < ambiguous_margin:
-        rel = key_relation(key, runner)
-        if rel == "other" and key_relation(runner, key) == "fifth":
-            rel = "fifth"  # the estimate is the runner-up's dominant
+        rel = _named_relation(key, runner)
         if rel != "other":
             why = f"close call with the {rel} key {runner.canonical} (margin {margin:.3f})"
     if why is None and other is not None and key_relation(key, other) != "same":
@@ -470,34 +553,34 @@ def analyze_key_by_profiles(
 def analyze_key(
     y: np.ndarray, sr: int, *, target_key: Key | str | None = None, ambiguous_strength: float = AMBIGUOUS_STRENGTH,
     ambiguous_margin: float = AMBIGUOUS_MARGIN, min_duration_s: float = MIN_KEY_DURATION_S,
+    flag_rule: str = FLAG_RULE, min_probability: float = MIN_KEY_PROBABILITY,
 ) -> KeyResult:
     """Estimate the key of ``y`` (the logit model and the key network read together, seventeenth pass); with
     ``target_key`` add the MIREX score and the relation's name (for the key and for the profile estimator's reading
     in ``by_profiles``).
 
-    ``ambiguous`` (with the reason in ``ambiguity``), fourteenth pass (notes/key-fourteenth-pass.md),
-    when any of: the clip is shorter than ``min_duration_s``; the key's KK+T correlation is under
-    ``ambiguous_strength``; the profile estimator (`analyze_key_by_profiles`, with these same
-    thresholds: ``ambiguous_margin`` is its correlation margin) flags its own reading; or it reads
-    another key. So a key is unflagged only where both estimators read it and the profile estimator
-    leaves it unflagged: the model can add no confident wrong key of its own. The model's own
-    close-call and probability terms are not read (its ``margin`` and ``probability`` are reported).
+    ``ambiguous`` (with the reason in ``ambiguity``) by `flag_reason` under ``flag_rule``: always when the clip is
+    shorter than ``min_duration_s``, has no pitch, or the key's KK+T correlation is under ``ambiguous_strength``;
+    then, under the fourteenth pass's rule, when the profile estimator (`analyze_key_by_profiles`, with these same
+    thresholds: ``ambiguous_margin`` is its correlation margin) flags its own reading or reads another key; under the
+    probability rules, when the key's pooled probability is under ``min_probability`` (and their extra term).
     """
     duration = np.asarray(y).shape[0] / sr
     fr = _frames(y, sr)
-    key, strength, runner, margin, probability = _model_estimate(fr) if fr is not None else (None, 0.0, None, 0.0, 0.0)
+    est = _model_estimate(fr) if fr is not None else _Estimate()
+    key = est.key
     pcp, cents = (_profile_chroma(fr), fr.cents) if fr is not None else (np.zeros(12), 0.0)  # as `chroma`
     profiles = _scored(_by_profiles(y, sr, pcp, cents, ambiguous_strength=ambiguous_strength,
                                     ambiguous_margin=ambiguous_margin, min_duration_s=min_duration_s), target_key)
-    why = _unjudgeable(key, duration, strength, min_duration_s=min_duration_s, ambiguous_strength=ambiguous_strength)
-    if why is None and profiles.ambiguous:
-        why = f"the profile estimator flags its own reading {profiles.key}: {profiles.ambiguity}"
-    elif why is None and key_relation(key, parse_key(profiles.key)) != "same":
-        why = f"estimators disagree (the profile estimator reads {profiles.key}, unflagged)"
+    why = flag_reason(key, duration, est.strength, probability=est.probability, runner=est.runner,
+                      runner_probability=est.runner_probability, model_key=est.model_key, net_key=est.net_key,
+                      profile_key=profiles.key, profile_ambiguity=profiles.ambiguity if profiles.ambiguous else None,
+                      rule=flag_rule, min_probability=min_probability, min_duration_s=min_duration_s,
+                      ambiguous_strength=ambiguous_strength)
     res = KeyResult(
-        key=key.canonical if key else None, strength=round(strength, 4), ambiguous=why is not None,
-        runner_up=runner.canonical if runner else None, second_opinion=profiles.second_opinion,
-        margin=round(margin, 4) if key else None, probability=round(probability, 4) if key else None, ambiguity=why,
-        too_short=key is None or duration < min_duration_s, by_profiles=profiles,
+        key=key.canonical if key else None, strength=round(est.strength, 4), ambiguous=why is not None,
+        runner_up=est.runner.canonical if est.runner else None, second_opinion=profiles.second_opinion,
+        margin=round(est.margin, 4) if key else None, probability=round(est.probability, 4) if key else None,
+        ambiguity=why, too_short=key is None or duration < min_duration_s, by_profiles=profiles,
     )
     return _scored(res, target_key)

@@ -81,7 +81,7 @@ WET_ARGS = ("-o", "synth.reverb.room-size=0.9", "-o", "synth.reverb.damp=0.2", "
 #: output byte for byte, a fifth of the CPU).
 _LAZY_LOAD_ARGS = ("-o", "synth.dynamic-sample-loading=1")
 CACHE_ENV = "ACEKIT_CALIBRATION_DIR"
-#: holdout4 to holdout16 pieces are normalised to this peak (-6 dBFS): a one-voice melody renders
+#: holdout4 to holdout17 pieces are normalised to this peak (-6 dBFS): a one-voice melody renders
 #: ten times quieter than a chorale, and no real recording is released that way
 PIECE_PEAK = 0.5
 
@@ -114,7 +114,7 @@ def _check_tools() -> str:
                 f"(apt-get install {_SOUNDFONT_HINTS[name]}"
             )
     try:
-        require_music21()  # the holdout4 to holdout16 scores are read with the pinned music21
+        require_music21()  # the holdout4 to holdout17 scores are read with the pinned music21
     except ScoreError as exc:
         raise RenderError(str(exc)) from exc
     return exe
@@ -365,6 +365,14 @@ _HEALTH = [
      "dc": -0.2},
     {"id": "waltz_wild_geese__antiphase", "base": "waltz_wild_geese", "problem": "antiphase"},
     {"id": "chorale_bwv338__antiphase", "base": "chorale_bwv338", "problem": "antiphase"},
+    # seventeenth held-out split: other corpus scores again, built as the sixteenth, slot by slot
+    {"id": "reel_jim_moores_fancy__clipped", "base": "reel_jim_moores_fancy", "problem": "clipping"},
+    {"id": "chorale_bwv18_5_w__dies_to_silence", "base": "chorale_bwv18_5_w", "problem": "silence"},
+    {"id": "planxty_corcoran__nan", "base": "planxty_corcoran", "problem": "nan"},
+    {"id": "polka_twilight_star__dc_offset", "base": "polka_twilight_star", "problem": "dc_offset", "dc": 0.3},
+    {"id": "air_frenet_ha__dc_offset", "base": "air_frenet_ha", "problem": "dc_offset", "dc": -0.2},
+    {"id": "waltz_green_bushes__antiphase", "base": "waltz_green_bushes", "problem": "antiphase"},
+    {"id": "chorale_bwv404__antiphase", "base": "chorale_bwv404", "problem": "antiphase"},
 ]
 
 

@@ -45,12 +45,15 @@ HealthProblem = Literal["clipping", "silence", "nan", "dc_offset", "antiphase"]
 #: ``holdout16``: a sixteenth blind split of real composed music built as holdout15, sharing no score,
 #: tune or movement with holdout4 to holdout15, holding no key-training piece and no tune titled as one
 #: the tempo network trained on.
+#: ``holdout17``: a seventeenth blind split of real composed music built as holdout16, sharing no score,
+#: tune or movement with holdout4 to holdout16, holding no key-training piece and no tune titled as one
+#: the tempo network trained on.
 #: ``recordings``: real produced recordings (music of Debian game-data packages,
 #: `acekit.calibration.recordings`) cut into repaint and health cases; a blind test of the boundary,
 #: preservation and health verdicts, evaluated once. It has no songs: no tempo or key truth.
 Split = Literal["calibrate", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7",
                 "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13",
-                "holdout14", "holdout15", "holdout16", "recordings"]
+                "holdout14", "holdout15", "holdout16", "holdout17", "recordings"]
 SPLITS: tuple[Split, ...] = get_args(Split)  # in the Literal's order: a new split is named once
 #: splits without tempo or key truth (the tempo and key tests skip them, saying why)
 NO_SONG_SPLITS: tuple[Split, ...] = ("recordings",)
@@ -115,7 +118,7 @@ class CalibrationClip(BaseModel):
     soundfont: str | None = None  # the soundfont's name in acekit.calibration.build.SOUNDFONTS
     #: render conditions other than a plain render (build.render_conditions): detuning, reverb, mix
     render: list[str] = Field(default_factory=list)
-    #: holdout4 to holdout16: the music21 corpus score the clip was arranged from ("path" or "path#tune number")
+    #: holdout4 to holdout17: the music21 corpus score the clip was arranged from ("path" or "path#tune number")
     score: str | None = None
     recording: RecordingOrigin | None = None
     truth: ClipTruth

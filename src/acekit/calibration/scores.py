@@ -1,4 +1,4 @@
-"""Real composed music for the fourth to sixteenth held-out splits (``holdout4`` to ``holdout16``):
+"""Real composed music for the fourth to seventeenth held-out splits (``holdout4`` to ``holdout17``):
 scores from music21's corpus.
 
 Every earlier split comes from acekit's own song generator (`acekit.calibration.songs`). These
@@ -12,7 +12,7 @@ Arrangement. The score's own parts, each on the GM program the `PieceSpec` gives
 symbols (``chords=True``) become a simple accompaniment: the root in the bass on the bar's first
 pulse (and the middle pulse of a four-pulse bar), the chord on the other pulses. A tune without
 chord symbols can get the same accompaniment from a triad a bar read from its melody alone
-(``harmonise=True``, `_harmonise`; holdout6 to holdout16). ``drums``: a
+(``harmonise=True``, `_harmonise`; holdout6 to holdout17). ``drums``: a
 plain meter-true kit (kick on the bar, side stick on the other pulses), only where the style
 would have one. Tempo is chosen here (a realistic one per piece; the score's marks are
 ignored) and constant: tempo marks, fermatas and ritardandi are not rendered. The excerpt starts
@@ -35,7 +35,7 @@ Truth rules (tests/test_calibration_build.py checks them):
   left out. No key analyser is used (music21's ``analyze('key')`` is an estimator, not truth).
 - ``key_ambiguous`` by the earlier splits' rule: a minor piece that is not dorian and never
   sounds the raised leading tone in the excerpt (natural minor without a major V) is flagged.
-- holdout5 to holdout16 (`LAST_NOTE_RULE_SPLITS`; decided before any holdout5 piece was chosen):
+- holdout5 to holdout17 (`LAST_NOTE_RULE_SPLITS`; decided before any holdout5 piece was chosen):
   an abc tune is accepted only when its last melody note (the last note of the first part as the
   score is written, repeats not taken; a final double stop counts by its top note) is the K:
   field's tonic; otherwise it is refused, as a score whose final bass decides nothing is.
@@ -67,10 +67,10 @@ _MIREX_MODE = {"major": "major", "ionian": "major", "mixolydian": "major", "lydi
                "minor": "minor", "aeolian": "minor", "dorian": "minor", "phrygian": "minor"}
 KICK, SIDE_STICK = 36, 37
 #: splits whose abc tunes must also end on the K: tonic (docstring): decided for holdout5 before
-#: its pieces were chosen, kept for holdout6 to holdout16; holdout4 predates the rule
+#: its pieces were chosen, kept for holdout6 to holdout17; holdout4 predates the rule
 LAST_NOTE_RULE_SPLITS = frozenset({"holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10",
                                    "holdout11", "holdout12", "holdout13", "holdout14",
-                                   "holdout15", "holdout16"})
+                                   "holdout15", "holdout16", "holdout17"})
 
 
 class ScoreError(ValueError):
@@ -152,10 +152,10 @@ def require_music21():
     try:
         import music21
     except ImportError as exc:
-        raise ScoreError("the holdout4 to holdout16 splits need music21: pip install 'acekit[calibration]' "
+        raise ScoreError("the holdout4 to holdout17 splits need music21: pip install 'acekit[calibration]' "
                          f"(music21=={MUSIC21_VERSION})") from exc
     if music21.__version__ != MUSIC21_VERSION:
-        raise ScoreError(f"music21 {music21.__version__} is installed, the holdout4-holdout16 truth is pinned to "
+        raise ScoreError(f"music21 {music21.__version__} is installed, the holdout4-holdout17 truth is pinned to "
                          f"{MUSIC21_VERSION}: pip install music21=={MUSIC21_VERSION}")
     return music21
 
@@ -1692,9 +1692,111 @@ HOLDOUT16_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout16") fo
               _on("accordion"), number=266, soundfont="csound", effects="wet"),
 ))
 
-#: Every corpus split's pieces, holdout4 to holdout16 in that order: the one list the build (its specs and
+#: The seventeenth split (docs/analysis.md "The holdout17 split"), built as holdout16 by a developer who changed
+#: no analyser, to measure the shipped designs once (notes/holdout17-declaration.md): no score, tune, title, BWV
+#: number, chorale melody or other movement of holdout4's to holdout16's, no chorale tune twice, none that the key
+#: (or tempo) designs may be trained on (the rule in tests/test_calibration_build.py `_key_training_reserved`; the
+#: key sixteenth pass's training list is covered by it), and no tune titled (as named here or by a T: field) as a
+#: piece the tempo network trained on (notes/tempo-thirteenth-pass-training.txt). Eight chorales (none in three
+#: sharps, three flats or 3/4 is left, and none in D minor: the A major and D minor slots went to D major and
+#: A minor), ten tunes with a meter-true kit and a bass + chord accompaniment read from the melody (``harmonise``),
+#: solo tunes and airs, three German folk songs from the Essen collection. One minor 2/2 tune passes the rules,
+#: a Scottish song of the Essen folder's Haydn settings (none is left in O'Neill's or Aird's books); the other six
+#: 2/2 pieces are major. Eight tunes are in a church mode (three dorian, five mixolydian; no phrygian or lydian
+#: tune passes), all Aird's, in 4/4 and 6/8. No 9/8, no 12/8, no opening. Render conditions slot by slot as
+#: holdout16's. Chosen on the scores alone (meter, key, kind) before any estimator ran on them; abc tunes pass the
+#: last-note rule.
+HOLDOUT17_PIECES: tuple[PieceSpec, ...] = tuple(replace(p, split="holdout17") for p in (
+    # Bach chorales: the key by the final bass
+    PieceSpec("chorale_bwv120_6", "chorale", "bach/bwv120.6", 70, "D major", (4, 4), _on("organ"),
+              soundfont="csound", effects="wet"),
+    PieceSpec("chorale_bwv381", "chorale", "bach/bwv381", 72, "E minor", (4, 4), _on("strings"),
+              soundfont="musescore_hq", tuning_cents=-24),
+    PieceSpec("chorale_bwv396", "chorale", "bach/bwv396", 76, "A minor", (4, 4), _on("choir choir choir cello"),
+              soundfont="timgm6mb"),
+    PieceSpec("chorale_bwv268", "chorale", "bach/bwv268", 80, "G major", (4, 4), _on("organ"),
+              soundfont="opl3", effects="wet"),
+    PieceSpec("chorale_bwv18_5_w", "chorale", "bach/bwv18.5-w", 66, "G minor", (4, 4),
+              _on("violin violin viola cello"), soundfont="fluidr3", mix="bass_up"),
+    PieceSpec("chorale_bwv438", "chorale", "bach/bwv438", 68, "F major", (4, 4), _on("reed_organ"),
+              soundfont="musescore", tuning_cents=22),
+    PieceSpec("chorale_bwv404", "chorale", "bach/bwv404", 74, "A minor", (4, 4), _on("choir"),
+              soundfont="csound", tuning_cents=-20),
+    PieceSpec("chorale_bwv26_6", "chorale", "bach/bwv26.6", 64, "A minor", (4, 4), _on("strings"),
+              soundfont="musescore_hq", effects="wet"),
+    # tunes arranged as a band would play them: melody, a kit, bass and chords read from the melody
+    PieceSpec("set_dance_ace_and_deuce_of_pipering", "set dance", _ON + "1781-1800.abc", 144, "G major", (2, 2),
+              _on("fiddle"), number=1781, harmonise=True, drums=True, chord_program=24, soundfont="musescore",
+              mix="drums_up"),
+    PieceSpec("reel_jim_moores_fancy", "reel", _ON + "1176-1275.abc", 200, "A major", (2, 2),
+              _on("accordion"), number=1236, harmonise=True, drums=True, soundfont="opl3", tuning_cents=26),
+    PieceSpec("hornpipe_chief_oneills_favorite", "hornpipe", _ON + "1556-1624.abc", 150, "D major", (2, 2),
+              _on("clarinet"), number=1556, harmonise=True, drums=True, chord_program=0, soundfont="fluidr3"),
+    PieceSpec("jig_bryan_olynn", "jig", _ON + "0811-0899.abc", 172, "A minor", (6, 8), _on("whistle"),
+              number=881, harmonise=True, drums=True, chord_program=24, soundfont="timgm6mb", effects="wet"),
+    PieceSpec("jig_wilkess_wrigle", "jig", _AIRD + "book1.abc", 168, "A major", (6, 8), _on("fiddle"),
+              number=145, mode_name="mixolydian", harmonise=True, drums=True, soundfont="csound", tuning_cents=-26),
+    PieceSpec("reel_major_mcleans", "reel", _AIRD + "book5.abc", 200, "G minor", (4, 4),
+              _on("flute"), number=822, mode_name="dorian", harmonise=True, drums=True, chord_program=24,
+              soundfont="musescore_hq"),
+    PieceSpec("polka_twilight_star", "polka", _ON + "1625-1700.abc", 136, "G major", (2, 4),
+              _on("accordion"), number=1641, harmonise=True, drums=True, soundfont="musescore", mix="bass_up"),
+    PieceSpec("jig_white_petticoat", "jig", _ON + "0759-0810.abc", 168, "E minor", (6, 8), _on("fiddle"),
+              number=773, harmonise=True, drums=True, bass_program=58, soundfont="timgm6mb", effects="wet"),
+    PieceSpec("waltz_green_bushes", "waltz", _ON + "0301-0350.abc", 184, "A major", (3, 4), _on("accordion"),
+              number=331, harmonise=True, drums=True, soundfont="opl3", tuning_cents=20),
+    PieceSpec("air_grace_omalley", "air", _ON + "0401-0486.abc", 100, "G minor", (4, 4), _on("guitar"),
+              number=485, harmonise=True, drums=True, chord_program=0, soundfont="fluidr3"),
+    # tunes played solo, as holdout16's
+    PieceSpec("air_fy_gar_rub_her_oer_wi_strae", "air", _ESSEN + "folkHaydn.abc", 120, "E minor", (2, 2),
+              _on("flute"), number=7, soundfont="musescore_hq", tuning_cents=-22),
+    PieceSpec("reel_bill_clancys_delight", "reel", _ON + "1376-1475.abc", 200, "D major", (2, 2), _on("fiddle"),
+              number=1465, soundfont="csound", effects="wet"),
+    PieceSpec("reel_buckleys_fancy", "reel", _ON + "1176-1275.abc", 204, "G major", (2, 2), _on("accordion"),
+              number=1211, soundfont="opl3"),
+    PieceSpec("hornpipe_jerry_dalys", "hornpipe", _ON + "1556-1624.abc", 150, "A major", (2, 2), _on("fiddle"),
+              number=1591, soundfont="timgm6mb", tuning_cents=28),
+    PieceSpec("jig_sae_braley_as_i_was_kissd", "jig", _AIRD + "book1.abc", 168, "A minor", (6, 8), _on("flute"),
+              number=200, mode_name="dorian", soundfont="musescore", effects="wet"),
+    PieceSpec("jig_north_highland_reel", "jig", _AIRD + "book5.abc", 168, "A major", (6, 8), _on("whistle"),
+              number=985, mode_name="mixolydian", soundfont="fluidr3", tuning_cents=-18),
+    PieceSpec("planxty_corcoran", "planxty", _ON + "0626-0700.abc", 144, "D minor", (6, 8), _on("clarinet"),
+              number=681, soundfont="musescore_hq"),
+    PieceSpec("jig_matthew_briggs", "jig", _AIRD + "book2.abc", 168, "A minor", (6, 8), _on("fiddle"),
+              number=360, mode_name="dorian", soundfont="csound", tuning_cents=24),
+    PieceSpec("air_paddy_brown", "air", _ON + "0401-0486.abc", 120, "G minor", (6, 8), _on("whistle"),
+              number=437, soundfont="opl3", effects="wet"),
+    PieceSpec("air_free_massons_anthem", "slow air", _AIRD + "book3.abc", 72, "A minor", (3, 4),
+              _on("flute"), number=536, soundfont="timgm6mb"),
+    PieceSpec("air_hopeton_house", "air", _AIRD + "book1.abc", 108, "E minor", (2, 4), _on("accordion"),
+              number=61, soundfont="musescore", tuning_cents=-30),
+    PieceSpec("march_sweet_killaloe", "march", _ON + "1801-1850.abc", 108, "D major", (2, 4),
+              _on("harp"), number=1809, soundfont="fluidr3", effects="wet"),
+    PieceSpec("air_andrew_and_his_cutty_gun", "slow air", _AIRD + "book2.abc", 80, "E minor", (2, 4),
+              _on("oohs"), number=237, soundfont="musescore_hq"),
+    PieceSpec("air_frenet_ha", "slow air", _AIRD + "book5.abc", 63, "A minor", (3, 4), _on("cello"),
+              number=860, soundfont="csound"),
+    PieceSpec("air_aileen_aroon", "slow air", _AIRD + "book5.abc", 60, "D major", (3, 4), _on("harp"),
+              number=872, soundfont="opl3", tuning_cents=-28),
+    PieceSpec("march_hammermens", "march", _AIRD + "book1.abc", 112, "A major", (4, 4),
+              _on("violin"), number=172, mode_name="mixolydian", soundfont="timgm6mb", effects="wet"),
+    PieceSpec("air_smile_of_nancy_barlow", "slow air", _ON + "0201-0300.abc", 90, "G minor", (6, 8), _on("flute"),
+              number=297, soundfont="musescore", tuning_cents=18),
+    PieceSpec("air_three_sheep_skins", "air", _AIRD + "book1.abc", 100, "D major", (4, 4),
+              _on("clarinet"), number=178, mode_name="mixolydian", soundfont="fluidr3"),
+    PieceSpec("dance_sky_dance", "dance", _AIRD + "book5.abc", 132, "A major", (4, 4), _on("violin"),
+              number=983, mode_name="mixolydian", soundfont="musescore_hq", effects="wet"),
+    PieceSpec("essen_o_thaeler_weit_o_hoehen", "folk song", _ESSEN + "boehme10.abc", 100, "Eb major", (4, 4),
+              _on("clarinet"), number=149, soundfont="opl3", tuning_cents=-20),
+    PieceSpec("essen_auf_dieser_welt", "folk song", _ESSEN + "erk10.abc", 96, "Bb major", (3, 4),
+              _on("oohs"), number=616, soundfont="timgm6mb", tuning_cents=22),
+    PieceSpec("essen_schlafe_mein_prinzchen", "folk song", _ESSEN + "boehme20.abc", 120, "F major", (6, 8),
+              _on("accordion"), number=132, soundfont="csound", effects="wet"),
+))
+
+#: Every corpus split's pieces, holdout4 to holdout17 in that order: the one list the build (its specs and
 #: content hash) and the tests walk, so that a new split is added here once.
 CORPUS_PIECES: tuple[PieceSpec, ...] = (*HOLDOUT4_PIECES, *HOLDOUT5_PIECES, *HOLDOUT6_PIECES, *HOLDOUT7_PIECES,
                                         *HOLDOUT8_PIECES, *HOLDOUT9_PIECES, *HOLDOUT10_PIECES, *HOLDOUT11_PIECES,
                                         *HOLDOUT12_PIECES, *HOLDOUT13_PIECES, *HOLDOUT14_PIECES,
-                                        *HOLDOUT15_PIECES, *HOLDOUT16_PIECES)
+                                        *HOLDOUT15_PIECES, *HOLDOUT16_PIECES, *HOLDOUT17_PIECES)

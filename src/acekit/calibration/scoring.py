@@ -3,7 +3,7 @@
 In the style of mir_eval: each validates its inputs and says what it implements. The
 calibration tests report these per split (thresholds are chosen on ``calibrate``, the targets
 are asserted on ``holdout``; ``holdout2`` and ``holdout3`` are blind, their figures printed only;
-``holdout4`` to ``holdout16``, real composed music, are blind the same way; docs/analysis.md).
+``holdout4`` to ``holdout17``, real composed music, are blind the same way; docs/analysis.md).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ Songs come in three splits (`acekit.calibration.manifest.Split`): ``calibrate`` 
 with FluidR3) are the only ones thresholds are tuned on; ``holdout`` songs are other tunes,
 rendered with other soundfonts (TimGM6mb, MuseScore General), and only tested on; ``holdout2``
 songs (`HOLDOUT2_SONGS`: csound GM bank, OPL3 FM bank) are a blind test split for estimators
-designed after ``holdout`` was looked at: evaluated once, never tuned on. The fourth to sixteenth
-blind splits, ``holdout4`` to ``holdout16``, are not generated here: they are real composed music
+designed after ``holdout`` was looked at: evaluated once, never tuned on. The fourth to seventeenth
+blind splits, ``holdout4`` to ``holdout17``, are not generated here: they are real composed music
 (`acekit.calibration.scores`).
 
 Key truth rules. The label is the tonic and its major/minor mode as MIREX scores it: a

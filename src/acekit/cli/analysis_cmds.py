@@ -229,7 +229,7 @@ def calibrate(
     Thresholds are tuned on the ``calibrate`` split (FluidR3) only; the ``holdout`` split (other
     songs, other soundfonts) tests them; ``holdout2`` (new songs, two more soundfonts) and ``holdout3``
     (new songs, MuseScore General HQ, detuned/wet/rebalanced renders), ``holdout4`` to
-    ``holdout16`` (real composed music from music21's corpus, needs ``acekit[calibration]``) are kept blind for
+    ``holdout17`` (real composed music from music21's corpus, needs ``acekit[calibration]``) are kept blind for
     estimators designed after the earlier splits were looked at. ``recordings`` (real produced music
     from Debian game-data packages, fetched with ``apt-get download``) tests the repaint-boundary,
     preservation and health verdicts."""
