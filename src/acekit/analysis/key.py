@@ -51,8 +51,8 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, model_serializer
