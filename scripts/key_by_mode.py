@@ -1,13 +1,15 @@
-"""A held-out split's key figures read apart by mode, as notes/holdout15-declaration.md and
-notes/holdout16-declaration.md fix it: the shipped key design's MIREX overall, on the pieces whose K: mode is major
-or minor (ionian, aeolian, minor; the chorales, whose key is read from the final bass, are major or minor) and on
-the pieces in a church mode (dorian, mixolydian, phrygian, lydian), with counts. A measurement, no design: the
-shipped `analyze_key` is run, unchanged, exactly as `analyze_audio` runs it (the same analysis channel, thresholds
-and request), on the clips tests/test_analysis_calibration.py `test_key_mirex` scores (the split's song and tempo
-clips). With a test log (the output of `pytest ... -k "test_key_mirex and <split>" -s`), the overall MIREX, the
-clip count and the wrong keys (clip, estimate, flagged) are checked against the test's own printout.
+"""A held-out split's key figures read apart by mode, as notes/holdout15-declaration.md,
+notes/holdout16-declaration.md and notes/holdout17-declaration.md fix it: the shipped key design's MIREX
+overall, on the pieces whose K: mode is major or minor (ionian, aeolian, minor; the chorales, whose key is read
+from the final bass, are major or minor) and on the pieces in a church mode (dorian, mixolydian, phrygian,
+lydian), with counts. A measurement, no design: the shipped `analyze_key` is run, unchanged, exactly as
+`analyze_audio` runs it (the same analysis channel, thresholds and request), on the clips
+tests/test_analysis_calibration.py `test_key_mirex` scores (the split's song and tempo clips). With a test log
+(the output of `pytest ... -k "test_key_mirex and <split>" -s`), the overall MIREX, the clip count and the wrong
+keys (clip, estimate, flagged) are checked against the test's own printout.
 
-Run through scripts/holdout15_key_by_mode.py and scripts/holdout16_key_by_mode.py. Not used by acekit itself.
+Run through scripts/holdout15_key_by_mode.py, scripts/holdout16_key_by_mode.py and
+scripts/holdout17_key_by_mode.py. Not used by acekit itself.
 """
 
 from __future__ import annotations
