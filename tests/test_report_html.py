@@ -251,8 +251,8 @@ def test_report_says_how_far_each_check_can_be_trusted(soup: BeautifulSoup, two_
     assert set(rows) == counted
     assert rows["key"]["data-met"] == "no" and "below target" in rows["key"].get_text()
     assert rows["boundaries"]["data-met"] == "yes" and "0.988" in rows["boundaries"].get_text()
-    # measured blind since (notes/beat-grid-blind.md): in-tempo pieces passed 0.943 on holdout6, under 0.95
-    assert rows["beat_grid"]["data-met"] == "no" and "0.943" in rows["beat_grid"].get_text()
+    # measured blind since (notes/beat-grid-blind.md): in-tempo pieces passed 0.939 on holdout17, under 0.95
+    assert rows["beat_grid"]["data-met"] == "no" and "0.939" in rows["beat_grid"].get_text()
     for check, row in rows.items():
         t = CHECK_TRUST[check]
         assert row["data-met"] == ("unknown" if t.met is None else "yes" if t.met else "no"), check
