@@ -236,6 +236,22 @@ class Thresholds(BaseModel):
     duration_tolerance_s: float = Field(1.0, description="|measured - requested| duration allowed (s) ...")
     duration_tolerance_pct: float = Field(5.0, description="... or this share of the request, whichever is larger")
 
+    def tempo_options(self) -> dict[str, Any]:
+        """`analyze_tempo`'s thresholds, as every caller that judges a tempo passes them."""
+        return {"tolerance_pct": self.tempo_tolerance_pct, "min_confidence": self.tempo_min_confidence,
+                "salience_pass_ratio": self.tempo_salience_pass_ratio,
+                "salience_fail_ratio": self.tempo_salience_fail_ratio,
+                "min_pulse_salience": self.tempo_min_pulse_salience,
+                "harmony_pass_margin": self.tempo_harmony_pass_margin, "min_bar_harmony": self.tempo_min_bar_harmony,
+                "min_tracked_bar_harmony": self.tempo_min_tracked_bar_harmony,
+                "min_beat_harmony_contrast": self.tempo_min_beat_harmony_contrast,
+                "max_offbeat_presence": self.tempo_max_offbeat_presence,
+                "min_offbeat_pulse_bpm": self.tempo_min_offbeat_pulse_bpm,
+                "min_open_beat_harmony_contrast": self.tempo_min_open_beat_harmony_contrast,
+                "min_onset_peak_ratio": self.tempo_min_onset_peak_ratio,
+                "network_pass_mass": self.tempo_network_pass_mass,
+                "network_max_confidence": self.tempo_network_max_confidence}
+
     def key_options(self) -> dict[str, Any]:
         """`analyze_key`'s thresholds, as every caller that judges a key passes them."""
         return {"ambiguous_strength": self.ambiguous_strength, "ambiguous_margin": self.key_ambiguous_margin,
@@ -415,20 +431,8 @@ def analyze_audio(
     health = analyze_health(mono, sr, expected_duration_s=duration_s, stereo=multi if multi.ndim == 2 else None)
     clean = finite(mono)
     beat_track = beat_track or track_beats(clean, sr)
-    tempo = analyze_tempo(clean, sr, target_bpm=bpm, time_signature=time_signature,
-                          tolerance_pct=th.tempo_tolerance_pct, beat_track=beat_track,
-                          min_confidence=th.tempo_min_confidence, salience_pass_ratio=th.tempo_salience_pass_ratio,
-                          salience_fail_ratio=th.tempo_salience_fail_ratio,
-                          min_pulse_salience=th.tempo_min_pulse_salience,
-                          harmony_pass_margin=th.tempo_harmony_pass_margin, min_bar_harmony=th.tempo_min_bar_harmony,
-                          min_tracked_bar_harmony=th.tempo_min_tracked_bar_harmony,
-                          min_beat_harmony_contrast=th.tempo_min_beat_harmony_contrast,
-                          max_offbeat_presence=th.tempo_max_offbeat_presence,
-                          min_offbeat_pulse_bpm=th.tempo_min_offbeat_pulse_bpm,
-                          min_open_beat_harmony_contrast=th.tempo_min_open_beat_harmony_contrast,
-                          min_onset_peak_ratio=th.tempo_min_onset_peak_ratio,
-                          network_pass_mass=th.tempo_network_pass_mass,
-                          network_max_confidence=th.tempo_network_max_confidence)
+    tempo = analyze_tempo(clean, sr, target_bpm=bpm, time_signature=time_signature, beat_track=beat_track,
+                          **th.tempo_options())
     grid = None
     if bpm is not None:
         grid = analyze_beat_grid(clean, sr, bpm=bpm, beats_per_bar=bpb, tolerance_ms=th.grid_tolerance_ms,

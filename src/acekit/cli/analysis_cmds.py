@@ -1,5 +1,6 @@
-"""``acekit analyze`` and ``acekit calibrate``: thin layers over `acekit.analysis.analyze_clip`
-and `acekit.calibration.build_calibration_set`."""
+"""``acekit analyze``, ``acekit calibrate`` and ``acekit scorecard``: thin layers over
+`acekit.analysis.analyze_clip`, `acekit.calibration.build_calibration_set` and
+`acekit.calibration.scorecard`."""
 
 from __future__ import annotations
 
@@ -17,10 +18,16 @@ ANALYZE_EXIT_CODES = (
     "2 usage error (missing or unreadable file, bad key, bpm or time signature, region outside the clip)."
 )
 
+SCORECARD_EXIT_CODES = (
+    "Exit codes: 0 judged (also when a target is missed, unless --strict); 1 with --strict, a target missed; "
+    "2 usage error (bad truth file, unreadable audio: every clip that could not be judged is listed)."
+)
+
 
 def register(app: typer.Typer) -> None:
     app.command("analyze", epilog=ANALYZE_EXIT_CODES)(analyze)
     app.command("calibrate")(calibrate)
+    app.command("scorecard", epilog=SCORECARD_EXIT_CODES)(scorecard)
 
 
 def parse_region(text: str) -> tuple[float, float]:
@@ -266,3 +273,81 @@ def calibrate(
                   "" if tr.bpm_requested is None else f"{tr.bpm_requested:g}",
                   tr.time_signature or "", tr.key or "", note)
     stdout.print(t)
+
+
+def scorecard(
+    truth: Optional[Path] = typer.Argument(
+        None, help="CSV of labelled clips (columns: file, id, split, bpm, time_signature, key, duration_s, health, "
+                   "source, region, preserved, artifact_start, artifact_end; see docs/analysis.md)."),
+    split: list[str] = typer.Option(
+        [], "--split", help="Judge these splits of acekit's calibration set instead of a CSV (repeatable), e.g. "
+                            "--split holdout17; the set is rendered first if it is not cached."),
+    set_dir: Optional[Path] = typer.Option(None, "--set-dir", help="Parent folder of the calibration set "
+                                                                  "(default: the user cache)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=32, help="Clips judged in parallel (processes)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any of issue 11's targets is missed."),
+    json_out: bool = typer.Option(False, "--json", help="Print the scorecard (figures and every clip) as JSON."),
+) -> None:
+    """Judge the analysers on labelled music: each verdict against its label, beside issue 11's targets.
+
+    Give your own labelled clips as a CSV (music acekit has never seen: the fair test of a verdict),
+    or --split to re-measure acekit's calibration splits. A clip that cannot be read is listed with
+    its reason; the others are still judged.
+    """
+    from acekit.calibration.scorecard import TruthFileError, from_calibration, read_truth_csv
+    from acekit.calibration.scorecard import scorecard as judge_all
+
+    if (truth is None) == (not split):
+        fail("give either a truth CSV or --split NAME (a calibration split), not both or neither", ExitCode.usage,
+             json_output=json_out)
+    if truth is not None:
+        try:
+            clips = read_truth_csv(truth)
+        except TruthFileError as exc:
+            fail(str(exc), ExitCode.usage, json_output=json_out)
+    else:
+        from acekit.calibration.build import RenderError, build_calibration_set
+        from acekit.calibration.manifest import SPLITS
+
+        unknown = [s for s in split if s not in SPLITS]
+        if unknown:
+            fail(f"unknown split(s) {unknown}; the calibration splits are: {', '.join(SPLITS)}", ExitCode.usage,
+                 json_output=json_out)
+        try:
+            cal = build_calibration_set(set_dir, workers=max(workers, 2))
+        except RenderError as exc:
+            fail(str(exc), ExitCode.usage, json_output=json_out)
+        clips = from_calibration(cal, split)
+        if not clips:
+            fail(f"the split(s) {split} hold no labelled clips", ExitCode.usage, json_output=json_out)
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from acekit.cli.output import stderr
+
+    with Progress(TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=stderr,
+                  transient=True, disable=json_out or not stderr.is_terminal) as bar:
+        task = bar.add_task("clips", total=len(clips))
+        card = judge_all(clips, workers=workers, on_clip=lambda _: bar.advance(task))
+    if json_out:
+        print_json(card)
+    else:
+        for group, figures in card.figures.items():
+            n = sum(group in ("all", c.split) for c in card.clips)
+            t = Table(title=f"scorecard: {group} ({n} clips)", title_justify="left")
+            for col in ("figure", "value", "n", "target", "met", "note"):
+                t.add_column(col, overflow="fold")
+            for f in figures:
+                met = "" if f.met is None else ("[green]yes[/green]" if f.met else "[red]no[/red]")
+                t.add_row(f.name, _f(f.value, "{:.3f}"), str(f.n), _f(f.target, "{:g}", ""), met, f.note)
+            stdout.print(t)
+        wrong = [(c.id, c.key_truth, c.key_estimate, "flagged" if c.key_flagged else "UNFLAGGED")
+                 for c in card.clips if c.key_mirex is not None and c.key_mirex < 1]
+        if wrong:
+            stdout.print("keys not exact (clip, label, read, flag): " + "; ".join(" ".join(map(str, w)) for w in wrong))
+    for c in card.failed:  # stderr in both modes: --json's stdout stays one document
+        typer.echo(f"error: {c.id} ({c.file}): {c.error}", err=True)
+    if card.failed:
+        raise typer.Exit(ExitCode.usage)
+    if strict and card.missed_targets():
+        raise typer.Exit(1)

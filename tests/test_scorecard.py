@@ -1,0 +1,213 @@
+"""`acekit scorecard`: labelled sets read with clear errors, figures summarised purely, and the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from acekit.calibration import CalibrationSet, build_calibration_set
+from acekit.calibration.scorecard import (
+    TARGETS,
+    ClipScore,
+    EdgeScore,
+    TempoJudgement,
+    TruthFileError,
+    build_scorecard,
+    read_truth_csv,
+    summarise,
+)
+from acekit.cli import output
+from acekit.cli.main import app
+
+
+def write(tmp_path: Path, text: str, *audio: str) -> Path:
+    for name in audio:
+        (tmp_path / name).write_bytes(b"RIFF")  # only its existence is read here
+    p = tmp_path / "truth.csv"
+    p.write_text(text)
+    return p
+
+
+# ---- the truth CSV ------------------------------------------------------------------------------
+
+def test_csv_reads_every_label_and_resolves_paths_from_its_folder(tmp_path: Path) -> None:
+    p = write(tmp_path, "file,split,bpm,time_signature,key,duration_s,health,source,region,preserved,artifact_start,"
+                        "artifact_end\n"
+                        "a.wav,loops,92,6/8,F#m,30,healthy,,,,,\n"
+                        "b.wav,,,,,,dc_offset,,,,,\n"
+                        "c.wav,,,,,,,a.wav,8:16,no,yes,0\n", "a.wav", "b.wav", "c.wav")
+    a, b, c = read_truth_csv(p)
+    assert (a.id, a.file, a.split, a.bpm, a.time_signature, a.key, a.duration_s, a.health) == (
+        "a.wav", tmp_path / "a.wav", "loops", 92.0, "6/8", "F# minor", 30.0, "healthy")
+    assert (b.split, b.bpm, b.key, b.health) == ("all", None, None, "dc_offset")
+    assert (c.source, c.region_s, c.preserved, c.artifacts) == (tmp_path / "a.wav", (8.0, 16.0), False, (True, False))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("file,tempo\na.wav,120\n", "unknown column(s) ['tempo']"),
+    ("bpm\n120\n", "'file' column is required"),
+    ("file,bpm\na.wav,fast\n", "line 2: bpm must be a number"),
+    ("file,bpm\na.wav,-5\n", "line 2: bpm"),
+    ("file,key\na.wav,H major\n", "line 2"),
+    ("file,bpm,time_signature\na.wav,120,5/3\n", "line 2: time_signature"),
+    ("file,time_signature\na.wav,4/4\n", "give bpm too"),
+    ("file,health\na.wav,noisy\n", "line 2: health"),
+    ("file,source\na.wav,a.wav\n", "needs both source and region"),
+    ("file,source,region\na.wav,a.wav,8-16\n", "START:END"),
+    ("file,source,region\na.wav,a.wav,16:8\n", "END > START"),
+    ("file,source,region,artifact_start\na.wav,a.wav,8:16,yes\n", "label both edges"),
+    ("file,preserved\na.wav,true\n", "give source and region too"),
+    ("file,source,region,preserved\na.wav,a.wav,8:16,maybe\n", "preserved must be true or false"),
+    ("file,id\na.wav,x\na.wav,x\n", "line 3: the id 'x' is used twice"),
+    ("file\n", "no labelled clips"),
+    ("file,bpm\na.wav,120,4/4\n", "more cells than columns"),
+    ("file\nnope.wav\na.wav\ngone.wav\n", "2 audio file(s) not found"),
+])
+def test_csv_mistakes_are_refused_saying_where_and_what(tmp_path: Path, text: str, words: str) -> None:
+    with pytest.raises(TruthFileError) as e:
+        read_truth_csv(write(tmp_path, text, "a.wav"))
+    assert words in str(e.value)
+
+
+def test_a_missing_truth_file_is_a_truth_file_error(tmp_path: Path) -> None:
+    with pytest.raises(TruthFileError, match="cannot read the truth file"):
+        read_truth_csv(tmp_path / "nope.csv")
+
+
+# ---- figures (pure) -----------------------------------------------------------------------------
+
+def clip(cid: str, split: str = "s", **kw) -> ClipScore:
+    return ClipScore(id=cid, split=split, file=f"{cid}.wav", **kw)
+
+
+def test_summarise_counts_each_verdict_against_its_label() -> None:
+    tempo = [TempoJudgement(requested_bpm=120, expected="pass", verdict="pass"),
+             TempoJudgement(requested_bpm=132, expected="fail", verdict="unreliable"),
+             TempoJudgement(requested_bpm=108, expected="fail", verdict="pass"),
+             TempoJudgement(requested_bpm=90, expected="fail", verdict="fail")]
+    clips = [
+        clip("a", tempo=tempo, key_truth="A minor", key_mirex=1.0, key_flagged=False, health_label="healthy",
+             health_passed=True),
+        clip("b", key_truth="C major", key_mirex=0.5, key_flagged=False, health_label="dc_offset", health_passed=True),
+        clip("c", key_truth="D minor", key_mirex=0.3, key_flagged=True,
+             edges=[EdgeScore(time_s=8, artifact=True, flagged=True, artifact_score=2.0),
+                    EdgeScore(time_s=16, artifact=False, flagged=True, artifact_score=1.5)],
+             preserved_label=True, preserved_verdict=True),
+        clip("d", edges=[EdgeScore(time_s=8, artifact=True, flagged=False, artifact_score=0.5),
+                         EdgeScore(time_s=16, artifact=False, flagged=False, artifact_score=None)],
+             preserved_label=False, preserved_verdict=True),
+        clip("e", error="no audio file at e.wav"),
+    ]
+    f = {x.name: x for x in summarise(clips)}
+    assert (f["tempo_right"].value, f["tempo_wrong"].value, f["tempo_unreliable"].value) == (0.5, 0.25, 0.25)
+    assert f["tempo_right"].met is False and f["tempo_right"].target == TARGETS["tempo_right"]
+    assert f["key_mirex"].value == pytest.approx(0.6) and f["key_mirex"].n == 3 and f["key_mirex"].met is False
+    assert f["key_mirex_minor"].value == pytest.approx(0.65)
+    assert f["key_wrong_unflagged"].value == pytest.approx(1 / 3) and f["key_right_unflagged"].value == 1.0
+    assert f["health_right"].value == 0.5 and f["health_right"].met is False  # the DC offset went unseen
+    # AUC over the three scored edges (the unscored one is left out and said so): 2.0 > 1.5 but 0.5 < 1.5
+    assert f["boundary_auc"].value == 0.5 and f["boundary_auc"].n == 3 and "1 edges without a score" in f[
+        "boundary_auc"].note
+    assert (f["boundary_precision"].value, f["boundary_recall"].value) == (0.5, 0.5)
+    assert f["preservation_accuracy"].value == 0.5
+
+
+def test_all_right_meets_every_target_and_one_class_of_edges_gives_no_auc() -> None:
+    clips = [clip("a", key_truth="A minor", key_mirex=1.0, key_flagged=True, health_label="silence",
+                  health_passed=False,
+                  edges=[EdgeScore(time_s=8, artifact=True, flagged=True, artifact_score=3.0)],
+                  preserved_label=True, preserved_verdict=True)]
+    f = {x.name: x for x in summarise(clips)}
+    assert f["boundary_auc"].value is None and f["boundary_auc"].met is None and "needs edges" in f[
+        "boundary_auc"].note
+    assert all(x.met for x in f.values() if x.target is not None and x.value is not None)
+    assert f["key_right_unflagged"].value == 0.0
+
+
+def test_scorecard_groups_by_split_only_when_there_are_several() -> None:
+    one = build_scorecard([clip("a", key_mirex=1.0, key_truth="C major", key_flagged=False)])
+    assert list(one.figures) == ["all"]
+    two = build_scorecard([clip("a", "x", key_mirex=1.0, key_truth="C major", key_flagged=False),
+                           clip("b", "y", key_mirex=0.0, key_truth="C major", key_flagged=True)])
+    assert list(two.figures) == ["all", "x", "y"]
+    assert [f.value for f in two.figures["x"] if f.name == "key_mirex"] == [1.0]
+    assert two.missed_targets() == [f for f in two.figures["all"] if f.name == "key_mirex"]
+
+
+# ---- the CLI on rendered music --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cal(tmp_path_factory: pytest.TempPathFactory) -> CalibrationSet:
+    # same parent as test_analysis_calibration: the content-hashed set is rendered once per session
+    return build_calibration_set(tmp_path_factory.getbasetemp() / "calibration", workers=2)
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(output.stdout, "width", 300)
+
+
+def run(*args: object):
+    return CliRunner().invoke(app, ["scorecard", *map(str, args)])
+
+
+def test_scorecard_cli_judges_a_users_labelled_clips(cal: CalibrationSet, tmp_path: Path) -> None:
+    from acekit.analysis import analyze_clip
+
+    song, case = cal.get("pop_120"), cal.get("funk_tight__dc_offset")
+    rp = cal.get("rp_h_flute_waltz__hard_cut")
+    a, b = rp.truth.region_s
+    header = "file,id,bpm,time_signature,key,health,source,region,preserved,artifact_start,artifact_end\n"
+    good = (header + f"{cal.path(song)},pop,{song.truth.bpm_requested:g},{song.truth.time_signature},"
+            f"{song.truth.key},healthy,,,,,\n"
+            f"{cal.path(case)},dc,,,,dc_offset,,,,,\n"
+            f"{cal.path(rp)},cut,,,,,{cal.path(rp.truth.source_clip)},{a}:{b},true,yes,yes\n")
+    (tmp_path / "good.csv").write_text(good)
+    res = run(tmp_path / "good.csv", "--json", "--strict")
+    assert res.exit_code == 0, res.output
+    card = json.loads(res.stdout)
+    figures = {f["name"]: f for f in card["figures"]["all"]}
+    assert figures["tempo_right"]["value"] == 1.0 and figures["tempo_right"]["n"] == 4
+    assert figures["key_mirex"]["value"] == 1.0 and figures["health_right"]["value"] == 1.0
+    assert figures["boundary_recall"]["value"] == 1.0 and figures["preservation_accuracy"]["value"] == 1.0
+    # the clip's key reading is analyze_clip's own for that request
+    direct = analyze_clip(cal.path(song), bpm=song.truth.bpm_requested, key=song.truth.key,
+                          time_signature=song.truth.time_signature)
+    pop = next(c for c in card["clips"] if c["id"] == "pop")
+    assert (pop["key_estimate"], pop["key_flagged"]) == (direct.key.key, direct.key.ambiguous)
+    assert pop["tempo"][0]["verdict"] == direct.tempo.verdict == "pass"
+
+    # the same song labelled a tritone away: the key figure misses its target, --strict says so by exit 1
+    wrong = header + f"{cal.path(song)},pop,,,A major,,,,,,\n"
+    (tmp_path / "wrong.csv").write_text(wrong)
+    res = run(tmp_path / "wrong.csv")
+    assert res.exit_code == 0 and "key_mirex" in res.stdout and "keys not exact" in res.stdout, res.output
+    flag = "flagged" if direct.key.ambiguous else "UNFLAGGED"
+    assert f"pop A major {direct.key.key} {flag}" in res.stdout  # the label, the reading, its flag
+    assert run(tmp_path / "wrong.csv", "--strict").exit_code == 1
+
+
+def test_scorecard_cli_refuses_bad_input_with_what_to_do(tmp_path: Path) -> None:
+    res = run()
+    assert res.exit_code == 2 and "either a truth CSV or --split" in res.output
+    res = run("--split", "holdout99")
+    assert res.exit_code == 2 and "unknown split(s) ['holdout99']" in res.output and "holdout17" in res.output
+    (tmp_path / "t.csv").write_text("file,tempo\na.wav,120\n")
+    res = run(tmp_path / "t.csv")
+    assert res.exit_code == 2 and "unknown column(s) ['tempo']" in res.output
+
+
+def test_scorecard_cli_records_an_unreadable_clip_and_judges_the_rest(cal: CalibrationSet, tmp_path: Path) -> None:
+    (tmp_path / "broken.wav").write_bytes(b"not audio")
+    song = cal.get("pop_120")
+    (tmp_path / "t.csv").write_text(f"file,id,key\nbroken.wav,broken,C major\n{cal.path(song)},pop,{song.truth.key}\n")
+    res = run(tmp_path / "t.csv", "--json")
+    assert res.exit_code == 2
+    card = json.loads(res.stdout)
+    broken = next(c for c in card["clips"] if c["id"] == "broken")
+    assert broken["error"] and broken["key_mirex"] is None
+    assert [f["n"] for f in card["figures"]["all"] if f["name"] == "key_mirex"] == [1]  # the other was judged
+    assert "error: broken" in res.stderr
