@@ -67,7 +67,7 @@ from acekit.analysis.beatgrid import TRACKER_LAG_MS
 from acekit.analysis.key import analyze_key_by_profiles
 from acekit.calibration import CalibrationSet, build_calibration_set
 from acekit.calibration.manifest import NO_SONG_SPLITS, SPLITS
-from acekit.calibration.scorecard import from_calibration, scorecard, tempo_judgements
+from acekit.calibration.scorecard import from_calibration, tempo_judgements
 from acekit.calibration.scores import (
     CORPUS_PIECES,
     HOLDOUT4_PIECES,
@@ -907,12 +907,20 @@ def test_loudness_follows_gain_and_duration_is_checked(calibration: CalibrationS
 @pytest.mark.slow
 def test_scorecard_judges_a_split_as_these_tests_do(calibration: CalibrationSet, tracked: dict, song_results: dict,
                                                    repaint_results: dict) -> None:
-    """`acekit scorecard --split holdout` (the library call under it) gives the verdicts these tests assert on,
-    clip by clip, so a user's own labelled set is judged the way acekit's figures are."""
-    from acekit.analysis.clip import preserved_outside
+    """`acekit scorecard --split holdout` gives the verdicts these tests assert on, clip by clip, so a user's own
+    labelled set is judged the way acekit's figures are."""
+    from typer.testing import CliRunner
 
-    card = scorecard(from_calibration(calibration, ["holdout"]), workers=2)
+    from acekit.analysis.clip import preserved_outside
+    from acekit.calibration.scorecard import Scorecard
+    from acekit.cli.main import app
+
+    res = CliRunner().invoke(app, ["scorecard", "--split", "holdout", "--set-dir", str(calibration.root.parent),
+                                   "--workers", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    card = Scorecard.model_validate_json(res.stdout)
     assert not card.failed and set(card.figures) == {"all"}
+    assert len(card.clips) == len(from_calibration(calibration, ["holdout"]))
     by_id = {c.id: c for c in card.clips}
     # tempo: the same four judgements per song, the same verdicts
     assert sorted((c, round(b, 3), w, g) for c, b, w, g in _tempo_cases(calibration, tracked, "holdout")) == sorted(

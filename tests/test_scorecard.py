@@ -211,3 +211,17 @@ def test_scorecard_cli_records_an_unreadable_clip_and_judges_the_rest(cal: Calib
     assert broken["error"] and broken["key_mirex"] is None
     assert [f["n"] for f in card["figures"]["all"] if f["name"] == "key_mirex"] == [1]  # the other was judged
     assert "error: broken" in res.stderr
+
+
+def test_the_docs_example_csv_reads_as_it_says(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "analysis.md").read_text()
+    block = docs.split("```csv\n", 1)[1].split("```", 1)[0]
+    for name in ("loops/groove.wav", "loops/groove_dc.wav", "edits/groove_rp.wav"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"RIFF")
+    (tmp_path / "t.csv").write_text(block)
+    groove, dc, rp = read_truth_csv(tmp_path / "t.csv")
+    assert (groove.bpm, groove.time_signature, groove.key, groove.health) == (92.0, "6/8", "F# minor", "healthy")
+    assert (dc.id, dc.health, dc.bpm) == ("groove_dc.wav", "dc_offset", None)
+    assert (rp.source, rp.region_s, rp.preserved, rp.artifacts) == (tmp_path / "loops/groove.wav", (8.0, 16.0), True,
+                                                                   (True, False))
