@@ -273,6 +273,40 @@ def test_report_says_how_far_each_check_can_be_trusted(soup: BeautifulSoup, two_
     assert any(c["data-task"] == "text2music" and "key" in c.select_one(".unproven").get_text() for c in cards)
 
 
+def test_report_shows_a_scorecard_of_the_users_own_music(two_backend_run: Path, tmp_path: Path) -> None:
+    """`acekit report --scorecard` puts the user's own figures beside acekit's blind ones, target by target."""
+    from acekit.calibration.scorecard import ClipScore, EdgeScore, TempoJudgement, build_scorecard
+
+    tempo = [TempoJudgement(requested_bpm=120 * f, expected=e, verdict=e) for f, e in ((1, "pass"), (1.1, "fail"))]
+    clips = [ClipScore(id="a", split="loops", file="a.wav", tempo=tempo, key_truth="A minor", key_mirex=0.5,
+                       key_flagged=True, health_label="healthy", health_passed=True),
+             ClipScore(id="b", split="edits", file="b.wav", preserved_label=False, preserved_verdict=False,
+                       edges=[EdgeScore(time_s=8, artifact=True, flagged=True, artifact_score=2.0)]),
+             ClipScore(id="c", split="edits", file="c.wav", error="no audio file at c.wav")]
+    card = tmp_path / "card.json"
+    card.write_text(build_scorecard(clips).model_dump_json())
+    out = tmp_path / "r.html"
+    proc = run_cli("report", str(two_backend_run), "--out", str(out), "--scorecard", str(card))
+    assert proc.returncode == 0, proc.stderr
+    soup = BeautifulSoup(out.read_text(), "html.parser")
+    tables = {t["data-group"]: t for t in soup.select("#your-music table.scorecard")}
+    assert list(tables) == ["all", "loops", "edits"]
+    rows = {r["data-figure"]: r for r in tables["all"].select("tbody tr")}
+    assert rows["tempo_right"]["data-met"] == "yes" and "1.000" in rows["tempo_right"].get_text()
+    assert rows["key_mirex"]["data-met"] == "no" and "0.500" in rows["key_mirex"].get_text()
+    assert rows["key_mirex"].a["href"] == "#check-trust" and rows["key_mirex"].a.get_text() == "key"
+    assert rows["boundary_auc"]["data-met"] == "unknown"  # one class of edges: no AUC, said so
+    assert rows["preservation_accuracy"].select("td")[1].get_text() == "preservation"
+    assert "1 not judged" in soup.select_one("#your-music").get_text()
+    md = out.with_suffix(".md").read_text()
+    assert "## The checks on your own labelled music" in md and "| key_mirex | 0.500 | 1 | 0.9 | **no** |" in md
+    # without --scorecard there is no such section (the module's own report)
+    assert not BeautifulSoup((two_backend_run / "report.html").read_text(), "html.parser").select("#your-music")
+    (tmp_path / "bad.json").write_text('{"clips": 3}')
+    proc = run_cli("report", str(two_backend_run), "--out", str(out), "--scorecard", str(tmp_path / "bad.json"))
+    assert proc.returncode == 2 and "is not a scorecard: write it with `acekit scorecard" in proc.stderr
+
+
 def test_report_of_a_missing_run_dir_says_what_to_pass(tmp_path: Path) -> None:
     proc = run_cli("report", str(tmp_path / "nope"))
     assert proc.returncode == 2

@@ -137,13 +137,29 @@ def report(
     run_dirs: list[Path] = typer.Argument(..., help="One or more run directories (several = side by side)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="HTML file (default: FIRST_RUN/report.html)."),
     embed: int = typer.Option(48, "--embed", help="Most audio clips embedded in the HTML (others are linked)."),
+    scorecard: Optional[Path] = typer.Option(
+        None, "--scorecard", help="JSON from `acekit scorecard --json` on your own labelled music: its figures go "
+                                  "beside acekit's blind ones."),
 ) -> None:
     """Write one self-contained HTML report (plots, players, verdicts) and a Markdown summary."""
     from acekit.report.build import build_report
     from acekit.matrix.runs import RunDirError
 
+    card = None
+    if scorecard is not None:
+        from pydantic import ValidationError
+
+        from acekit.calibration.scorecard import Scorecard
+
+        try:
+            card = Scorecard.model_validate_json(scorecard.read_bytes())
+        except OSError as exc:
+            _fail(f"cannot read --scorecard {scorecard}: {exc.strerror or exc}")
+        except ValidationError:
+            _fail(f"--scorecard {scorecard} is not a scorecard: write it with `acekit scorecard TRUTH.csv --json > "
+                  f"{scorecard.name}`")
     try:
-        files = build_report(run_dirs, out=out, max_embedded=embed)
+        files = build_report(run_dirs, out=out, max_embedded=embed, scorecard=card)
     except RunDirError as exc:
         _fail(str(exc))
     typer.echo(f"{files.html} ({files.html_bytes / 1e6:.2f} MB, {files.embedded_audio} embedded clip(s))")

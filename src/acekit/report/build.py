@@ -14,6 +14,7 @@ import jinja2
 
 from acekit import __version__, contract
 from acekit.analysis.trust import CountedCheck, counted_checks, unproven_checks
+from acekit.calibration.scorecard import Scorecard
 from acekit.capabilities.fitting import run_limits
 from acekit.capabilities.from_matrix import check_reliability
 from acekit.matrix.store import CaseRecord
@@ -118,8 +119,12 @@ def build_report(
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     max_embedded: int = 48,
     max_repaint_plots: int = 3,
+    scorecard: Scorecard | None = None,
 ) -> ReportFiles:
-    """Write ``out`` (default: RUN_DIR/report.html) and ``out`` with ``.md``; return their paths."""
+    """Write ``out`` (default: RUN_DIR/report.html) and ``out`` with ``.md``; return their paths.
+
+    ``scorecard`` (`acekit scorecard --json` on the user's own labelled music) adds its figures beside
+    acekit's blind ones."""
     runs = load_runs([Path(p) for p in run_dirs])
     out = Path(out) if out else runs[0].run_dir / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -178,7 +183,7 @@ def build_report(
         figures=figures, memory_known=any(r.peak_gpu_memory_mb is not None for r in records),
         task_sections=[dict(task=t, rows=sections[t]) for t in order if t in sections],
         thresholds=th_rows, n_embedded=n_embedded, pct=_fmt_pct, num=_fmt_num, mem=_fmt_mem, limits=limits,
-        lm_cot=lm_cot_findings(records), trust=trust,
+        lm_cot=lm_cot_findings(records), trust=trust, yours=scorecard_groups(scorecard),
         unproven={t: unproven_checks(t, counted) for t in thresholds.checks},
     )
     tmp = out.with_name(f".{out.name}.tmp")
@@ -188,7 +193,7 @@ def build_report(
     md_path.write_text(markdown_summary(runs, backends, judgements, thresholds, html_name=out.name)
                        + does_not_fit_section(records) + limits_section(limits)
                        + "\n".join(lm_cot_markdown(lm_cot_findings(records))) + "\n"
-                       + trust_markdown(trust), encoding="utf-8")
+                       + trust_markdown(trust) + scorecard_markdown(scorecard_groups(scorecard)), encoding="utf-8")
     return ReportFiles(html=out, markdown=md_path, html_bytes=out.stat().st_size, embedded_audio=n_embedded,
                        judgements=judgements)
 
@@ -210,6 +215,39 @@ def trust_markdown(rows: list[dict[str, Any]]) -> str:
         lines.append(f"- **{t['check']}** ({held}; counts for {tasks}): {figs or t['measured_on']}. "
                      f"{t['misses']}")
     return "\n".join(lines) + "\n"
+
+
+#: a scorecard figure -> the check of `thresholds.checks` it measures
+SCORECARD_CHECK = {"tempo": "tempo", "key": "key", "health": "health", "boundary": "boundaries",
+                   "preservation": "preservation"}
+
+
+def scorecard_groups(card: Scorecard | None) -> list[dict[str, Any]]:
+    """The user's scorecard as report rows: per group, each figure with the check it measures."""
+    if card is None:
+        return []
+    return [{"group": group, "clips": sum(group in ("all", c.split) for c in card.clips),
+             "failed": sum(group in ("all", c.split) for c in card.failed),
+             "figures": [{"check": SCORECARD_CHECK[f.name.split("_")[0]], **f.model_dump(mode="json")}
+                         for f in figures]}
+            for group, figures in card.figures.items()]
+
+
+def scorecard_markdown(groups: list[dict[str, Any]]) -> str:
+    if not groups:
+        return ""
+    lines = ["", "## The checks on your own labelled music (acekit scorecard)", ""]
+    for g in groups:
+        failed = f", {g['failed']} not judged" if g["failed"] else ""
+        lines += [f"**{g['group']}** ({g['clips']} clips{failed})", "",
+                  "| figure | value | n | target | met |", "|---|---|---|---|---|"]
+        for f in g["figures"]:
+            value = "–" if f["value"] is None else f"{f['value']:.3f}"
+            target = "" if f["target"] is None else f"{f['target']:g}"
+            met = "" if f["met"] is None else ("yes" if f["met"] else "**no**")
+            lines.append(f"| {f['name']} | {value} | {f['n']} | {target} | {met} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def memory_limits(backends: list[dict[str, Any]], records: list[CaseRecord]) -> list[dict[str, Any]]:
