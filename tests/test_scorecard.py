@@ -225,3 +225,72 @@ def test_the_docs_example_csv_reads_as_it_says(tmp_path: Path) -> None:
     assert (dc.id, dc.health, dc.bpm) == ("groove_dc.wav", "dc_offset", None)
     assert (rp.source, rp.region_s, rp.preserved, rp.artifacts) == (tmp_path / "loops/groove.wav", (8.0, 16.0), True,
                                                                    (True, False))
+
+
+# ---- resuming -----------------------------------------------------------------------------------
+
+def tone(path: Path, hz: float, seconds: float = 4.0) -> Path:
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(int(44100 * seconds)) / 44100
+    y = 0.3 * np.sin(2 * np.pi * hz * t) * (0.6 + 0.4 * (np.floor(t * 2) % 2))  # pulsing at 120 BPM
+    sf.write(path, np.stack([y, y], axis=1).astype("float32"), 44100)
+    return path
+
+
+def test_a_progress_file_resumes_and_rejudges_only_what_changed(tmp_path: Path, monkeypatch) -> None:
+    import acekit.calibration.scorecard as sc
+
+    a, b = tone(tmp_path / "a.wav", 220.0), tone(tmp_path / "b.wav", 330.0)
+    (tmp_path / "t.csv").write_text("file,bpm,key,health\na.wav,120,A minor,healthy\nb.wav,120,E major,healthy\n")
+    clips = read_truth_csv(tmp_path / "t.csv")
+    judged: list[str] = []
+    real = sc.score_clip
+    monkeypatch.setattr(sc, "score_clip", lambda clip, th=None: judged.append(clip.id) or real(clip, th))
+    progress = tmp_path / "card.json.clips.jsonl"
+    first = sc.scorecard(clips, progress=progress)
+    assert judged == ["a.wav", "b.wav"] and len(progress.read_text().splitlines()) == 2
+    again = sc.scorecard(clips, progress=progress)
+    assert judged == ["a.wav", "b.wav"]  # nothing judged twice
+    assert again.model_dump() == first.model_dump()
+    # a kill mid-write leaves a torn line: skipped, and the clip it held judged again
+    lines = progress.read_text().splitlines()
+    progress.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])
+    sc.scorecard(clips, progress=progress)
+    assert judged == ["a.wav", "b.wav", "b.wav"]
+    # a changed label, a changed file: only that clip is judged again
+    relabelled = [clips[0], clips[1].model_copy(update={"key": "C# minor"})]
+    sc.scorecard(relabelled, progress=progress)
+    tone(a, 247.0)
+    sc.scorecard(relabelled, progress=progress)
+    assert judged == ["a.wav", "b.wav", "b.wav", "b.wav", "a.wav"]
+    # a renamed clip is the same judgement, reported under its new name
+    renamed = sc.scorecard([clips[0].model_copy(update={"id": "kick", "split": "mine"})], progress=tmp_path / "p2")
+    assert [c.id for c in renamed.clips] == ["kick"]
+
+
+def test_an_unjudged_clip_is_not_stored_and_is_tried_again(tmp_path: Path) -> None:
+    import acekit.calibration.scorecard as sc
+
+    (tmp_path / "broken.wav").write_bytes(b"not audio")
+    (tmp_path / "t.csv").write_text("file,key\nbroken.wav,C major\n")
+    progress = tmp_path / "p.jsonl"
+    card = sc.scorecard(read_truth_csv(tmp_path / "t.csv"), progress=progress)
+    assert card.failed and card.failed[0].error
+    assert not progress.exists() or progress.read_text() == ""
+
+
+def test_scorecard_cli_out_writes_the_card_and_a_rerun_judges_only_new_clips(tmp_path: Path) -> None:
+    tone(tmp_path / "a.wav", 220.0)
+    tone(tmp_path / "b.wav", 330.0)
+    (tmp_path / "t.csv").write_text("file,key\na.wav,A major\n")
+    out = tmp_path / "card.json"
+    assert run(tmp_path / "t.csv", "-o", out).exit_code == 0
+    assert len(json.loads(out.read_text())["clips"]) == 1
+    store = tmp_path / "card.json.clips.jsonl"
+    assert len(store.read_text().splitlines()) == 1
+    (tmp_path / "t.csv").write_text("file,key\na.wav,A major\nb.wav,E major\n")
+    assert run(tmp_path / "t.csv", "-o", out).exit_code == 0
+    assert len(json.loads(out.read_text())["clips"]) == 2 and len(store.read_text().splitlines()) == 2
+    assert not list(tmp_path.glob(".card.json*.tmp"))

@@ -20,6 +20,8 @@ What is judged (docs/analysis.md, "The scorecard"):
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
@@ -448,24 +450,90 @@ def _score_one(args: tuple[LabelledClip, Thresholds | None]) -> ClipScore:
     return score_clip(*args)
 
 
+def analysers_digest() -> str:
+    """A digest of the analysers' code, models and this module: a stored verdict is reused only by the same ones."""
+    import acekit.analysis
+
+    h = hashlib.sha256()
+    root = Path(acekit.analysis.__file__).parent
+    for p in sorted([*root.rglob("*"), Path(__file__)]):
+        if p.is_file() and p.suffix in (".py", ".json", ".npz"):
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def clip_fingerprint(clip: LabelledClip, thresholds: Thresholds | None, digest: str) -> str:
+    """What a clip's verdicts depend on: its labels, its files (size, modification time), the thresholds and the
+    analysers. A stored result with another fingerprint is judged again."""
+    from acekit.analysis.clip import DEFAULT_THRESHOLDS
+
+    files = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in (clip.file, clip.source)
+             if p is not None and p.exists()]
+    what = {"clip": clip.model_dump(mode="json", exclude={"id", "split"}), "files": files, "analysers": digest,
+            "thresholds": (thresholds or DEFAULT_THRESHOLDS).model_dump(mode="json")}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _stored(progress: Path) -> dict[str, ClipScore]:
+    """fingerprint -> result from a progress file; a line torn by a kill (or not a result) is skipped."""
+    done: dict[str, ClipScore] = {}
+    if not progress.is_file():
+        return done
+    for line in progress.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+            done[row["fingerprint"]] = ClipScore.model_validate(row["score"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return done
+
+
 def scorecard(clips: Sequence[LabelledClip], *, thresholds: Thresholds | None = None, workers: int = 1,
-              on_clip: Callable[[ClipScore], None] | None = None) -> Scorecard:
-    """Judge every clip (``workers`` processes) and summarise; ``on_clip`` sees each result as it lands."""
+              on_clip: Callable[[ClipScore], None] | None = None, progress: Path | None = None) -> Scorecard:
+    """Judge every clip (``workers`` processes) and summarise; ``on_clip`` sees each result as it lands.
+
+    ``progress``: a JSON-lines file each result is appended to as it lands; a later call with the same file
+    reuses every result whose clip, files, thresholds and analysers are unchanged (`clip_fingerprint`), so an
+    interrupted run resumes. Clips that could not be judged are not stored: they are tried again.
+    """
     if not clips:
         raise ValueError("no labelled clips to judge")
+    digest = analysers_digest() if progress is not None else ""
+    prints = [clip_fingerprint(c, thresholds, digest) if progress is not None else "" for c in clips]
+    done = _stored(progress) if progress is not None else {}
     scores: list[ClipScore | None] = [None] * len(clips)
-    jobs = [(c, thresholds) for c in clips]
-    if workers <= 1:
-        for i, job in enumerate(jobs):
-            scores[i] = score_clip(*job)
+    todo = []
+    for i, fp in enumerate(prints):
+        if fp in done:
+            scores[i] = done[fp].model_copy(update={"id": clips[i].id, "split": clips[i].split})
             if on_clip:
                 on_clip(scores[i])
-    else:
-        from concurrent.futures import ProcessPoolExecutor
+        else:
+            todo.append(i)
+    out = None
+    if progress is not None:
+        progress.parent.mkdir(parents=True, exist_ok=True)
+        out = progress.open("a", encoding="utf-8")
+    try:
+        def landed(i: int, s: ClipScore) -> None:
+            scores[i] = s
+            if out is not None and s.error is None:
+                out.write(json.dumps({"fingerprint": prints[i], "score": s.model_dump(mode="json")}) + "\n")
+                out.flush()
+            if on_clip:
+                on_clip(s)
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for i, s in enumerate(pool.map(_score_one, jobs)):
-                scores[i] = s
-                if on_clip:
-                    on_clip(s)
+        if workers <= 1 or len(todo) <= 1:
+            for i in todo:
+                landed(i, score_clip(clips[i], thresholds))
+        else:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for i, s in zip(todo, pool.map(_score_one, [(clips[i], thresholds) for i in todo])):
+                    landed(i, s)
+    finally:
+        if out is not None:
+            out.close()
     return build_scorecard([s for s in scores if s is not None])

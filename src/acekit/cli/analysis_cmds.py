@@ -286,6 +286,10 @@ def scorecard(
                                                                   "(default: the user cache)."),
     workers: int = typer.Option(1, "--workers", min=1, max=32, help="Clips judged in parallel (processes)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any of issue 11's targets is missed."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Also write the scorecard JSON here (atomically). Each clip's result is kept in "
+                                  "OUT.clips.jsonl as it lands: a rerun (after an interruption, or with clips added "
+                                  "to the CSV) judges only clips whose labels, files or analysers changed."),
     json_out: bool = typer.Option(False, "--json", help="Print the scorecard (figures and every clip) as JSON."),
 ) -> None:
     """Judge the analysers on labelled music: each verdict against its label, beside issue 11's targets.
@@ -328,7 +332,19 @@ def scorecard(
     with Progress(TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=stderr,
                   transient=True, disable=json_out or not stderr.is_terminal) as bar:
         task = bar.add_task("clips", total=len(clips))
-        card = judge_all(clips, workers=workers, on_clip=lambda _: bar.advance(task))
+        progress = None if out is None else out.with_name(out.name + ".clips.jsonl")
+        try:
+            card = judge_all(clips, workers=workers, on_clip=lambda _: bar.advance(task), progress=progress)
+        except KeyboardInterrupt:
+            where = f"; rerun the same command to resume from {progress}" if progress else " (--out keeps progress)"
+            fail(f"interrupted{where}", ExitCode.usage, json_output=json_out)
+    if out is not None:
+        import os
+
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(card.model_dump_json(indent=1), encoding="utf-8")
+        os.replace(tmp, out)  # a reader never sees half a scorecard
+        typer.echo(f"scorecard: {out}", err=True)
     if json_out:
         print_json(card)
     else:
