@@ -42,7 +42,7 @@ def test_csv_reads_every_label_and_resolves_paths_from_its_folder(tmp_path: Path
     a, b, c = read_truth_csv(p)
     assert (a.id, a.file, a.split, a.bpm, a.time_signature, a.key, a.duration_s, a.health) == (
         "a.wav", tmp_path / "a.wav", "loops", 92.0, "6/8", "F# minor", 30.0, "healthy")
-    assert (b.split, b.bpm, b.key, b.health) == ("all", None, None, "dc_offset")
+    assert (b.split, b.bpm, b.key, b.health) == ("(no split)", None, None, "dc_offset")
     assert (c.source, c.region_s, c.preserved, c.artifacts) == (tmp_path / "a.wav", (8.0, 16.0), False, (True, False))
 
 
@@ -65,11 +65,33 @@ def test_csv_reads_every_label_and_resolves_paths_from_its_folder(tmp_path: Path
     ("file\n", "no labelled clips"),
     ("file,bpm\na.wav,120,4/4\n", "more cells than columns"),
     ("file\nnope.wav\na.wav\ngone.wav\n", "2 audio file(s) not found"),
+    ("file,bpm\n\n\na.wav,abc\n", "line 4: bpm must be a number"),  # blank lines keep the line numbers true
+    ("file\n\na.wav\n\nnope.wav\n", "line 5: "),
+    ("file,bpm,bpm\na.wav,120,90\n", "['bpm'] appear more than once"),
+    ("file,bpm\na.wav,inf\n", "bpm must be a finite number"),
+    ("file,source,region\na.wav,a.wav,1:inf\n", "finite seconds"),
+    ("file,split\na.wav,all\n", "the split name 'all' is the whole set's"),
 ])
 def test_csv_mistakes_are_refused_saying_where_and_what(tmp_path: Path, text: str, words: str) -> None:
     with pytest.raises(TruthFileError) as e:
         read_truth_csv(write(tmp_path, text, "a.wav"))
     assert words in str(e.value)
+
+
+def test_empty_spreadsheet_rows_are_skipped_and_quoted_cells_kept(tmp_path: Path) -> None:
+    (tmp_path / "my, clip.wav").write_bytes(b"RIFF")
+    p = write(tmp_path, 'file,id,bpm\r\n"my, clip.wav","a\nb",120\r\n,,\r\n', "a.wav")
+    (clip,) = read_truth_csv(p)
+    assert (clip.file.name, clip.id, clip.bpm) == ("my, clip.wav", "a\nb", 120.0)
+
+
+def test_relative_paths_do_not_depend_on_the_working_folder(tmp_path: Path, monkeypatch) -> None:
+    p = write(tmp_path, "file\na.wav\n", "a.wav")
+    monkeypatch.chdir(tmp_path)
+    here = read_truth_csv(Path("truth.csv"))
+    monkeypatch.chdir("/")
+    there = read_truth_csv(p)
+    assert here == there and here[0].file.is_absolute()
 
 
 def test_a_missing_truth_file_is_a_truth_file_error(tmp_path: Path) -> None:
@@ -134,7 +156,13 @@ def test_scorecard_groups_by_split_only_when_there_are_several() -> None:
                            clip("b", "y", key_mirex=0.0, key_truth="C major", key_flagged=True)])
     assert list(two.figures) == ["all", "x", "y"]
     assert [f.value for f in two.figures["x"] if f.name == "key_mirex"] == [1.0]
-    assert two.missed_targets() == [f for f in two.figures["all"] if f.name == "key_mirex"]
+    assert [(g, f.name) for g, f in two.missed_targets()] == [("all", "key_mirex"), ("y", "key_mirex")]
+    assert [f.name for _, f in two.missed_targets("x")] == []
+    # a clip with no split beside named ones is counted once in "all" and reported under "(no split)"
+    mixed = build_scorecard([clip("a", "(no split)", key_mirex=1.0, key_truth="C major", key_flagged=False),
+                             clip("b", "x", key_mirex=0.0, key_truth="C major", key_flagged=True)])
+    assert list(mixed.figures) == ["all", "(no split)", "x"]
+    assert [f.n for f in mixed.figures["all"] if f.name == "key_mirex"] == [2]
 
 
 # ---- the CLI on rendered music --------------------------------------------------------------------
@@ -259,6 +287,8 @@ def test_a_progress_file_resumes_and_rejudges_only_what_changed(tmp_path: Path, 
     progress.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])
     sc.scorecard(clips, progress=progress)
     assert judged == ["a.wav", "b.wav", "b.wav"]
+    sc.scorecard(clips, progress=progress)  # the result judged after the torn line was stored whole
+    assert judged == ["a.wav", "b.wav", "b.wav"]
     # a changed label, a changed file: only that clip is judged again
     relabelled = [clips[0], clips[1].model_copy(update={"key": "C# minor"})]
     sc.scorecard(relabelled, progress=progress)
@@ -266,8 +296,9 @@ def test_a_progress_file_resumes_and_rejudges_only_what_changed(tmp_path: Path, 
     sc.scorecard(relabelled, progress=progress)
     assert judged == ["a.wav", "b.wav", "b.wav", "b.wav", "a.wav"]
     # a renamed clip is the same judgement, reported under its new name
-    renamed = sc.scorecard([clips[0].model_copy(update={"id": "kick", "split": "mine"})], progress=tmp_path / "p2")
-    assert [c.id for c in renamed.clips] == ["kick"]
+    renamed = sc.scorecard([clips[0].model_copy(update={"id": "kick", "split": "mine"})], progress=progress)
+    assert [(c.id, c.split) for c in renamed.clips] == [("kick", "mine")]
+    assert judged == ["a.wav", "b.wav", "b.wav", "b.wav", "a.wav"]  # nothing judged for it
 
 
 def test_an_unjudged_clip_is_not_stored_and_is_tried_again(tmp_path: Path) -> None:
@@ -294,3 +325,37 @@ def test_scorecard_cli_out_writes_the_card_and_a_rerun_judges_only_new_clips(tmp
     assert run(tmp_path / "t.csv", "-o", out).exit_code == 0
     assert len(json.loads(out.read_text())["clips"]) == 2 and len(store.read_text().splitlines()) == 2
     assert not list(tmp_path.glob(".card.json*.tmp"))
+
+
+def test_a_region_at_the_clip_start_labels_the_edge_it_has(tmp_path: Path) -> None:
+    """The analyser has no edge at 0 s: the end edge keeps its own label, the start edge is counted unjudged."""
+    import numpy as np
+    import soundfile as sf
+
+    import acekit.calibration.scorecard as sc
+
+    src = tone(tmp_path / "src.wav", 220.0)
+    y, sr = sf.read(src)
+    y[: int(2.0 * sr)] = 0.8 * np.sin(2 * np.pi * 523.0 * np.arange(int(2.0 * sr)) / sr)[:, None]  # a hard cut at 2 s
+    sf.write(tmp_path / "rep.wav", y.astype("float32"), sr)
+    (tmp_path / "t.csv").write_text("file,source,region,preserved,artifact_start,artifact_end\n"
+                                    "rep.wav,src.wav,0:2,true,false,true\n")
+    card = sc.scorecard(read_truth_csv(tmp_path / "t.csv"))
+    (c,) = card.clips
+    assert [(e.time_s, e.artifact) for e in c.edges] == [(2.0, True)] and c.edges_unjudged == 1
+    assert c.edges[0].flagged  # a hard cut from a loud C5 into the tone
+    notes = {f.name: f.note for f in card.figures["all"]}
+    assert "1 labelled edges at a clip's start or end not judged" in notes["boundary_precision"]
+
+
+def test_a_clip_too_short_for_a_key_is_counted_apart_not_as_a_wrong_key(tmp_path: Path) -> None:
+    import acekit.calibration.scorecard as sc
+
+    tone(tmp_path / "blip.wav", 440.0, seconds=0.3)
+    tone(tmp_path / "long.wav", 440.0, seconds=6.0)
+    (tmp_path / "t.csv").write_text("file,key\nblip.wav,A major\nlong.wav,A major\n")
+    card = sc.scorecard(read_truth_csv(tmp_path / "t.csv"))
+    blip = next(c for c in card.clips if c.id == "blip.wav")
+    assert blip.key_unread and blip.key_mirex is None
+    key = next(f for f in card.figures["all"] if f.name == "key_mirex")
+    assert key.n == 1 and "1 clips with no key to read" in key.note

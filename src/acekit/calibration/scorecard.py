@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import math
 import statistics
@@ -53,6 +54,9 @@ TARGETS: dict[str, float] = {
     "health_right": 1.0,
 }
 
+#: the group of every clip, and the split of a clip that names none
+ALL, NO_SPLIT = "all", "(no split)"
+
 #: how far a calibration clip's true edit may sit from its region's edge and still label that edge (s)
 EDGE_MATCH_S = 0.05
 
@@ -60,7 +64,7 @@ EDGE_MATCH_S = 0.05
 CSV_COLUMNS: dict[str, str] = {
     "file": "audio file, relative to the CSV's folder or absolute (required)",
     "id": "a name for the clip in the output (default: the file's name)",
-    "split": "a group to report apart, e.g. 'my-loops' (default: 'all')",
+    "split": "a group to report apart, e.g. 'my-loops' (default: none; every clip is also in 'all')",
     "bpm": "the clip's tempo in quarter notes per minute, as a DAW would request it",
     "time_signature": "its meter: 4/4, 3/4, 2/2, 2/4, 6/8, 9/8, 12/8 (the tempo check is meter-aware)",
     "key": "its key, e.g. 'A minor', 'F#m', 'Bb major'",
@@ -85,7 +89,7 @@ class LabelledClip(BaseModel):
 
     id: str
     file: Path
-    split: str = "all"
+    split: str = NO_SPLIT
     bpm: float | None = Field(None, gt=0)
     time_signature: str | None = None
     key: str | None = None
@@ -153,9 +157,11 @@ class ClipScore(BaseModel):
     key_estimate: str | None = None
     key_mirex: float | None = None
     key_flagged: bool | None = None
+    key_unread: bool = False  # a key was labelled but none could be read (too short, no pitched content)
     health_label: str | None = None
     health_passed: bool | None = None
     edges: list[EdgeScore] = Field(default_factory=list)
+    edges_unjudged: int = 0  # labelled edges at the clip's very start or end: no boundary to judge there
     preserved_label: bool | None = None
     preserved_verdict: bool | None = None
 
@@ -179,8 +185,9 @@ class Scorecard(BaseModel):
     def failed(self) -> list[ClipScore]:
         return [c for c in self.clips if c.error is not None]
 
-    def missed_targets(self, group: str = "all") -> list[Figure]:
-        return [f for f in self.figures.get(group, []) if f.met is False]
+    def missed_targets(self, group: str | None = None) -> list[tuple[str, Figure]]:
+        """(group, figure) of every target missed, in ``group`` or in any group when None."""
+        return [(g, f) for g, figs in self.figures.items() if group in (None, g) for f in figs if f.met is False]
 
 
 # ---- labelled sets ------------------------------------------------------------------------------
@@ -199,58 +206,79 @@ def _region(text: str) -> tuple[float, float]:
     try:
         if not sep:
             raise ValueError
-        return float(a), float(b)
+        start, end = float(a), float(b)
     except ValueError:
         raise ValueError(f"region must be START:END in seconds, e.g. 8:16, got {text!r}") from None
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise ValueError(f"region must be finite seconds, got {text!r}")
+    return start, end
+
+
+def _number(text: str, column: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{column} must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{column} must be a finite number, got {text!r}")
+    return value
 
 
 def read_truth_csv(path: str | Path) -> list[LabelledClip]:
-    """The clips a CSV labels (header row; columns `CSV_COLUMNS`; empty cells are "not labelled").
+    """The clips a CSV labels (header row; columns `CSV_COLUMNS`; empty cells are "not labelled"; blank
+    and all-empty rows are skipped). Relative audio paths are read from the CSV's folder.
 
-    Raises `TruthFileError` naming the line and column of the first problem, or a missing file.
+    Raises `TruthFileError` naming the line and column of the first problem, or every missing file.
     """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise TruthFileError(f"cannot read the truth file {path}: {e}") from None
-    reader = csv.DictReader(text.splitlines())
+    base = path.parent.resolve()
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in reader.fieldnames or []]
-    rows = list(reader)
-    if not rows:
-        raise TruthFileError(f"{path} has no labelled clips: write a header row (at least 'file') and one row per "
-                             f"clip; columns: {', '.join(CSV_COLUMNS)}")
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if unknown:
         raise TruthFileError(f"{path}: unknown column(s) {unknown}; the columns are: "
                              + "; ".join(f"{k} ({v})" for k, v in CSV_COLUMNS.items()))
-    if "file" not in header:
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise TruthFileError(f"{path}: column(s) {twice} appear more than once; keep one of each")
+    if header and "file" not in header:
         raise TruthFileError(f"{path}: the 'file' column is required (the audio file of each clip)")
-    out, seen = [], set()
-    for line, raw in enumerate(rows, start=2):
-        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+    out: list[tuple[int, LabelledClip]] = []
+    seen: set[str] = set()
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raise TruthFileError(f"{path}, line {reader.line_num}: {e}") from None
+        line = reader.line_num  # the row's last physical line (a quoted cell may span several)
         if None in raw:
             raise TruthFileError(f"{path}, line {line}: more cells than columns; quote a cell that holds a comma")
+        row = {k.strip(): (v or "").strip() for k, v in raw.items()}
+        if not any(row.values()):
+            continue  # a spreadsheet's empty row (",,,")
         try:
             if not row["file"]:
                 raise ValueError("the file cell is empty")
-            file = Path(row["file"])
-            file = file if file.is_absolute() else path.parent / file
-            data: dict = {"id": row.get("id") or file.name, "file": file}
+            file = base / row["file"]  # an absolute path stays as it is
+            data: dict = {"id": row.get("id") or Path(row["file"]).name, "file": file}
             if row.get("split"):
+                if row["split"] == ALL:
+                    raise ValueError(f"the split name {ALL!r} is the whole set's: name the group otherwise")
                 data["split"] = row["split"]
             for col in ("bpm", "duration_s"):
                 if row.get(col):
-                    try:
-                        data[col] = float(row[col])
-                    except ValueError:
-                        raise ValueError(f"{col} must be a number, got {row[col]!r}") from None
+                    data[col] = _number(row[col], col)
             for col in ("time_signature", "key", "health"):
                 if row.get(col):
                     data[col] = row[col]
             if row.get("source"):
-                src = Path(row["source"])
-                data["source"] = src if src.is_absolute() else path.parent / src
+                data["source"] = base / row["source"]
             if row.get("region"):
                 data["region_s"] = _region(row["region"])
             if row.get("preserved"):
@@ -270,14 +298,16 @@ def read_truth_csv(path: str | Path) -> list[LabelledClip]:
         if clip.id in seen:
             raise TruthFileError(f"{path}, line {line}: the id {clip.id!r} is used twice; give each clip its own id")
         seen.add(clip.id)
-        out.append(clip)
-    missing = [f"line {i}: {p}" for i, c in enumerate(out, start=2) for p in (c.file, c.source)
-               if p is not None and not p.is_file()]
+        out.append((line, clip))
+    if not out:
+        raise TruthFileError(f"{path} has no labelled clips: write a header row (at least 'file') and one row per "
+                             f"clip; columns: {', '.join(CSV_COLUMNS)}")
+    missing = [f"line {line}: {p}" for line, c in out for p in (c.file, c.source) if p is not None and not p.is_file()]
     if missing:  # a typo should not cost a long run: say every one before judging anything
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         raise TruthFileError(f"{path}: {len(missing)} audio file(s) not found (relative paths are read from the "
-                             f"CSV's folder {path.parent}): " + "; ".join(missing[:10]) + more)
-    return out
+                             f"CSV's folder {base}): " + "; ".join(missing[:10]) + more)
+    return [c for _, c in out]
 
 
 def from_calibration(cal: CalibrationSet, splits: Iterable[str] | None = None) -> list[LabelledClip]:
@@ -306,7 +336,8 @@ def from_calibration(cal: CalibrationSet, splits: Iterable[str] | None = None) -
             edges = t.boundary_should_flag
             # a hard cut's splice sits on a zero crossing a few ms from the region's edge: the edge a user
             # names is the region's, so the label holds for it (within EDGE_MATCH_S)
-            same_edges = len(edges) == 2 and all(abs(b - r) <= EDGE_MATCH_S for b, r in zip(t.boundaries_s, t.region_s))
+            same_edges = len(edges) == len(t.boundaries_s) == 2 and all(
+                abs(b - r) <= EDGE_MATCH_S for b, r in zip(t.boundaries_s, t.region_s))
             out.append(LabelledClip(**base, source=cal.path(t.source_clip), region_s=t.region_s,
                                     preserved=t.preserved, artifacts=tuple(edges) if same_edges else None))
     return out
@@ -356,12 +387,23 @@ def score_clip(clip: LabelledClip, thresholds: Thresholds | None = None) -> Clip
     if clip.bpm is not None:
         out.tempo = tempo_judgements(mono, sr, clip.bpm, clip.time_signature, beat_track, th)
     if clip.key is not None:
-        out.key_estimate, out.key_mirex, out.key_flagged = res.key.key, res.key.mirex_score, res.key.ambiguous
+        out.key_estimate, out.key_flagged = res.key.key, res.key.ambiguous
+        # no key to read (too short, no pitched content): "unreliable" in the check, so left out of MIREX and
+        # counted apart, as the check reports it
+        out.key_unread = res.key.too_short or res.key.key is None
+        out.key_mirex = None if out.key_unread else res.key.mirex_score
     if clip.health is not None:
         out.health_passed = res.passed["health"]
     if clip.artifacts is not None and res.boundaries is not None:
-        out.edges = [EdgeScore(time_s=b.time_s, artifact=t, flagged=b.flagged, artifact_score=b.artifact_score)
-                     for b, t in zip(res.boundaries.boundaries, clip.artifacts)]
+        # the analyser drops an edge at the clip's start or end: pair labels with edges by time, not position
+        measured = {round(b.time_s, 3): b for b in res.boundaries.boundaries}
+        for edge_s, label in zip(res.region_s, clip.artifacts):
+            b = measured.get(round(edge_s, 3))
+            if b is None:
+                out.edges_unjudged += 1
+            else:
+                out.edges.append(EdgeScore(time_s=b.time_s, artifact=label, flagged=b.flagged,
+                                           artifact_score=b.artifact_score))
     if clip.preserved is not None and res.preservation is not None:
         out.preserved_verdict = preserved_outside(res.preservation, th)
     return out
@@ -387,11 +429,16 @@ def summarise(clips: Sequence[ClipScore]) -> list[Figure]:
                  _figure("tempo_wrong", wrong / n, n, f"{wrong} of {n} judged the wrong way"),
                  _figure("tempo_unreliable", unsure / n, n, f"{unsure} of {n} left unreliable")]
     keyed = [c for c in ok if c.key_mirex is not None]
+    unread = sum(c.key_unread for c in ok)
+    if unread and not keyed:
+        figs.append(_figure("key_mirex", None, 0, f"{unread} clips with no key to read (too short or unpitched)"))
     if keyed:
         n = len(keyed)
         wrong = [c for c in keyed if c.key_mirex < 1]
         figs.append(_figure("key_mirex", statistics.fmean(c.key_mirex for c in keyed), n,
-                            f"{len(wrong)} of {n} keys not exact"))
+                            f"{len(wrong)} of {n} keys not exact"
+                            + (f"; {unread} clips with no key to read (too short or unpitched) left out" if unread
+                               else "")))
         minor = [c for c in keyed if c.key_truth and c.key_truth.endswith("minor")]
         if minor:
             figs.append(_figure("key_mirex_minor", statistics.fmean(c.key_mirex for c in minor), len(minor)))
@@ -411,6 +458,7 @@ def summarise(clips: Sequence[ClipScore]) -> list[Figure]:
                             f"{sum(c.health_passed for c in health if c.health_label == 'healthy')} of "
                             f"{len(health) - len(problems)} healthy clips passed"))
     edges = [e for c in ok for e in c.edges]
+    unjudged = sum(c.edges_unjudged for c in ok)
     if edges:
         labels = [e.artifact for e in edges]
         scored = [e for e in edges if e.artifact_score is not None and math.isfinite(e.artifact_score)]
@@ -423,7 +471,8 @@ def summarise(clips: Sequence[ClipScore]) -> list[Figure]:
             figs.append(_figure("boundary_auc", None, len(scored), "needs edges with and without an artifact"))
         if any(labels):
             precision, recall = precision_recall([e.flagged for e in edges], labels)
-            figs += [_figure("boundary_precision", precision, len(edges)),
+            figs += [_figure("boundary_precision", precision, len(edges),
+                             f"{unjudged} labelled edges at a clip's start or end not judged" if unjudged else ""),
                      _figure("boundary_recall", recall, sum(labels), f"{sum(labels)} artifact edges")]
     pres = [c for c in ok if c.preserved_label is not None and c.preserved_verdict is not None]
     if pres:
@@ -435,12 +484,18 @@ def summarise(clips: Sequence[ClipScore]) -> list[Figure]:
 
 def build_scorecard(scores: Sequence[ClipScore]) -> Scorecard:
     """Figures over all clips, then per split (in the order the splits first appear)."""
-    groups: dict[str, list[ClipScore]] = {"all": list(scores)}
-    splits = list(dict.fromkeys(s.split for s in scores))
+    groups: dict[str, list[ClipScore]] = {ALL: list(scores)}
+    splits: dict[str, list[ClipScore]] = {}
+    for s in scores:
+        splits.setdefault(s.split, []).append(s)
     if len(splits) > 1:  # one split's figures would repeat "all"
-        for s in scores:
-            groups.setdefault(s.split, []).append(s)
+        groups.update(splits)
     return Scorecard(figures={g: summarise(cs) for g, cs in groups.items()}, clips=list(scores))
+
+
+def _unjudged(clip: LabelledClip, e: Exception) -> ClipScore:
+    return ClipScore(id=clip.id, split=clip.split, file=str(clip.file),
+                     error=f"{type(e).__name__}: {e or 'the worker process died'}")
 
 
 def _score_one(args: tuple[LabelledClip, Thresholds | None]) -> ClipScore:
@@ -450,16 +505,28 @@ def _score_one(args: tuple[LabelledClip, Thresholds | None]) -> ClipScore:
     return score_clip(*args)
 
 
+#: the libraries the analysers' readings depend on (their versions enter `analysers_digest`)
+ANALYSIS_LIBRARIES = ("numpy", "scipy", "librosa", "essentia", "soxr", "soundfile", "pyloudnorm")
+
+
 def analysers_digest() -> str:
     """A digest of the analysers' code, models and this module: a stored verdict is reused only by the same ones."""
+    from importlib.metadata import PackageNotFoundError, version
+
     import acekit.analysis
+    import acekit.audiofile
 
     h = hashlib.sha256()
     root = Path(acekit.analysis.__file__).parent
-    for p in sorted([*root.rglob("*"), Path(__file__)]):
+    for p in sorted([*root.rglob("*"), Path(__file__), Path(acekit.audiofile.__file__)]):
         if p.is_file() and p.suffix in (".py", ".json", ".npz"):
             h.update(p.name.encode())
             h.update(p.read_bytes())
+    for dist in ANALYSIS_LIBRARIES:  # an upgrade of a library under the analysers can change a reading
+        try:
+            h.update(f"{dist}=={version(dist)}".encode())
+        except PackageNotFoundError:
+            h.update(f"{dist} absent".encode())
     return h.hexdigest()[:16]
 
 
@@ -511,29 +578,44 @@ def scorecard(clips: Sequence[LabelledClip], *, thresholds: Thresholds | None = 
                 on_clip(scores[i])
         else:
             todo.append(i)
-    out = None
+    store = None
     if progress is not None:
         progress.parent.mkdir(parents=True, exist_ok=True)
-        out = progress.open("a", encoding="utf-8")
+        torn = progress.is_file() and progress.stat().st_size and not progress.read_bytes().endswith(b"\n")
+        store = progress.open("a", encoding="utf-8")
+        if torn:  # a kill mid-line: end that line, or the next record would be glued onto it
+            store.write("\n")
     try:
         def landed(i: int, s: ClipScore) -> None:
             scores[i] = s
-            if out is not None and s.error is None:
-                out.write(json.dumps({"fingerprint": prints[i], "score": s.model_dump(mode="json")}) + "\n")
-                out.flush()
+            if store is not None and s.error is None:
+                store.write(json.dumps({"fingerprint": prints[i], "score": s.model_dump(mode="json")}) + "\n")
+                store.flush()
             if on_clip:
                 on_clip(s)
 
         if workers <= 1 or len(todo) <= 1:
             for i in todo:
-                landed(i, score_clip(clips[i], thresholds))
+                try:
+                    s = score_clip(clips[i], thresholds)
+                except Exception as e:  # noqa: BLE001 - an analyser bug on one clip must not lose the run
+                    s = _unjudged(clips[i], e)
+                landed(i, s)
         else:
-            from concurrent.futures import ProcessPoolExecutor
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for i, s in zip(todo, pool.map(_score_one, [(clips[i], thresholds) for i in todo])):
+            # spawn, as the matrix's analysis pool: no fork of a process with a progress-bar thread
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = {pool.submit(_score_one, (clips[i], thresholds)): i for i in todo}
+                for fut in as_completed(futures):  # stored as each lands, not in submission order
+                    i = futures[fut]
+                    try:
+                        s = fut.result()
+                    except Exception as e:  # noqa: BLE001 - a worker killed (out of memory) or an analyser bug
+                        s = _unjudged(clips[i], e)
                     landed(i, s)
     finally:
-        if out is not None:
-            out.close()
+        if store is not None:
+            store.close()
     return build_scorecard([s for s in scores if s is not None])

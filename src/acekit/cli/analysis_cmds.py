@@ -19,8 +19,9 @@ ANALYZE_EXIT_CODES = (
 )
 
 SCORECARD_EXIT_CODES = (
-    "Exit codes: 0 judged (also when a target is missed, unless --strict); 1 with --strict, a target missed; "
-    "2 usage error (bad truth file, unreadable audio: every clip that could not be judged is listed)."
+    "Exit codes: 0 judged (also when a target is missed, unless --strict); 1 with --strict, a target missed in "
+    "any group; 2 usage error (bad truth file, unreadable audio: every clip that could not be judged is listed); "
+    "130 interrupted (with --out, rerun to resume)."
 )
 
 
@@ -337,7 +338,8 @@ def scorecard(
             card = judge_all(clips, workers=workers, on_clip=lambda _: bar.advance(task), progress=progress)
         except KeyboardInterrupt:
             where = f"; rerun the same command to resume from {progress}" if progress else " (--out keeps progress)"
-            fail(f"interrupted{where}", ExitCode.usage, json_output=json_out)
+            typer.echo(f"error: interrupted{where}", err=True)
+            raise typer.Exit(130) from None  # the shell's code for Ctrl-C
     if out is not None:
         import os
 
@@ -365,5 +367,8 @@ def scorecard(
         typer.echo(f"error: {c.id} ({c.file}): {c.error}", err=True)
     if card.failed:
         raise typer.Exit(ExitCode.usage)
-    if strict and card.missed_targets():
+    missed = card.missed_targets()
+    if strict and missed:
+        typer.echo("targets missed: " + "; ".join(f"{g}: {f.name} {f.value:.3f} < {f.target:g}" for g, f in missed),
+                   err=True)
         raise typer.Exit(1)

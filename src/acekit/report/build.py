@@ -228,7 +228,7 @@ def scorecard_groups(card: Scorecard | None) -> list[dict[str, Any]]:
         return []
     return [{"group": group, "clips": sum(group in ("all", c.split) for c in card.clips),
              "failed": sum(group in ("all", c.split) for c in card.failed),
-             "figures": [{"check": SCORECARD_CHECK[f.name.split("_")[0]], **f.model_dump(mode="json")}
+             "figures": [{"check": SCORECARD_CHECK.get(f.name.split("_")[0], ""), **f.model_dump(mode="json")}
                          for f in figures]}
             for group, figures in card.figures.items()]
 
