@@ -346,6 +346,11 @@ def test_a_region_at_the_clip_start_labels_the_edge_it_has(tmp_path: Path) -> No
     assert c.edges[0].flagged  # a hard cut from a loud C5 into the tone
     notes = {f.name: f.note for f in card.figures["all"]}
     assert "1 labelled edges at a clip's start or end not judged" in notes["boundary_precision"]
+    # edges the analyser reports rounded (to 0.1 ms) are still paired with their labels
+    (tmp_path / "t.csv").write_text("file,source,region,artifact_start,artifact_end\n"
+                                    "rep.wav,src.wav,1.23456:2.89545,false,true\n")
+    (c,) = sc.scorecard(read_truth_csv(tmp_path / "t.csv")).clips
+    assert [e.artifact for e in c.edges] == [False, True] and c.edges_unjudged == 0
 
 
 def test_a_clip_too_short_for_a_key_is_counted_apart_not_as_a_wrong_key(tmp_path: Path) -> None:

@@ -396,9 +396,9 @@ def score_clip(clip: LabelledClip, thresholds: Thresholds | None = None) -> Clip
         out.health_passed = res.passed["health"]
     if clip.artifacts is not None and res.boundaries is not None:
         # the analyser drops an edge at the clip's start or end: pair labels with edges by time, not position
-        measured = {round(b.time_s, 3): b for b in res.boundaries.boundaries}
         for edge_s, label in zip(res.region_s, clip.artifacts):
-            b = measured.get(round(edge_s, 3))
+            # the analyser reports an edge's time rounded (to 0.1 ms): match within a millisecond
+            b = next((b for b in res.boundaries.boundaries if abs(b.time_s - edge_s) <= 1e-3), None)
             if b is None:
                 out.edges_unjudged += 1
             else:
